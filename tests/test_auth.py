@@ -1,0 +1,76 @@
+"""Login, logout, throttling and the login-required wall."""
+from tracker.extensions import db
+from tracker.models import LoginAttempt, User
+
+from .factories import DEFAULT_PASSWORD, make_user
+
+
+def _user(app, **kw):
+    with app.app_context():
+        user = make_user(**kw)
+        db.session.commit()
+        return user.id, user.email
+
+
+def test_health_needs_no_login(client):
+    """The health check answers without a session and reveals nothing else."""
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_pages_redirect_to_login(client):
+    """An anonymous visitor is sent to the login page."""
+    response = client.get("/")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_login_and_logout(app, client):
+    """Right credentials log in; logout is a POST and ends the session."""
+    _, email = _user(app, role="frontdesk")
+    response = client.post("/login", data={"email": email, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302  # index redirects to a page, not to login
+    assert "/login" not in client.get("/").headers["Location"]
+    assert client.post("/logout").status_code == 302
+    assert "/login" in client.get("/").headers["Location"]
+
+
+def test_wrong_password_shows_error_on_field(app, client):
+    """A wrong password keeps the typed email and says what went wrong."""
+    _, email = _user(app, role="frontdesk")
+    response = client.post("/login", data={"email": email, "password": "wrong password!"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Email or password is not right." in body
+    assert f'value="{email}"' in body
+
+
+def test_account_locks_after_repeated_failures(app, client):
+    """Five failures lock the account: even the right password is refused, and it is logged."""
+    user_id, email = _user(app, role="frontdesk")
+    for _ in range(5):
+        client.post("/login", data={"email": email, "password": "wrong password!"})
+    response = client.post("/login", data={"email": email, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 429
+    with app.app_context():
+        assert db.session.get(User, user_id).locked_until is not None
+        assert db.session.query(LoginAttempt).filter_by(success=False).count() == 6
+
+
+def test_open_redirect_refused(app, client):
+    """After login, `next` may only point inside the site."""
+    _, email = _user(app, role="frontdesk")
+    response = client.post("/login?next=//evil.example/x", data={"email": email, "password": DEFAULT_PASSWORD})
+    assert "evil.example" not in response.headers["Location"]
+
+
+def test_security_headers(client):
+    """Every response carries a CSP without inline script and the other headers."""
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"]

@@ -1,0 +1,80 @@
+"""Course facts follow the infusions: series completion, anchors, boosters, removal."""
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from tracker.extensions import db
+from tracker.services.clinic import get_settings
+from tracker.services.courses import end_series_early
+from tracker.services.errors import RuleError
+from tracker.services.infusions import record_infusion, remove_infusion
+
+from .factories import local_noon, make_course, make_patient
+
+TODAY = date(2026, 11, 26)
+SERIES_DAYS = [date(2026, 3, d) for d in (2, 4, 6, 9, 11, 13)]
+
+
+def _record(course, day, **kw):
+    return record_infusion(course, actor="test", settings=get_settings(), today=TODAY,
+                           given_at=local_noon(day), **kw)
+
+
+def test_series_completes_and_anchors(app_ctx):
+    """Six Mon/Wed/Fri infusions: anchor 2026-03-13, window 04-12 to 06-11 (DOMAIN.md)."""
+    course = make_course(make_patient())
+    for day in SERIES_DAYS:
+        _record(course, day)
+    assert course.state == "maintenance"
+    assert course.anchor_date == date(2026, 3, 13)
+    assert (course.window_opens, course.window_closes) == (date(2026, 4, 12), date(2026, 6, 11))
+
+
+def test_early_booster_needs_reason_and_reanchors(app_ctx):
+    """A booster on day 20 is refused without a reason, then flagged early and re-anchors."""
+    course = make_course(make_patient(), series_planned=1)
+    _record(course, date(2026, 3, 2))
+    with pytest.raises(RuleError) as error:
+        _record(course, date(2026, 3, 22))
+    assert error.value.field == "early_reason"
+    booster = _record(course, date(2026, 3, 22), early_reason="flare after surgery")
+    assert booster.is_booster and booster.early
+    assert (course.window_opens, course.window_closes) == (date(2026, 4, 21), date(2026, 6, 20))
+
+
+def test_not_started_does_not_count(app_ctx):
+    """A not_started session neither advances the series nor moves the anchor."""
+    course = make_course(make_patient(), series_planned=1)
+    _record(course, date(2026, 3, 2))
+    _record(course, date(2026, 4, 10), outcome="not_started")
+    assert course.anchor_date == date(2026, 3, 2)
+
+
+def test_total_mg_computed(app_ctx):
+    """Total mg is weight times mg/kg."""
+    course = make_course(make_patient())
+    infusion = _record(course, date(2026, 3, 2), weight_kg=Decimal("72.5"), dose_mg_per_kg=Decimal("0.5"))
+    assert infusion.total_mg == Decimal("36.25")
+
+
+def test_end_series_early_then_booster(app_ctx):
+    """Ending a series after two infusions anchors on the second; the next one is a booster."""
+    course = make_course(make_patient())
+    _record(course, date(2026, 3, 2))
+    _record(course, date(2026, 3, 4))
+    end_series_early(course, actor="test")
+    assert course.state == "maintenance" and course.anchor_date == date(2026, 3, 4)
+    booster = _record(course, date(2026, 4, 10))
+    assert booster.is_booster and not booster.early
+
+
+def test_removing_an_infusion_reanchors(app_ctx):
+    """Deleting the last series infusion returns the course to its series."""
+    course = make_course(make_patient(), series_planned=2)
+    _record(course, date(2026, 3, 2))
+    last = _record(course, date(2026, 3, 4))
+    assert course.state == "maintenance"
+    remove_infusion(last, actor="test")
+    assert course.state == "series_in_progress" and course.anchor_date is None
+    db.session.rollback()

@@ -1,0 +1,55 @@
+"""Login and logout."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import User
+from .forms import LoginForm
+from .throttle import account_locked, address_blocked, record_attempt
+
+bp = Blueprint("auth", __name__)
+
+LOCKED = "Too many failed attempts. Try again in a few minutes or ask an administrator."
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths are followed after login."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("main.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        ip = request.remote_addr or "unknown"
+        email = form.email.data.strip().lower()
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+        if address_blocked(ip, current_app.config) or account_locked(user):
+            record_attempt(email, ip, user, False, current_app.config)
+            db.session.commit()
+            form.password.errors.append(LOCKED)
+            return render_template("auth/login.html", form=form), 429
+        ok = user is not None and user.active and user.check_password(form.password.data)
+        record_attempt(email, ip, user if user else None, ok, current_app.config)
+        db.session.commit()
+        if not ok:
+            form.password.errors.append("Email or password is not right.")
+            return render_template("auth/login.html", form=form), 200
+        login_user(user, remember=form.remember.data)
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,51 @@
+"""Engine settings per database: SQLite pragmas, busy timeout, write locks."""
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+
+from .extensions import db
+
+
+def init_database(app):
+    """Bind Flask-SQLAlchemy with engine options fitting the configured database."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("sqlite"):
+        connect_args = dict(options.get("connect_args", {}))
+        connect_args.setdefault("timeout", 30)
+        connect_args.setdefault("check_same_thread", False)
+        options["connect_args"] = connect_args
+    else:
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    db.init_app(app)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """Foreign keys on, WAL for concurrent readers, on every new SQLite connection."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except Exception:  # in-memory databases have no WAL; nothing to do
+        pass
+    cursor.close()
+
+
+def lock_for_write(session):
+    """Take the database write lock now, so a check-then-insert cannot race.
+
+    SQLite: a no-op UPDATE starts the write transaction (other writers wait on the busy
+    timeout). PostgreSQL: callers rely on constraints and row locks instead, so nothing here.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE clinic_settings SET id = id WHERE id = 1"))
+
+
+def is_postgres(session) -> bool:
+    """True when the session talks to PostgreSQL."""
+    return session.get_bind().dialect.name == "postgresql"

@@ -1,0 +1,20 @@
+"""All models, importable from one place."""
+from .clinic import AuditEvent, ClinicSettings
+from .clinical import (
+    COURSE_STATES, MODES, OPEN_STATES, OUTCOMES, Course, Infusion, Patient,
+)
+from .outbox import REMINDER_KINDS, REMINDER_STATUSES, Reminder, SchedulerHeartbeat
+from .schedule import (
+    ACTIVE_STATUSES, APPOINTMENT_STATUSES, CANCEL_REASONS, Appointment, AppointmentStatusChange,
+    AppointmentType, Chair, ClosedDate, OpeningHours,
+)
+from .staff import ROLES, LoginAttempt, User
+from .types import UTCDateTime, utcnow
+
+__all__ = [
+    "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "AuditEvent", "Appointment", "AppointmentStatusChange",
+    "AppointmentType", "CANCEL_REASONS", "COURSE_STATES", "Chair", "ClinicSettings", "ClosedDate",
+    "Course", "Infusion", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OpeningHours",
+    "Patient", "REMINDER_KINDS", "REMINDER_STATUSES", "ROLES", "Reminder", "SchedulerHeartbeat",
+    "UTCDateTime", "User", "utcnow",
+]

@@ -1,0 +1,66 @@
+"""Login loading, role checks, security headers."""
+from functools import wraps
+
+from flask import abort, g
+from flask_login import current_user, login_required
+
+from .extensions import db, login_manager
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'self'; "
+    "object-src 'none'; frame-ancestors 'none'"
+)
+
+
+def init_security(app):
+    """Wire Flask-Login and add security headers to every response."""
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    from .models import User
+
+    try:
+        user = db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    return user if user is not None and user.active else None
+
+
+def roles_required(*roles: str):
+    """Login required, and the user must hold one of the roles (admin holds all); else 403."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_roles = roles
+        return wrapped
+
+    return decorator
+
+
+def can(role_group: str) -> bool:
+    """Template helper: may the current user do clinical / admin work?"""
+    groups = {"clinical": ("clinician",), "admin": ("admin",), "frontdesk": ("frontdesk", "clinician")}
+    return current_user.is_authenticated and current_user.has_role(*groups[role_group])

@@ -1,0 +1,1 @@
+"""Operations that change data: they flush, the caller commits."""

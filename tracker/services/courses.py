@@ -1,0 +1,196 @@
+"""Courses: open, refresh facts from infusions, and the clinician's course actions."""
+import logging
+from datetime import date
+
+from sqlalchemy import select
+
+from .. import scheduling
+from ..extensions import db
+from ..models import OPEN_STATES, ClinicSettings, Course, Patient
+from . import audit
+from .errors import RuleError
+
+log = logging.getLogger(__name__)
+
+COURSE_FIELDS = ("state", "mode", "series_planned", "min_days", "max_days", "indication",
+                 "series_ended_early", "hold_reason", "discharge_reason", "closed_on")
+
+
+def open_course_for(patient_id: int) -> Course | None:
+    """The patient's open course (series, maintenance or on hold), if any."""
+    return db.session.scalar(
+        select(Course).where(Course.patient_id == patient_id, Course.state.in_(OPEN_STATES))
+    )
+
+
+def open_course(patient: Patient, settings: ClinicSettings, *, actor, opened_on: date,
+                indication: str = "", series_planned: int | None = None,
+                min_days: int | None = None, max_days: int | None = None,
+                mode: str = "scheduled") -> Course:
+    """Start a new course; a patient has at most one open course."""
+    if open_course_for(patient.id) is not None:
+        raise RuleError("This patient already has an open course.", "indication")
+    course = Course(
+        patient_id=patient.id, indication=indication.strip(), opened_on=opened_on, mode=mode,
+        series_planned=series_planned or settings.default_series_planned,
+        min_days=settings.default_min_days if min_days is None else min_days,
+        max_days=settings.default_max_days if max_days is None else max_days,
+    )
+    check_interval(course.min_days, course.max_days)
+    db.session.add(course)
+    db.session.flush()
+    audit.record(actor, entity="course", entity_id=course.id, patient_id=patient.id,
+                 action="create", after=audit.snapshot(course, COURSE_FIELDS))
+    return course
+
+
+def check_interval(min_days: int, max_days: int) -> None:
+    """0 <= min_days <= max_days, else a RuleError on the offending field."""
+    if min_days is None or min_days < 0:
+        raise RuleError("Minimum days must be 0 or more.", "min_days")
+    if max_days is None or max_days < min_days:
+        raise RuleError("Maximum days must not be less than minimum days.", "max_days")
+    if max_days > 3650:
+        raise RuleError("Maximum days must be at most 3650.", "max_days")
+
+
+def refresh_course(course: Course) -> None:
+    """Recompute the course's facts and booster flags from its infusions; flush.
+
+    Completing the planned series moves the course to maintenance. Booster flags are set
+    against the anchor that was in force before each booster.
+    """
+    sessions = sorted(course.infusions, key=lambda i: (i.given_on, i.given_at))
+    qualifying = [i for i in sessions if i.qualifies]
+    anchor = None
+    for index, infusion in enumerate(qualifying):
+        if index < course.series_planned:
+            infusion.is_booster = infusion.early = infusion.late = False
+        else:
+            infusion.is_booster = True
+            timing = scheduling.booster_timing(anchor, infusion.given_on, course.min_days, course.max_days)
+            infusion.early, infusion.late = timing == "early", timing == "late"
+        if index + 1 >= course.series_planned:
+            anchor = infusion.given_on
+    for infusion in sessions:
+        if not infusion.qualifies:
+            infusion.is_booster = infusion.early = infusion.late = False
+    facts = scheduling.series_facts(
+        (scheduling.Session(i.given_on, i.qualifies) for i in sessions), course.series_planned
+    )
+    apply_facts(course, facts)
+    db.session.flush()
+
+
+def apply_facts(course: Course, facts: scheduling.SeriesFacts) -> None:
+    """Copy series facts onto the course, moving a completed series to maintenance."""
+    course.qualifying_count = facts.qualifying_count
+    course.last_qualifying_on = facts.last_qualifying_on
+    course.anchor_date = facts.anchor_date
+    if facts.anchor_date is not None:
+        window = scheduling.window_for(facts.anchor_date, course.min_days, course.max_days)
+        course.window_opens, course.window_closes = window.opens, window.closes
+    else:
+        course.window_opens = course.window_closes = None
+    if facts.series_complete and course.state == "series_in_progress":
+        course.state = "maintenance"
+        log.info("course %s series complete, now in maintenance", course.id)
+    elif not facts.series_complete and course.state == "maintenance" and not course.series_ended_early:
+        course.state = "series_in_progress"  # an infusion was entered in error and removed
+
+
+def _change(course: Course, actor, action: str, **values) -> Course:
+    before = audit.snapshot(course, COURSE_FIELDS)
+    for name, value in values.items():
+        setattr(course, name, value)
+    db.session.flush()
+    audit.record(actor, entity="course", entity_id=course.id, patient_id=course.patient_id,
+                 action=action, before=before, after=audit.snapshot(course, COURSE_FIELDS))
+    log.info("course %s %s", course.id, action)
+    return course
+
+
+def _require_open(course: Course) -> None:
+    if course.state not in OPEN_STATES:
+        raise RuleError("This course is closed.", None)
+
+
+def set_interval(course: Course, *, actor, min_days: int, max_days: int) -> Course:
+    """Change the patient's min/max days; the window moves with them."""
+    _require_open(course)
+    check_interval(min_days, max_days)
+    _change(course, actor, "update", min_days=min_days, max_days=max_days)
+    refresh_course(course)
+    return course
+
+
+def set_mode(course: Course, *, actor, mode: str) -> Course:
+    """Scheduled maintenance (a window) or as needed (never due)."""
+    _require_open(course)
+    if mode not in ("scheduled", "as_needed"):
+        raise RuleError("Choose scheduled or as needed.", "mode")
+    return _change(course, actor, "update", mode=mode)
+
+
+def set_series_planned(course: Course, *, actor, series_planned: int) -> Course:
+    """Change the planned number of series infusions while the series runs."""
+    if course.state != "series_in_progress":
+        raise RuleError("The series is already complete.", "series_planned")
+    if not 1 <= series_planned <= 30:
+        raise RuleError("Plan between 1 and 30 series infusions.", "series_planned")
+    _change(course, actor, "update", series_planned=series_planned)
+    refresh_course(course)
+    return course
+
+
+def end_series_early(course: Course, *, actor) -> Course:
+    """A clinician ends the series before the planned count; maintenance starts."""
+    if course.state != "series_in_progress":
+        raise RuleError("Only a series in progress can be ended early.", None)
+    if course.qualifying_count < 1:
+        raise RuleError("Record at least one qualifying infusion before ending the series.", None)
+    # The plan shrinks to what was given, so later infusions count as boosters.
+    _change(course, actor, "end_series_early", series_ended_early=True,
+            series_planned=course.qualifying_count)
+    refresh_course(course)
+    return course
+
+
+def hold(course: Course, *, actor, reason: str) -> Course:
+    """Put the course on hold: no due calculation until resumed."""
+    _require_open(course)
+    if course.state == "on_hold":
+        raise RuleError("The course is already on hold.", None)
+    if not reason.strip():
+        raise RuleError("Say why the course is on hold.", "reason")
+    return _change(course, actor, "hold", state_before_hold=course.state, state="on_hold",
+                   hold_reason=reason.strip()[:200])
+
+
+def resume(course: Course, *, actor) -> Course:
+    """Take the course off hold, back to where it was."""
+    if course.state != "on_hold":
+        raise RuleError("The course is not on hold.", None)
+    state = course.state_before_hold or "maintenance"
+    return _change(course, actor, "resume", state=state, state_before_hold=None, hold_reason=None)
+
+
+def discharge(course: Course, *, actor, on: date, reason: str) -> Course:
+    """End the course: no more windows or reminders."""
+    _require_open(course)
+    if not reason.strip():
+        raise RuleError("Say why the patient is discharged.", "reason")
+    return _change(course, actor, "discharge", state="discharged", closed_on=on,
+                   discharge_reason=reason.strip()[:200])
+
+
+def restart_series(course: Course, *, actor, on: date, settings: ClinicSettings) -> Course:
+    """Close an interrupted course and open a new series for the same indication."""
+    if course.state != "series_in_progress":
+        raise RuleError("Only a series in progress can be restarted.", None)
+    _change(course, actor, "restart", state="discharged", closed_on=on,
+            discharge_reason="series restarted")
+    patient = db.session.get(Patient, course.patient_id)
+    return open_course(patient, settings, actor=actor, opened_on=on, indication=course.indication,
+                       series_planned=course.series_planned, min_days=course.min_days,
+                       max_days=course.max_days, mode=course.mode)

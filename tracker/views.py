@@ -1,0 +1,19 @@
+"""Blueprint registration: one blueprint per area."""
+import importlib
+
+AREAS = ("errors", "auth", "main", "patients", "worklist", "schedule", "reminders", "admin")
+
+
+def register_blueprints(app):
+    """Import tracker.<area>.routes and register its `bp` for every area."""
+    from .security import can
+
+    app.jinja_env.globals["can"] = can
+
+    @app.context_processor
+    def endpoints():
+        return {"config_endpoints": app.view_functions}
+
+    for area in AREAS:
+        module = importlib.import_module(f"tracker.{area}.routes")
+        app.register_blueprint(module.bp)
