@@ -17,3 +17,6 @@ def register_blueprints(app):
     for area in AREAS:
         module = importlib.import_module(f"tracker.{area}.routes")
         app.register_blueprint(module.bp)
+        # An area may also have routes outside its prefix and its login wall (e.g. unsubscribe).
+        if hasattr(module, "public_bp"):
+            app.register_blueprint(module.public_bp)

@@ -23,3 +23,10 @@ def get_settings() -> ClinicSettings:
 def clinic_zone() -> ZoneInfo:
     """The clinic's time zone."""
     return ZoneInfo(get_settings().timezone)
+
+
+def clinic_today():
+    """Today's date in the clinic's time zone."""
+    from datetime import datetime
+
+    return datetime.now(clinic_zone()).date()
