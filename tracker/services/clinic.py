@@ -30,3 +30,23 @@ def clinic_today():
     from datetime import datetime
 
     return datetime.now(clinic_zone()).date()
+
+
+def local_to_utc(naive, zone: ZoneInfo | None = None):
+    """A wall-clock time typed in the clinic's zone as an aware UTC instant.
+
+    A time skipped by a daylight-saving jump does not exist and is refused; a repeated time
+    (clocks going back) is read as its first occurrence.
+    """
+    from datetime import timezone
+
+    from dateutil import tz as dateutil_tz
+
+    from .errors import RuleError
+
+    zone = zone or clinic_zone()
+    local = naive.replace(tzinfo=zone, fold=0)
+    if not dateutil_tz.datetime_exists(local):
+        raise RuleError("That time does not exist on this date (the clocks change); choose another.",
+                        "given_at")
+    return local.astimezone(timezone.utc)
