@@ -3,14 +3,15 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateTimeLocalField, DecimalField, IntegerField, SelectField, StringField,
-    TextAreaField,
+    BooleanField, DateField, DateTimeLocalField, DecimalField, IntegerField, SelectField,
+    StringField, TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from ..validators import NoControlCharacters
+from ..validators import EmailAddress, NoControlCharacters
 
 OUTCOME_CHOICES = {"completed": "Completed", "stopped_early": "Stopped early", "not_started": "Not started"}
+MODE_CHOICES = {"scheduled": "Scheduled (a window)", "as_needed": "As needed (no window)"}
 
 
 class InfusionForm(FlaskForm):
@@ -44,3 +45,79 @@ class InfusionForm(FlaskForm):
         values["adverse_effects"] = (values["adverse_effects"] or "").strip()
         values["notes"] = (values["notes"] or "").strip()
         return values
+
+
+class PatientForm(FlaskForm):
+    """Demographics and email consent; any staff member may add or edit them."""
+
+    mrn = StringField("MRN", validators=[InputRequired(message="Enter the MRN."), Length(max=40),
+                                         NoControlCharacters()])
+    first_name = StringField("First name", validators=[InputRequired(message="Enter the first name."),
+                                                       Length(max=80), NoControlCharacters()])
+    last_name = StringField("Last name", validators=[InputRequired(message="Enter the last name."),
+                                                     Length(max=80), NoControlCharacters()])
+    date_of_birth = DateField("Date of birth", format="%Y-%m-%d",
+                              validators=[InputRequired(message="Enter the date of birth as YYYY-MM-DD.")])
+    email = StringField("Email", validators=[Optional(), Length(max=254), EmailAddress()])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40), NoControlCharacters()])
+    email_consent = BooleanField("Consents to email reminders")
+    email_opt_out = BooleanField("Opted out of email (no reminders are sent)")
+
+    VALUE_FIELDS = ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone",
+                    "email_consent", "email_opt_out")
+
+    def patient_values(self) -> dict:
+        """Values for services.patients.create_patient / update_patient."""
+        return {name: getattr(self, name).data for name in self.VALUE_FIELDS}
+
+
+class OpenCourseForm(FlaskForm):
+    """A clinician opens a course; empty numbers take the clinic defaults."""
+
+    indication = StringField("Indication", validators=[InputRequired(message="Enter the indication."),
+                                                       Length(max=120), NoControlCharacters()])
+    series_planned = IntegerField("Series infusions planned",
+                                  validators=[Optional(), NumberRange(min=1, max=30)])
+    min_days = IntegerField("Window opens after (days)", validators=[Optional(), NumberRange(min=0, max=3650)])
+    max_days = IntegerField("Window closes after (days)", validators=[Optional(), NumberRange(min=0, max=3650)])
+    mode = SelectField("Maintenance mode", choices=MODE_CHOICES, default="scheduled")
+
+
+class IntervalForm(FlaskForm):
+    """Min / max days after the anchor: when the window opens and closes."""
+
+    min_days = IntegerField("Window opens after (days)",
+                            validators=[InputRequired(message="Enter the minimum days."), NumberRange(min=0, max=3650)])
+    max_days = IntegerField("Window closes after (days)",
+                            validators=[InputRequired(message="Enter the maximum days."), NumberRange(min=0, max=3650)])
+
+
+class ModeForm(FlaskForm):
+    """Scheduled maintenance (a window) or as needed (never due)."""
+
+    mode = SelectField("Maintenance mode", choices=MODE_CHOICES)
+
+
+class SeriesPlannedForm(FlaskForm):
+    """How many qualifying infusions make up the series."""
+
+    series_planned = IntegerField("Series infusions planned",
+                                  validators=[InputRequired(message="Enter a number."), NumberRange(min=1, max=30)])
+
+
+class HoldForm(FlaskForm):
+    """Put the course on hold, with the reason."""
+
+    reason = StringField("Reason for the hold", validators=[InputRequired(message="Give the reason."),
+                                                            Length(max=200), NoControlCharacters()])
+
+
+class DischargeForm(FlaskForm):
+    """Discharge the patient from the course, with the reason."""
+
+    reason = StringField("Reason for discharge", validators=[InputRequired(message="Give the reason."),
+                                                             Length(max=200), NoControlCharacters()])
+
+
+class ConfirmForm(FlaskForm):
+    """A one-button action (end series early, resume, restart, delete): only the CSRF token."""

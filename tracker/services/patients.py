@@ -1,0 +1,141 @@
+"""Patients: add and edit demographics, record email consent and opt-outs, with an audit trail."""
+import logging
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Patient, utcnow
+from ..validators import email_problem
+from . import audit
+from .errors import RuleError
+
+log = logging.getLogger(__name__)
+
+PATIENT_FIELDS = ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone",
+                  "email_consent", "consent_recorded_at", "email_opt_out_at")
+EARLIEST_BIRTH = date(1900, 1, 1)
+
+
+def clean_values(values: dict) -> dict:
+    """Trimmed text, empty optional text as None, booleans as booleans."""
+    cleaned = dict(values)
+    for name in ("mrn", "first_name", "last_name"):
+        cleaned[name] = (cleaned.get(name) or "").strip()
+    for name in ("email", "phone"):
+        cleaned[name] = (cleaned.get(name) or "").strip() or None
+    cleaned["email_consent"] = bool(cleaned.get("email_consent"))
+    cleaned["email_opt_out"] = bool(cleaned.get("email_opt_out"))
+    return cleaned
+
+
+def patient_problems(values: dict, *, today: date, patient_id: int | None = None) -> dict:
+    """Field errors {field: message} for a patient's cleaned values; empty when acceptable."""
+    errors = {}
+    mrn = values.get("mrn")
+    if not mrn:
+        errors["mrn"] = "Enter the MRN."
+    elif len(mrn) > 40:
+        errors["mrn"] = "Use at most 40 characters."
+    else:
+        query = select(Patient.id).where(Patient.mrn == mrn)
+        if patient_id is not None:
+            query = query.where(Patient.id != patient_id)
+        if db.session.scalar(query.limit(1)) is not None:
+            errors["mrn"] = "Another patient already has this MRN."
+    for name, label in (("first_name", "first name"), ("last_name", "last name")):
+        if not values.get(name):
+            errors[name] = f"Enter the {label}."
+        elif len(values[name]) > 80:
+            errors[name] = "Use at most 80 characters."
+    born = values.get("date_of_birth")
+    if born is None:
+        errors["date_of_birth"] = "Enter the date of birth as YYYY-MM-DD."
+    elif born > today:
+        errors["date_of_birth"] = "The date of birth cannot be in the future."
+    elif born < EARLIEST_BIRTH:
+        errors["date_of_birth"] = "Check the year of birth."
+    email = values.get("email")
+    if email:
+        problem = email_problem(email)
+        if problem:
+            errors["email"] = problem
+    elif values.get("email_consent") and not values.get("email_opt_out"):
+        errors["email"] = "Enter an email address to record consent to email reminders."
+    phone = values.get("phone")
+    if phone and len(phone) > 40:
+        errors["phone"] = "Use at most 40 characters."
+    return errors
+
+
+def _raise_first(errors: dict) -> None:
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise RuleError(message, field)
+
+
+def record_consent(patient: Patient, *, now: datetime | None = None) -> None:
+    """Consent to email reminders, timed now; a fresh consent also ends an earlier opt-out."""
+    now = now or utcnow()
+    patient.email_consent = True
+    patient.consent_recorded_at = now
+    patient.email_opt_out_at = None
+
+
+def record_opt_out(patient: Patient, *, now: datetime | None = None) -> None:
+    """The patient opted out of email: honoured at once, kept with its time."""
+    if patient.email_opt_out_at is None:
+        patient.email_opt_out_at = now or utcnow()
+
+
+def withdraw_consent(patient: Patient) -> None:
+    """No consent on file (a correction, not an opt-out)."""
+    patient.email_consent = False
+    patient.consent_recorded_at = None
+
+
+def _apply_consent(patient: Patient, consent: bool, opt_out: bool, now: datetime) -> None:
+    """Turn the two consent checkboxes into facts with their times."""
+    if opt_out:
+        record_opt_out(patient, now=now)
+        if not consent:
+            withdraw_consent(patient)
+        return
+    if consent and (not patient.email_consent or patient.email_opt_out_at is not None):
+        record_consent(patient, now=now)
+    elif not consent:
+        withdraw_consent(patient)
+        patient.email_opt_out_at = None
+
+
+def create_patient(values: dict, *, actor, today: date, now: datetime | None = None) -> Patient:
+    """Add a patient after checking the values; RuleError on the first bad field. Flushes."""
+    values = clean_values(values)
+    _raise_first(patient_problems(values, today=today))
+    now = now or utcnow()
+    patient = Patient(mrn=values["mrn"], first_name=values["first_name"],
+                      last_name=values["last_name"], date_of_birth=values["date_of_birth"],
+                      email=values["email"], phone=values["phone"], email_consent=False)
+    _apply_consent(patient, values["email_consent"], values["email_opt_out"], now)
+    db.session.add(patient)
+    db.session.flush()
+    audit.record(actor, entity="patient", entity_id=patient.id, patient_id=patient.id,
+                 action="create", after=audit.snapshot(patient, PATIENT_FIELDS))
+    log.info("patient %s created", patient.id)
+    return patient
+
+
+def update_patient(patient: Patient, values: dict, *, actor, today: date,
+                   now: datetime | None = None) -> Patient:
+    """Change a patient's demographics and consent; audit what changed. Flushes."""
+    values = clean_values(values)
+    _raise_first(patient_problems(values, today=today, patient_id=patient.id))
+    before = audit.snapshot(patient, PATIENT_FIELDS)
+    for name in ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone"):
+        setattr(patient, name, values[name])
+    _apply_consent(patient, values["email_consent"], values["email_opt_out"], now or utcnow())
+    db.session.flush()
+    audit.record(actor, entity="patient", entity_id=patient.id, patient_id=patient.id,
+                 action="update", before=before, after=audit.snapshot(patient, PATIENT_FIELDS))
+    log.info("patient %s updated", patient.id)
+    return patient
