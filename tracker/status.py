@@ -1,0 +1,194 @@
+"""Maintenance status of every open course, computed in SQL from the stored course facts.
+
+tracker.scheduling.course_status is the rule for one course; `status_expr` is the same rule
+as a SQL CASE so that lists of 100,000 patients are one set-based query. Threshold dates are
+computed here in Python and the database only compares dates, so the SQL is the same on
+SQLite and PostgreSQL. tests/test_status.py proves both agree for random facts and dates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Iterable, Iterator
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, exists, false, func, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from .models import ACTIVE_STATUSES, OPEN_STATES, Appointment, Course, Patient
+from .models.types import UTCDateTime
+from .scheduling import STATUSES
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The day `on` and the threshold dates every status comparison needs."""
+
+    on: date
+    interrupted_before: date  # a series whose last session is before this is interrupted
+    lapsed_before: date  # a window that closed before this has lapsed
+    zone: str  # the clinic's time zone name
+    utc_offset_minutes: int  # the zone's UTC offset on `on` (SQLite has no zone data)
+
+
+def _minus(day: date, days: int) -> date:
+    try:
+        return day - timedelta(days=days)
+    except OverflowError:
+        return date.min
+
+
+def clock_for(on: date, settings) -> Clock:
+    """Thresholds for day `on` from the clinic settings (grace, max series gap, zone)."""
+    zone = ZoneInfo(settings.timezone)
+    offset = zone.utcoffset(datetime.combine(on, time(12)))
+    return Clock(
+        on=on,
+        # interrupted when (on - last).days > gap, i.e. last < on - gap
+        interrupted_before=_minus(on, settings.series_max_gap_days),
+        # overdue while on <= closes + grace, i.e. closes >= on - grace
+        lapsed_before=_minus(on, settings.lapse_grace_days),
+        zone=settings.timezone,
+        utc_offset_minutes=int(offset.total_seconds() // 60),
+    )
+
+
+def _maintenance_scheduled():
+    return and_(Course.state == "maintenance", Course.mode == "scheduled")
+
+
+def status_expr(clock: Clock):
+    """A SQL CASE giving scheduling.course_status for the course row (NULL when closed)."""
+    on = clock.on
+    return case(
+        (Course.state == "on_hold", "on_hold"),
+        (and_(Course.state == "series_in_progress",
+              Course.last_qualifying_on < clock.interrupted_before), "interrupted"),
+        (Course.state == "series_in_progress", "series_in_progress"),
+        (Course.state != "maintenance", None),
+        (Course.mode == "as_needed", "as_needed"),
+        (Course.anchor_date.is_(None), "due"),
+        (Course.window_opens > on, "not_yet_due"),
+        (Course.window_closes >= on, "due"),
+        (Course.window_closes >= clock.lapsed_before, "overdue"),
+        else_="lapsed",
+    )
+
+
+def status_predicate(status: str, clock: Clock):
+    """A WHERE clause true exactly when the course has `status` (index-friendly ranges)."""
+    on = clock.on
+    anchored = Course.anchor_date.is_not(None)
+    predicates = {
+        "on_hold": Course.state == "on_hold",
+        "series_in_progress": and_(
+            Course.state == "series_in_progress",
+            or_(Course.last_qualifying_on.is_(None),
+                Course.last_qualifying_on >= clock.interrupted_before)),
+        "interrupted": and_(Course.state == "series_in_progress",
+                            Course.last_qualifying_on < clock.interrupted_before),
+        "as_needed": and_(Course.state == "maintenance", Course.mode == "as_needed"),
+        "not_yet_due": and_(_maintenance_scheduled(), anchored, Course.window_opens > on),
+        "due": and_(_maintenance_scheduled(), or_(
+            Course.anchor_date.is_(None),
+            and_(anchored, Course.window_opens <= on, Course.window_closes >= on))),
+        "overdue": and_(_maintenance_scheduled(), anchored, Course.window_closes < on,
+                        Course.window_closes >= clock.lapsed_before),
+        "lapsed": and_(_maintenance_scheduled(), anchored,
+                       Course.window_closes < clock.lapsed_before),
+    }
+    return predicates[status]
+
+
+def status_filter(statuses: Iterable[str], clock: Clock):
+    """A WHERE clause true when the course has any of `statuses`."""
+    statuses = list(statuses)
+    unknown = set(statuses) - set(STATUSES)
+    if unknown:
+        raise ValueError(f"unknown status {sorted(unknown)}")
+    if not statuses:
+        return false()
+    return or_(*(status_predicate(s, clock) for s in statuses))
+
+
+class day_after_starts(FunctionElement):
+    """The instant the clinic-local day after a date column begins (compiled per dialect)."""
+
+    type = UTCDateTime()
+    name = "day_after_starts"
+    inherit_cache = True
+
+
+@compiles(day_after_starts, "postgresql")
+def _day_after_starts_postgresql(element, compiler, **kw):
+    day, zone, _modifier = list(element.clauses)
+    return f"(({compiler.process(day, **kw)} + 1)::timestamp AT TIME ZONE {compiler.process(zone, **kw)})"
+
+
+@compiles(day_after_starts, "sqlite")
+def _day_after_starts_sqlite(element, compiler, **kw):
+    # SQLite stores UTC instants as 'YYYY-MM-DD HH:MM:SS.ffffff' text and has no zone data:
+    # shift local midnight by the zone's offset on the day asked about (clinics are closed at
+    # midnight, so a daylight-saving hour of difference changes nothing in practice).
+    day, _zone, modifier = list(element.clauses)
+    return f"datetime({compiler.process(day, **kw)}, '+1 day', {compiler.process(modifier, **kw)})"
+
+
+@compiles(day_after_starts)
+def _day_after_starts_default(element, compiler, **kw):
+    day = list(element.clauses)[0]
+    return compiler.process(day, **kw)
+
+
+def _after_anchor(clock: Clock):
+    """Appointment starts on a clinic-local day after the anchor (or last series session)."""
+    bound = func.coalesce(Course.anchor_date, Course.last_qualifying_on)
+    modifier = f"{-clock.utc_offset_minutes:+d} minutes"
+    return or_(bound.is_(None),
+               Appointment.start_at >= day_after_starts(bound, clock.zone, modifier))
+
+
+def _active_appointment(clock: Clock):
+    return and_(Appointment.course_id == Course.id,
+                Appointment.status.in_(ACTIVE_STATUSES),
+                _after_anchor(clock))
+
+
+def booked_expr(clock: Clock):
+    """EXISTS an active appointment for the course after its anchor."""
+    return exists().where(_active_appointment(clock))
+
+
+def next_appointment_expr(clock: Clock):
+    """The start of the course's earliest active appointment after its anchor (or NULL)."""
+    return (select(func.min(Appointment.start_at)).where(_active_appointment(clock))
+            .correlate(Course).scalar_subquery())
+
+
+def open_courses(clock: Clock, statuses: Iterable[str] | None = None):
+    """One row per open course: patient, facts, status, booked and next appointment."""
+    status = status_expr(clock).label("status")
+    stmt = (
+        select(
+            Course.id.label("course_id"), Course.patient_id, Patient.mrn, Patient.first_name,
+            Patient.last_name, status, Course.anchor_date, Course.window_opens,
+            Course.window_closes, Course.last_qualifying_on,
+            booked_expr(clock).label("booked"),
+            next_appointment_expr(clock).label("next_appointment"),
+        )
+        .join(Patient, Patient.id == Course.patient_id)
+        .where(Course.state.in_(OPEN_STATES))
+    )
+    if statuses is not None:
+        stmt = stmt.where(status_filter(statuses, clock))
+    return stmt
+
+
+def stream(session, stmt, batch: int = 2000) -> Iterator:
+    """Execute and yield rows in batches, without loading the whole result."""
+    result = session.execute(stmt.execution_options(yield_per=batch, stream_results=True))
+    try:
+        yield from result
+    finally:
+        result.close()
