@@ -1,5 +1,5 @@
 """The SQL status (tracker.status) equals the pure rule (scheduling.course_status)."""
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from types import SimpleNamespace
 
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -18,14 +18,16 @@ DAYS = st.dates(min_value=date(2020, 1, 1), max_value=date(2032, 12, 31))
 POOL = 8
 
 
-@st.composite
-def course_facts(draw):
-    """Random but consistent stored facts: the window is derived from the anchor."""
-    state = draw(st.sampled_from(COURSE_STATES))
+def course_facts(draw, on, grace, gap):
+    """Random but consistent stored facts, often on a boundary: the window follows the anchor."""
+    state = draw(st.sampled_from(COURSE_STATES + ("maintenance",) * 4))
     min_days = draw(st.integers(0, 120))
     max_days = draw(st.integers(min_days, 400))
-    last = draw(st.none() | DAYS)
-    anchored = last is not None and state != "series_in_progress" and draw(st.booleans())
+    edge = draw(st.sampled_from((min_days, max_days, max_days + grace, gap)))
+    near_edge = draw(st.integers(0, 3)) > 0
+    days_before = draw(st.integers(edge - 1, edge + 1) if near_edge else st.integers(-3, 900))
+    last = None if draw(st.integers(0, 9)) == 0 else on - timedelta(days=days_before)
+    anchored = last is not None and state != "series_in_progress" and draw(st.integers(0, 9)) > 0
     anchor = last if anchored else None
     window = scheduling.window_for(anchor, min_days, max_days) if anchor else None
     return dict(state=state, mode=draw(st.sampled_from(("scheduled", "as_needed"))),
@@ -34,14 +36,15 @@ def course_facts(draw):
                 window_closes=window.closes if window else None)
 
 
-@settings(max_examples=60, deadline=None, database=None,
+@settings(max_examples=150, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(facts=st.lists(course_facts(), min_size=1, max_size=POOL), on=DAYS,
-       grace=st.integers(0, 200), gap=st.integers(0, 60))
-def test_sql_status_matches_course_status(app_ctx, facts, on, grace, gap):
+@given(data=st.data(), on=DAYS, grace=st.integers(0, 200), gap=st.integers(0, 60))
+def test_sql_status_matches_course_status(app_ctx, data, on, grace, gap):
     """For random facts, dates, grace and gap, the SQL CASE and each WHERE filter equal course_status."""
-    for values in facts:
-        make_course(make_patient(), opened_on=date(2020, 1, 1), **values)
+    count = data.draw(st.integers(1, POOL))
+    for _ in range(count):
+        make_course(make_patient(), opened_on=date(2020, 1, 1),
+                    **course_facts(data.draw, on, grace, gap))
     clinic = SimpleNamespace(lapse_grace_days=grace, series_max_gap_days=gap,
                              timezone="America/New_York")
     clock = clock_for(on, clinic)
