@@ -1,7 +1,18 @@
 """Configuration: code defaults, then instance/config.py, then TRACKER_* environment variables."""
 import os
 
-INSECURE_SECRET_KEYS = {"", "dev", "change-me", "secret"}
+import click
+
+INSECURE_SECRET_KEYS = {"", "dev", "change-me", "changeme", "secret", "secret-key", "development"}
+MIN_SECRET_KEY_LENGTH = 16
+
+
+class InsecureConfigError(click.ClickException, RuntimeError):
+    """The configuration is not safe to serve with; the message says what to change.
+
+    A ClickException, so the `flask` CLI prints just the message and exits 1; elsewhere
+    (gunicorn, tests) it is an ordinary RuntimeError.
+    """
 
 
 class DefaultConfig:
@@ -31,6 +42,9 @@ class DefaultConfig:
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 15
     LOGIN_IP_MAX_FAILURES = 20
+    LOGIN_SLOW_AFTER = 3  # consecutive account failures before each further one is held back
+    LOGIN_IP_SLOW_AFTER = 10  # failures from one address in the lock period before slowing it
+    LOGIN_BACKOFF_SECONDS = 2  # the first hold; it doubles with every further failure
     # Scheduler
     SWEEP_MINUTES = 5
     HEARTBEAT_STALE_MINUTES = 15
@@ -57,17 +71,40 @@ def load_config(app, test_config=None):
     check_production(app)
 
 
+def is_production(app) -> bool:
+    """TRACKER_ENV=production (environment, or ENV in instance/config.py)."""
+    return "production" in (app.config.get("ENV"), os.environ.get("TRACKER_ENV"))
+
+
+def secret_key_problem(key) -> str | None:
+    """Why a secret key is unfit for serving, or None when it will do."""
+    if not key:
+        return "no secret key is set"
+    if isinstance(key, str) and key.strip().lower() in INSECURE_SECRET_KEYS:
+        return "the secret key is a well-known default value"
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"the secret key is shorter than {MIN_SECRET_KEY_LENGTH} characters"
+    return None
+
+
 def check_production(app):
-    """Refuse to start with a missing or default secret key unless testing or debugging."""
-    if app.config.get("TESTING") or app.debug:
+    """Refuse to start with a missing or default secret key (unless testing or debugging
+    outside production); in production also refuse debug mode and force Secure cookies."""
+    production = is_production(app)
+    if production:
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["REMEMBER_COOKIE_SECURE"] = True
+    elif app.config.get("TESTING") or app.debug:
         return
-    key = app.config.get("SECRET_KEY") or ""
-    if key in INSECURE_SECRET_KEYS or len(key) < 16:
-        raise RuntimeError(
-            "Refusing to start: the secret key is missing or a default value. "
+    problem = secret_key_problem(app.config.get("SECRET_KEY"))
+    if problem:
+        raise InsecureConfigError(
+            f"Refusing to start: the secret key is missing or a default value ({problem}). "
             "Set TRACKER_SECRET_KEY (or SECRET_KEY in instance/config.py) to a long random "
             "string, e.g. python -c 'import secrets; print(secrets.token_hex(32))'."
         )
-    if os.environ.get("TRACKER_ENV") == "production":
-        app.config["SESSION_COOKIE_SECURE"] = True
-        app.config["REMEMBER_COOKIE_SECURE"] = True
+    if production and app.debug:
+        raise InsecureConfigError(
+            "Refusing to start: debug mode is on with TRACKER_ENV=production. "
+            "Unset FLASK_DEBUG / TRACKER_DEBUG."
+        )

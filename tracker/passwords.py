@@ -1,6 +1,10 @@
-"""Password policy: long enough, not common, not the email."""
+"""Password policy: long enough, not common, not a simple pattern, not the email."""
+import re
 
 MIN_LENGTH = 12
+MAX_LENGTH = 256
+
+# Whole passwords seen at the top of public breach lists (12 characters and longer).
 COMMON = {
     "password", "password1", "password123", "123456789012", "qwertyuiop12", "letmein12345",
     "passwordpassword", "welcome12345", "administrator", "iloveyou1234", "changeme1234",
@@ -8,17 +12,65 @@ COMMON = {
     "football1234", "baseball1234", "sunshine1234", "princess1234", "dragon123456",
     "infusion1234", "clinic123456", "ketamine1234", "password1234", "passw0rd1234",
     "aaaaaaaaaaaa", "111111111111", "000000000000", "1234567890ab", "qwertyqwerty",
+    "1q2w3e4r5t6y", "1qaz2wsx3edc", "zaq12wsxcde3", "qazwsxedcrfv", "asdfghjkl123",
+    "iloveyouiloveyou", "starwars1234", "whatever1234", "pokemon12345", "superman1234",
+    "batman123456", "michael12345", "jennifer1234", "computer1234", "internet1234",
+    "letmeinletmein", "welcomewelcome", "adminadmin123",
 }
+
+# Words that, with digits or symbols around them or letters swapped for look-alike digits,
+# make up most guessed passwords ("Password2024!", "W3lcome!!2026").
+COMMON_WORDS = {
+    "password", "passwort", "qwerty", "qwertyuiop", "asdfgh", "asdfghjkl", "zxcvbn", "letmein",
+    "welcome", "admin", "administrator", "iloveyou", "monkey", "dragon", "football", "baseball",
+    "soccer", "hockey", "sunshine", "princess", "trustno", "master", "shadow", "superman", "batman",
+    "starwars", "whatever", "computer", "internet", "login", "changeme", "secret", "summer",
+    "winter", "spring", "autumn", "january", "february", "march", "april", "june", "july",
+    "august", "september", "october", "november", "december", "monday", "friday", "hello",
+    "freedom", "charlie", "michael", "jennifer", "jordan", "pokemon", "clinic", "infusion",
+    "ketamine", "hospital", "nurse", "doctor", "patient", "health", "tracker", "abc", "abcdef",
+    "default", "test", "guest", "user", "access",
+}
+
+_LOOKALIKE = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
+                            "@": "a", "$": "s", "!": "i", "+": "t"})
+_KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _is_repeated_pattern(text: str) -> bool:
+    """True for 'abcabcabcabc' or 'xyxyxyxyxyxy': a short chunk said again and again."""
+    return re.fullmatch(r"(.{1,4})\1+", text) is not None
+
+
+def _is_run(text: str) -> bool:
+    """True for a straight run along the keyboard or the alphabet, forwards or backwards."""
+    for row in _KEYBOARD_ROWS:
+        doubled = row * 3
+        if text in doubled or text in doubled[::-1]:
+            return True
+    return False
+
+
+def _core_word(lowered: str) -> str:
+    """The password without leading/trailing digits and symbols, look-alikes read as letters."""
+    stripped = re.sub(r"^[\d\W_]+|[\d\W_]+$", "", lowered)
+    return stripped.translate(_LOOKALIKE) if stripped else ""
 
 
 def password_problem(password: str, email: str = "") -> str | None:
     """A sentence saying what is wrong with the password, or None when it is acceptable."""
     if len(password) < MIN_LENGTH:
         return f"Use at least {MIN_LENGTH} characters."
-    if len(password) > 256:
-        return "Use at most 256 characters."
+    if len(password) > MAX_LENGTH:
+        return f"Use at most {MAX_LENGTH} characters."
     lowered = password.lower()
-    if lowered in COMMON or len(set(lowered)) < 4:
+    squashed = re.sub(r"\s+", "", lowered)
+    if (lowered in COMMON or squashed in COMMON or len(set(lowered)) < 4
+            or _is_repeated_pattern(squashed) or _is_run(squashed)):
+        return "This password is too common or too simple; choose another."
+    core = _core_word(squashed)
+    digits_only = re.sub(r"[\d\W_]", "", squashed) == ""
+    if digits_only or core in COMMON_WORDS or _is_repeated_pattern(core):
         return "This password is too common or too simple; choose another."
     local = email.split("@")[0].lower()
     if local and len(local) >= 4 and local in lowered:

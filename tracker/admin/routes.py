@@ -1,4 +1,210 @@
-"""Routes of the admin area."""
-from flask import Blueprint
+"""Routes of the admin area: staff accounts, clinic settings, mail settings, the audit trail."""
+import logging
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import User, utcnow
+from ..security import roles_required
+from ..services.clinic import clinic_zone, get_settings
+from ..services.errors import RuleError
+from ..services.staff import create_user, reset_password, unlock_user, update_user
+from . import audit as trail
+from .forms import AuditFilterForm, EditUserForm, NewUserForm, ResetPasswordForm, SettingsForm
+from .settings import update_settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+log = logging.getLogger(__name__)
+
+# Admin pages owned by other areas, linked from the admin start page once they exist.
+OTHER_ADMIN_PAGES = (
+    ("schedule.chairs", "Chairs"),
+    ("schedule.hours", "Opening hours"),
+    ("schedule.closed_dates", "Closed dates"),
+    ("schedule.appointment_types", "Appointment types"),
+    ("schedule.capacity", "Clinician capacity"),
+    ("reminders.index", "Reminders log"),
+)
+
+
+@bp.before_request
+@roles_required("admin")
+def admin_only():
+    """Every admin page needs an admin (the views say so again, for the route table)."""
+
+
+def _put_back(form, error: RuleError) -> None:
+    """Show a service's rule error on its form field (or above the form)."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = list(field.errors) + [str(error)]
+    else:
+        flash(str(error), "error")
+
+
+@bp.get("/")
+@roles_required("admin")
+def index():
+    """Links to everything an admin manages."""
+    others = [(endpoint, label) for endpoint, label in OTHER_ADMIN_PAGES
+              if endpoint in current_app.view_functions]
+    return render_template("admin/index.html", others=others)
+
+
+@bp.get("/users")
+@roles_required("admin")
+def users():
+    """Staff accounts, a page at a time."""
+    page = db.paginate(select(User).order_by(User.email), per_page=current_app.config["PAGE_SIZE"],
+                       error_out=False)
+    return render_template("admin/users.html", page=page, now=utcnow())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required("admin")
+def new_user():
+    """Add a staff account."""
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = create_user(email=form.email.data, role=form.role.data, name=form.name.data or "",
+                               password=form.password.data, actor=current_user)
+        except RuleError as error:
+            db.session.rollback()
+            _put_back(form, error)
+        else:
+            db.session.commit()
+            flash(f"Added {user.email} as {user.role}.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_new.html", form=form)
+
+
+def _edit_page(user, form=None, password_form=None):
+    return render_template("admin/user_edit.html", user=user, now=utcnow(),
+                           form=form or EditUserForm(obj=user),
+                           password_form=password_form or ResetPasswordForm(formdata=None))
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def edit_user(user_id):
+    """Change a staff account's name, role and whether it may log in."""
+    user = db.get_or_404(User, user_id)
+    form = EditUserForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            update_user(current_user, user, role=form.role.data, name=form.name.data or "",
+                        active=form.active.data)
+        except RuleError as error:
+            db.session.rollback()
+            user = db.get_or_404(User, user_id)
+            _put_back(form, error)
+        else:
+            db.session.commit()
+            flash(f"Saved {user.email}.", "success")
+            return redirect(url_for("admin.edit_user", user_id=user.id))
+    return _edit_page(user, form=form)
+
+
+@bp.post("/users/<int:user_id>/password")
+@roles_required("admin")
+def reset_user_password(user_id):
+    """Give a staff member a new password."""
+    user = db.get_or_404(User, user_id)
+    password_form = ResetPasswordForm()
+    if password_form.validate_on_submit():
+        try:
+            reset_password(current_user, user, password_form.password.data)
+        except RuleError as error:
+            db.session.rollback()
+            user = db.get_or_404(User, user_id)
+            _put_back(password_form, error)
+        else:
+            db.session.commit()
+            flash(f"New password set for {user.email}.", "success")
+            return redirect(url_for("admin.edit_user", user_id=user.id))
+    return _edit_page(user, password_form=password_form)
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@roles_required("admin")
+def unlock(user_id):
+    """Lift a login lock before it runs out."""
+    user = db.get_or_404(User, user_id)
+    unlock_user(current_user, user)
+    db.session.commit()
+    flash(f"{user.email} may log in again.", "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+def mail_settings() -> list[tuple[str, str]]:
+    """The mail settings in force, as (label, value) rows; never the password."""
+    config = current_app.config
+    server = config.get("MAIL_SERVER")
+    if not server:
+        outbox = config.get("MAIL_OUTBOX_DIR") or "instance/outbox"
+        return [("Delivery", f"No SMTP server: messages are written as .eml files to {outbox}"),
+                ("From address", str(config.get("MAIL_FROM_ADDRESS") or ""))]
+    if config.get("MAIL_USE_SSL"):
+        tls = "TLS from the start (SMTPS)"
+    elif config.get("MAIL_USE_STARTTLS"):
+        tls = "STARTTLS"
+    else:
+        tls = "None (plain text)"
+    return [
+        ("Server", str(server)),
+        ("Port", str(config.get("MAIL_PORT"))),
+        ("Encryption", tls),
+        ("Login", str(config.get("MAIL_USERNAME") or "none")),
+        ("Password", "set (not shown)" if config.get("MAIL_PASSWORD") else "none"),
+        ("From address", str(config.get("MAIL_FROM_ADDRESS") or "")),
+    ]
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@roles_required("admin")
+def settings():
+    """Every clinic setting, with field-level errors; and the mail settings in force."""
+    clinic = get_settings()
+    form = SettingsForm(obj=clinic)
+    if form.validate_on_submit():
+        try:
+            update_settings(current_user, form.settings_values())
+        except RuleError as error:
+            db.session.rollback()
+            _put_back(form, error)
+        else:
+            db.session.commit()
+            flash("Settings saved.", "success")
+            return redirect(url_for("admin.settings"))
+    return render_template("admin/settings.html", form=form, mail=mail_settings())
+
+
+@bp.get("/audit")
+@roles_required("admin")
+def audit():
+    """Who changed what, when: filterable by patient, user, record type and dates; paginated."""
+    form = AuditFilterForm(request.args)
+    form.user.choices = trail.user_choices()
+    form.validate()
+    wanted = trail.AuditFilter(
+        patient="" if form.patient.errors else (form.patient.data or "").strip(),
+        user="" if form.user.errors else (form.user.data or ""),
+        entity="" if form.entity.errors else (form.entity.data or "").strip(),
+        date_from=None if form.date_from.errors else form.date_from.data,
+        date_to=None if form.date_to.errors else form.date_to.data,
+    )
+    zone = clinic_zone()
+    try:
+        stmt = trail.audit_query(wanted, zone)
+    except RuleError as error:
+        form.patient.errors = list(form.patient.errors) + [str(error)]
+        wanted.patient = ""
+        stmt = trail.audit_query(wanted, zone)
+    page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    mrns = trail.patient_mrns(page.items)
+    rows = [(event, event.at.astimezone(zone), mrns.get(event.patient_id), trail.change_rows(event))
+            for event in page.items]
+    return render_template("admin/audit.html", form=form, page=page, rows=rows, zone=zone)

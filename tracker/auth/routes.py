@@ -8,11 +8,18 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import User
 from .forms import LoginForm
-from .throttle import account_locked, address_blocked, record_attempt
+from .throttle import login_wait, record_attempt, spend_equal_time
 
 bp = Blueprint("auth", __name__)
 
 LOCKED = "Too many failed attempts. Try again in a few minutes or ask an administrator."
+HASH_SCHEME = "scrypt:"
+
+
+def _locked_message(seconds: int) -> str:
+    if seconds < 90:
+        return f"Too many failed attempts. Try again in {seconds} seconds or ask an administrator."
+    return f"Too many failed attempts. Try again in {round(seconds / 60)} minutes or ask an administrator."
 
 
 def _safe_next(target: str | None) -> str:
@@ -31,13 +38,20 @@ def login():
         ip = request.remote_addr or "unknown"
         email = form.email.data.strip().lower()
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-        if address_blocked(ip, current_app.config) or account_locked(user):
-            record_attempt(email, ip, user, False, current_app.config)
+        wait = login_wait(user, ip, current_app.config)
+        if wait:
+            record_attempt(email, ip, user, False, current_app.config, refused=True)
             db.session.commit()
-            form.password.errors.append(LOCKED)
-            return render_template("auth/login.html", form=form), 429
+            form.password.errors.append(_locked_message(wait))
+            response = current_app.make_response((render_template("auth/login.html", form=form), 429))
+            response.headers["Retry-After"] = str(wait)
+            return response
+        if user is None:
+            spend_equal_time(form.password.data)
         ok = user is not None and user.active and user.check_password(form.password.data)
         record_attempt(email, ip, user if user else None, ok, current_app.config)
+        if ok and not user.password_hash.startswith(HASH_SCHEME):
+            user.set_password(form.password.data)  # upgrade an older hash while we hold the password
         db.session.commit()
         if not ok:
             form.password.errors.append("Email or password is not right.")

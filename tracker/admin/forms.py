@@ -1,0 +1,186 @@
+"""Forms of the admin area: staff accounts, clinic settings, the audit filter."""
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField, DateField, DecimalField, EmailField, IntegerField, PasswordField, SelectField,
+    StringField, TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import StopValidation, ValidationError
+
+from ..models import ROLES
+from ..validators import EmailAddress, NoControlCharacters
+
+ROLE_CHOICES = {"frontdesk": "Front desk", "clinician": "Clinician", "admin": "Admin"}
+assert set(ROLE_CHOICES) == set(ROLES)
+LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
+
+
+class SingleLine:
+    """WTForms validator: no control characters and no line breaks (names go into mail headers)."""
+
+    def __call__(self, form, field):
+        NoControlCharacters()(form, field)
+        if isinstance(field.data, str) and any(mark in field.data for mark in LINE_BREAKS):
+            raise ValidationError("Keep this on one line.")
+
+
+class FiniteDecimal:
+    """WTForms validator: a real number. DecimalField accepts 'NaN', 'sNaN' and 'Infinity', and
+    NumberRange raises (not a form error) on 'sNaN', so the chain stops here."""
+
+    def __call__(self, form, field):
+        if isinstance(field.data, Decimal) and not field.data.is_finite():
+            raise StopValidation("Enter a number.")
+
+
+class SaneDate:
+    """WTForms validator: a date between 1900 and 2200 (beyond that is a typing slip)."""
+
+    def __call__(self, form, field):
+        if isinstance(field.data, date) and not date(1900, 1, 1) <= field.data <= date(2200, 12, 31):
+            raise ValidationError("Enter a date between 1900 and 2200.")
+
+
+def _whole(label: str, low: int, high: int, hint_unit: str = ""):
+    """A required whole-number field with a range."""
+    return IntegerField(label, validators=[
+        InputRequired(message="Enter a whole number."),
+        NumberRange(min=low, max=high, message=f"Enter a whole number from {low} to {high}{hint_unit}."),
+    ])
+
+
+class NewUserForm(FlaskForm):
+    """Add a staff account."""
+
+    email = EmailField("Email", validators=[DataRequired(message="Enter an email address."),
+                                            Length(max=254), NoControlCharacters(), EmailAddress()])
+    name = StringField("Name", validators=[Length(max=120), SingleLine()])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="frontdesk")
+    password = PasswordField("Password", validators=[DataRequired(message="Enter a password."),
+                                                     Length(max=256)])
+    confirm = PasswordField("Password again", validators=[
+        DataRequired(message="Type the password again."),
+        EqualTo("password", message="The two passwords differ."),
+    ])
+
+
+class EditUserForm(FlaskForm):
+    """Change a staff account's name, role and whether it may log in."""
+
+    name = StringField("Name", validators=[Length(max=120), SingleLine()])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    active = BooleanField("Active (may log in)")
+
+
+class ResetPasswordForm(FlaskForm):
+    """Give a staff member a new password (also lifts a login lock)."""
+
+    password = PasswordField("New password", validators=[DataRequired(message="Enter a password."),
+                                                         Length(max=256)])
+    confirm = PasswordField("New password again", validators=[
+        DataRequired(message="Type the password again."),
+        EqualTo("password", message="The two passwords differ."),
+    ])
+
+
+class SettingsForm(FlaskForm):
+    """Every clinic setting; names match ClinicSettings columns."""
+
+    clinic_name = StringField("Clinic name", validators=[DataRequired(message="Enter the clinic name."),
+                                                         Length(max=120), SingleLine()])
+    display_name = StringField("Display and sender name", validators=[
+        DataRequired(message="Enter the name reminders are sent as."), Length(max=120), SingleLine()])
+    phone = StringField("Phone", validators=[Length(max=40), SingleLine()])
+    address = TextAreaField("Address", validators=[Length(max=300), NoControlCharacters()])
+    timezone = StringField("Time zone", validators=[DataRequired(message="Enter a time zone."),
+                                                    Length(max=64), SingleLine()])
+    default_min_days = _whole("Window opens after (days)", 0, 3650)
+    default_max_days = _whole("Window closes after (days)", 1, 3650)
+    default_series_planned = _whole("Infusions in a series", 1, 60)
+    lapse_grace_days = _whole("Lapse grace (days after the window closes)", 0, 3650)
+    series_max_gap_days = _whole("Series interrupted after a gap of (days)", 1, 365)
+    max_dose_mg_per_kg = DecimalField("Maximum dose (mg/kg)", places=3, validators=[
+        InputRequired(message="Enter a number."), FiniteDecimal(),
+        NumberRange(min=Decimal("0.001"), max=Decimal("100"), message="Enter a dose from 0.001 to 100."),
+    ])
+    upcoming_days = _whole("Worklist: windows opening within (days)", 0, 365)
+    window_upcoming_days = _whole("Remind before the window opens (days)", 0, 365)
+    window_closing_days = _whole("Remind before the window closes (days)", 0, 365)
+    appointment_hours = _whole("Remind before an appointment (hours)", 1, 336)
+    send_hours_start = _whole("Send reminders from (hour, 0-23)", 0, 23)
+    send_hours_end = _whole("Send reminders until (hour, 1-24)", 1, 24)
+    digest_hour = _whole("Staff digest at (hour, 0-23)", 0, 23)
+    max_send_attempts = _whole("Attempts before a reminder fails", 1, 20)
+    default_prep_min = _whole("Preparation (minutes)", 0, 240)
+    default_recovery_min = _whole("Recovery (minutes)", 0, 480)
+    max_concurrent_per_clinician = _whole("Infusions at once per clinician", 1, 50)
+    slot_step_min = _whole("Booking slot step (minutes)", 5, 120)
+
+    GROUPS = {
+        "Clinic": ("clinic_name", "display_name", "phone", "address", "timezone"),
+        "Maintenance windows": ("default_min_days", "default_max_days", "default_series_planned",
+                                "lapse_grace_days", "series_max_gap_days", "max_dose_mg_per_kg",
+                                "upcoming_days"),
+        "Reminders": ("window_upcoming_days", "window_closing_days", "appointment_hours",
+                      "send_hours_start", "send_hours_end", "digest_hour", "max_send_attempts"),
+        "Chair time": ("default_prep_min", "default_recovery_min", "max_concurrent_per_clinician",
+                       "slot_step_min"),
+    }
+
+    def validate_timezone(self, field):
+        problem = timezone_problem(field.data.strip()) if field.data else None
+        if problem:
+            raise ValidationError(problem)
+
+    def validate_default_max_days(self, field):
+        low = self.default_min_days.data
+        if isinstance(low, int) and isinstance(field.data, int) and field.data < low:
+            raise ValidationError("The window cannot close before it opens: use a number at least "
+                                  "as large as 'Window opens after'.")
+
+    def validate_send_hours_end(self, field):
+        start = self.send_hours_start.data
+        if isinstance(start, int) and isinstance(field.data, int) and field.data <= start:
+            raise ValidationError("The sending hours must end after they start.")
+
+    def settings_values(self) -> dict:
+        """Keyword values for admin.settings.update_settings."""
+        values = {name: self[name].data for names in self.GROUPS.values() for name in names}
+        for name in ("clinic_name", "display_name", "phone", "address", "timezone"):
+            values[name] = (values[name] or "").strip()
+        return values
+
+
+def timezone_problem(name: str) -> str | None:
+    """None when `name` is an IANA time zone (e.g. America/New_York), else why not."""
+    example = "Use a time zone name such as America/New_York or Europe/London."
+    if name not in available_timezones():
+        return example
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return example
+    return None
+
+
+class AuditFilterForm(FlaskForm):
+    """Filters of the audit trail (a GET form: no CSRF token needed)."""
+
+    class Meta:
+        csrf = False
+
+    patient = StringField("Patient (MRN or id)", validators=[Optional(), Length(max=40),
+                                                             SingleLine()])
+    user = SelectField("Changed by", choices={"": "Anyone"}, default="")
+    entity = StringField("Record type", validators=[Optional(), Length(max=40), SingleLine()])
+    date_from = DateField("From (date)", validators=[Optional(), SaneDate()])
+    date_to = DateField("To (date)", validators=[Optional(), SaneDate()])
+
+    def validate_date_to(self, field):
+        if field.data and self.date_from.data and not self.date_from.errors and field.data < self.date_from.data:
+            raise ValidationError("The end date is before the start date.")
+
