@@ -34,7 +34,7 @@ COMMON_WORDS = {
 
 _LOOKALIKE = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
                             "@": "a", "$": "s", "!": "i", "+": "t"})
-_KEYBOARD_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm", "abcdefghijklmnopqrstuvwxyz")
+_KEYBOARD_ROWS = ("1234567890", "qwertyuiopasdfghjklzxcvbnm", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _is_repeated_pattern(text: str) -> bool:
@@ -51,10 +51,23 @@ def _is_run(text: str) -> bool:
     return False
 
 
-def _core_word(lowered: str) -> str:
-    """The password without leading/trailing digits and symbols, look-alikes read as letters."""
-    stripped = re.sub(r"^[\d\W_]+|[\d\W_]+$", "", lowered)
-    return stripped.translate(_LOOKALIKE) if stripped else ""
+def _made_of_common_words(text: str, most: int = 3) -> bool:
+    """True when the letters of `text` are one to `most` common words run together
+    ('summer2026summer', 'P@ssw0rd!')."""
+    trimmed = re.sub(r"^[\d\W_]+|[\d\W_]+$", "", text)
+    for candidate in (text, trimmed.translate(_LOOKALIKE)):
+        letters = re.sub(r"[^a-z]", "", candidate)
+        if not letters:
+            continue
+        # fewest words needed to spell letters[:i]
+        need = [0] + [most + 1] * len(letters)
+        for end in range(1, len(letters) + 1):
+            for start in range(max(0, end - 16), end):
+                if need[start] < most + 1 and letters[start:end] in COMMON_WORDS:
+                    need[end] = min(need[end], need[start] + 1)
+        if need[-1] <= most:
+            return True
+    return False
 
 
 def password_problem(password: str, email: str = "") -> str | None:
@@ -68,9 +81,8 @@ def password_problem(password: str, email: str = "") -> str | None:
     if (lowered in COMMON or squashed in COMMON or len(set(lowered)) < 4
             or _is_repeated_pattern(squashed) or _is_run(squashed)):
         return "This password is too common or too simple; choose another."
-    core = _core_word(squashed)
-    digits_only = re.sub(r"[\d\W_]", "", squashed) == ""
-    if digits_only or core in COMMON_WORDS or _is_repeated_pattern(core):
+    letters_only = re.sub(r"[\d\W_]", "", squashed)
+    if not letters_only or _made_of_common_words(squashed) or _is_repeated_pattern(letters_only):
         return "This password is too common or too simple; choose another."
     local = email.split("@")[0].lower()
     if local and len(local) >= 4 and local in lowered:

@@ -1,0 +1,143 @@
+"""Login throttling: failures per account and per address are slowed, then locked, and logged."""
+import logging
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from tracker.extensions import db
+from tracker.models import LoginAttempt, User, utcnow
+
+from .factories import DEFAULT_PASSWORD, make_user
+
+WRONG = "not the password at all"
+
+
+def _user(app):
+    with app.app_context():
+        user = make_user(role="frontdesk")
+        db.session.commit()
+        return user.id, user.email
+
+
+def _post(client, email, password, ip="10.0.0.7"):
+    return client.post("/login", data={"email": email, "password": password},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+def _expire_hold(app, user_id):
+    """Pretend the account's hold ran out (instead of sleeping through it)."""
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == user_id)
+                           .values(locked_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+
+
+def test_account_is_slowed_after_three_failures(app, client):
+    """After three failures in a row the next attempt is refused unchecked (429, Retry-After)
+    until a short hold passes; even the right password does not get in during it."""
+    user_id, email = _user(app)
+    for _ in range(3):
+        assert _post(client, email, WRONG).status_code == 200
+    held = _post(client, email, DEFAULT_PASSWORD)
+    assert held.status_code == 429
+    assert 1 <= int(held.headers["Retry-After"]) <= 2
+    assert "Too many failed attempts" in held.get_data(as_text=True)
+    _expire_hold(app, user_id)
+    assert _post(client, email, DEFAULT_PASSWORD).status_code == 302  # the hold was only a delay
+
+
+def test_hold_doubles_then_locks_for_the_lock_period(app, client):
+    """Each further failure doubles the hold; the fifth failure locks the account for 15 minutes."""
+    user_id, email = _user(app)
+    holds = []
+    for _ in range(5):
+        _expire_hold(app, user_id)
+        assert _post(client, email, WRONG).status_code == 200
+        with app.app_context():
+            locked_until = db.session.get(User, user_id).locked_until
+        holds.append(locked_until - utcnow() if locked_until and locked_until > utcnow() else None)
+    assert holds[:2] == [None, None]
+    assert timedelta(seconds=1) < holds[2] <= timedelta(seconds=2)
+    assert timedelta(seconds=3) < holds[3] <= timedelta(seconds=4)
+    assert timedelta(minutes=14) < holds[4] <= timedelta(minutes=15)
+    locked = _post(client, email, DEFAULT_PASSWORD)
+    assert locked.status_code == 429
+    assert "Try again in 15 minutes" in locked.get_data(as_text=True)
+
+
+def test_refused_attempts_are_logged_but_not_checked(app, client, caplog):
+    """Attempts during a hold are recorded as failed attempts and logged with the user id
+    (never the email), and they do not lengthen the account's hold."""
+    user_id, email = _user(app)
+    caplog.set_level(logging.INFO, logger="tracker.auth.throttle")
+    for _ in range(3):
+        _post(client, email, WRONG)
+    with app.app_context():
+        first_hold = db.session.get(User, user_id).locked_until
+    for _ in range(4):
+        assert _post(client, email, DEFAULT_PASSWORD).status_code == 429
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user.locked_until == first_hold and user.failed_logins == 3
+        failures = db.session.scalar(select(func.count(LoginAttempt.id))
+                                     .where(LoginAttempt.user_id == user_id, LoginAttempt.success.is_(False)))
+        assert failures == 7
+    messages = [record.getMessage() for record in caplog.records]
+    assert any(f"login failed for user {user_id} (3 in a row)" in m for m in messages)
+    assert any(f"user {user_id} slowed down until" in m for m in messages)
+    assert any(f"login refused while throttled (user {user_id})" in m for m in messages)
+    assert not any(email in m for m in messages)
+
+
+def test_success_resets_the_failure_count(app, client):
+    """A successful login clears the count, so earlier failures do not add up forever."""
+    user_id, email = _user(app)
+    for _ in range(2):
+        _post(client, email, WRONG)
+    assert _post(client, email, DEFAULT_PASSWORD).status_code == 302
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        assert user.failed_logins == 0 and user.locked_until is None
+
+
+def test_address_is_slowed_then_locked(app, client, caplog):
+    """Failures from one address across many accounts (password spraying) slow that address
+    after 10 and lock it after 20; another address is unaffected."""
+    caplog.set_level(logging.WARNING, logger="tracker.auth.throttle")
+    for n in range(10):
+        assert _post(client, f"nobody{n}@clinic.test", WRONG, ip="10.9.9.9").status_code == 200
+    slowed = _post(client, "nobody-else@clinic.test", WRONG, ip="10.9.9.9")
+    assert slowed.status_code == 429 and int(slowed.headers["Retry-After"]) <= 2
+    user_id, email = _user(app)
+    assert _post(client, email, DEFAULT_PASSWORD, ip="10.9.9.9").status_code == 429
+    assert _post(client, email, DEFAULT_PASSWORD, ip="10.1.1.1").status_code == 302
+    assert any("login failed for unknown account from 10.9.9.9" in r.getMessage() for r in caplog.records)
+
+
+def test_address_lock_lasts_the_lock_period(app, client):
+    """At 20 failures from an address within the lock period it waits out the whole period."""
+    with app.app_context():
+        earlier = utcnow() - timedelta(minutes=5)
+        for n in range(20):
+            db.session.add(LoginAttempt(email=f"x{n}@clinic.test", ip="10.8.8.8", success=False, at=earlier))
+        db.session.commit()
+    _, email = _user(app)
+    refused = _post(client, email, DEFAULT_PASSWORD, ip="10.8.8.8")
+    assert refused.status_code == 429
+    assert 590 <= int(refused.headers["Retry-After"]) <= 600  # 15 minutes after the last failure
+    with app.app_context():
+        old = utcnow() - timedelta(minutes=16)
+        db.session.execute(update(LoginAttempt).where(LoginAttempt.ip == "10.8.8.8").values(at=old))
+        db.session.commit()
+    assert _post(client, email, DEFAULT_PASSWORD, ip="10.8.8.8").status_code == 302
+
+
+def test_inactive_account_cannot_log_in(app, client):
+    """A deactivated account's right password is refused like a wrong one."""
+    user_id, email = _user(app)
+    with app.app_context():
+        db.session.get(User, user_id).active = False
+        db.session.commit()
+    response = _post(client, email, DEFAULT_PASSWORD)
+    assert response.status_code == 200
+    assert "Email or password is not right." in response.get_data(as_text=True)
