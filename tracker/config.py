@@ -48,6 +48,15 @@ class DefaultConfig:
     # Scheduler
     SWEEP_MINUTES = 5
     HEARTBEAT_STALE_MINUTES = 15
+    # Reminders outbox
+    REMINDER_BATCH_SIZE = 20  # rows claimed per committed claim
+    REMINDER_LEASE_SECONDS = 600  # a claim older than this belongs to a dead sender: retried
+    REMINDER_RETRY_MINUTES = 5  # first retry delay, doubled per failed attempt (max a day)
+    REMINDER_PLAN_AHEAD_DAYS = 14  # rows are planned this far ahead (shown on patient pages)
+    UNSUBSCRIBE_MAX_AGE_DAYS = 730
+    # Test hook only: sleep REMINDER_PAUSE_SECONDS after the Nth claim (tests kill the sweep there).
+    REMINDER_PAUSE_AFTER_BATCH = None
+    REMINDER_PAUSE_SECONDS = 3600
 
 
 def load_config(app, test_config=None):

@@ -1,0 +1,57 @@
+"""Every scheduled job, with fixed ids; each job is one call of a service in an app context.
+
+Jobs are safe to run twice at once (the outbox claims rows atomically), so two scheduler
+processes against one database send each reminder once.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger(__name__)
+
+SWEEP_JOB_ID = "reminders-sweep"
+HEARTBEAT_JOB_ID = "scheduler-heartbeat"
+HEARTBEAT_SECONDS = 60
+
+
+def sweep(app, name: str, stop: threading.Event, busy: threading.Lock) -> None:
+    """Plan and send due reminders, then record the sweep on the heartbeat row."""
+    from .models import utcnow
+    from .reminders.heartbeat import beat
+    from .reminders.sending import run_sweep
+
+    with busy, app.app_context():
+        try:
+            started = utcnow()
+            result = run_sweep(stop=stop)
+            if not stop.is_set():
+                beat(name, last_result=result.summary(), swept_at=started)
+        except Exception as error:  # keep the scheduler alive; never log row data (patient data)
+            log.error("reminder sweep failed: %s", type(error).__name__)
+
+
+def heartbeat(app, name: str, stop: threading.Event) -> None:
+    """Record that this scheduler process is alive."""
+    from .reminders.heartbeat import beat
+
+    with app.app_context():
+        if stop.is_set():
+            return
+        try:
+            beat(name)
+        except Exception as error:
+            log.error("scheduler heartbeat failed: %s", type(error).__name__)
+
+
+def add_jobs(scheduler, app, name: str, stop: threading.Event, busy: threading.Lock) -> None:
+    """Register every job with its fixed id; both run once at start, then on their interval."""
+    from datetime import datetime, timezone
+
+    start = datetime.now(timezone.utc)
+    minutes = int(app.config.get("SWEEP_MINUTES", 5))
+    scheduler.add_job(heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id=HEARTBEAT_JOB_ID,
+                      args=(app, name, stop), next_run_time=start, replace_existing=True)
+    scheduler.add_job(sweep, "interval", minutes=minutes, id=SWEEP_JOB_ID,
+                      args=(app, name, stop, busy), next_run_time=start, replace_existing=True,
+                      misfire_grace_time=minutes * 60)

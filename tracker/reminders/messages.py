@@ -1,0 +1,88 @@
+"""Turning an outbox row into an email, holding only what DOMAIN.md allows patient mail to say."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from email.message import EmailMessage
+
+from flask import current_app
+
+from ..mail import Attachment, build_message, render_pair
+from .clock import Clock
+from .unsubscribe import unsubscribe_url
+
+SUBJECTS = {
+    "window_upcoming": "Time to book your next visit",
+    "window_closing": "Please book your next visit",
+}
+
+
+def format_day(day: date) -> str:
+    """'Wednesday 1 April 2026'."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def format_time(moment: datetime) -> str:
+    """'09:30' (24-hour clock)."""
+    return f"{moment:%H:%M}"
+
+
+def clinic_context(settings) -> dict:
+    """What patient mail may say about the clinic: neutral display name, phone, address."""
+    return {"display_name": settings.display_name, "phone": settings.phone, "address": settings.address}
+
+
+def patient_message(kind: str, *, patient, settings, subject: str, attachments=(), **context) -> EmailMessage:
+    """A patient email: first name only, the clinic's contact details, a signed unsubscribe link."""
+    link = unsubscribe_url(patient.id)
+    text, html = render_pair(kind, first_name=patient.first_name, clinic=clinic_context(settings),
+                             unsubscribe_url=link, **context)
+    return build_message(
+        to=patient.email, subject=subject, text=text, html=html, sender_name=settings.display_name,
+        headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        attachments=attachments,
+    )
+
+
+def window_message(reminder, *, patient, course, settings) -> EmailMessage:
+    """window_upcoming / window_closing: the dates to book between and how to book."""
+    return patient_message(reminder.kind, patient=patient, settings=settings,
+                           subject=SUBJECTS[reminder.kind],
+                           opens=format_day(course.window_opens), closes=format_day(course.window_closes))
+
+
+def appointment_message(reminder, *, patient, appointment, clock: Clock, settings) -> EmailMessage:
+    """The appointment's local date and time, how to confirm or cancel, and the .ics."""
+    local = appointment.start_at.astimezone(clock.zone)
+    ics = appointment_ics(appointment, settings)
+    attachments = [Attachment("appointment.ics", ics, "text", "calendar", {"method": "PUBLISH"})] if ics else []
+    return patient_message("appointment", patient=patient, settings=settings,
+                           subject=f"Reminder: your visit on {format_day(local.date())} at {format_time(local)}",
+                           attachments=attachments, day=format_day(local.date()), time=format_time(local))
+
+
+def appointment_ics(appointment, settings) -> bytes | None:
+    """The booking area's .ics for the appointment (tracker.calendar_export), when installed."""
+    try:
+        from .. import calendar_export
+    except ImportError:
+        return None
+    build = getattr(calendar_export, "appointment_ics", None)
+    if build is None:
+        return None
+    content = build(appointment, settings)
+    if not content:
+        return None
+    return content.encode("utf-8") if isinstance(content, str) else bytes(content)
+
+
+def digest_message(*, user, digest, settings) -> EmailMessage:
+    """The staff digest: unbooked due, overdue and lapsed patients, with a link to the worklist."""
+    base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    worklist_url = base + current_app.url_map.bind("localhost").build("worklist.index", {}) \
+        if "worklist.index" in current_app.view_functions else base + "/"
+    text, html = render_pair("staff_digest", user=user, digest=digest, day=format_day(digest.on),
+                             clinic=clinic_context(settings), worklist_url=worklist_url,
+                             format_day=format_day)
+    subject = f"Worklist for {format_day(digest.on)}: {digest.total} unbooked"
+    return build_message(to=user.email, subject=subject, text=text, html=html,
+                         sender_name=settings.display_name)

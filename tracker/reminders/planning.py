@@ -1,0 +1,319 @@
+"""Planning the outbox from the current facts, at every sweep.
+
+Each reminder the facts call for gets a row with a unique dedupe key (inserted with ON CONFLICT
+DO NOTHING, so two sweeps planning at once create it once). Pending rows the facts no longer
+call for are cancelled (a booking, a new anchor, a cancelled or moved appointment) or skipped
+(too late to be useful after missed sweeps), each with its reason.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, func, or_, select, update
+
+from ..extensions import db
+from ..models import ACTIVE_STATUSES, Appointment, Course, Reminder, User, utcnow
+from .clock import Clock
+
+log = logging.getLogger(__name__)
+
+WINDOW_KINDS = ("window_upcoming", "window_closing")
+REMINDABLE_APPOINTMENT_STATUSES = ("pending", "booked")
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A reminder the facts call for."""
+
+    kind: str
+    dedupe_key: str
+    due_at: datetime
+    patient_id: int | None = None
+    user_id: int | None = None
+    course_id: int | None = None
+    appointment_id: int | None = None
+    anchor_date: date | None = None
+
+
+@dataclass
+class PlanResult:
+    """What one planning pass did."""
+
+    planned: int = 0
+    retimed: int = 0
+    changes: list = field(default_factory=list)  # (reminder id, new status, reason)
+
+    def count(self, status: str) -> int:
+        return sum(1 for _, new_status, _ in self.changes if new_status == status)
+
+
+def window_key(kind: str, patient_id: int, anchor: date) -> str:
+    return f"{kind}:p{patient_id}:{anchor.isoformat()}"
+
+
+def appointment_key(appointment_id: int, start_at: datetime) -> str:
+    return f"appointment:a{appointment_id}:{start_at:%Y%m%dT%H%MZ}"
+
+
+def digest_key(user_id: int, day: date) -> str:
+    return f"staff_digest:u{user_id}:{day.isoformat()}"
+
+
+def window_due_on(kind: str, course, settings) -> date:
+    """The clinic-local date a window reminder is due: N days before the window opens/closes."""
+    if kind == "window_upcoming":
+        return course.window_opens - timedelta(days=settings.window_upcoming_days)
+    return course.window_closes - timedelta(days=settings.window_closing_days)
+
+
+def window_target(kind: str, course) -> date:
+    """The date a window reminder is about; once it is reached the reminder is too late."""
+    return course.window_opens if kind == "window_upcoming" else course.window_closes
+
+
+def plan_ahead_days() -> int:
+    return int(current_app.config.get("REMINDER_PLAN_AHEAD_DAYS", 14))
+
+
+# --- booked or not -------------------------------------------------------------------------
+
+def last_active_appointment_days(patient_ids, clock: Clock) -> dict[int, date]:
+    """Per patient, the clinic-local date of their latest active appointment."""
+    latest: dict[int, date] = {}
+    ids = sorted(set(patient_ids))
+    for start in range(0, len(ids), CHUNK):
+        rows = db.session.execute(
+            select(Appointment.patient_id, func.max(Appointment.start_at))
+            .where(Appointment.patient_id.in_(ids[start:start + CHUNK]),
+                   Appointment.status.in_(ACTIVE_STATUSES))
+            .group_by(Appointment.patient_id)
+        ).all()
+        for patient_id, start_at in rows:
+            if start_at is not None and start_at.tzinfo is None:  # func.max loses the type on SQLite
+                start_at = _as_utc(start_at)
+            if start_at is not None:
+                latest[patient_id] = start_at.astimezone(clock.zone).date()
+    return latest
+
+
+def _as_utc(value):
+    from datetime import timezone
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def is_booked(latest_day: date | None, anchor: date) -> bool:
+    """Booked: an active appointment exists after the anchor date."""
+    return latest_day is not None and latest_day > anchor
+
+
+# --- what the facts call for ---------------------------------------------------------------
+
+def desired_window_reminders(clock: Clock, settings) -> list[Planned]:
+    """Window reminders due within the planning horizon, still relevant, for unbooked courses."""
+    today = clock.today
+    last_due = today + timedelta(days=plan_ahead_days())
+    courses = db.session.execute(
+        select(Course.id, Course.patient_id, Course.anchor_date, Course.window_opens, Course.window_closes)
+        .where(
+            Course.state == "maintenance", Course.mode == "scheduled", Course.anchor_date.is_not(None),
+            or_(
+                and_(Course.window_opens > today,
+                     Course.window_opens <= last_due + timedelta(days=settings.window_upcoming_days)),
+                and_(Course.window_closes > today,
+                     Course.window_closes <= last_due + timedelta(days=settings.window_closing_days)),
+            ),
+        )
+    ).all()
+    latest = last_active_appointment_days([c.patient_id for c in courses], clock)
+    planned = []
+    for course in courses:
+        if is_booked(latest.get(course.patient_id), course.anchor_date):
+            continue
+        for kind in WINDOW_KINDS:
+            due_on = window_due_on(kind, course, settings)
+            if due_on <= last_due and today < window_target(kind, course):
+                planned.append(Planned(kind, window_key(kind, course.patient_id, course.anchor_date),
+                                       clock.at_local(due_on, settings.send_hours_start),
+                                       patient_id=course.patient_id, course_id=course.id,
+                                       anchor_date=course.anchor_date))
+    return planned
+
+
+def desired_appointment_reminders(clock: Clock, settings) -> list[Planned]:
+    """A reminder N hours before each pending or booked appointment starting soon."""
+    lead = timedelta(hours=settings.appointment_hours)
+    rows = db.session.execute(
+        select(Appointment.id, Appointment.patient_id, Appointment.course_id, Appointment.start_at)
+        .where(Appointment.status.in_(REMINDABLE_APPOINTMENT_STATUSES),
+               Appointment.start_at > clock.now,
+               Appointment.start_at <= clock.now + lead + timedelta(days=plan_ahead_days()))
+    ).all()
+    return [Planned("appointment", appointment_key(row.id, row.start_at), row.start_at - lead,
+                    patient_id=row.patient_id, course_id=row.course_id, appointment_id=row.id)
+            for row in rows]
+
+
+def desired_digests(clock: Clock, settings) -> list[Planned]:
+    """Today's worklist digest for every active front-desk account."""
+    user_ids = db.session.scalars(
+        select(User.id).where(User.role == "frontdesk", User.active.is_(True))
+    ).all()
+    due_at = clock.at_local(clock.today, settings.digest_hour)
+    return [Planned("staff_digest", digest_key(user_id, clock.today), due_at, user_id=user_id,
+                    anchor_date=clock.today) for user_id in user_ids]
+
+
+def insert_planned(rows: list[Planned]) -> int:
+    """Insert the rows that do not exist yet; returns how many were new."""
+    if not rows:
+        return 0
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise RuntimeError(f"unsupported database: {dialect}")
+    created = 0
+    now = utcnow()
+    # Sorted keys: concurrent planners take the unique-key locks in the same order (no deadlock).
+    rows = sorted(rows, key=lambda row: row.dedupe_key)
+    for start in range(0, len(rows), CHUNK):
+        values = [dict(kind=r.kind, dedupe_key=r.dedupe_key, due_at=r.due_at, patient_id=r.patient_id,
+                       user_id=r.user_id, course_id=r.course_id, appointment_id=r.appointment_id,
+                       anchor_date=r.anchor_date, status="pending", channel="email", attempts=0,
+                       created_at=now, updated_at=now)
+                  for r in rows[start:start + CHUNK]]
+        stmt = insert(Reminder).values(values).on_conflict_do_nothing(
+            index_elements=["dedupe_key"]).returning(Reminder.id)
+        created += len(db.session.execute(stmt).all())
+    return created
+
+
+# --- what the facts no longer call for -----------------------------------------------------
+
+def stale_reason(reminder: Reminder, *, course, appointment, user, latest_day, clock: Clock,
+                 settings) -> tuple[str, str] | None:
+    """(new status, reason) when a reminder should not go out any more, else None."""
+    if reminder.kind in WINDOW_KINDS:
+        if course is None:
+            return "cancelled", "course removed"
+        if course.state != "maintenance":
+            return "cancelled", {"on_hold": "course on hold"}.get(course.state, "course not in maintenance")
+        if course.mode != "scheduled":
+            return "cancelled", "maintenance is as needed: no window"
+        if course.anchor_date != reminder.anchor_date or course.window_opens is None:
+            return "cancelled", "window moved: new anchor date"
+        if is_booked(latest_day, course.anchor_date):
+            return "cancelled", "appointment booked"
+        if clock.today >= window_target(reminder.kind, course):
+            return "skipped", ("too late: the window is already open" if reminder.kind == "window_upcoming"
+                               else "too late: the window has closed")
+        return None
+    if reminder.kind == "appointment":
+        if appointment is None:
+            return "cancelled", "appointment removed"
+        if appointment.status not in REMINDABLE_APPOINTMENT_STATUSES:
+            return "cancelled", f"appointment {appointment.status}"
+        if appointment_key(appointment.id, appointment.start_at) != reminder.dedupe_key:
+            return "cancelled", "appointment moved"
+        if clock.now >= appointment.start_at:
+            return "skipped", "too late: the appointment has started"
+        return None
+    if reminder.kind == "staff_digest":
+        if user is None or not user.active or user.role != "frontdesk":
+            return "cancelled", "staff account inactive or no longer front desk"
+        if reminder.anchor_date is not None and reminder.anchor_date < clock.today:
+            return "skipped", "replaced by a newer digest"
+        return None
+    return "cancelled", "unknown kind"
+
+
+def expected_due_at(reminder: Reminder, *, course, appointment, clock: Clock, settings) -> datetime | None:
+    """When a still-relevant reminder should go out under the current settings and facts."""
+    if reminder.kind in WINDOW_KINDS and course is not None and course.window_opens is not None:
+        return clock.at_local(window_due_on(reminder.kind, course, settings), settings.send_hours_start)
+    if reminder.kind == "appointment" and appointment is not None:
+        return appointment.start_at - timedelta(hours=settings.appointment_hours)
+    if reminder.kind == "staff_digest" and reminder.anchor_date is not None:
+        return clock.at_local(reminder.anchor_date, settings.digest_hour)
+    return None
+
+
+def reconcile(clock: Clock, settings, result: PlanResult) -> None:
+    """Cancel, skip or re-time pending rows whose facts changed since they were planned."""
+    pending = db.session.scalars(
+        select(Reminder).where(Reminder.status == "pending").order_by(Reminder.id)
+    ).all()
+    if not pending:
+        return
+    courses = _by_id(Course, {r.course_id for r in pending if r.course_id})
+    appointments = _by_id(Appointment, {r.appointment_id for r in pending if r.appointment_id})
+    users = _by_id(User, {r.user_id for r in pending if r.user_id})
+    latest = last_active_appointment_days(
+        [r.patient_id for r in pending if r.kind in WINDOW_KINDS and r.patient_id], clock)
+    for reminder in pending:
+        course = courses.get(reminder.course_id)
+        appointment = appointments.get(reminder.appointment_id)
+        verdict = stale_reason(reminder, course=course, appointment=appointment,
+                               user=users.get(reminder.user_id), latest_day=latest.get(reminder.patient_id),
+                               clock=clock, settings=settings)
+        if verdict is not None:
+            status, reason = verdict
+            if close_pending(reminder.id, status, reason):
+                result.changes.append((reminder.id, status, reason))
+                log.info("reminder %s %s: %s", reminder.id, status, reason)
+            continue
+        due_at = expected_due_at(reminder, course=course, appointment=appointment, clock=clock,
+                                 settings=settings)
+        if due_at is not None and due_at != reminder.due_at:
+            retimed = db.session.execute(
+                update(Reminder).where(Reminder.id == reminder.id, Reminder.status == "pending")
+                .values(due_at=due_at).execution_options(synchronize_session=False)
+            ).rowcount
+            result.retimed += retimed
+
+
+def _by_id(model, ids) -> dict:
+    found = {}
+    ids = sorted(ids)
+    for start in range(0, len(ids), CHUNK):
+        for row in db.session.scalars(select(model).where(model.id.in_(ids[start:start + CHUNK]))):
+            found[row.id] = row
+    return found
+
+
+def close_pending(reminder_id: int, status: str, reason: str) -> bool:
+    """Move a row from pending to cancelled or skipped; False if someone else moved it first."""
+    return db.session.execute(
+        update(Reminder).where(Reminder.id == reminder_id, Reminder.status == "pending")
+        .values(status=status, skip_reason=reason[:120], lease_until=None, claimed_by=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
+def count_patients_swept() -> int:
+    """Patients whose reminders the sweep considers: scheduled maintenance with a window."""
+    return db.session.scalar(
+        select(func.count(func.distinct(Course.patient_id))).where(
+            Course.state == "maintenance", Course.mode == "scheduled", Course.anchor_date.is_not(None))
+    ) or 0
+
+
+def plan(clock: Clock, settings, *, include_digests: bool = True) -> PlanResult:
+    """Insert what the facts call for, then retire what they no longer do; flush, no commit."""
+    result = PlanResult()
+    wanted = desired_window_reminders(clock, settings) + desired_appointment_reminders(clock, settings)
+    if include_digests:
+        wanted += desired_digests(clock, settings)
+    result.planned = insert_planned(wanted)
+    reconcile(clock, settings, result)
+    db.session.flush()
+    return result

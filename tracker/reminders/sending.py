@@ -1,0 +1,309 @@
+"""The sweep: plan, then claim, send and record each due reminder exactly once.
+
+A claim is a conditional UPDATE (pending, or `sending` with an expired lease, to `sending` with
+our name and a lease), taken with FOR UPDATE SKIP LOCKED on PostgreSQL, and committed before any
+mail leaves. A row is marked sent only after the mail backend accepted it, and only while the
+claim is still ours. A sender that dies leaves `sending` rows whose lease expires; the next sweep
+claims them again. Failures go back to pending with a backoff, or to failed after the clinic's
+maximum number of attempts.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+
+from ..extensions import db
+from ..mail import MailError, open_mailer
+from ..models import Appointment, Course, Patient, Reminder, User, utcnow
+from ..services.clinic import get_settings
+from . import messages
+from .clock import Clock
+from .digest import build_digest
+from .planning import (
+    WINDOW_KINDS, count_patients_swept, last_active_appointment_days, plan, stale_reason,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepResult:
+    """The figures of one sweep."""
+
+    patients: int = 0
+    planned: int = 0
+    cancelled: int = 0
+    skipped: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    preview: list = field(default_factory=list)  # dry run: lines describing what would happen
+
+    def summary(self) -> str:
+        return (f"patients swept: {self.patients}, planned: {self.planned}, sent: {self.sent}, "
+                f"cancelled: {self.cancelled}, skipped: {self.skipped}, retrying: {self.retrying}, "
+                f"failed: {self.failed}, seconds: {self.seconds:.2f}")
+
+
+def worker_name() -> str:
+    """Who holds a claim: host, process and thread, so two senders never share a name."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{threading.get_ident() % 100000}"
+
+
+def _config(key: str, default):
+    value = current_app.config.get(key)
+    return default if value is None else value
+
+
+# --- claiming ------------------------------------------------------------------------------
+
+def claimable(clock: Clock, real_now: datetime, *, respect_backoff: bool) -> list:
+    """Conditions for a row a sweep at `clock` may claim now."""
+    conditions = [
+        Reminder.due_at <= clock.now,
+        or_(Reminder.status == "pending",
+            and_(Reminder.status == "sending", Reminder.lease_until < real_now)),
+    ]
+    if respect_backoff:
+        conditions.append(or_(Reminder.next_attempt_at.is_(None), Reminder.next_attempt_at <= clock.now))
+    if not clock.in_send_hours:
+        conditions.append(Reminder.kind.not_in(WINDOW_KINDS))
+    return conditions
+
+
+def claim_batch(clock: Clock, worker: str, *, respect_backoff: bool) -> list[int]:
+    """Claim up to a batch of due rows for this worker and COMMIT the claim; their ids."""
+    real_now = utcnow()
+    conditions = claimable(clock, real_now, respect_backoff=respect_backoff)
+    candidates = (
+        select(Reminder.id).where(*conditions).order_by(Reminder.due_at, Reminder.id)
+        .limit(int(_config("REMINDER_BATCH_SIZE", 20))).with_for_update(skip_locked=True)
+    )
+    lease = timedelta(seconds=int(_config("REMINDER_LEASE_SECONDS", 600)))
+    ids = db.session.execute(
+        update(Reminder).where(Reminder.id.in_(candidates), *conditions)
+        .values(status="sending", claimed_by=worker, lease_until=real_now + lease,
+                attempts=Reminder.attempts + 1)
+        .returning(Reminder.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    db.session.commit()
+    return sorted(ids, key=lambda rid: rid)
+
+
+def _ours(reminder_id: int, worker: str):
+    return (Reminder.id == reminder_id, Reminder.status == "sending", Reminder.claimed_by == worker)
+
+
+def finish(reminder_id: int, worker: str, **values) -> bool:
+    """Update a row we hold the claim on, releasing the claim; False if the claim was lost."""
+    values.setdefault("lease_until", None)
+    values.setdefault("claimed_by", None)
+    changed = db.session.execute(
+        update(Reminder).where(*_ours(reminder_id, worker)).values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if not changed:
+        log.warning("reminder %s: claim lost before it could be recorded", reminder_id)
+    return bool(changed)
+
+
+def release(ids, worker: str, error: str | None = None) -> None:
+    """Give claimed rows back untried (no attempt counted), with the error that stopped us."""
+    if not ids:
+        return
+    values = dict(status="pending", lease_until=None, claimed_by=None, attempts=Reminder.attempts - 1)
+    if error:
+        values["last_error"] = error
+    db.session.execute(
+        update(Reminder).where(Reminder.id.in_(list(ids)), Reminder.status == "sending",
+                               Reminder.claimed_by == worker)
+        .values(**values).execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try: the base delay doubled per failed attempt, at most a day."""
+    base = float(_config("REMINDER_RETRY_MINUTES", 5))
+    return timedelta(minutes=min(base * 2 ** max(attempts - 1, 0), 24 * 60))
+
+
+# --- deciding and sending one --------------------------------------------------------------
+
+def consent_problem(patient: Patient | None) -> str | None:
+    """Why a patient may not be emailed, or None."""
+    if patient is None:
+        return "patient removed"
+    if not patient.email_consent:
+        return "no email consent"
+    if not patient.email:
+        return "no email address"
+    if patient.email_opt_out_at is not None:
+        return "opted out"
+    return None
+
+
+def verdict_before_send(reminder: Reminder, clock: Clock, settings):
+    """(status, reason) when a claimed row must not go out; None when it should."""
+    course = db.session.get(Course, reminder.course_id) if reminder.course_id else None
+    appointment = db.session.get(Appointment, reminder.appointment_id) if reminder.appointment_id else None
+    user = db.session.get(User, reminder.user_id) if reminder.user_id else None
+    latest_day = None
+    if reminder.kind in WINDOW_KINDS and reminder.patient_id:
+        latest_day = last_active_appointment_days([reminder.patient_id], clock).get(reminder.patient_id)
+    verdict = stale_reason(reminder, course=course, appointment=appointment, user=user,
+                           latest_day=latest_day, clock=clock, settings=settings)
+    if verdict is None and reminder.kind != "staff_digest":
+        problem = consent_problem(reminder.patient)
+        if problem:
+            verdict = ("skipped", problem)
+    return verdict
+
+
+def compose(reminder: Reminder, clock: Clock, settings):
+    """The email for a row; None when there is nothing to say (an empty digest)."""
+    if reminder.kind in WINDOW_KINDS:
+        return messages.window_message(reminder, patient=reminder.patient,
+                                       course=db.session.get(Course, reminder.course_id), settings=settings)
+    if reminder.kind == "appointment":
+        return messages.appointment_message(reminder, patient=reminder.patient,
+                                            appointment=reminder.appointment, clock=clock, settings=settings)
+    digest = build_digest(clock, settings)
+    if digest.total == 0:
+        return None
+    return messages.digest_message(user=db.session.get(User, reminder.user_id), digest=digest, settings=settings)
+
+
+def deliver_one(reminder_id: int, worker: str, clock: Clock, settings, mailer, result: SweepResult):
+    """Check, render and send one claimed row, then record the outcome. Returns a MailError
+    when the mail server itself was unreachable (the caller stops sending), else None."""
+    reminder = db.session.get(Reminder, reminder_id)
+    if reminder is None or reminder.status != "sending" or reminder.claimed_by != worker:
+        return None
+    verdict = verdict_before_send(reminder, clock, settings)
+    if verdict is not None:
+        status, reason = verdict
+        if finish(reminder_id, worker, status=status, skip_reason=reason[:120]):
+            setattr(result, status, getattr(result, status) + 1)
+            log.info("reminder %s %s: %s", reminder_id, status, reason)
+        return None
+    attempts = reminder.attempts
+    try:
+        message = compose(reminder, clock, settings)
+    except Exception as error:  # a template or data problem must not stop the other reminders
+        log.exception("reminder %s could not be rendered", reminder_id)
+        record_failure(reminder_id, worker, attempts, f"could not compose the message: {type(error).__name__}",
+                       clock, settings, result)
+        return None
+    if message is None:
+        if finish(reminder_id, worker, status="skipped", skip_reason="worklist empty: nothing to send"):
+            result.skipped += 1
+        return None
+    try:
+        mailer.send(message)
+    except MailError as error:
+        record_failure(reminder_id, worker, attempts, str(error), clock, settings, result)
+        log.warning("reminder %s not sent (attempt %s): %s", reminder_id, attempts,
+                    "server unavailable" if error.connection else "refused")
+        return error if error.connection else None
+    if finish(reminder_id, worker, status="sent", sent_at=utcnow(), message_id=message["Message-ID"][:200],
+              last_error=None, next_attempt_at=None):
+        result.sent += 1
+        log.info("reminder %s sent (%s)", reminder_id, reminder.kind)
+    return None
+
+
+def record_failure(reminder_id, worker, attempts, error, clock, settings, result) -> None:
+    """Back to pending with a backoff, or failed after the clinic's maximum attempts."""
+    if attempts >= settings.max_send_attempts:
+        if finish(reminder_id, worker, status="failed", last_error=error[:1000], next_attempt_at=None):
+            result.failed += 1
+            log.warning("reminder %s failed after %s attempts", reminder_id, attempts)
+        return
+    if finish(reminder_id, worker, status="pending", last_error=error[:1000],
+              next_attempt_at=clock.now + backoff(attempts)):
+        result.retrying += 1
+
+
+# --- the sweep -----------------------------------------------------------------------------
+
+def deliver_due(clock: Clock, settings, worker: str, result: SweepResult, *, respect_backoff: bool,
+                stop: threading.Event | None = None) -> None:
+    """Claim and send batches until nothing is due, the server is down, or we are told to stop."""
+    pause_after = current_app.config.get("REMINDER_PAUSE_AFTER_BATCH")
+    margin = timedelta(seconds=max(int(_config("REMINDER_LEASE_SECONDS", 600)) // 10, 1))
+    batches = 0
+    with open_mailer() as mailer:
+        while not (stop and stop.is_set()):
+            ids = claim_batch(clock, worker, respect_backoff=respect_backoff)
+            if not ids:
+                return
+            batches += 1
+            if pause_after and batches >= int(pause_after):
+                _pause_for_tests()
+            claimed_until = utcnow() + timedelta(seconds=int(_config("REMINDER_LEASE_SECONDS", 600)))
+            for index, reminder_id in enumerate(ids):
+                if (stop and stop.is_set()) or utcnow() > claimed_until - margin:
+                    release(ids[index:], worker)
+                    break
+                outage = deliver_one(reminder_id, worker, clock, settings, mailer, result)
+                if outage is not None:
+                    release(ids[index + 1:], worker, str(outage)[:1000])
+                    return
+
+
+def _pause_for_tests() -> None:
+    """Test hook (REMINDER_PAUSE_AFTER_BATCH): hold the claim so a test can kill the sweep."""
+    log.warning("pausing after a claim (REMINDER_PAUSE_AFTER_BATCH is set)")
+    time.sleep(float(current_app.config.get("REMINDER_PAUSE_SECONDS", 3600)))
+
+
+def preview(clock: Clock, settings, plan_result, *, respect_backoff: bool) -> list[str]:
+    """Dry run: what the sweep would cancel, skip and send (ids only, no patient data)."""
+    lines = [f"{status} reminder {rid}: {reason}" for rid, status, reason in plan_result.changes]
+    due = db.session.scalars(
+        select(Reminder).where(*claimable(clock, utcnow(), respect_backoff=respect_backoff))
+        .order_by(Reminder.due_at, Reminder.id)
+    ).all()
+    for reminder in due:
+        who = f"patient {reminder.patient_id}" if reminder.patient_id else f"staff user {reminder.user_id}"
+        when = reminder.due_at.astimezone(clock.zone).strftime("%Y-%m-%d %H:%M")
+        verdict = verdict_before_send(reminder, clock, settings)
+        action = f"{verdict[0]} ({verdict[1]})" if verdict else "send"
+        lines.append(f"{action}: {reminder.kind} to {who}, due {when}")
+    return lines
+
+
+def run_sweep(*, clock: Clock | None = None, manual: bool = False, dry_run: bool = False,
+              worker: str | None = None, stop: threading.Event | None = None) -> SweepResult:
+    """One sweep: plan from the facts (commit), then send what is due. A manual run retries
+    failed sends at once; a scheduled one waits out their backoff. A dry run changes nothing."""
+    started = time.monotonic()
+    settings = get_settings()
+    clock = clock or Clock.for_settings(utcnow(), settings)
+    worker = worker or worker_name()
+    result = SweepResult(patients=count_patients_swept())
+    planned = plan(clock, settings)
+    result.planned = planned.planned
+    result.cancelled = planned.count("cancelled")
+    result.skipped = planned.count("skipped")
+    if dry_run:
+        result.preview = preview(clock, settings, planned, respect_backoff=not manual)
+        db.session.rollback()
+    else:
+        db.session.commit()
+        deliver_due(clock, settings, worker, result, respect_backoff=not manual, stop=stop)
+    result.seconds = time.monotonic() - started
+    log.info("sweep by %s: %s", worker, result.summary())
+    return result
