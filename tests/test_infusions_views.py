@@ -177,6 +177,7 @@ def test_appointment_prefills_and_links(app, client, login_as):
     assert client.post(url, data={**GOOD, "given_at": "2026-11-20T10:05"}).status_code == 303
     with app.app_context():
         assert db.session.scalar(select(Infusion.appointment_id)) == appointment_id
+        assert db.session.get(Appointment, appointment_id).status == "fulfilled"
     again = client.post(url, data={**GOOD, "given_at": "2026-11-20T10:05"})
     assert again.status_code == 400 and "already recorded for that appointment" in again.text
     assert _infusion_count(app) == 1
@@ -190,6 +191,19 @@ def test_cancelled_appointment_is_refused(app, client, login_as):
     response = client.post(f"/patients/{patient_id}/infusions/new?appointment_id={appointment_id}", data=GOOD)
     assert response.status_code == 400 and "appointment is cancelled" in response.text
     assert _infusion_count(app) == 0
+
+
+def test_unconfirmed_appointment_is_refused_and_nothing_saved(app, client, login_as):
+    """When the booking rules refuse to fulfil the appointment, the infusion is not saved either."""
+    patient_id, course_id = _setup(app)
+    appointment_id = _appointment(app, patient_id, course_id, status="pending")
+    login_as("clinician")
+    response = client.post(f"/patients/{patient_id}/infusions/new?appointment_id={appointment_id}", data=GOOD)
+    assert response.status_code == 400 and 'class="form-errors"' in response.text
+    assert "tolerated well" in response.text
+    assert _infusion_count(app) == 0
+    with app.app_context():
+        assert db.session.get(Appointment, appointment_id).status == "pending"
 
 
 def test_another_patients_appointment_is_404(app, client, login_as):

@@ -191,6 +191,9 @@ def _render_detail(patient_id: int, *, status: int = 200, submitted: dict | None
     """The patient page; after a refused POST, the submitted form shows its errors."""
     patient = _load_patient(patient_id)
     settings, today = get_settings(), clinic_today()
+    failed_messages = [f"{form[name].label.text}: {message}" if name else message
+                       for form in (submitted or {}).values()
+                       for name, messages in form.errors.items() for message in messages]
     open_course = next((c for c in patient.courses if c.state in OPEN_STATES), None)
     earlier = [c for c in reversed(patient.courses) if c is not open_course]
     view = charts.course_view(open_course, settings, today) if open_course else None
@@ -205,6 +208,7 @@ def _render_detail(patient_id: int, *, status: int = 200, submitted: dict | None
         timeline=line, earlier=earlier, infusions=infusions, today=today,
         zone=ZoneInfo(settings.timezone), pain=charts.pain_chart(infusions),
         forms=_page_forms(open_course, settings, submitted or {}), failed_action=failed_action,
+        failed_messages=failed_messages,
         status_labels=charts.STATUS_LABELS, settings=settings,
     ), status
 
