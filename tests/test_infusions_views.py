@@ -104,6 +104,9 @@ def test_late_evening_session_belongs_to_its_local_date(app, client, login_as):
     ({"weight_kg": "0"}, "weight_kg", "between 0.5 and 400"),
     ({"duration_min": "2000"}, "duration_min", "between 0 and 1440"),
     ({"outcome": "exploded"}, "outcome", "Not a valid choice"),
+    ({"dose_mg_per_kg": "NaN"}, "dose_mg_per_kg", "Enter a number."),
+    ({"weight_kg": "Infinity"}, "weight_kg", "Enter a number."),
+    ({"given_at": "9999-12-31T23:30"}, "given_at", "Check the year."),
 ])
 def test_bad_input_is_refused_on_its_field(app, client, login_as, changes, field, message):
     """Each bad value comes back on its field with the typed values kept, and nothing is saved."""

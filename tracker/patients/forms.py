@@ -6,12 +6,22 @@ from wtforms import (
     BooleanField, DateField, DateTimeLocalField, DecimalField, IntegerField, SelectField,
     StringField, TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..validators import EmailAddress, NoControlCharacters
 
 OUTCOME_CHOICES = {"completed": "Completed", "stopped_early": "Stopped early", "not_started": "Not started"}
 MODE_CHOICES = {"scheduled": "Scheduled (a window)", "as_needed": "As needed (no window)"}
+
+
+class FiniteDecimalField(DecimalField):
+    """A decimal field that refuses NaN and infinities (they break every comparison)."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError("Enter a number.")
 
 
 class InfusionForm(FlaskForm):
@@ -21,8 +31,8 @@ class InfusionForm(FlaskForm):
                                   validators=[InputRequired(message="Enter the date and time.")])
     outcome = SelectField("Outcome", choices=OUTCOME_CHOICES, default="completed")
     counts_toward_series = BooleanField("Stopped early, but counts toward the series")
-    weight_kg = DecimalField("Weight (kg)", places=2, validators=[Optional(), NumberRange(min=Decimal("0.5"), max=400)])
-    dose_mg_per_kg = DecimalField("Dose (mg/kg)", places=3, validators=[Optional(), NumberRange(min=0)])
+    weight_kg = FiniteDecimalField("Weight (kg)", places=2, validators=[Optional(), NumberRange(min=Decimal("0.5"), max=400)])
+    dose_mg_per_kg = FiniteDecimalField("Dose (mg/kg)", places=3, validators=[Optional(), NumberRange(min=0)])
     duration_min = IntegerField("Duration (minutes)", validators=[Optional(), NumberRange(min=0, max=1440)])
     pain_before = IntegerField("Pain before (0-10)", validators=[Optional(), NumberRange(min=0, max=10)])
     pain_after = IntegerField("Pain after (0-10)", validators=[Optional(), NumberRange(min=0, max=10)])
@@ -37,6 +47,11 @@ class InfusionForm(FlaskForm):
     VALUE_FIELDS = ("outcome", "counts_toward_series", "weight_kg", "dose_mg_per_kg", "duration_min",
                     "pain_before", "pain_after", "bp_systolic", "bp_diastolic", "heart_rate", "spo2",
                     "adverse_effects", "notes", "early_reason")
+
+    def validate_given_at(self, field):
+        """Years far outside a clinic's records are typing mistakes (and overflow time zones)."""
+        if field.data is not None and not 1900 <= field.data.year <= 2200:
+            raise ValidationError("Check the year.")
 
     def infusion_values(self) -> dict:
         """Keyword arguments for services.infusions.record_infusion (without given_at)."""

@@ -354,7 +354,9 @@ def _record(form: InfusionForm, patient: Patient, course: Course, appointment, s
         except RuleError as error:
             _put_error(form, error)
     if given_at is not None:
-        values = form.infusion_values()
+        # Clinic rules are checked on the values the form could read, so all problems show at once.
+        values = {name: None if getattr(form, name).errors else value
+                  for name, value in form.infusion_values().items()}
         values["given_on"] = scheduling.local_date(given_at, settings.timezone)
         problems = infusion_service.check_values(values, patient=patient, settings=settings, today=today)
         for name, message in problems.items():
