@@ -1,0 +1,63 @@
+"""An appointment as an iCalendar (RFC 5545) file for the patient's own calendar.
+
+The UID never changes for an appointment; SEQUENCE grows with every change; a cancelled
+appointment keeps its UID with STATUS:CANCELLED so calendars remove it. Times are given in the
+clinic's time zone with its VTIMEZONE. Like the reminder emails, the file holds the minimum:
+no appointment type, no clinical words, only the clinic's display name, address and phone.
+"""
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, Timezone
+
+PRODID = "-//Clinic appointments//Tracker//EN"
+EVENT_STATUS = {
+    "pending": "TENTATIVE", "booked": "CONFIRMED", "arrived": "CONFIRMED", "fulfilled": "CONFIRMED",
+    "noshow": "CONFIRMED", "cancelled": "CANCELLED", "entered-in-error": "CANCELLED",
+}
+
+
+def summary_for(settings) -> str:
+    """The event title: neutral, the clinic's display name only."""
+    return f"Appointment at {settings.display_name}"
+
+
+def appointment_ics(appointment, settings, *, stamp: datetime | None = None) -> bytes:
+    """The .ics bytes for one appointment (needs its uid, sequence, status and times)."""
+    zone = ZoneInfo(settings.timezone)
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    start = appointment.start_at.astimezone(zone)
+    year = start.year
+    calendar.add_component(Timezone.from_tzid(settings.timezone, first_date=date(year - 1, 1, 1),
+                                              last_date=date(year + 1, 12, 31)))
+    event = Event()
+    event.add("uid", appointment.uid)
+    event.add("sequence", appointment.sequence or 0)
+    event.add("dtstamp", (stamp or datetime.now(timezone.utc)).astimezone(timezone.utc))
+    event.add("dtstart", start)
+    event.add("dtend", appointment.end_at.astimezone(zone))
+    event.add("summary", summary_for(settings))
+    event.add("status", EVENT_STATUS.get(appointment.status, "CONFIRMED"))
+    if settings.address:
+        event.add("location", settings.address)
+    lines = []
+    if appointment.status in ("cancelled", "entered-in-error"):
+        lines.append("This appointment is cancelled.")
+    if settings.phone:
+        lines.append(f"To confirm, cancel or change this appointment, call {settings.phone}.")
+    if lines:
+        event.add("description", " ".join(lines))
+    if appointment.updated_at is not None:
+        event.add("last-modified", appointment.updated_at.astimezone(timezone.utc))
+    event.add("transp", "OPAQUE")
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def filename_for(appointment) -> str:
+    """A neutral download name."""
+    return f"appointment-{appointment.id}.ics"

@@ -1,0 +1,231 @@
+"""Admin pages for the clinic's bookable resources: chairs, opening hours, closed dates,
+appointment types and clinician capacity."""
+from datetime import timedelta
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import AppointmentType, Chair, ClosedDate, OpeningHours
+from ..security import roles_required
+from ..services.clinic import clinic_today, get_settings
+from ..services.errors import RuleError
+from . import resources
+from .forms import AppointmentTypeForm, CapacityForm, ChairForm, ClosedDateForm, HoursForm
+from .routes import bp, put_error
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _saved(message: str, endpoint: str):
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for(endpoint), 303)
+
+
+# ---------------------------------------------------------------------------- chairs
+
+def _chairs_page(add_form=None, failed=None, status=200):
+    chairs = list(db.session.scalars(select(Chair).order_by(Chair.position, Chair.name)))
+    edit_forms = {}
+    for chair in chairs:
+        if failed and failed[0] == chair.id:
+            edit_forms[chair.id] = failed[1]
+        else:
+            edit_forms[chair.id] = ChairForm(formdata=None, prefix=f"chair{chair.id}", obj=chair)
+    return render_template("schedule/chairs.html", chairs=chairs, edit_forms=edit_forms,
+                           add_form=add_form or ChairForm(formdata=None, prefix="new")), status
+
+
+@bp.route("/chairs", methods=["GET", "POST"])
+@roles_required("admin")
+def chairs():
+    """List chairs; add one."""
+    if request.method == "GET":
+        return _chairs_page()
+    form = ChairForm(prefix="new")
+    if form.validate_on_submit():
+        try:
+            chair = resources.add_chair(name=form.name.data, position=form.position.data, actor=_actor())
+            return _saved(f"Chair {chair.name} added.", ".chairs")
+        except RuleError as error:
+            db.session.rollback()
+            put_error(form, error)
+    return _chairs_page(add_form=form, status=400)
+
+
+@bp.post("/chairs/<int:chair_id>")
+@roles_required("admin")
+def chair_update(chair_id: int):
+    """Rename or reorder a chair."""
+    chair = db.get_or_404(Chair, chair_id)
+    form = ChairForm(prefix=f"chair{chair_id}")
+    if form.validate_on_submit():
+        try:
+            resources.update_chair(chair, name=form.name.data, position=form.position.data, actor=_actor())
+            return _saved("Chair saved.", ".chairs")
+        except RuleError as error:
+            db.session.rollback()
+            put_error(form, error)
+    return _chairs_page(failed=(chair_id, form), status=400)
+
+
+@bp.post("/chairs/<int:chair_id>/active")
+@roles_required("admin")
+def chair_active(chair_id: int):
+    """Take a chair out of use, or back into use; its bookings stay."""
+    chair = db.get_or_404(Chair, chair_id)
+    active = request.form.get("active") == "1"  # CSRFProtect has checked the token already
+    still_booked = resources.set_chair_active(chair, active=active, actor=_actor())
+    db.session.commit()
+    if active:
+        flash(f"{chair.name} is in use again.", "success")
+    else:
+        note = f" It still holds {still_booked} active booking(s); move them." if still_booked else ""
+        flash(f"{chair.name} is out of use: no new bookings.{note}", "success")
+    return redirect(url_for(".chairs"), 303)
+
+
+# ---------------------------------------------------------------------------- opening hours
+
+@bp.route("/hours", methods=["GET", "POST"])
+@roles_required("admin")
+def hours():
+    """Opening hours per weekday; a weekday not open is closed."""
+    form = HoursForm()
+    if request.method == "GET":
+        rows = {row.weekday: row for row in db.session.scalars(select(OpeningHours))}
+        for weekday, entry in enumerate(form.days.entries):
+            row = rows.get(weekday)
+            entry.form.open.data = row is not None
+            entry.form.opens.data = row.opens if row else None
+            entry.form.closes.data = row.closes if row else None
+    elif form.validate_on_submit():
+        week = {}
+        for weekday, entry in enumerate(form.days.entries):
+            day = entry.form
+            week[weekday] = (day.opens.data, day.closes.data) if day.open.data else None
+        try:
+            resources.set_opening_hours(week, actor=_actor())
+            return _saved("Opening hours saved.", ".hours")
+        except RuleError as error:
+            db.session.rollback()
+            put_error(form, error)
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("schedule/hours.html", form=form, weekdays=WEEKDAYS), status
+
+
+# ---------------------------------------------------------------------------- closed dates
+
+def _closed_dates_page(form=None, status=200):
+    since = clinic_today() - timedelta(days=365)
+    closed = list(db.session.scalars(select(ClosedDate).where(ClosedDate.on >= since).order_by(ClosedDate.on)))
+    return render_template("schedule/closed_dates.html", closed=closed, today=clinic_today(),
+                           form=form or ClosedDateForm(formdata=None)), status
+
+
+@bp.route("/closed-dates", methods=["GET", "POST"])
+@roles_required("admin")
+def closed_dates():
+    """Dates the clinic is closed (holidays): the booking screen skips them."""
+    if request.method == "GET":
+        return _closed_dates_page()
+    form = ClosedDateForm()
+    if form.validate_on_submit():
+        try:
+            closed, booked = resources.add_closed_date(on=form.on.data, reason=form.reason.data or "",
+                                                       actor=_actor())
+            db.session.commit()
+        except RuleError as error:
+            db.session.rollback()
+            put_error(form, error)
+        else:
+            flash(f"Closed on {closed.on.isoformat()}.", "success")
+            if booked:
+                flash(f"{booked} appointment(s) are still booked that day: reschedule them.", "error")
+            return redirect(url_for(".closed_dates"), 303)
+    return _closed_dates_page(form, status=400)
+
+
+@bp.post("/closed-dates/<int:closed_id>/delete")
+@roles_required("admin")
+def closed_date_delete(closed_id: int):
+    """Open again on a date that was closed."""
+    closed = db.get_or_404(ClosedDate, closed_id)
+    resources.remove_closed_date(closed, actor=_actor())
+    return _saved("The clinic is open on that date again.", ".closed_dates")
+
+
+# ---------------------------------------------------------------------------- appointment types
+
+def _type_values(form) -> dict:
+    return {name: getattr(form, name).data for name in resources.TYPE_FIELDS}
+
+
+def _types_page(add_form=None, failed=None, status=200):
+    types = list(db.session.scalars(select(AppointmentType).order_by(AppointmentType.name)))
+    edit_forms = {t.id: failed[1] if failed and failed[0] == t.id else
+                  AppointmentTypeForm(formdata=None, prefix=f"type{t.id}", obj=t) for t in types}
+    settings = get_settings()
+    add_form = add_form or AppointmentTypeForm(formdata=None, prefix="new", prep_min=settings.default_prep_min,
+                                               recovery_min=settings.default_recovery_min)
+    return render_template("schedule/appointment_types.html", types=types, edit_forms=edit_forms,
+                           add_form=add_form), status
+
+
+@bp.route("/appointment-types", methods=["GET", "POST"])
+@roles_required("admin")
+def appointment_types():
+    """Appointment types: preparation + infusion + recovery minutes make the chair block."""
+    if request.method == "GET":
+        return _types_page()
+    form = AppointmentTypeForm(prefix="new")
+    if form.validate_on_submit():
+        try:
+            kind = resources.save_appointment_type(None, _type_values(form), actor=_actor())
+            return _saved(f"Appointment type {kind.name} added.", ".appointment_types")
+        except RuleError as error:
+            db.session.rollback()
+            put_error(form, error)
+    return _types_page(add_form=form, status=400)
+
+
+@bp.post("/appointment-types/<int:type_id>")
+@roles_required("admin")
+def appointment_type_update(type_id: int):
+    """Change an appointment type; booked blocks keep their times."""
+    kind = db.get_or_404(AppointmentType, type_id)
+    form = AppointmentTypeForm(prefix=f"type{type_id}")
+    if form.validate_on_submit():
+        try:
+            resources.save_appointment_type(kind, _type_values(form), actor=_actor())
+            return _saved("Appointment type saved.", ".appointment_types")
+        except RuleError as error:
+            db.session.rollback()
+            put_error(form, error)
+    return _types_page(failed=(type_id, form), status=400)
+
+
+# ---------------------------------------------------------------------------- capacity
+
+@bp.route("/capacity", methods=["GET", "POST"])
+@roles_required("admin")
+def capacity():
+    """The maximum concurrent infusions per supervising clinician."""
+    settings = get_settings()
+    form = CapacityForm(obj=settings)
+    if form.validate_on_submit():
+        try:
+            resources.set_capacity(settings, max_concurrent=form.max_concurrent_per_clinician.data,
+                                   step_min=form.slot_step_min.data, actor=_actor())
+            return _saved("Capacity saved.", ".capacity")
+        except RuleError as error:
+            db.session.rollback()
+            put_error(form, error)
+    status = 400 if form.errors or form.form_errors else 200
+    return render_template("schedule/capacity.html", form=form), status

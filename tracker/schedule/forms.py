@@ -1,0 +1,154 @@
+"""Forms of the schedule area: booking, status actions and the clinic's resources."""
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField, DateField, DateTimeLocalField, FieldList, FormField, HiddenField, IntegerField,
+    RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField,
+)
+from wtforms.form import Form
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..models import CANCEL_REASONS
+from ..services.appointments import CANCEL_REASON_LABELS
+from ..validators import NoControlCharacters
+
+WEEKDAY_CHOICES = {"0": "Monday", "1": "Tuesday", "2": "Wednesday", "3": "Thursday", "4": "Friday",
+                   "5": "Saturday", "6": "Sunday"}
+CANCEL_CHOICES = {reason: CANCEL_REASON_LABELS[reason] for reason in CANCEL_REASONS}
+RESCHEDULE_CHOICES = {"patient": "The patient asked", "clinic": "The clinic asked"}
+
+
+class SlotSearchForm(FlaskForm):
+    """GET form above the proposals: which type, which clinician, from which day."""
+
+    class Meta:
+        csrf = False
+
+    appointment_type = SelectField("Appointment type", coerce=int, validate_choice=False)
+    clinician = SelectField("Supervising clinician", default="", validate_choice=False)
+    from_day = DateField("Earliest day", validators=[Optional()])
+
+
+class BookForm(FlaskForm):
+    """Book a proposed slot, or another time typed in clinic wall-clock time."""
+
+    appointment_type_id = HiddenField(validators=[InputRequired(message="Choose an appointment type.")])
+    clinician_id = HiddenField()
+    slot = RadioField("Free chair time", validate_choice=False,
+                      validators=[InputRequired(message="Choose one of the free times, or another time.")])
+    start_at = DateTimeLocalField("Another time (clinic time)", format="%Y-%m-%dT%H:%M",
+                                  validators=[Optional()])
+    chair_id = SelectField("Chair for another time", default="", validate_choice=False)
+    notes = TextAreaField("Note for the front desk", validators=[Length(max=1000), NoControlCharacters()])
+
+    def validate_start_at(self, field):
+        if self.slot.data == "other" and field.data is None and not field.errors:
+            raise ValidationError("Enter the date and time, or choose one of the free times.")
+
+    def validate_chair_id(self, field):
+        if self.slot.data == "other" and not field.data:
+            raise ValidationError("Choose a chair for the time you entered.")
+
+
+class RescheduleForm(BookForm):
+    """Reschedule: why the old appointment is cancelled, then the new time."""
+
+    reason = SelectField("Who asked for the change", choices=RESCHEDULE_CHOICES, default="patient")
+
+
+class StatusForm(FlaskForm):
+    """One status action from the appointment page; a cancellation needs its reason."""
+
+    action = HiddenField(validators=[InputRequired()])
+    reason = SelectField("Reason", choices=CANCEL_CHOICES, validate_choice=False, default="")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A set of labelled checkboxes (weekdays)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class SeriesForm(FlaskForm):
+    """Book a whole series: N sessions on chosen weekdays at one time."""
+
+    appointment_type_id = SelectField("Appointment type", coerce=int, validate_choice=False)
+    first_day = DateField("First day", validators=[InputRequired(message="Enter the first day.")])
+    weekdays = MultiCheckboxField("Weekdays", choices=WEEKDAY_CHOICES,
+                                  validators=[InputRequired(message="Choose at least one weekday.")])
+    wall_time = TimeField("Time (clinic time)", format="%H:%M",
+                          validators=[InputRequired(message="Enter the time.")])
+    count = IntegerField("Number of sessions", validators=[
+        InputRequired(message="Enter how many sessions."),
+        NumberRange(min=1, max=30, message="Book between 1 and 30 sessions.")])
+    chair_id = SelectField("Chair", default="", validate_choice=False)
+    clinician_id = SelectField("Supervising clinician", default="", validate_choice=False)
+
+
+# ---------------------------------------------------------------------------- admin resources
+
+class ChairForm(FlaskForm):
+    """Add or rename a chair; its position orders the day sheet's columns."""
+
+    name = StringField("Chair name", validators=[
+        InputRequired(message="Enter a name."), Length(max=60), NoControlCharacters()])
+    position = IntegerField("Position", default=0, validators=[Optional(), NumberRange(min=0, max=999)])
+
+
+class DayHoursForm(Form):
+    """Opening hours of one weekday."""
+
+    open = BooleanField("Open")
+    opens = TimeField("Opens", format="%H:%M", validators=[Optional()])
+    closes = TimeField("Closes", format="%H:%M", validators=[Optional()])
+
+    def validate_opens(self, field):
+        if self.open.data and field.data is None and not field.errors:
+            raise ValidationError("Enter the opening time.")
+
+    def validate_closes(self, field):
+        if not self.open.data or field.errors:
+            return
+        if field.data is None:
+            raise ValidationError("Enter the closing time.")
+        if self.opens.data is not None and field.data <= self.opens.data:
+            raise ValidationError("Closing must be after opening.")
+
+
+class HoursForm(FlaskForm):
+    """Opening hours for the week, Monday first."""
+
+    days = FieldList(FormField(DayHoursForm), min_entries=7, max_entries=7)
+
+
+class ClosedDateForm(FlaskForm):
+    """A date the clinic is closed."""
+
+    on = DateField("Date", validators=[InputRequired(message="Enter the date.")])
+    reason = StringField("Reason (e.g. public holiday)", validators=[Length(max=120), NoControlCharacters()])
+
+
+class AppointmentTypeForm(FlaskForm):
+    """A kind of chair block: preparation, infusion and recovery minutes."""
+
+    name = StringField("Name", validators=[InputRequired(message="Enter a name."), Length(max=80),
+                                           NoControlCharacters()])
+    prep_min = IntegerField("Preparation (minutes)", default=15, validators=[
+        InputRequired(message="Enter the minutes."), NumberRange(min=0, max=240)])
+    infusion_min = IntegerField("Infusion (minutes)", default=40, validators=[
+        InputRequired(message="Enter the minutes."), NumberRange(min=1, max=720)])
+    recovery_min = IntegerField("Recovery (minutes)", default=45, validators=[
+        InputRequired(message="Enter the minutes."), NumberRange(min=0, max=240)])
+    for_series = BooleanField("Used for series sessions")
+    active = BooleanField("Offered for booking", default=True)
+
+
+class CapacityForm(FlaskForm):
+    """How many infusions one clinician may supervise at once; the slot finder's step."""
+
+    max_concurrent_per_clinician = IntegerField(
+        "Maximum concurrent infusions per supervising clinician",
+        validators=[InputRequired(message="Enter a number."), NumberRange(min=1, max=50)])
+    slot_step_min = IntegerField("Proposed start times every (minutes)", validators=[
+        InputRequired(message="Enter a number."), NumberRange(min=5, max=120)])
