@@ -1,0 +1,1 @@
+"""Importing clinic history from CSV files (`flask --app tracker import`)."""

@@ -1,0 +1,140 @@
+"""The bulk path: course facts and booster flags for many patients, inserted in batches.
+
+The rules are those of services.courses.refresh_course (scheduling.series_facts for the
+facts, scheduling.booster_timing for each booster against the anchor before it), applied
+to compact arrays instead of ORM objects so that a million infusions fit in little memory.
+"""
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable, Optional
+
+from sqlalchemy import insert
+
+from .. import scheduling
+
+BOOSTER, EARLY, LATE = 1, 2, 4
+_SEQ_BITS, _MINUTE_BITS = 32, 11
+_ORDINAL_SHIFT = _SEQ_BITS + _MINUTE_BITS
+_SEQ_MASK = (1 << _SEQ_BITS) - 1
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class CoursePlan:
+    """The stored facts of one patient's course once all its sessions are known."""
+
+    state: str
+    opened_on: date
+    qualifying_count: int
+    last_qualifying_on: Optional[date]
+    anchor_date: Optional[date]
+    window_opens: Optional[date]
+    window_closes: Optional[date]
+
+
+class CoursePlanner:
+    """Collects each patient's qualifying sessions, then computes facts and booster flags.
+
+    A session is packed into one 64-bit integer (local date, minute of the day, sequence
+    number), so sorting a patient's array sorts by (given_on, time, input order) like
+    refresh_course does. Flags are kept per sequence number in a bytearray.
+    """
+
+    def __init__(self, patients: int):
+        self.sessions: list[Optional[array]] = [None] * patients
+        self.first_on = array("l", [0]) * patients
+        self.flags = bytearray()
+
+    def add(self, patient: int, given_on: date, minute: int, seq: int, qualifies: bool) -> None:
+        """Note one session of a patient; only qualifying ones shape the course."""
+        ordinal = given_on.toordinal()
+        if self.first_on[patient] == 0 or ordinal < self.first_on[patient]:
+            self.first_on[patient] = ordinal
+        if not qualifies:
+            return
+        if self.sessions[patient] is None:
+            self.sessions[patient] = array("q")
+        self.sessions[patient].append((ordinal << _ORDINAL_SHIFT) | (minute << _SEQ_BITS) | seq)
+
+    def plan(self, patient: int, *, series_planned: int, min_days: int, max_days: int,
+             today: date) -> CoursePlan:
+        """Facts for the patient's course; booster flags are recorded for flags_for()."""
+        packed = sorted(self.sessions[patient] or ())
+        self.sessions[patient] = None  # done with it: give the memory back
+        days = [date.fromordinal(key >> _ORDINAL_SHIFT) for key in packed]
+        anchor = None
+        for index, (key, given_on) in enumerate(zip(packed, days)):
+            if index >= series_planned:
+                timing = scheduling.booster_timing(anchor, given_on, min_days, max_days)
+                self._set_flags(key & _SEQ_MASK, BOOSTER | (EARLY if timing == "early" else 0)
+                                | (LATE if timing == "late" else 0))
+            if index + 1 >= series_planned:
+                anchor = given_on
+        facts = scheduling.series_facts((scheduling.Session(d, True) for d in days), series_planned)
+        window = (scheduling.window_for(facts.anchor_date, min_days, max_days)
+                  if facts.anchor_date else None)
+        first = self.first_on[patient]
+        return CoursePlan(
+            state="maintenance" if facts.series_complete else "series_in_progress",
+            opened_on=date.fromordinal(first) if first else today,
+            qualifying_count=facts.qualifying_count,
+            last_qualifying_on=facts.last_qualifying_on, anchor_date=facts.anchor_date,
+            window_opens=window.opens if window else None,
+            window_closes=window.closes if window else None,
+        )
+
+    def _set_flags(self, seq: int, flags: int) -> None:
+        if seq >= len(self.flags):
+            self.flags.extend(bytes(seq - len(self.flags) + 65536))
+        self.flags[seq] = flags
+
+    def flags_for(self, seq: int) -> dict:
+        """is_booster / early / late for the session with this sequence number."""
+        flags = self.flags[seq] if seq < len(self.flags) else 0
+        return {"is_booster": bool(flags & BOOSTER), "early": bool(flags & EARLY),
+                "late": bool(flags & LATE)}
+
+
+def course_row(patient_id: int, plan: CoursePlan, *, indication: str, mode: str,
+               series_planned: int, min_days: int, max_days: int) -> dict:
+    """Column values of a new course from its plan."""
+    return {
+        "patient_id": patient_id, "indication": indication, "state": plan.state, "mode": mode,
+        "series_planned": series_planned, "min_days": min_days, "max_days": max_days,
+        "opened_on": plan.opened_on, "closed_on": None, "series_ended_early": False,
+        "hold_reason": None, "state_before_hold": None, "discharge_reason": None,
+        "qualifying_count": plan.qualifying_count, "last_qualifying_on": plan.last_qualifying_on,
+        "anchor_date": plan.anchor_date, "window_opens": plan.window_opens,
+        "window_closes": plan.window_closes,
+    }
+
+
+def insert_returning_ids(session, model, rows: list[dict]) -> list[int]:
+    """Insert rows in one executemany and return their new ids in the order given."""
+    if not rows:
+        return []
+    table = model.__table__
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    return list(session.execute(statement, rows).scalars())
+
+
+def insert_rows(session, model, rows: list[dict]) -> None:
+    """Insert rows in one executemany (no ORM objects)."""
+    if rows:
+        session.execute(insert(model.__table__), rows)
+
+
+def batched(rows: Iterable, size: int = BATCH):
+    """Lists of at most `size` items."""
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+

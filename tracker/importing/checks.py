@@ -1,0 +1,219 @@
+"""Cell checks for the two import files: every problem of a row, as (column, message) pairs."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from dateutil import tz as dateutil_tz
+
+from ..models import MODES, OUTCOMES
+from ..validators import CONTROL_RE, email_problem
+
+PATIENT_COLUMNS = ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone",
+                   "email_consent", "indication", "series_planned", "min_days", "max_days", "mode")
+INFUSION_COLUMNS = ("mrn", "given_at", "outcome", "dose_mg_per_kg", "weight_kg", "duration_min",
+                    "pain_before", "pain_after", "notes")
+
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+DATE_TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})$")
+INTEGER_RE = re.compile(r"^[+-]?\d+$")
+DECIMAL_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+NOTES_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and newlines allowed
+DATE_ONLY_TIME = time(12, 0)  # a session recorded by date only is placed at local noon
+MAX_SERIES = 30
+MAX_INTERVAL_DAYS = 3650
+TEXT_LIMITS = {"mrn": 40, "first_name": 80, "last_name": 80, "email": 254, "phone": 40,
+               "indication": 120}
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What the checks compare against: today, the clinic's settings and zone."""
+
+    today: date
+    now: datetime
+    zone: ZoneInfo
+    default_min_days: int
+    default_max_days: int
+    max_dose_mg_per_kg: Decimal
+
+
+class Row:
+    """One row's cells being checked; problems collect in order of the columns."""
+
+    def __init__(self, cells: dict[str, str]):
+        self.cells = {name: value.strip() for name, value in cells.items()}
+        self.problems: list[tuple[str, str]] = []
+
+    def fail(self, column: str, message: str) -> None:
+        self.problems.append((column, message))
+
+    def text(self, column: str, required: bool = False) -> str | None:
+        value = self.cells[column]
+        if not value:
+            if required:
+                self.fail(column, "must not be empty")
+            return None
+        limit = TEXT_LIMITS.get(column)
+        if limit and len(value) > limit:
+            self.fail(column, f"longer than {limit} characters")
+        elif CONTROL_RE.search(value):
+            self.fail(column, "contains control characters")
+        return value
+
+    def day(self, column: str, today: date) -> date | None:
+        value = self.cells[column]
+        if not value:
+            self.fail(column, "must not be empty")
+            return None
+        try:
+            if not DATE_RE.match(value):
+                raise ValueError
+            day = date.fromisoformat(value)
+        except ValueError:
+            self.fail(column, f"not a date: {value[:20]!r} (use YYYY-MM-DD)")
+            return None
+        if day > today:
+            self.fail(column, f"{day.isoformat()} is in the future")
+            return None
+        return day
+
+    def integer(self, column: str, low: int, high: int, default: int | None = None) -> int | None:
+        value = self.cells[column]
+        if not value:
+            return default
+        if not INTEGER_RE.match(value):
+            self.fail(column, f"not a whole number: {value[:20]!r}")
+            return None
+        number = int(value)
+        if not low <= number <= high:
+            self.fail(column, f"must be between {low} and {high}")
+            return None
+        return number
+
+    def decimal(self, column: str, low: Decimal, high: Decimal, places: int,
+                high_message: str | None = None) -> Decimal | None:
+        value = self.cells[column]
+        if not value:
+            return None
+        try:
+            if not DECIMAL_RE.match(value):
+                raise InvalidOperation
+            number = Decimal(value)
+        except InvalidOperation:
+            self.fail(column, f"not a number: {value[:20]!r}")
+            return None
+        if number < low:
+            self.fail(column, f"must be at least {low}")
+        elif number > high:
+            self.fail(column, high_message or f"must be at most {high}")
+        elif -number.as_tuple().exponent > places:
+            self.fail(column, f"use at most {places} decimal places")
+        else:
+            return number
+        return None
+
+
+def check_patient(cells: dict[str, str], context: CheckContext) -> tuple[dict, list]:
+    """The values of one patients.csv row and its problems."""
+    row = Row(cells)
+    values = {
+        "mrn": row.text("mrn", required=True),
+        "first_name": row.text("first_name", required=True),
+        "last_name": row.text("last_name", required=True),
+        "date_of_birth": row.day("date_of_birth", context.today),
+        "email": row.text("email"),
+        "phone": row.text("phone"),
+        "indication": row.text("indication") or "",
+    }
+    if values["date_of_birth"] and values["date_of_birth"] < date(1900, 1, 1):
+        row.fail("date_of_birth", "before 1900-01-01")
+        values["date_of_birth"] = None
+    if values["email"] and not any(c == "email" for c, _ in row.problems):
+        if email_problem(values["email"]):
+            row.fail("email", f"not an email address: {values['email'][:40]!r}")
+    consent = row.cells["email_consent"].lower()
+    if consent not in ("yes", "no"):
+        row.fail("email_consent", "use yes or no")
+    values["email_consent"] = consent == "yes"
+    if not row.cells["series_planned"]:
+        row.fail("series_planned", "must not be empty")
+    values["series_planned"] = row.integer("series_planned", 1, MAX_SERIES)
+    values["min_days"] = row.integer("min_days", 0, MAX_INTERVAL_DAYS, context.default_min_days)
+    values["max_days"] = row.integer("max_days", 0, MAX_INTERVAL_DAYS, context.default_max_days)
+    if (values["min_days"] is not None and values["max_days"] is not None
+            and values["min_days"] > values["max_days"]):
+        row.fail("max_days", f"{values['max_days']} is less than min_days ({values['min_days']})")
+    mode = row.cells["mode"] or "scheduled"
+    if mode not in MODES:
+        row.fail("mode", "use scheduled or as_needed (or leave empty)")
+    values["mode"] = mode
+    return values, row.problems
+
+
+def parse_given_at(value: str) -> tuple[date, time] | None:
+    """(local date, local time) from YYYY-MM-DD or YYYY-MM-DDTHH:MM; None when malformed."""
+    try:
+        if DATE_RE.match(value):
+            return date.fromisoformat(value), DATE_ONLY_TIME
+        match = DATE_TIME_RE.match(value)
+        if match:
+            return date.fromisoformat(match[1]), time(int(match[2]), int(match[3]))
+    except ValueError:
+        pass
+    return None
+
+
+def check_infusion(cells: dict[str, str], context: CheckContext, *, known: bool,
+                   date_of_birth: date | None) -> tuple[dict, list]:
+    """The values of one infusions.csv row and its problems.
+
+    `known` says whether the MRN is in the patients file; `date_of_birth` is that patient's
+    (None when unknown or itself invalid: the birth check is then skipped).
+    """
+    row = Row(cells)
+    values: dict = {"mrn": row.text("mrn", required=True)}
+    if values["mrn"] and not known:
+        row.fail("mrn", "unknown MRN (not in the patients file)")
+    values["given_on"] = values["given_at"] = None
+    raw = row.cells["given_at"]
+    parsed = parse_given_at(raw) if raw else None
+    if not raw:
+        row.fail("given_at", "must not be empty")
+    elif parsed is None:
+        row.fail("given_at", f"not a date or time: {raw[:20]!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
+    else:
+        given_on, local_time = parsed
+        local = datetime.combine(given_on, local_time, tzinfo=context.zone)
+        instant = local.astimezone(timezone.utc)
+        if not dateutil_tz.datetime_exists(local):
+            row.fail("given_at", f"{raw} does not exist in the clinic's time zone (the clocks change)")
+        elif given_on > context.today or instant > context.now:
+            row.fail("given_at", f"{raw} is in the future")
+        elif date_of_birth is not None and given_on < date_of_birth:
+            row.fail("given_at", f"{raw} is before the date of birth ({date_of_birth.isoformat()})")
+        else:
+            values["given_on"], values["given_at"] = given_on, instant
+            values["minute"] = local_time.hour * 60 + local_time.minute
+    outcome = row.cells["outcome"] or "completed"
+    if outcome not in OUTCOMES:
+        row.fail("outcome", "use completed, stopped_early or not_started (empty means completed)")
+    values["outcome"] = outcome
+    max_dose = context.max_dose_mg_per_kg
+    values["dose_mg_per_kg"] = row.decimal(
+        "dose_mg_per_kg", Decimal(0), max_dose, 3,
+        f"above the clinic maximum of {max_dose.normalize():f} mg/kg")
+    values["weight_kg"] = row.decimal("weight_kg", Decimal("0.5"), Decimal(400), 2)
+    values["duration_min"] = row.integer("duration_min", 0, 1440)
+    values["pain_before"] = row.integer("pain_before", 0, 10)
+    values["pain_after"] = row.integer("pain_after", 0, 10)
+    notes = row.cells["notes"]
+    if NOTES_CONTROL_RE.search(notes):
+        row.fail("notes", "contains control characters")
+    elif len(notes) > 10000:
+        row.fail("notes", "longer than 10000 characters")
+    values["notes"] = notes
+    return values, row.problems
