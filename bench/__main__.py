@@ -29,7 +29,7 @@ TARGETS = (
     ("worklist_rps_ratio", ">=", 0.1), ("sweep_s", "<=", 10), ("slots_ms", "<=", 20),
     ("growth_due", "<=", 12), ("growth_sweep", "<=", 12),
 )
-UNITS = {"_s": "s", "_ms": "ms", "_mb": "MB", "_rps": "req/s", "_per_s": "msg/s"}
+UNITS = {"_per_s": "msg/s", "_ms": "ms", "_mb": "MB", "_rps": "req/s", "_s": "s"}  # longest first
 
 
 def parse_args(argv):

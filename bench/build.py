@@ -163,14 +163,16 @@ def _chairs_and_hours(db):
                                   recovery_min=BLOCK[2], for_series=False, active=True)
         db.session.add(booster)
     clinicians = []
-    for number in range(1, 5):
-        email = f"bench-clinician{number}@example.org"
+    # Four clinicians supervise three chairs each; two front-desk staff get the daily digest.
+    for role, number in [("clinician", n) for n in range(1, 5)] + [("frontdesk", n) for n in (1, 2)]:
+        email = f"bench-{role}{number}@example.org"
         user = db.session.scalar(select(User).where(User.email == email))
         if user is None:
-            user = User(email=email, name=f"Clinician {number}", role="clinician")
+            user = User(email=email, name=f"{role.title()} {number}", role=role)
             user.set_password(secrets.token_urlsafe(24))
             db.session.add(user)
-        clinicians.append(user)
+        if role == "clinician":
+            clinicians.append(user)
     db.session.flush()
     chairs = list(db.session.scalars(select(Chair.id).where(Chair.active.is_(True)).order_by(Chair.position, Chair.id)))[:CHAIRS]
     return chairs, [user.id for user in clinicians], booster.id

@@ -35,7 +35,7 @@ def add_reminder_history(db, courses, plans, bench_date: date, zone) -> int:
         due_at = due_on_or_at if isinstance(due_on_or_at, datetime) else _local(
             due_on_or_at, settings.send_hours_start, zone)
         if not consent:
-            status, reason = "skipped", "no consent to email"
+            status, reason = "skipped", "no email consent"
         elif kind != "appointment" and rng.random() < 0.25:
             status, reason = "cancelled", "appointment booked"
         else:
