@@ -1,0 +1,303 @@
+"""Every route of the app, for every role, against an explicit table; and CSRF on every POST route.
+
+To add a route: add one line per method to ROUTES (anonymous, frontdesk, clinician, admin), and,
+if its URL has a new parameter, say where its value comes from in `url_arguments`. The tests
+enumerate app.url_map, so a route missing from the table fails them.
+"""
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+from flask import url_for
+from werkzeug.security import generate_password_hash
+
+from tracker.extensions import csrf, db
+from tracker.models import (
+    Appointment, AppointmentType, Chair, ClosedDate, Infusion, Reminder, User, utcnow,
+)
+
+from .conftest import build_app, login
+from .factories import make_course, make_patient, make_user
+
+LOGIN = "login"  # a redirect to the login page
+ROLES = ("anonymous", "frontdesk", "clinician", "admin")
+
+# (endpoint, method): expected answer for (anonymous, frontdesk, clinician, admin).
+# An int is the exact status code; LOGIN is a 302 to /login. POSTs carry no form fields, so an
+# allowed POST answers with its validation page (200/400) or a redirect (302/303).
+ROUTES = {
+    # public
+    ("static", "GET"): (200, 200, 200, 200),
+    ("main.health", "GET"): (200, 200, 200, 200),
+    ("auth.login", "GET"): (200, 302, 302, 302),
+    ("auth.login", "POST"): (200, 302, 302, 302),
+    ("public_reminders.unsubscribe", "GET"): (200, 200, 200, 200),
+    ("public_reminders.unsubscribe", "POST"): (302, 302, 302, 302),
+    # any staff
+    ("auth.logout", "POST"): (LOGIN, LOGIN, LOGIN, LOGIN),  # staff: logged out, sent to log in
+    ("main.index", "GET"): (LOGIN, 302, 302, 302),
+    ("worklist.index", "GET"): (LOGIN, 200, 200, 200),
+    ("patients.index", "GET"): (LOGIN, 200, 200, 200),
+    ("patients.new", "GET"): (LOGIN, 200, 200, 200),
+    ("patients.new", "POST"): (LOGIN, 400, 400, 400),
+    ("patients.detail", "GET"): (LOGIN, 200, 200, 200),
+    ("patients.edit", "GET"): (LOGIN, 200, 200, 200),
+    ("patients.edit", "POST"): (LOGIN, 400, 400, 400),
+    ("schedule.day", "GET"): (LOGIN, 200, 200, 200),
+    ("schedule.week", "GET"): (LOGIN, 200, 200, 200),
+    # front desk and clinicians
+    ("schedule.book", "GET"): (LOGIN, 200, 200, 200),
+    ("schedule.book", "POST"): (LOGIN, 400, 400, 400),
+    ("schedule.book_series", "GET"): (LOGIN, 200, 200, 200),
+    ("schedule.book_series", "POST"): (LOGIN, 400, 400, 400),
+    ("schedule.appointment", "GET"): (LOGIN, 200, 200, 200),
+    ("schedule.appointment_ics", "GET"): (LOGIN, 200, 200, 200),
+    ("schedule.appointment_status", "POST"): (LOGIN, 303, 303, 303),
+    ("schedule.reschedule", "GET"): (LOGIN, 200, 200, 200),
+    ("schedule.reschedule", "POST"): (LOGIN, 400, 400, 400),
+    ("reminders.index", "GET"): (LOGIN, 200, 200, 200),
+    # front desk (and admin)
+    ("reminders.retry", "POST"): (LOGIN, 302, 403, 302),
+    ("reminders.cancel", "POST"): (LOGIN, 302, 403, 302),
+    # clinicians (and admin)
+    ("patients.open_course", "POST"): (LOGIN, 403, 400, 400),
+    ("patients.course_action", "POST"): (LOGIN, 403, 400, 400),
+    ("patients.record_infusion", "GET"): (LOGIN, 403, 200, 200),
+    ("patients.record_infusion", "POST"): (LOGIN, 403, 400, 400),
+    ("patients.delete_infusion", "POST"): (LOGIN, 403, 303, 303),
+    ("schedule.complete", "GET"): (LOGIN, 403, 200, 200),
+    ("schedule.complete", "POST"): (LOGIN, 403, 400, 400),
+    # admin
+    ("admin.index", "GET"): (LOGIN, 403, 403, 200),
+    ("admin.users", "GET"): (LOGIN, 403, 403, 200),
+    ("admin.new_user", "GET"): (LOGIN, 403, 403, 200),
+    ("admin.new_user", "POST"): (LOGIN, 403, 403, 200),
+    ("admin.edit_user", "GET"): (LOGIN, 403, 403, 200),
+    ("admin.edit_user", "POST"): (LOGIN, 403, 403, 302),
+    ("admin.reset_user_password", "POST"): (LOGIN, 403, 403, 200),
+    ("admin.unlock", "POST"): (LOGIN, 403, 403, 302),
+    ("admin.settings", "GET"): (LOGIN, 403, 403, 200),
+    ("admin.settings", "POST"): (LOGIN, 403, 403, 200),
+    ("admin.audit", "GET"): (LOGIN, 403, 403, 200),
+    ("schedule.chairs", "GET"): (LOGIN, 403, 403, 200),
+    ("schedule.chairs", "POST"): (LOGIN, 403, 403, 400),
+    ("schedule.chair_update", "POST"): (LOGIN, 403, 403, 400),
+    ("schedule.chair_active", "POST"): (LOGIN, 403, 403, 303),
+    ("schedule.hours", "GET"): (LOGIN, 403, 403, 200),
+    ("schedule.hours", "POST"): (LOGIN, 403, 403, 303),
+    ("schedule.closed_dates", "GET"): (LOGIN, 403, 403, 200),
+    ("schedule.closed_dates", "POST"): (LOGIN, 403, 403, 400),
+    ("schedule.closed_date_delete", "POST"): (LOGIN, 403, 403, 303),
+    ("schedule.appointment_types", "GET"): (LOGIN, 403, 403, 200),
+    ("schedule.appointment_types", "POST"): (LOGIN, 403, 403, 400),
+    ("schedule.appointment_type_update", "POST"): (LOGIN, 403, 403, 400),
+    ("schedule.capacity", "GET"): (LOGIN, 403, 403, 200),
+    ("schedule.capacity", "POST"): (LOGIN, 403, 403, 400),
+}
+
+# POST routes that skip the CSRF token check, and why that is safe (asserted below).
+CSRF_EXEMPT = {
+    "public_reminders.unsubscribe": "RFC 8058 one-click unsubscribe; the signed token is the proof",
+}
+
+# Fixed URL values that need no database row.
+FIXED_ARGUMENTS = {
+    ("static", "filename"): "css/app.css",
+    ("patients.course_action", "action"): "mode",
+}
+
+# Query-string values some pages need (their value comes from make_world).
+QUERY_ARGUMENTS = {
+    "schedule.book": ("patient_id",),
+    "schedule.book_series": ("patient_id",),
+}
+
+_HASH = generate_password_hash("a password nobody types in these tests")
+
+
+def _methods(rule) -> list[str]:
+    return sorted(rule.methods - {"HEAD", "OPTIONS"})
+
+
+def app_routes(app) -> list[tuple[str, str]]:
+    """Every (endpoint, method) the app answers, from its url_map."""
+    return sorted({(rule.endpoint, method) for rule in app.url_map.iter_rules() for method in _methods(rule)})
+
+
+def make_world() -> dict:
+    """Real rows for every URL parameter: a patient in maintenance with an infusion, an
+    appointment, a reminder, a chair, a type, a closed date and a spare staff account."""
+    from tracker.reminders.unsubscribe import make_token
+
+    patient = make_patient()
+    given = datetime(2026, 3, 2, 17, 0, tzinfo=timezone.utc)
+    course = make_course(patient, state="maintenance", qualifying_count=6, last_qualifying_on=given.date(),
+                         anchor_date=given.date(), window_opens=date(2026, 4, 1), window_closes=date(2026, 5, 31))
+    infusion = Infusion(course=course, patient_id=patient.id, given_at=given, given_on=given.date(),
+                        outcome="completed", pain_before=7, pain_after=3)
+    chair = Chair(name=f"Chair for {patient.mrn}")
+    kind = AppointmentType(name=f"Type for {patient.mrn}", prep_min=15, infusion_min=40, recovery_min=45)
+    closed = ClosedDate(on=date(2026, 12, 25) + timedelta(days=patient.id * 400), reason="Holiday")
+    db.session.add_all([infusion, chair, kind, closed])
+    db.session.flush()
+    start = datetime.combine(date.today() + timedelta(days=3), time(15, 0), tzinfo=timezone.utc)
+    appointment = Appointment(uid=f"matrix-{patient.id}@clinic.test", patient_id=patient.id, course_id=course.id,
+                              appointment_type_id=kind.id, chair_id=chair.id, start_at=start,
+                              end_at=start + timedelta(minutes=100), status="booked")
+    db.session.add(appointment)
+    db.session.flush()
+    reminder = Reminder(dedupe_key=f"matrix-{patient.id}", kind="window_upcoming", patient_id=patient.id,
+                        course_id=course.id, due_at=utcnow(), status="failed", attempts=5)
+    spare = User(email=f"spare{patient.id}@clinic.test", role="frontdesk", name="Spare", password_hash=_HASH)
+    db.session.add_all([reminder, spare])
+    db.session.flush()
+    return {
+        "patient_id": patient.id, "course_id": course.id, "infusion_id": infusion.id,
+        "appointment_id": appointment.id, "reminder_id": reminder.id, "chair_id": chair.id,
+        "type_id": kind.id, "closed_id": closed.id, "user_id": spare.id, "token": make_token(patient.id),
+    }
+
+
+def url_arguments(app, endpoint: str, world: dict) -> dict:
+    """Values for every variable of the endpoint's URL; a new variable must be added here."""
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    values = {}
+    for name in rule.arguments:
+        if (endpoint, name) in FIXED_ARGUMENTS:
+            values[name] = FIXED_ARGUMENTS[(endpoint, name)]
+        elif name in world:
+            values[name] = world[name]
+        else:
+            raise AssertionError(f"{endpoint}: no value for URL variable <{name}>; add it to make_world "
+                                 f"or FIXED_ARGUMENTS in {__name__}")
+    for name in QUERY_ARGUMENTS.get(endpoint, ()):
+        values[name] = world[name]
+    return values
+
+
+def _answer(response) -> object:
+    if response.status_code == 302 and "/login" in response.headers.get("Location", "").split("?")[0]:
+        return LOGIN
+    return response.status_code
+
+
+def test_every_route_is_in_the_table(app):
+    """No route of the app is missing from the role matrix (and the table names no stale route)."""
+    present = set(app_routes(app))
+    missing = sorted(present - set(ROUTES))
+    assert not missing, f"add these (endpoint, method) pairs to ROUTES: {missing}"
+    stale = sorted(set(ROUTES) - present)
+    assert not stale, f"these ROUTES entries match no route any more: {stale}"
+
+
+def test_role_matrix(app):
+    """Each role gets the answer the table expects from every route (GET and POST alike)."""
+    with app.app_context():
+        users = {role: make_user(role=role) for role in ROLES[1:]}
+        db.session.commit()
+        emails = {role: user.email for role, user in users.items()}
+    mismatches = []
+    for role in ROLES:
+        client = app.test_client()
+        if role != "anonymous":
+            login(client, users[role])
+        # logging out ends the session: run it last
+        for endpoint, method in sorted(app_routes(app), key=lambda r: (r == ("auth.logout", "POST"), r)):
+            with app.app_context():
+                world = make_world()  # fresh rows: a POST before may have removed the last ones
+                db.session.commit()
+                with app.test_request_context():
+                    url = url_for(endpoint, **url_arguments(app, endpoint, world))
+            try:
+                response = client.open(url, method=method)
+            except Exception as error:  # TESTING propagates exceptions: report them as rows
+                got = f"{type(error).__name__}: {error}"
+            else:
+                got = _answer(response)
+                response.close()
+            expected = ROUTES.get((endpoint, method))
+            if expected is not None and got != expected[ROLES.index(role)]:
+                mismatches.append(f"{method} {endpoint} as {role}: expected {expected[ROLES.index(role)]}, got {got}")
+    assert not mismatches, "\n".join(mismatches) + f"\n(staff: {sorted(emails.values())})"
+
+
+@pytest.fixture
+def csrf_app(tmp_path):
+    """The app with CSRF protection on, as in production."""
+    app = build_app(tmp_path, WTF_CSRF_ENABLED=True)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _is_exempt(app, endpoint: str) -> bool:
+    view = app.view_functions[endpoint]
+    blueprint = endpoint.rsplit(".", 1)[0] if "." in endpoint else None
+    return (f"{view.__module__}.{view.__name__}" in csrf._exempt_views
+            or blueprint in csrf._exempt_blueprints)
+
+
+def _csrf_token(client, path="/login") -> str:
+    import re
+
+    body = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', body).group(1)
+
+
+def test_every_post_route_needs_a_csrf_token(csrf_app):
+    """With CSRF on, every POST route answers 400 to a logged-in admin posting without a token
+    (or with a forged one), and nothing changes; only the listed routes are exempt."""
+    app = csrf_app
+    client = app.test_client()
+    with app.app_context():
+        admin = make_user(role="admin")
+        db.session.commit()
+        admin_email = admin.email
+    token = _csrf_token(client)
+    from .factories import DEFAULT_PASSWORD
+
+    logged_in = client.post("/login", data={"email": admin_email, "password": DEFAULT_PASSWORD, "csrf_token": token})
+    assert logged_in.status_code == 302  # a valid token passes
+    posts = [endpoint for endpoint, method in app_routes(app) if method == "POST"]
+    exempt = {endpoint for endpoint in posts if _is_exempt(app, endpoint)}
+    assert exempt == set(CSRF_EXEMPT), f"CSRF-exempt POST routes: {sorted(exempt)}"
+    problems = []
+    for endpoint in posts:
+        if endpoint in exempt:
+            continue
+        with app.app_context():
+            world = make_world()
+            db.session.commit()
+            with app.test_request_context():
+                url = url_for(endpoint, **url_arguments(app, endpoint, world))
+        for data in ({}, {"csrf_token": "forged." + token[7:]}):
+            response = client.post(url, data=data)
+            if response.status_code != 400 or "The form expired" not in response.get_data(as_text=True):
+                problems.append(f"POST {endpoint} with {data or 'no token'}: {response.status_code}")
+    assert not problems, "\n".join(problems)
+    assert client.get("/admin/").status_code == 200  # still logged in: the refusals were CSRF, not login
+
+
+def test_exempt_unsubscribe_post_needs_a_valid_signed_token(csrf_app):
+    """The one-click unsubscribe POST has no CSRF token; a forged or tampered link is refused
+    and records nothing, while the genuine signed link opts the patient out."""
+    from tracker.models import Patient
+    from tracker.reminders.unsubscribe import make_token
+
+    app = csrf_app
+    with app.app_context():
+        patient = make_patient()
+        db.session.commit()
+        patient_id = patient.id
+        with app.test_request_context():
+            genuine = make_token(patient_id)
+            tampered = genuine[:-3] + ("AAA" if not genuine.endswith("AAA") else "BBB")
+            urls = [url_for("public_reminders.unsubscribe", token=t) for t in ("forged", tampered, genuine)]
+    client = app.test_client()
+    for url in urls[:2]:
+        assert client.post(url).status_code == 400
+        with app.app_context():
+            assert db.session.get(Patient, patient_id).email_opt_out_at is None
+    assert client.post(urls[2]).status_code in (200, 302, 303)
+    with app.app_context():
+        assert db.session.get(Patient, patient_id).email_opt_out_at is not None
