@@ -10,8 +10,8 @@ from tracker.models import AuditEvent, ClinicSettings, Course
 from tracker.services.clinic import get_settings
 from tracker.services.infusions import record_infusion
 
-from .conftest import build_app, login
-from .factories import local_noon, make_course, make_patient, make_user
+from .conftest import build_app
+from .factories import DEFAULT_PASSWORD, local_noon, make_course, make_patient, make_user
 
 TODAY = date(2026, 5, 1)
 
@@ -19,7 +19,7 @@ TODAY = date(2026, 5, 1)
 @pytest.fixture(autouse=True)
 def frozen_today(monkeypatch):
     """The clinic's today is fixed for every test here."""
-    monkeypatch.setattr("tracker.patients.routes.clinic_today", lambda: TODAY)
+    monkeypatch.setattr("tracker.services.clinic.clinic_today", lambda: TODAY)
 
 
 def _setup(app, *, days=(), series_planned=1, with_course=True, **course_kw):
@@ -255,7 +255,6 @@ def test_course_forms_work_with_csrf_on(tmp_path):
         login_page = client.get("/login").text
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', login_page)
         token = token or re.search(r'name="csrf_token" value="([^"]+)"', login_page)
-        from .factories import DEFAULT_PASSWORD
         client.post("/login", data={"email": email, "password": DEFAULT_PASSWORD, "csrf_token": token.group(1)})
         page = client.get(f"/patients/{patient_id}").text
         hold_token = re.search(r'id="hold-csrf_token" name="hold-csrf_token" type="hidden" value="([^"]+)"', page)

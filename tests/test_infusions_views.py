@@ -22,7 +22,7 @@ GOOD = {"given_at": "2026-03-02T10:00", "outcome": "completed", "weight_kg": "72
 @pytest.fixture(autouse=True)
 def frozen_today(monkeypatch):
     """The clinic's today is fixed for every test here."""
-    monkeypatch.setattr("tracker.patients.routes.clinic_today", lambda: TODAY)
+    monkeypatch.setattr("tracker.services.clinic.clinic_today", lambda: TODAY)
 
 
 def _setup(app, *, days=(), series_planned=6, with_course=True):

@@ -16,7 +16,7 @@ TODAY = date(2026, 11, 26)
 @pytest.fixture(autouse=True)
 def frozen_today(monkeypatch):
     """The clinic's today is fixed for every test here."""
-    monkeypatch.setattr("tracker.patients.routes.clinic_today", lambda: TODAY)
+    monkeypatch.setattr("tracker.services.clinic.clinic_today", lambda: TODAY)
 
 
 def _patients(app, *specs):

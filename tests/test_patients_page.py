@@ -20,7 +20,7 @@ SERIES_DAYS = [date(2026, 3, d) for d in (2, 4, 6, 9, 11, 13)]
 def freeze_today(monkeypatch):
     """freeze_today(day) makes the patient pages compute statuses on that clinic date."""
     def _freeze(day):
-        monkeypatch.setattr("tracker.patients.routes.clinic_today", lambda: day)
+        monkeypatch.setattr("tracker.services.clinic.clinic_today", lambda: day)
     return _freeze
 
 

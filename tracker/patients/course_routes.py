@@ -1,0 +1,99 @@
+"""Clinicians' course actions on the patient page: open a course, interval, mode, hold ..."""
+from flask import abort, flash, redirect, url_for
+
+from ..extensions import db
+from ..models import Course, Patient
+from ..security import roles_required
+from ..services import clinic
+from ..services import courses as course_service
+from ..services.clinic import get_settings
+from ..services.errors import RuleError
+from .forms import (
+    ConfirmForm, DischargeForm, HoldForm, IntervalForm, ModeForm, OpenCourseForm, SeriesPlannedForm,
+)
+from .routes import bp, current_actor, put_error, render_detail
+
+# action -> (form class, form prefix, message after success). Prefixes keep the ids of the
+# small forms on the patient page apart; one-button forms carry only the plain CSRF token.
+COURSE_ACTIONS = {
+    "interval": (IntervalForm, "interval", "Interval changed."),
+    "mode": (ModeForm, "mode", "Maintenance mode changed."),
+    "series_planned": (SeriesPlannedForm, "series", "Planned series changed."),
+    "end_series": (ConfirmForm, None, "Series ended early; maintenance has started."),
+    "hold": (HoldForm, "hold", "Course on hold."),
+    "resume": (ConfirmForm, None, "Course resumed."),
+    "discharge": (DischargeForm, "discharge", "Patient discharged from the course."),
+    "restart": (ConfirmForm, None, "Series restarted as a new course."),
+}
+
+
+@bp.post("/<int:patient_id>/courses")
+@roles_required("clinician")
+def open_course(patient_id: int):
+    """Open a new course for the patient; empty numbers take the clinic defaults."""
+    patient = db.get_or_404(Patient, patient_id)
+    form = OpenCourseForm(prefix="open")
+    if form.validate_on_submit():
+        try:
+            course_service.open_course(
+                patient, get_settings(), actor=current_actor(), opened_on=clinic.clinic_today(),
+                indication=form.indication.data, series_planned=form.series_planned.data,
+                min_days=form.min_days.data, max_days=form.max_days.data, mode=form.mode.data)
+            db.session.commit()
+            flash("Course opened.", "success")
+            return redirect(url_for(".detail", patient_id=patient.id), 303)
+        except RuleError as error:
+            db.session.rollback()
+            put_error(form, error)
+    return render_detail(patient_id, status=400, submitted={"open": form}, failed_action="open")
+
+
+def _course_of(patient_id: int, course_id: int) -> Course:
+    course = db.get_or_404(Course, course_id)
+    if course.patient_id != patient_id:
+        abort(404)
+    return course
+
+
+def _apply_course_action(action: str, course: Course, form) -> None:
+    """Call the course service that matches the action."""
+    actor = current_actor()
+    if action == "interval":
+        course_service.set_interval(course, actor=actor, min_days=form.min_days.data,
+                                    max_days=form.max_days.data)
+    elif action == "mode":
+        course_service.set_mode(course, actor=actor, mode=form.mode.data)
+    elif action == "series_planned":
+        course_service.set_series_planned(course, actor=actor, series_planned=form.series_planned.data)
+    elif action == "end_series":
+        course_service.end_series_early(course, actor=actor)
+    elif action == "hold":
+        course_service.hold(course, actor=actor, reason=form.reason.data)
+    elif action == "resume":
+        course_service.resume(course, actor=actor)
+    elif action == "discharge":
+        course_service.discharge(course, actor=actor, on=clinic.clinic_today(), reason=form.reason.data)
+    elif action == "restart":
+        course_service.restart_series(course, actor=actor, on=clinic.clinic_today(), settings=get_settings())
+
+
+@bp.post("/<int:patient_id>/courses/<int:course_id>/<action>")
+@roles_required("clinician")
+def course_action(patient_id: int, course_id: int, action: str):
+    """A clinician's course action: interval, mode, series size, end series, hold, discharge ..."""
+    if action not in COURSE_ACTIONS:
+        abort(404)
+    course = _course_of(patient_id, course_id)
+    form_class, prefix, message = COURSE_ACTIONS[action]
+    form = form_class(prefix=prefix or "")
+    if form.validate_on_submit():
+        try:
+            _apply_course_action(action, course, form)
+            db.session.commit()
+            flash(message, "success")
+            return redirect(url_for(".detail", patient_id=patient_id), 303)
+        except RuleError as error:
+            db.session.rollback()
+            put_error(form, error)
+    key = prefix or "confirm"
+    return render_detail(patient_id, status=400, submitted={key: form}, failed_action=action)

@@ -1,0 +1,129 @@
+"""Recording an infusion (directly or from an appointment) and removing one entered in error."""
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from .. import scheduling
+from ..extensions import db
+from ..models import Appointment, Course, Infusion, Patient
+from ..security import roles_required
+from ..services import clinic
+from ..services import courses as course_service
+from ..services import infusions as infusion_service
+from ..services.clinic import get_settings, local_to_utc
+from ..services.errors import RuleError
+from .forms import ConfirmForm, InfusionForm
+from .routes import bp, current_actor, put_error
+
+CLOSED_APPOINTMENT_STATUSES = ("cancelled", "noshow", "entered-in-error")
+
+
+def _appointment_for(patient: Patient) -> Appointment | None:
+    """The appointment named by ?appointment_id=, which must be this patient's (else 404)."""
+    appointment_id = request.args.get("appointment_id", type=int)
+    if appointment_id is None:
+        if request.args.get("appointment_id"):
+            abort(404)
+        return None
+    appointment = db.get_or_404(Appointment, appointment_id)
+    if appointment.patient_id != patient.id:
+        abort(404)
+    return appointment
+
+
+def _fulfil(appointment: Appointment, infusion: Infusion) -> None:
+    """Let the booking service mark the appointment fulfilled, when that service exists."""
+    try:
+        from ..services import appointments as appointment_service
+    except ImportError:
+        return
+    fulfil = getattr(appointment_service, "fulfil_from_infusion", None)
+    if fulfil is not None:
+        fulfil(appointment, infusion, current_actor())
+
+
+@bp.route("/<int:patient_id>/infusions/new", methods=["GET", "POST"])
+@roles_required("clinician")
+def record_infusion(patient_id: int):
+    """Record one session on the open course; every field problem goes back on its field."""
+    patient = db.get_or_404(Patient, patient_id)
+    appointment = _appointment_for(patient)
+    course = course_service.open_course_for(patient.id)
+    settings = get_settings()
+    zone = ZoneInfo(settings.timezone)
+    form = InfusionForm()
+    if request.method == "GET" and appointment is not None:
+        form.given_at.data = appointment.start_at.astimezone(zone).replace(tzinfo=None)
+    if course is None:
+        form.form_errors.append("This patient has no open course: open a course first.")
+    elif course.state not in ("series_in_progress", "maintenance"):
+        form.form_errors.append("The course is on hold: resume it before recording an infusion.")
+    elif request.method == "POST":
+        infusion = _record(form, patient, course, appointment, settings)
+        if infusion is not None:
+            total = f" Total dose {infusion.total_mg} mg." if infusion.total_mg is not None else ""
+            flash(f"Infusion recorded.{total}", "success")
+            return redirect(url_for(".detail", patient_id=patient.id), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("patients/infusion_form.html", form=form, patient=patient, course=course,
+                           appointment=appointment, settings=settings, zone=zone), status
+
+
+def _record(form: InfusionForm, patient: Patient, course: Course, appointment, settings):
+    """Validate everything at once, then record and commit; None with errors on the form."""
+    valid = form.validate_on_submit()
+    today = clinic.clinic_today()
+    given_at = None
+    if form.given_at.data is not None and not form.given_at.errors:
+        try:
+            given_at = local_to_utc(form.given_at.data, ZoneInfo(settings.timezone))
+        except RuleError as error:
+            put_error(form, error)
+    if given_at is not None:
+        # Clinic rules are checked on the values the form could read, so all problems show at once.
+        values = {name: None if getattr(form, name).errors else value
+                  for name, value in form.infusion_values().items()}
+        values["given_on"] = scheduling.local_date(given_at, settings.timezone)
+        problems = infusion_service.check_values(values, patient=patient, settings=settings, today=today)
+        for name, message in problems.items():
+            if not getattr(form, name).errors:
+                put_error(form, RuleError(message, name))
+    if appointment is not None:
+        if appointment.status in CLOSED_APPOINTMENT_STATUSES:
+            form.form_errors.append(f"That appointment is {appointment.status}; record the infusion without it.")
+        elif db.session.scalar(select(Infusion.id).where(Infusion.appointment_id == appointment.id).limit(1)):
+            form.form_errors.append("An infusion is already recorded for that appointment.")
+    if not valid or given_at is None or form.errors:
+        return None
+    try:
+        infusion = infusion_service.record_infusion(
+            course, actor=current_actor(), settings=settings, today=today, given_at=given_at,
+            appointment_id=appointment.id if appointment else None, **form.infusion_values())
+        if appointment is not None:
+            _fulfil(appointment, infusion)
+        db.session.commit()
+    except RuleError as error:
+        db.session.rollback()
+        put_error(form, error)
+        return None
+    return infusion
+
+
+@bp.post("/<int:patient_id>/infusions/<int:infusion_id>/delete")
+@roles_required("clinician")
+def delete_infusion(patient_id: int, infusion_id: int):
+    """Remove an infusion entered in error; the course re-anchors."""
+    infusion = db.get_or_404(Infusion, infusion_id)
+    if infusion.patient_id != patient_id:
+        abort(404)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if infusion.course.state not in ("series_in_progress", "maintenance", "on_hold"):
+        flash("That infusion belongs to a closed course and cannot be removed.", "error")
+        return redirect(url_for(".detail", patient_id=patient_id), 303)
+    infusion_service.remove_infusion(infusion, actor=current_actor())
+    db.session.commit()
+    flash("Infusion removed; the course dates were recalculated.", "success")
+    return redirect(url_for(".detail", patient_id=patient_id), 303)
