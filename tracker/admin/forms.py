@@ -45,10 +45,28 @@ class SaneDate:
             raise ValidationError("Enter a date between 1900 and 2200.")
 
 
+class StopIfUnreadable:
+    """WTForms validator: when the text could not be read as a value, say only that."""
+
+    def __call__(self, form, field):
+        if field.process_errors:
+            raise StopValidation()
+
+
+class WholeNumberField(IntegerField):
+    """An IntegerField whose unreadable-input message is plain."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as error:
+            raise ValueError("Enter a whole number.") from error
+
+
 def _whole(label: str, low: int, high: int, hint_unit: str = ""):
     """A required whole-number field with a range."""
-    return IntegerField(label, validators=[
-        InputRequired(message="Enter a whole number."),
+    return WholeNumberField(label, validators=[
+        InputRequired(message="Enter a whole number."), StopIfUnreadable(),
         NumberRange(min=low, max=high, message=f"Enter a whole number from {low} to {high}{hint_unit}."),
     ])
 
@@ -104,7 +122,7 @@ class SettingsForm(FlaskForm):
     lapse_grace_days = _whole("Lapse grace (days after the window closes)", 0, 3650)
     series_max_gap_days = _whole("Series interrupted after a gap of (days)", 1, 365)
     max_dose_mg_per_kg = DecimalField("Maximum dose (mg/kg)", places=3, validators=[
-        InputRequired(message="Enter a number."), FiniteDecimal(),
+        InputRequired(message="Enter a number."), StopIfUnreadable(), FiniteDecimal(),
         NumberRange(min=Decimal("0.001"), max=Decimal("100"), message="Enter a dose from 0.001 to 100."),
     ])
     upcoming_days = _whole("Worklist: windows opening within (days)", 0, 365)
