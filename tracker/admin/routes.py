@@ -3,7 +3,7 @@ import logging
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import false, select
 
 from ..extensions import db
 from ..models import User, utcnow
@@ -199,10 +199,10 @@ def audit():
     zone = clinic_zone()
     try:
         stmt = trail.audit_query(wanted, zone)
-    except RuleError as error:
+    except RuleError as error:  # an unknown patient: say so, and list nothing rather than everyone
         form.patient.errors = list(form.patient.errors) + [str(error)]
         wanted.patient = ""
-        stmt = trail.audit_query(wanted, zone)
+        stmt = trail.audit_query(wanted, zone).where(false())
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     mrns = trail.patient_mrns(page.items)
     rows = [(event, event.at.astimezone(zone), mrns.get(event.patient_id), trail.change_rows(event))
