@@ -69,7 +69,9 @@ def live_app(tmp_path):
 
 @pytest.fixture
 def live_server(live_app):
+    """The live server; reminder emails link back to it."""
     with LiveServer(live_app) as server:
+        live_app.config["BASE_URL"] = server.url
         yield server
 
 
@@ -94,6 +96,57 @@ def staff(live_app):
             return user.email, DEFAULT_PASSWORD
 
     return _staff
+
+
+class Journey:
+    """One person's way through the app: every request is noted, every page checked by axe."""
+
+    def __init__(self, page, origin: str, test: str, tmp_path):
+        self.page = page
+        self.origin = origin
+        self.test = test
+        self.tmp_path = tmp_path
+        self.requests: list[str] = []
+        self.pages: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
+
+    def check(self, label: str):
+        """axe-core on the current page: no serious or critical violation."""
+        from .helpers import run_axe, serious
+
+        self.page.wait_for_load_state()
+        found = run_axe(self.page, self.test, label)
+        self.pages.append(found.path)
+        assert serious(found) == [], found.line()
+        return found
+
+    def foreign_requests(self) -> list[str]:
+        """Every request that did not go to the app itself (a CDN, a font host ...)."""
+        return [url for url in self.requests if not url.startswith(self.origin + "/")]
+
+    def finish(self, name: str):
+        """Screenshot the last page into tmp_path; assert nothing came from elsewhere."""
+        path = self.tmp_path / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        assert self.foreign_requests() == []
+        return path
+
+
+@pytest.fixture
+def journey(page, live_server, request, tmp_path):
+    """A Journey on the fresh page; the requests listener is on before the first navigation."""
+    return Journey(page, live_server.url, request.node.name, tmp_path)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per page axe checked, for the closing note."""
+    from .helpers import AXE_RESULTS
+
+    if not AXE_RESULTS:
+        return
+    terminalreporter.section("axe-core per page")
+    for found in AXE_RESULTS:
+        terminalreporter.write_line(f"{found.test}: {found.line()}")
 
 
 def log_in(page, email: str, password: str = DEFAULT_PASSWORD):
