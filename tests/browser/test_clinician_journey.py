@@ -1,0 +1,75 @@
+"""The clinician's journey in a real browser: today's day sheet, an appointment, the session."""
+from datetime import timedelta
+
+from tracker.extensions import db
+from tracker.services.clinic import clinic_today
+
+from ..factories import make_patient, make_user
+from .conftest import log_in
+from .helpers import add_appointment, complete_series, local_instant, set_up_clinic
+
+
+def test_clinician_records_session_from_day_sheet(journey, live_app):
+    """A clinician opens today's day sheet, records an appointment's session, and sees the new
+    window and the pain chart on the patient page."""
+    page = journey.page
+    with live_app.app_context():
+        today = clinic_today()
+        clinic = set_up_clinic()
+        clinician = make_user(role="clinician", name="Dr Ada Okafor")
+        patient = make_patient(first_name="Morgan", last_name="Ellery", mrn="MRN-CLIN-1")
+        complete_series(patient, today - timedelta(days=40), pain_before=7, pain_after=3)
+        add_appointment(patient, clinic["chairs"][0], clinic["maintenance"], local_instant(today, 9),
+                        status="booked", clinician=clinician)
+        db.session.commit()
+        email = clinician.email
+
+    log_in(page, email)
+    assert page.get_by_role("heading", name=f"Day sheet: {today.strftime('%A %d %B %Y')}").is_visible()
+    sheet = page.get_by_role("table", name="Chairs as columns, clinic time as rows")
+    assert sheet.get_by_role("columnheader", name="Chair 1").is_visible()
+    assert sheet.get_by_text("Your session").is_visible()
+    journey.check("day sheet (today)")
+
+    sheet.get_by_role("link", name="Morgan Ellery").click()
+    assert page.get_by_role("heading", name="Appointment: Morgan Ellery").is_visible()
+    journey.check("appointment (booked)")
+
+    page.get_by_role("link", name="Record the session").click()
+    assert page.get_by_role("heading", name="Record the session: Morgan Ellery").is_visible()
+    journey.check("record the session")
+    assert page.get_by_label("Date and time (clinic time)").input_value().startswith(today.isoformat())
+    page.get_by_label("Outcome").select_option(label="Completed")
+    page.get_by_label("Weight (kg)").fill("72.5")
+    page.get_by_label("Dose (mg/kg)").fill("0.5")
+    page.get_by_label("Pain before (0-10)").fill("6")
+    page.get_by_label("Pain after (0-10)").fill("2")
+    page.get_by_label("Blood pressure, systolic").fill("124")
+    page.get_by_label("Blood pressure, diastolic").fill("78")
+    page.get_by_label("Heart rate (bpm)").fill("70")
+    page.get_by_label("SpO2 (%)").fill("98")
+    page.get_by_label("Notes").fill("Tolerated well.")
+    page.get_by_role("button", name="Save the session").click()
+    assert page.get_by_role("status").get_by_text("Session recorded; the appointment is completed.").is_visible()
+    assert page.get_by_text("completed", exact=True).is_visible()  # the status
+    journey.check("appointment (completed)")
+
+    page.get_by_role("link", name="Morgan Ellery").click()
+    assert page.get_by_role("heading", name="Morgan Ellery", exact=True).is_visible()
+    course = page.get_by_role("region", name="Current course")
+    opens, closes = today + timedelta(days=30), today + timedelta(days=90)
+    assert course.get_by_text(f"Anchor date").is_visible()
+    facts = course.get_by_role("definition")
+    assert facts.filter(has_text=today.isoformat()).count() >= 1  # last qualifying infusion, anchor
+    assert facts.filter(has_text=opens.isoformat()).count() == 1
+    assert facts.filter(has_text=closes.isoformat()).count() == 1
+    assert course.get_by_role("img", name="Maintenance window timeline").is_visible()
+    infusions = page.get_by_role("table", name="Every infusion of this patient, newest first (clinic time)")
+    assert infusions.get_by_role("cell", name="36.25").is_visible()  # 72.5 kg x 0.5 mg/kg
+    pain = page.get_by_role("region", name="Pain before and after")
+    assert pain.get_by_role("img", name="Pain before and after each session").is_visible()
+    pain.get_by_text("Pain scores as a table").click()
+    newest = pain.get_by_role("row").filter(has_text=today.isoformat())
+    assert [c.strip() for c in newest.get_by_role("cell").all_inner_texts()] == [today.isoformat(), "6", "2"]
+    journey.check("patient page after the session")
+    journey.finish("clinician-journey")
