@@ -44,6 +44,16 @@ def heartbeat(app, name: str, stop: threading.Event) -> None:
             log.error("scheduler heartbeat failed: %s", type(error).__name__)
 
 
+def build_scheduler(app, zone, name: str, stop: threading.Event, busy: threading.Lock):
+    """A BlockingScheduler in the clinic's zone; a missed run is run once (coalesced), never twice
+    at the same time (max_instances=1)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(timezone=zone, job_defaults={"coalesce": True, "max_instances": 1})
+    add_jobs(scheduler, app, name, stop, busy)
+    return scheduler
+
+
 def add_jobs(scheduler, app, name: str, stop: threading.Event, busy: threading.Lock) -> None:
     """Register every job with its fixed id; both run once at start, then on their interval."""
     from datetime import datetime, timezone

@@ -41,10 +41,8 @@ def run_command(on, dry_run):
 @with_appcontext
 def scheduler_command():
     """Run the reminder scheduler in this process until SIGTERM or Ctrl-C."""
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
     from ..extensions import db
-    from ..jobs import add_jobs
+    from ..jobs import build_scheduler
     from ..services.clinic import get_settings
     from .heartbeat import forget
 
@@ -55,8 +53,7 @@ def scheduler_command():
     name = f"{socket.gethostname()[:60]}:{os.getpid()}"
     stop = threading.Event()
     busy = threading.Lock()
-    scheduler = BlockingScheduler(timezone=zone, job_defaults={"coalesce": True, "max_instances": 1})
-    add_jobs(scheduler, app, name, stop, busy)
+    scheduler = build_scheduler(app, zone, name, stop, busy)
 
     def request_stop(signum, frame):
         stop.set()

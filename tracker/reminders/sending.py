@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
+from ..database import is_postgres
 from ..extensions import db
 from ..mail import MailError, open_mailer
 from ..models import Appointment, Course, Patient, Reminder, User, utcnow
@@ -81,23 +82,36 @@ def claimable(clock: Clock, real_now: datetime, *, respect_backoff: bool) -> lis
 
 
 def claim_batch(clock: Clock, worker: str, *, respect_backoff: bool) -> list[int]:
-    """Claim up to a batch of due rows for this worker and COMMIT the claim; their ids."""
+    """Claim up to a batch of due rows for this worker and COMMIT the claim; their ids.
+
+    PostgreSQL: lock the batch with FOR UPDATE SKIP LOCKED first, then update exactly those rows
+    (a LIMIT inside `UPDATE ... WHERE id IN (subquery)` may be re-evaluated and claim more).
+    SQLite: one UPDATE under the database write lock is atomic; the conditions are re-checked.
+    """
     real_now = utcnow()
     conditions = claimable(clock, real_now, respect_backoff=respect_backoff)
     candidates = (
         select(Reminder.id).where(*conditions).order_by(Reminder.due_at, Reminder.id)
-        .limit(int(_config("REMINDER_BATCH_SIZE", 20))).with_for_update(skip_locked=True)
+        .limit(int(_config("REMINDER_BATCH_SIZE", 20)))
     )
+    if is_postgres(db.session):
+        locked = db.session.scalars(candidates.with_for_update(skip_locked=True)).all()
+        if not locked:
+            db.session.commit()
+            return []
+        target = Reminder.id.in_(locked)
+    else:
+        target = Reminder.id.in_(candidates)
     lease = timedelta(seconds=int(_config("REMINDER_LEASE_SECONDS", 600)))
     ids = db.session.execute(
-        update(Reminder).where(Reminder.id.in_(candidates), *conditions)
+        update(Reminder).where(target, *conditions)
         .values(status="sending", claimed_by=worker, lease_until=real_now + lease,
                 attempts=Reminder.attempts + 1)
         .returning(Reminder.id)
         .execution_options(synchronize_session=False)
     ).scalars().all()
     db.session.commit()
-    return sorted(ids, key=lambda rid: rid)
+    return sorted(ids)
 
 
 def _ours(reminder_id: int, worker: str):
@@ -218,7 +232,7 @@ def deliver_one(reminder_id: int, worker: str, clock: Clock, settings, mailer, r
                     "server unavailable" if error.connection else "refused")
         return error if error.connection else None
     if finish(reminder_id, worker, status="sent", sent_at=utcnow(), message_id=message["Message-ID"][:200],
-              last_error=None, next_attempt_at=None):
+              last_error=None, next_attempt_at=None, claimed_by=worker):  # who sent it stays on record
         result.sent += 1
         log.info("reminder %s sent (%s)", reminder_id, reminder.kind)
     return None
