@@ -67,21 +67,25 @@ def _config(key: str, default):
 
 # --- claiming ------------------------------------------------------------------------------
 
-def claimable(clock: Clock, real_now: datetime, *, respect_backoff: bool) -> list:
-    """Conditions for a row a sweep at `clock` may claim now."""
+def claimable(clock: Clock, real_now: datetime, *, retry_from: datetime | None = None) -> list:
+    """Conditions for a row a sweep at `clock` may claim now.
+
+    A failed send waits for its backoff; with `retry_from` (a manual run) it is retried at once
+    unless it failed during this very run (after `retry_from`).
+    """
+    waited = or_(Reminder.next_attempt_at.is_(None), Reminder.next_attempt_at <= clock.now)
     conditions = [
         Reminder.due_at <= clock.now,
         or_(Reminder.status == "pending",
             and_(Reminder.status == "sending", Reminder.lease_until < real_now)),
+        waited if retry_from is None else or_(waited, Reminder.updated_at < retry_from),
     ]
-    if respect_backoff:
-        conditions.append(or_(Reminder.next_attempt_at.is_(None), Reminder.next_attempt_at <= clock.now))
     if not clock.in_send_hours:
         conditions.append(Reminder.kind.not_in(WINDOW_KINDS))
     return conditions
 
 
-def claim_batch(clock: Clock, worker: str, *, respect_backoff: bool) -> list[int]:
+def claim_batch(clock: Clock, worker: str, *, retry_from: datetime | None = None) -> list[int]:
     """Claim up to a batch of due rows for this worker and COMMIT the claim; their ids.
 
     PostgreSQL: lock the batch with FOR UPDATE SKIP LOCKED first, then update exactly those rows
@@ -89,7 +93,7 @@ def claim_batch(clock: Clock, worker: str, *, respect_backoff: bool) -> list[int
     SQLite: one UPDATE under the database write lock is atomic; the conditions are re-checked.
     """
     real_now = utcnow()
-    conditions = claimable(clock, real_now, respect_backoff=respect_backoff)
+    conditions = claimable(clock, real_now, retry_from=retry_from)
     candidates = (
         select(Reminder.id).where(*conditions).order_by(Reminder.due_at, Reminder.id)
         .limit(int(_config("REMINDER_BATCH_SIZE", 20)))
@@ -252,15 +256,15 @@ def record_failure(reminder_id, worker, attempts, error, clock, settings, result
 
 # --- the sweep -----------------------------------------------------------------------------
 
-def deliver_due(clock: Clock, settings, worker: str, result: SweepResult, *, respect_backoff: bool,
-                stop: threading.Event | None = None) -> None:
+def deliver_due(clock: Clock, settings, worker: str, result: SweepResult, *,
+                retry_from: datetime | None = None, stop: threading.Event | None = None) -> None:
     """Claim and send batches until nothing is due, the server is down, or we are told to stop."""
     pause_after = current_app.config.get("REMINDER_PAUSE_AFTER_BATCH")
     margin = timedelta(seconds=max(int(_config("REMINDER_LEASE_SECONDS", 600)) // 10, 1))
     batches = 0
     with open_mailer() as mailer:
         while not (stop and stop.is_set()):
-            ids = claim_batch(clock, worker, respect_backoff=respect_backoff)
+            ids = claim_batch(clock, worker, retry_from=retry_from)
             if not ids:
                 return
             batches += 1
@@ -283,11 +287,11 @@ def _pause_for_tests() -> None:
     time.sleep(float(current_app.config.get("REMINDER_PAUSE_SECONDS", 3600)))
 
 
-def preview(clock: Clock, settings, plan_result, *, respect_backoff: bool) -> list[str]:
+def preview(clock: Clock, settings, plan_result, *, retry_from: datetime | None = None) -> list[str]:
     """Dry run: what the sweep would cancel, skip and send (ids only, no patient data)."""
     lines = [f"{status} reminder {rid}: {reason}" for rid, status, reason in plan_result.changes]
     due = db.session.scalars(
-        select(Reminder).where(*claimable(clock, utcnow(), respect_backoff=respect_backoff))
+        select(Reminder).where(*claimable(clock, utcnow(), retry_from=retry_from))
         .order_by(Reminder.due_at, Reminder.id)
     ).all()
     for reminder in due:
@@ -304,6 +308,7 @@ def run_sweep(*, clock: Clock | None = None, manual: bool = False, dry_run: bool
     """One sweep: plan from the facts (commit), then send what is due. A manual run retries
     failed sends at once; a scheduled one waits out their backoff. A dry run changes nothing."""
     started = time.monotonic()
+    retry_from = utcnow() if manual else None
     settings = get_settings()
     clock = clock or Clock.for_settings(utcnow(), settings)
     worker = worker or worker_name()
@@ -313,11 +318,11 @@ def run_sweep(*, clock: Clock | None = None, manual: bool = False, dry_run: bool
     result.cancelled = planned.count("cancelled")
     result.skipped = planned.count("skipped")
     if dry_run:
-        result.preview = preview(clock, settings, planned, respect_backoff=not manual)
+        result.preview = preview(clock, settings, planned, retry_from=retry_from)
         db.session.rollback()
     else:
         db.session.commit()
-        deliver_due(clock, settings, worker, result, respect_backoff=not manual, stop=stop)
+        deliver_due(clock, settings, worker, result, retry_from=retry_from, stop=stop)
     result.seconds = time.monotonic() - started
     log.info("sweep by %s: %s", worker, result.summary())
     return result

@@ -1,0 +1,108 @@
+"""Patient mail holds only what DOMAIN.md allows: rendered for a real patient, every template."""
+import email
+import email.policy
+import os
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+from tracker.extensions import db
+from tracker.reminders.clock import Clock
+from tracker.reminders.sending import run_sweep
+from tracker.services.clinic import get_settings
+
+from .factories import make_user
+from .reminder_fixtures import book, booster, local, maintenance_patient
+
+FORBIDDEN_WORDS = ("infusion", "ketamine", "pain", "depression", "crps", "diagnosis", "dose", "mg/kg")
+EMAIL_TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates", "email")
+
+
+def every_part_as_text(message) -> str:
+    """Headers plus every decoded part (text, HTML, attachments) of a message."""
+    chunks = [f"{name}: {value}" for name, value in message.items()]
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        content = part.get_content()
+        chunks.append(content.decode("utf-8", "replace") if isinstance(content, bytes) else content)
+    return "\n".join(chunks)
+
+
+def written_messages(app):
+    folder = app.config["MAIL_OUTBOX_DIR"]
+    found = []
+    for name in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, name), "rb") as handle:
+            found.append(email.message_from_binary_file(handle, policy=email.policy.default))
+    return found
+
+
+def test_every_patient_template_is_minimal(app_ctx):
+    """Rendered for a real patient with clinical data, no patient email shows a clinical word or field."""
+    settings = get_settings()
+    settings.clinic_name = "Ketamine Infusion Pain Centre"  # the clinic's own name must never be used
+    settings.display_name = "Riverside Appointments"
+    settings.phone = "555-0199"
+    settings.address = "12 Elm Street, Springfield"
+    db.session.commit()
+    anchor = date(2026, 3, 2)
+    patient, course = maintenance_patient(
+        anchor, first_name="Robin", last_name="Zimmerwald", mrn="MRN-PRIV-77", email="robin@example.test",
+        date_of_birth=date(1971, 9, 14), phone="555-0123")
+    course.indication = "CRPS of the left arm; depression"
+    infusion = course.infusions[0]
+    infusion.weight_kg, infusion.dose_mg_per_kg, infusion.total_mg = Decimal("81.5"), Decimal("0.75"), Decimal("61.13")
+    infusion.pain_before, infusion.pain_after = 8, 3
+    infusion.notes, infusion.adverse_effects = "Ketamine well tolerated", "mild nausea"
+    db.session.commit()
+
+    # window_upcoming, then window_closing for the same window, then an appointment reminder.
+    assert run_sweep(clock=Clock.on_date(date(2026, 3, 25), settings), manual=True).sent == 1
+    assert run_sweep(clock=Clock.on_date(date(2026, 5, 17), settings), manual=True).sent == 1
+    book(patient, course, local(date(2026, 5, 20), 10))
+    db.session.commit()
+    assert run_sweep(clock=Clock.on_date(date(2026, 5, 18), settings), manual=True).sent == 1
+
+    messages = written_messages(app_ctx)
+    subjects = [m["Subject"] for m in messages]
+    assert len(messages) == 3, subjects
+    forbidden_values = [patient.last_name, patient.mrn, "1971-09-14", "14 September 1971", "555-0123",
+                        "81.5", "0.75", "61.13", "nausea", "tolerated", "left arm", settings.clinic_name]
+    for message in messages:
+        text = every_part_as_text(message)
+        lowered = text.lower()
+        for word in FORBIDDEN_WORDS:
+            assert word not in lowered, (message["Subject"], word)
+        for value in forbidden_values:
+            assert value.lower() not in lowered, (message["Subject"], value)
+        assert "Robin" in text and "Riverside Appointments" in text
+        assert "555-0199" in text and "12 Elm Street" in text
+        assert re.search(r"/unsubscribe/[\w.-]+", text)
+        assert message["From"].startswith("Riverside Appointments <")
+
+
+def test_every_template_pair_is_complete_and_used(app_ctx):
+    """Each email kind has a .txt and an .html template, and each patient kind is rendered above."""
+    names = {name.rsplit(".", 1)[0] for name in os.listdir(EMAIL_TEMPLATES) if not name.startswith("_")}
+    for name in names:
+        assert os.path.exists(os.path.join(EMAIL_TEMPLATES, f"{name}.txt"))
+        assert os.path.exists(os.path.join(EMAIL_TEMPLATES, f"{name}.html"))
+    assert names == {"window_upcoming", "window_closing", "appointment", "staff_digest"}
+
+
+def test_staff_digest_shows_no_clinical_detail(app_ctx):
+    """The staff digest may name patients and MRNs but shows no indication or clinical numbers."""
+    make_user(role="frontdesk")
+    patient, course = maintenance_patient(date(2026, 2, 1), first_name="Sam", last_name="Quill")
+    course.indication = "Chronic migraine"
+    booster_day = date(2026, 2, 20)
+    booster(course, booster_day)
+    db.session.commit()
+    on = booster_day + timedelta(days=40)
+    assert run_sweep(clock=Clock.for_settings(local(on, 7), get_settings())).sent == 1
+    (message,) = written_messages(app_ctx)
+    text = every_part_as_text(message)
+    assert "Quill, Sam" in text and patient.mrn in text
+    for word in ("migraine", "infusion", "ketamine", "pain", "dose"):
+        assert word not in text.lower()
