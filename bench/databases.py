@@ -15,12 +15,12 @@ import sqlite3
 from .procs import ROOT
 
 # The schema and the generated data decide what a cached clinic holds.
-KEY_SOURCES = ("migrations/versions/*.py", "tracker/models/*.py", "bench/generate.py",
-               "bench/build.py", "bench/history.py")
+KEY_SOURCES = ("migrations/versions/*.py", "tracker/models/*.py", "tracker/importing/*.py",
+               "bench/generate.py", "bench/build.py", "bench/history.py")
 
 
 def schema_key() -> str:
-    """A short hash of the migrations, the models and the generator: the cache's code version."""
+    """A short hash of the migrations, models, importer and generator: the cache's code version."""
     digest = hashlib.sha256()
     for pattern in KEY_SOURCES:
         for path in sorted(glob.glob(os.path.join(ROOT, pattern))):
