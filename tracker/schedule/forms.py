@@ -41,10 +41,6 @@ class BookForm(FlaskForm):
     chair_id = SelectField("Chair for another time", default="", validate_choice=False)
     notes = TextAreaField("Note for the front desk", validators=[Length(max=1000), NoControlCharacters()])
 
-    def validate_start_at(self, field):
-        if self.slot.data == "other" and field.data is None and not field.errors:
-            raise ValidationError("Enter the date and time, or choose one of the free times.")
-
     def validate_chair_id(self, field):
         if self.slot.data == "other" and not field.data:
             raise ValidationError("Choose a chair for the time you entered.")

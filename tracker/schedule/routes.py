@@ -132,8 +132,12 @@ def _read_slot(form, chairs_by_id) -> tuple[Chair, datetime] | None:
     """The chair and UTC start chosen on a BookForm; errors go on the form."""
     if form.slot.data == "other":
         chair = chairs_by_id.get(int_or_none(form.chair_id.data))
-        if chair is None:
+        if form.start_at.data is None:
+            put_error(form, RuleError("Enter the date and time, or choose one of the free times.",
+                                      "start_at"))
+        if chair is None and not form.chair_id.errors:
             put_error(form, RuleError("Choose a chair for the time you entered.", "chair_id"))
+        if chair is None or form.start_at.data is None:
             return None
         try:
             return chair, local_to_utc(form.start_at.data)
