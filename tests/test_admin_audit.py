@@ -93,7 +93,7 @@ def test_bad_filters_get_field_errors_not_500s(client, login_as, app):
         "date_from=0001-01-01": "Enter a date between 1900 and 2200.",
         "date_to=9999-12-31": "Enter a date between 1900 and 2200.",
         "user=12345": "Not a valid choice.",
-        "entity=%00patient": "Remove the control characters from this field.",
+        "entity=%07patient": "Remove the control characters from this field.",
         "patient=%0aMRN": "Keep this on one line.",
     }
     for query, message in cases.items():

@@ -78,7 +78,7 @@ def test_saving_every_setting_is_audited(client, login_as, app):
     ({"timezone": ""}, "timezone", "Enter a time zone."),
     ({"clinic_name": "  "}, "clinic_name", "Enter the clinic name."),
     ({"display_name": "Clinic\r\nBcc: everyone@example.org"}, "display_name", "Keep this on one line."),
-    ({"phone": "555\x00"}, "phone", "Remove the control characters from this field."),
+    ({"phone": "555\x07"}, "phone", "Remove the control characters from this field."),
     ({"address": "x" * 301}, "address", "Field cannot be longer than 300 characters."),
     ({"default_min_days": "-1"}, "default_min_days", "Enter a whole number from 0 to 3650."),
     ({"default_series_planned": "0"}, "default_series_planned", "Enter a whole number from 1 to 60."),

@@ -190,3 +190,21 @@ def test_flask_cli_starts_with_a_real_key(tmp_path):
     result = _flask(tmp_path, "5f0c1a7e9b2d4c6e8f0a1b3c5d7e9f01")
     assert result.returncode == 0, result.stderr
     assert "admin.settings" in result.stdout
+
+
+def test_nul_characters_are_refused_everywhere(app, client, staff):
+    """A NUL character (which PostgreSQL cannot store) in the path, query or form is a 400 page
+    that says why, and nothing is saved."""
+    _login(client, staff["admin"])
+    for response in (client.get("/patients/?q=%00"), client.get("/admin/audit?x%00=1"),
+                     client.get("/admin/users/%00"),
+                     client.post("/admin/users/new", data={"email": "a@b.org", "name": "A\x00",
+                                                           "role": "admin", "password": "x" * 20,
+                                                           "confirm": "x" * 20})):
+        assert response.status_code == 400
+        assert "NUL character" in response.get_data(as_text=True)
+        assert_security_headers(response)
+    with app.app_context():
+        from tracker.models import User
+
+        assert db.session.query(User).filter_by(email="a@b.org").first() is None

@@ -1,7 +1,7 @@
 """Login loading, role checks, security headers."""
 from functools import wraps
 
-from flask import abort, g
+from flask import abort, g, render_template, request
 from flask_login import current_user, login_required
 
 from .extensions import db, login_manager
@@ -19,6 +19,23 @@ def init_security(app):
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
+
+    @app.before_request
+    def refuse_nul_characters():
+        """NUL is never typed by a person and PostgreSQL cannot store it: refuse it everywhere
+        (path, query string, form), so no query fails on it later. Other control characters
+        get field-level errors from the forms."""
+        texts = [request.path]
+        sources = [request.args] + ([request.form] if request.method in ("POST", "PUT", "PATCH") else [])
+        for source in sources:
+            for key, values in source.lists():
+                texts.append(key)
+                texts.extend(values)
+        if any("\x00" in text for text in texts):
+            return render_template("errors/error.html", code=400, title="Bad request",
+                                   text="The request holds a NUL character, which cannot be stored. "
+                                        "Remove it and try again."), 400
+        return None
 
     @app.after_request
     def security_headers(response):
