@@ -102,26 +102,28 @@ def build_day_sheet(day: date, user_id: int | None) -> DaySheet:
         return sheet
     top = min(first) // step * step
     bottom = -(-max(last) // step) * step
-    row_count = max((bottom - top) // step, 1)
+    # Rows run from one boundary to the next: every step mark plus every block's start and end,
+    # so back-to-back blocks that do not fall on the step still get rows of their own.
+    marks = sorted(set(range(top, bottom + 1, step)) | {b[3] for b in blocks} | {b[4] for b in blocks})
+    row_of = {minute: index for index, minute in enumerate(marks)}
     column = {chair.id: index for index, chair in enumerate(chairs)}
-    grid: list[list] = [[None] * len(chairs) for _ in range(row_count)]
+    grid: list[list] = [[None] * len(chairs) for _ in range(len(marks) - 1)]
     # Active blocks claim their cells first; an old fulfilled or no-show block that overlaps
     # one is listed under the grid instead.
     blocks.sort(key=lambda b: (b[0].status not in ACTIVE_STATUSES, b[3]))
     for a, local_start, local_end, start_min, end_min in blocks:
-        row = (start_min - top) // step
-        span = max(1, -(-(end_min - top) // step) - row)
-        span = min(span, row_count - row)
+        row = row_of[start_min]
+        span = max(1, row_of[end_min] - row)
         col = column[a.chair_id]
         block = SheetBlock(a, local_start, local_end, span, user_id is not None and a.clinician_id == user_id)
-        if any(grid[r][col] is not None for r in range(row, row + span)):
+        if any(grid[r][col] is not None for r in range(row, min(row + span, len(grid)))) or row >= len(grid):
             sheet.unplaced.append(block)
             continue
         grid[row][col] = block
         for r in range(row + 1, row + span):
             grid[r][col] = "covered"
     for index, cells in enumerate(grid):
-        minute = top + index * step
+        minute = marks[index]
         sheet.rows.append((f"{minute // 60:02d}:{minute % 60:02d}", cells))
     return sheet
 
