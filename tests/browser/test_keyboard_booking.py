@@ -1,0 +1,94 @@
+"""The whole booking journey with the keyboard alone: no mouse click anywhere."""
+from datetime import timedelta
+
+from tracker.extensions import db
+from tracker.services.clinic import clinic_today
+
+from ..factories import make_patient, make_user
+from .helpers import complete_series, is_focused, set_up_clinic, tab_to
+
+
+def focus_ring_shown(page) -> bool:
+    """The focused element draws a visible outline (the keyboard user can see where they are)."""
+    return page.evaluate("""() => {
+        const style = getComputedStyle(document.activeElement);
+        return style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
+    }""")
+
+
+def press_to_load(page, key="Enter"):
+    """Press a key that follows a link or submits a form; wait for the next page."""
+    with page.expect_navigation():
+        page.keyboard.press(key)
+
+
+def tab_and_press(page, locator, key="Enter", backwards=False):
+    """Tab to the element, check its focus ring, press a key on it and wait for the next page."""
+    tab_to(page, locator, backwards=backwards)
+    assert focus_ring_shown(page)
+    press_to_load(page, key)
+
+
+def test_booking_with_keyboard_only(journey, live_app):
+    """Log in, find the due patient, book a free time and confirm it with Tab, Shift+Tab,
+    arrow keys, Enter and Space only."""
+    page = journey.page
+    with live_app.app_context():
+        today = clinic_today()
+        set_up_clinic()
+        user = make_user(role="frontdesk")
+        patient = make_patient(first_name="Riley", last_name="Kowalski", mrn="MRN-KB-1")
+        complete_series(patient, today - timedelta(days=45))
+        db.session.commit()
+        email = user.email
+
+    page.goto("/login")
+    page.keyboard.press("Tab")
+    assert is_focused(page.get_by_role("link", name="Skip to main content"))
+    tab_to(page, page.get_by_label("Email"))
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    assert is_focused(page.get_by_label("Password"))
+    page.keyboard.type("correct horse battery staple")
+    press_to_load(page)
+    assert page.get_by_role("heading", name="Worklist").is_visible()
+
+    # The skip link takes the focus past the navigation into the page.
+    page.keyboard.press("Tab")
+    assert is_focused(page.get_by_role("link", name="Skip to main content"))
+    page.keyboard.press("Enter")
+    assert is_focused(page.get_by_role("main"))
+
+    nav = page.get_by_role("navigation", name="Main")
+    tab_and_press(page, nav.get_by_role("link", name="Patients"), backwards=True)
+    assert page.get_by_role("heading", name="Patients").is_visible()
+    tab_to(page, page.get_by_label("Name, MRN or date of birth"))
+    page.keyboard.type("Kowalski")
+    press_to_load(page)
+    tab_and_press(page, page.get_by_role("link", name="Kowalski, Riley"))
+    assert page.get_by_role("heading", name="Riley Kowalski").is_visible()
+    tab_and_press(page, page.get_by_role("link", name="Book an appointment"))
+    assert page.get_by_role("heading", name="Book an appointment for Riley Kowalski").is_visible()
+
+    proposals = page.get_by_role("group", name="Free chair time for Maintenance 40 min (100 minute block)")
+    radios = proposals.get_by_role("radio")
+    assert radios.nth(0).is_checked()
+    tab_to(page, radios.nth(0))  # Tab enters the group at the chosen time
+    assert focus_ring_shown(page)
+    page.keyboard.press("ArrowDown")
+    assert is_focused(radios.nth(1)) and radios.nth(1).is_checked()
+    chosen = radios.nth(1).evaluate("radio => radio.labels[0].innerText")
+
+    book = page.get_by_role("button", name="Book", exact=True)
+    tab_to(page, book)
+    tab_to(page, page.get_by_label("Note for the front desk"), backwards=True)
+    page.keyboard.type("Prefers the chair by the window.")
+    tab_and_press(page, book, key="Space")
+    assert page.get_by_role("heading", name="Appointment: Riley Kowalski").is_visible()
+    assert page.get_by_role("status").get_by_text(f"on {chosen.rsplit(' · ', 1)[1]}.").is_visible()
+    assert page.get_by_text("Prefers the chair by the window.").is_visible()
+
+    tab_and_press(page, page.get_by_role("button", name="Confirm"), key="Space")
+    assert page.get_by_role("status").get_by_text("Appointment confirmed.").is_visible()
+    journey.check("appointment confirmed by keyboard")
+    journey.finish("keyboard-booking")
