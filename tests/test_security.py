@@ -1,7 +1,10 @@
 """Security headers on every response, session cookie flags, and refusing an insecure start-up."""
 import os
+import re
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -107,17 +110,22 @@ def _cookie(response, name):
 
 
 def test_session_cookie_is_httponly_and_lax(app, client, staff):
-    """The session and remember-me cookies are HttpOnly and SameSite=Lax (not Secure in development)."""
+    """The session and remember-me cookies are HttpOnly and SameSite=Lax (not Secure in development);
+    remember-me lasts two weeks."""
     response = client.post("/login", data={"email": staff["frontdesk"], "password": DEFAULT_PASSWORD,
                                            "remember": "y"})
     for name in ("session", "remember_token"):
         cookie = _cookie(response, name)
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
         assert "Secure" not in cookie
+    expires = re.search(r"Expires=([^;]+)", _cookie(response, "remember_token")).group(1)
+    lasts = parsedate_to_datetime(expires) - datetime.now(timezone.utc)
+    assert timedelta(days=13, hours=23) < lasts <= timedelta(days=14)  # two weeks, not a year
+    assert "Strict-Transport-Security" not in response.headers  # plain http in development
 
 
 def test_cookies_are_secure_in_production(tmp_path, monkeypatch):
-    """With TRACKER_ENV=production the session and remember-me cookies are also Secure."""
+    """With TRACKER_ENV=production the session and remember-me cookies are also Secure, and HSTS is sent."""
     monkeypatch.setenv("TRACKER_ENV", "production")
     app = build_app(tmp_path)
     try:
@@ -131,6 +139,7 @@ def test_cookies_are_secure_in_production(tmp_path, monkeypatch):
         for name in ("session", "remember_token"):
             cookie = _cookie(response, name)
             assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
     finally:
         with app.app_context():
             db.session.remove()

@@ -141,3 +141,32 @@ def test_inactive_account_cannot_log_in(app, client):
     response = _post(client, email, DEFAULT_PASSWORD)
     assert response.status_code == 200
     assert "Email or password is not right." in response.get_data(as_text=True)
+
+
+def test_forged_forwarded_for_does_not_dodge_the_address_limit(app, client):
+    """Without a trusted proxy, X-Forwarded-For is ignored: a client cannot pose as many addresses."""
+    for n in range(10):
+        client.post("/login", data={"email": f"n{n}@clinic.test", "password": WRONG},
+                    headers={"X-Forwarded-For": f"203.0.113.{n}"}, environ_base={"REMOTE_ADDR": "10.5.5.5"})
+    response = client.post("/login", data={"email": "n99@clinic.test", "password": WRONG},
+                           headers={"X-Forwarded-For": "203.0.113.99"}, environ_base={"REMOTE_ADDR": "10.5.5.5"})
+    assert response.status_code == 429
+    with app.app_context():
+        assert set(db.session.scalars(select(LoginAttempt.ip))) == {"10.5.5.5"}
+
+
+def test_trusted_proxy_supplies_the_client_address(tmp_path):
+    """Behind a load balancer (TRUSTED_PROXIES=1) attempts are counted per real client address."""
+    from .conftest import build_app
+
+    app = build_app(tmp_path, TRUSTED_PROXIES=1)
+    try:
+        client = app.test_client()
+        client.post("/login", data={"email": "x@clinic.test", "password": WRONG},
+                    headers={"X-Forwarded-For": "198.51.100.7"}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+        with app.app_context():
+            assert db.session.scalar(select(LoginAttempt.ip)) == "198.51.100.7"
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

@@ -1,5 +1,6 @@
 """Configuration: code defaults, then instance/config.py, then TRACKER_* environment variables."""
 import os
+from datetime import timedelta
 
 import click
 
@@ -27,6 +28,10 @@ class DefaultConfig:
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)  # "keep me logged in" on a clinic computer
+    # Number of reverse proxies (load balancers) in front of the app whose X-Forwarded-For and
+    # X-Forwarded-Proto are trusted; 0 trusts none (a client could fake its address otherwise).
+    TRUSTED_PROXIES = 0
     PAGE_SIZE = 50
     # Mail: no server means .eml files under instance/outbox/.
     MAIL_SERVER = None

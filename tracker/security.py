@@ -14,7 +14,15 @@ CSP = (
 
 
 def init_security(app):
-    """Wire Flask-Login and add security headers to every response."""
+    """Wire Flask-Login, trust the configured proxies, and add security headers to every response."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from .config import is_production
+
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:  # the login throttle counts failures per client address: take it from the proxy
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
+    hsts = is_production(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to continue."
     login_manager.login_message_category = "info"
@@ -44,6 +52,8 @@ def init_security(app):
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         if response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
         return response
