@@ -122,9 +122,28 @@ def insert_returning_ids(session, model, rows: list[dict]) -> list[int]:
 
 
 def insert_rows(session, model, rows: list[dict]) -> None:
-    """Insert rows in one executemany (no ORM objects)."""
-    if rows:
-        session.execute(insert(model.__table__), rows)
+    """Insert rows with one DBAPI executemany (no ORM objects, no per-row statement work).
+
+    Each value goes through its column type's own bind processor, so what is stored is
+    exactly what an ORM insert would store (UTC instants, SQLite date text, ...).
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    table = model.__table__
+    names = list(rows[0])
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
+    quote = dialect.identifier_preparer.quote
+    statement = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+                 f"VALUES ({', '.join([placeholder] * len(names))})")
+    pairs = list(zip(names, processors))
+    connection.exec_driver_sql(statement, [
+        tuple(row[name] if process is None or row[name] is None else process(row[name])
+              for name, process in pairs)
+        for row in rows
+    ])
 
 
 def batched(rows: Iterable, size: int = BATCH):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ INTEGER_RE = re.compile(r"^[+-]?\d+$")
 DECIMAL_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 NOTES_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and newlines allowed
 DATE_ONLY_TIME = time(12, 0)  # a session recorded by date only is placed at local noon
+ZERO, MIN_WEIGHT, MAX_WEIGHT = Decimal(0), Decimal("0.5"), Decimal(400)
 MAX_SERIES = 30
 MAX_INTERVAL_DAYS = 3650
 TEXT_LIMITS = {"mrn": 40, "first_name": 80, "last_name": 80, "email": 254, "phone": 40,
@@ -39,6 +41,10 @@ class CheckContext:
     default_min_days: int
     default_max_days: int
     max_dose_mg_per_kg: Decimal
+
+    @property
+    def dose_above_maximum(self) -> str:
+        return f"above the clinic maximum of {self.max_dose_mg_per_kg.normalize():f} mg/kg"
 
 
 class Row:
@@ -99,11 +105,8 @@ class Row:
         value = self.cells[column]
         if not value:
             return None
-        try:
-            if not DECIMAL_RE.match(value):
-                raise InvalidOperation
-            number = Decimal(value)
-        except InvalidOperation:
+        number = _decimal(value)
+        if number is None:
             self.fail(column, f"not a number: {value[:20]!r}")
             return None
         if number < low:
@@ -154,6 +157,15 @@ def check_patient(cells: dict[str, str], context: CheckContext) -> tuple[dict, l
     return values, row.problems
 
 
+@lru_cache(maxsize=4096)
+def _decimal(value: str) -> Decimal | None:
+    """The number in a cell, or None when it is not one (cached: doses and weights repeat)."""
+    try:
+        return Decimal(value) if DECIMAL_RE.match(value) else None
+    except InvalidOperation:
+        return None
+
+
 def parse_given_at(value: str) -> tuple[date, time] | None:
     """(local date, local time) from YYYY-MM-DD or YYYY-MM-DDTHH:MM; None when malformed."""
     try:
@@ -165,6 +177,17 @@ def parse_given_at(value: str) -> tuple[date, time] | None:
     except ValueError:
         pass
     return None
+
+
+_parse_given_at = lru_cache(maxsize=65536)(parse_given_at)
+
+
+@lru_cache(maxsize=65536)
+def _clinic_instant(parsed: tuple[date, time], zone: ZoneInfo) -> tuple[date, time, datetime, bool]:
+    """(local date, local time, UTC instant, whether that wall-clock time exists in the zone)."""
+    given_on, local_time = parsed
+    local = datetime.combine(given_on, local_time, tzinfo=zone)
+    return given_on, local_time, local.astimezone(timezone.utc), dateutil_tz.datetime_exists(local)
 
 
 def check_infusion(cells: dict[str, str], context: CheckContext, *, known: bool,
@@ -180,16 +203,14 @@ def check_infusion(cells: dict[str, str], context: CheckContext, *, known: bool,
         row.fail("mrn", "unknown MRN (not in the patients file)")
     values["given_on"] = values["given_at"] = None
     raw = row.cells["given_at"]
-    parsed = parse_given_at(raw) if raw else None
+    parsed = _parse_given_at(raw) if raw else None
     if not raw:
         row.fail("given_at", "must not be empty")
     elif parsed is None:
         row.fail("given_at", f"not a date or time: {raw[:20]!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)")
     else:
-        given_on, local_time = parsed
-        local = datetime.combine(given_on, local_time, tzinfo=context.zone)
-        instant = local.astimezone(timezone.utc)
-        if not dateutil_tz.datetime_exists(local):
+        given_on, local_time, instant, exists = _clinic_instant(parsed, context.zone)
+        if not exists:
             row.fail("given_at", f"{raw} does not exist in the clinic's time zone (the clocks change)")
         elif given_on > context.today or instant > context.now:
             row.fail("given_at", f"{raw} is in the future")
@@ -202,11 +223,9 @@ def check_infusion(cells: dict[str, str], context: CheckContext, *, known: bool,
     if outcome not in OUTCOMES:
         row.fail("outcome", "use completed, stopped_early or not_started (empty means completed)")
     values["outcome"] = outcome
-    max_dose = context.max_dose_mg_per_kg
-    values["dose_mg_per_kg"] = row.decimal(
-        "dose_mg_per_kg", Decimal(0), max_dose, 3,
-        f"above the clinic maximum of {max_dose.normalize():f} mg/kg")
-    values["weight_kg"] = row.decimal("weight_kg", Decimal("0.5"), Decimal(400), 2)
+    values["dose_mg_per_kg"] = row.decimal("dose_mg_per_kg", ZERO, context.max_dose_mg_per_kg, 3,
+                                           context.dose_above_maximum)
+    values["weight_kg"] = row.decimal("weight_kg", MIN_WEIGHT, MAX_WEIGHT, 2)
     values["duration_min"] = row.integer("duration_min", 0, 1440)
     values["pain_before"] = row.integer("pain_before", 0, 10)
     values["pain_after"] = row.integer("pain_after", 0, 10)
