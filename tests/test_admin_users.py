@@ -194,3 +194,37 @@ def test_non_admins_are_refused(client, login_as):
         assert client.get(url).status_code == 403
     assert client.post("/admin/users/new", data={"email": "x@clinic.test", "role": "admin",
                                                  "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}).status_code == 403
+
+
+def test_admin_forms_work_with_csrf_protection_on(tmp_path):
+    """With CSRF on (as in production) the tokens the pages carry let each admin form through."""
+    from .conftest import build_app
+
+    app = build_app(tmp_path, WTF_CSRF_ENABLED=True)
+    token_re = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+    try:
+        _, admin_email = _make(app, role="admin")
+        target_id, _ = _make(app, role="frontdesk")
+        client = app.test_client()
+        token = token_re.search(client.get("/login").get_data(as_text=True)).group(1)
+        assert client.post("/login", data={"email": admin_email, "password": DEFAULT_PASSWORD,
+                                           "csrf_token": token}).status_code == 302
+        page = client.get(f"/admin/users/{target_id}").get_data(as_text=True)
+        token = token_re.search(page).group(1)
+        assert client.post(f"/admin/users/{target_id}", data={"name": "Renamed", "role": "clinician",
+                                                              "active": "y", "csrf_token": token}).status_code == 302
+        assert client.post(f"/admin/users/{target_id}/password", data={
+            "password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token}).status_code == 302
+        token = token_re.search(client.get("/admin/settings").get_data(as_text=True)).group(1)
+        form = client.get("/admin/settings").get_data(as_text=True)
+        values = dict(re.findall(r'<input[^>]*id="(\w+)"[^>]*value="([^"]*)"', form))
+        values["address"] = ""
+        values["csrf_token"] = token
+        assert client.post("/admin/settings", data=values).status_code == 302
+        with app.app_context():
+            user = db.session.get(User, target_id)
+            assert (user.name, user.role) == ("Renamed", "clinician") and user.check_password(NEW_PASSWORD)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
