@@ -5,7 +5,9 @@ from wtforms import (
     RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField,
 )
 from wtforms.form import Form
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    InputRequired, Length, NumberRange, Optional, StopValidation, ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import CANCEL_REASONS
@@ -92,23 +94,30 @@ class ChairForm(FlaskForm):
     position = IntegerField("Position", default=0, validators=[Optional(), NumberRange(min=0, max=999)])
 
 
+class RequiredWhenOpen:
+    """A time is needed when the weekday is ticked open; otherwise the field may stay empty."""
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field):
+        if form.open.data and not (field.raw_data and field.raw_data[0].strip()):
+            field.errors[:] = []
+            raise StopValidation(self.message)
+
+
 class DayHoursForm(Form):
     """Opening hours of one weekday."""
 
     open = BooleanField("Open")
-    opens = TimeField("Opens", format="%H:%M", validators=[Optional()])
-    closes = TimeField("Closes", format="%H:%M", validators=[Optional()])
-
-    def validate_opens(self, field):
-        if self.open.data and field.data is None and not field.errors:
-            raise ValidationError("Enter the opening time.")
+    opens = TimeField("Opens", format="%H:%M",
+                      validators=[RequiredWhenOpen("Enter the opening time."), Optional()])
+    closes = TimeField("Closes", format="%H:%M",
+                       validators=[RequiredWhenOpen("Enter the closing time."), Optional()])
 
     def validate_closes(self, field):
-        if not self.open.data or field.errors:
-            return
-        if field.data is None:
-            raise ValidationError("Enter the closing time.")
-        if self.opens.data is not None and field.data <= self.opens.data:
+        if self.open.data and self.opens.data is not None and field.data is not None \
+                and field.data <= self.opens.data:
             raise ValidationError("Closing must be after opening.")
 
 
