@@ -107,8 +107,14 @@ class Journey:
         self.test = test
         self.tmp_path = tmp_path
         self.requests: list[str] = []
+        self.broken: list[str] = []
         self.pages: list[str] = []
         page.on("request", lambda request: self.requests.append(request.url))
+        page.on("response", self._note_broken)
+
+    def _note_broken(self, response):
+        if response.status >= 400 and response.request.resource_type != "document":
+            self.broken.append(f"{response.status} {response.url}")
 
     def check(self, label: str):
         """axe-core on the current page: no serious or critical violation."""
@@ -129,6 +135,7 @@ class Journey:
         path = self.tmp_path / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         assert self.foreign_requests() == []
+        assert self.broken == []  # every stylesheet, image and icon the pages ask for is there
         return path
 
 

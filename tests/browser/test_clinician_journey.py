@@ -58,7 +58,7 @@ def test_clinician_records_session_from_day_sheet(journey, live_app):
     assert page.get_by_role("heading", name="Morgan Ellery", exact=True).is_visible()
     course = page.get_by_role("region", name="Current course")
     opens, closes = today + timedelta(days=30), today + timedelta(days=90)
-    assert course.get_by_text(f"Anchor date").is_visible()
+    assert course.get_by_text("Anchor date").is_visible()
     facts = course.get_by_role("definition")
     assert facts.filter(has_text=today.isoformat()).count() >= 1  # last qualifying infusion, anchor
     assert facts.filter(has_text=opens.isoformat()).count() == 1
@@ -71,5 +71,8 @@ def test_clinician_records_session_from_day_sheet(journey, live_app):
     pain.get_by_text("Pain scores as a table").click()
     newest = pain.get_by_role("row").filter(has_text=today.isoformat())
     assert [c.strip() for c in newest.get_by_role("cell").all_inner_texts()] == [today.isoformat(), "6", "2"]
+    appointments = page.get_by_role("region", name="Appointments")
+    assert appointments.get_by_role("row").filter(has_text="Maintenance 40 min").get_by_role(
+        "cell", name="completed").is_visible()
     journey.check("patient page after the session")
     journey.finish("clinician-journey")
