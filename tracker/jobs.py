@@ -61,7 +61,8 @@ def add_jobs(scheduler, app, name: str, stop: threading.Event, busy: threading.L
     start = datetime.now(timezone.utc)
     minutes = int(app.config.get("SWEEP_MINUTES", 5))
     scheduler.add_job(heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id=HEARTBEAT_JOB_ID,
-                      args=(app, name, stop), next_run_time=start, replace_existing=True)
+                      args=(app, name, stop), next_run_time=start, replace_existing=True,
+                      coalesce=True, max_instances=1)
     scheduler.add_job(sweep, "interval", minutes=minutes, id=SWEEP_JOB_ID,
                       args=(app, name, stop, busy), next_run_time=start, replace_existing=True,
-                      misfire_grace_time=minutes * 60)
+                      coalesce=True, max_instances=1, misfire_grace_time=minutes * 60)

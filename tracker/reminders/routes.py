@@ -2,7 +2,7 @@
 import logging
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
@@ -124,7 +124,9 @@ def clinic_time(moment) -> str:
     """An instant as clinic-local 'YYYY-MM-DD HH:MM'."""
     if moment is None:
         return "—"
-    return moment.astimezone(clinic_zone()).strftime("%Y-%m-%d %H:%M")
+    if "reminders_clinic_zone" not in g:  # one settings query per request, not one per row
+        g.reminders_clinic_zone = clinic_zone()
+    return moment.astimezone(g.reminders_clinic_zone).strftime("%Y-%m-%d %H:%M")
 
 
 @public_bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
