@@ -155,6 +155,12 @@ def test_reset_password_and_unlock(client, login_as, app):
     weak = client.post(f"/admin/users/{user_id}/password", data={"password": "letmein12345", "confirm": "letmein12345"})
     assert weak.status_code == 200
     assert "This password is too common or too simple; choose another." in errors(weak)
+    short = client.post(f"/admin/users/{user_id}/password", data={"password": "short"})
+    assert {"Use at least 12 characters.", "Type the password again."} <= set(errors(short))
+    local = email.split("@")[0]
+    own_name = client.post(f"/admin/users/{user_id}/password",
+                           data={"password": f"{local}-kettle-42", "confirm": f"{local}-kettle-42"})
+    assert "The password must not contain your email name." in errors(own_name)
     ok = client.post(f"/admin/users/{user_id}/password", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert ok.status_code == 302
     with app.app_context():

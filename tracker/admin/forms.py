@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Num
 from wtforms.validators import StopValidation, ValidationError
 
 from ..models import ROLES
+from ..passwords import password_problem
 from ..validators import EmailAddress, NoControlCharacters
 
 ROLE_CHOICES = {"frontdesk": "Front desk", "clinician": "Clinician", "admin": "Admin"}
@@ -71,6 +72,16 @@ def _whole(label: str, low: int, high: int, hint_unit: str = ""):
     ])
 
 
+class PasswordPolicy:
+    """WTForms validator: the password policy, checked with the account's email."""
+
+    def __call__(self, form, field):
+        email = form.email.data if hasattr(form, "email") else getattr(form, "account_email", "")
+        problem = password_problem(field.data or "", (email or "").strip().lower())
+        if problem:
+            raise ValidationError(problem)
+
+
 class NewUserForm(FlaskForm):
     """Add a staff account."""
 
@@ -79,7 +90,7 @@ class NewUserForm(FlaskForm):
     name = StringField("Name", validators=[Length(max=120), SingleLine()])
     role = SelectField("Role", choices=ROLE_CHOICES, default="frontdesk")
     password = PasswordField("Password", validators=[DataRequired(message="Enter a password."),
-                                                     Length(max=256)])
+                                                     PasswordPolicy()])
     confirm = PasswordField("Password again", validators=[
         DataRequired(message="Type the password again."),
         EqualTo("password", message="The two passwords differ."),
@@ -95,10 +106,12 @@ class EditUserForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    """Give a staff member a new password (also lifts a login lock)."""
+    """Give a staff member a new password (also lifts a login lock); set `account_email`."""
+
+    account_email = ""
 
     password = PasswordField("New password", validators=[DataRequired(message="Enter a password."),
-                                                         Length(max=256)])
+                                                         PasswordPolicy()])
     confirm = PasswordField("New password again", validators=[
         DataRequired(message="Type the password again."),
         EqualTo("password", message="The two passwords differ."),

@@ -114,6 +114,7 @@ def reset_user_password(user_id):
     """Give a staff member a new password."""
     user = db.get_or_404(User, user_id)
     password_form = ResetPasswordForm()
+    password_form.account_email = user.email
     if password_form.validate_on_submit():
         try:
             reset_password(current_user, user, password_form.password.data)
