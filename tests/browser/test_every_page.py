@@ -1,0 +1,74 @@
+"""Every page of the app, found from the route table: axe-clean, local resources, fits 360 px."""
+from datetime import timedelta
+
+from tracker.extensions import db
+from tracker.reminders.unsubscribe import make_token
+from tracker.services.clinic import clinic_today
+
+from ..factories import make_patient, make_user
+from .conftest import log_in
+from .helpers import (
+    NARROW, OVERFLOW_TOLERANCE, add_appointment, complete_series, horizontal_overflow,
+    local_instant, set_up_clinic,
+)
+
+# Not pages a person reads (files, the health probe, redirects); the login page has its own
+# tests (test_login_page.py): logged in, it redirects.
+NOT_PAGES = {"static", "main.health", "main.index", "schedule.appointment_ics", "auth.login"}
+QUERY = {"schedule.book": "patient_id", "schedule.book_series": "patient_id"}
+
+
+def page_urls(app, ids: dict) -> list[tuple[str, str]]:
+    """(endpoint, path) of every GET page, with the seeded records' ids in its arguments."""
+    urls = []
+    with app.test_request_context():
+        from flask import url_for
+
+        for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+            if "GET" not in rule.methods or rule.endpoint in NOT_PAGES:
+                continue
+            missing = set(rule.arguments) - set(ids)
+            assert not missing, f"{rule.endpoint}: add an example value for {sorted(missing)} to this test"
+            values = {name: ids[name] for name in rule.arguments}
+            if rule.endpoint in QUERY:
+                values[QUERY[rule.endpoint]] = ids[QUERY[rule.endpoint]]
+            urls.append((rule.endpoint, url_for(rule.endpoint, **values)))
+    return urls
+
+
+def test_every_page_is_accessible_local_and_narrow(journey, live_app, playwright_browser, live_server):
+    """An admin (who holds every role) opens every page: no serious or critical axe violation,
+    nothing loaded from elsewhere, and no sideways scrolling at 360 px."""
+    with live_app.app_context():
+        today = clinic_today()
+        clinic = set_up_clinic()
+        admin = make_user(role="admin")
+        patient = make_patient(first_name="Dana", last_name="Whitfield")
+        complete_series(patient, today - timedelta(days=40))
+        appointment = add_appointment(patient, clinic["chairs"][0], clinic["maintenance"],
+                                      local_instant(today, 11), clinician=admin)
+        db.session.commit()
+        ids = {"patient_id": patient.id, "appointment_id": appointment.id, "user_id": admin.id,
+               "token": make_token(patient.id)}
+        email = admin.email
+    urls = page_urls(live_app, ids)
+
+    page = journey.page
+    log_in(page, email)
+    narrow = playwright_browser.new_context(base_url=live_server.url, viewport={"width": NARROW, "height": 740})
+    try:
+        narrow_page = narrow.new_page()
+        log_in(narrow_page, email)
+        too_wide = {}
+        for endpoint, path in urls:
+            response = page.goto(path)
+            assert response.status == 200, (endpoint, path, response.status)
+            journey.check(endpoint)
+            narrow_page.goto(path)
+            if horizontal_overflow(narrow_page) > OVERFLOW_TOLERANCE:
+                too_wide[endpoint] = horizontal_overflow(narrow_page)
+    finally:
+        narrow.close()
+    assert too_wide == {}
+    assert journey.foreign_requests() == []
+    assert journey.broken == []
