@@ -11,7 +11,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping, NamedTuple, Sequence
 from zoneinfo import ZoneInfo
 
 from dateutil.rrule import WEEKLY, rrule
@@ -19,9 +19,11 @@ from dateutil.rrule import WEEKLY, rrule
 WEEKDAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 
 
-@dataclass(frozen=True)
-class Block:
-    """An active chair block already booked, in epoch seconds; the infusion part is inside it."""
+class Block(NamedTuple):
+    """An active chair block already booked, in epoch seconds; the infusion part is inside it.
+
+    A named tuple, not a dataclass: a month of blocks is built per search and tuples are cheap.
+    """
 
     chair_id: int
     start: int
@@ -192,10 +194,18 @@ def day_grid(day: date, rules: ClinicRules, length: BlockLength) -> list[tuple[i
     if day in rules.closed or day.weekday() not in rules.hours:
         return []
     opens, closes = rules.hours[day.weekday()]
-    closing = datetime.combine(day, closes)
-    step = timedelta(minutes=max(rules.step_min, 1))
+    opening, closing = datetime.combine(day, opens), datetime.combine(day, closes)
+    step = max(rules.step_min, 1) * 60
+    block = length.total_min * 60
+    first = local_instant(day, opens, rules.zone)
+    last = local_instant(day, closes, rules.zone)
+    if first is not None and last is not None and \
+            epoch(last) - epoch(first) == int((closing - opening).total_seconds()):
+        # No clock change between opening and closing: plain arithmetic on epoch seconds.
+        start, stop = epoch(first), epoch(last)
+        return [(s, s + block) for s in range(start, stop - block + 1, step)]
     grid = []
-    cursor = datetime.combine(day, opens)
+    cursor = opening
     while cursor < closing:
         start = local_instant(day, cursor.time(), rules.zone)
         if start is not None:
@@ -203,7 +213,7 @@ def day_grid(day: date, rules: ClinicRules, length: BlockLength) -> list[tuple[i
             if wall(end, rules.zone) > closing:
                 break
             grid.append((epoch(start), epoch(end)))
-        cursor += step
+        cursor += timedelta(seconds=step)
     return grid
 
 
