@@ -345,3 +345,38 @@ def test_patient_appointments_partial(app, client, login_as, clinic):
         html = render_template("schedule/_patient_appointments.html", patient=patient)
     assert "Wed 20 Jan 2027 09:00" in html and "Maintenance 40 min" in html and "/schedule/appointments/" in html
     assert f"/schedule/book?patient_id={clinic['patient']}" in html
+
+
+@pytest.mark.parametrize("data", [
+    {"slot": "other", "start_at": "9999-12-31T23:30"},
+    {"slot": "other", "start_at": "0001-01-01T00:10"},
+    {"slot": "1|9999-12-31T23:59"},
+    {"slot": "other", "start_at": "2027-03-14T02:30"},  # the clocks skip this time
+    {"appointment_type_id": ""},
+    {"appointment_type_id": "999"},
+])
+def test_absurd_booking_input_is_a_clear_error(client, login_as, clinic, app, data):
+    """Extreme years, a skipped DST time, a missing or unknown type: 400 with a message, never 500."""
+    login_as("frontdesk")
+    form = {"appointment_type_id": clinic["maintenance"], "chair_id": clinic["chairs"][0], **data}
+    response = client.post(f"/schedule/book?patient_id={clinic['patient']}", data=form)
+    assert response.status_code == 400
+    assert 'role="alert"' in response.get_data(as_text=True)
+    assert _appointments(app) == []
+
+
+def test_absurd_search_and_series_input(client, login_as, app, frozen_clock):
+    """A far-away earliest day or series start is refused on its field, never a 500."""
+    with app.app_context():
+        setup = setup_clinic()
+        patient, _ = series_patient()
+        db.session.commit()
+        patient_id, series_id = patient.id, setup["series"].id
+    login_as("frontdesk")
+    response = client.get(f"/schedule/book?patient_id={patient_id}&from_day=9999-12-01")
+    assert response.status_code == 200 and "Choose a day from today to three years ahead." in response.get_data(as_text=True)
+    for first_day, message in (("9999-12-27", "within the next year"), ("0001-01-01", "in the past")):
+        response = client.post(f"/schedule/book-series?patient_id={patient_id}", data={
+            "appointment_type_id": series_id, "first_day": first_day, "weekdays": ["0"],
+            "wall_time": "09:00", "count": "3"})
+        assert response.status_code == 400 and message in response.get_data(as_text=True)

@@ -32,6 +32,8 @@ STATUS_ACTIONS = {"confirm": "booked", "arrived": "arrived", "noshow": "noshow",
 ACTION_LABELS = {"confirm": "Confirm", "arrived": "Mark arrived", "noshow": "Mark no-show",
                  "cancel": "Cancel", "error": "Mark entered in error"}
 SLOT_FORMAT = "%Y-%m-%dT%H:%M"
+MIN_YEAR, MAX_YEAR = 1900, 2200  # typed years outside these are mistakes (and overflow dates)
+MAX_AHEAD_DAYS = 3 * 366
 
 
 def _actor():
@@ -54,6 +56,16 @@ def int_or_none(value) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if number > 0 else None
+
+
+def clinic_instant(naive: datetime, field: str) -> datetime:
+    """A typed clinic wall-clock time as UTC; a skipped DST time or an absurd year is refused."""
+    if not MIN_YEAR <= naive.year <= MAX_YEAR:
+        raise RuleError(f"Enter a date between {MIN_YEAR} and {MAX_YEAR}.", field)
+    try:
+        return local_to_utc(naive)
+    except RuleError as error:
+        raise RuleError(str(error), field) from None
 
 
 # ---------------------------------------------------------------------------- template helpers
@@ -118,9 +130,12 @@ def _search_state(patient, types, clinicians, appointment=None):
     clinician = next((u for u in clinicians if u.id == clinician_id), None)
     search.clinician.data = str(clinician.id) if clinician else ""
     from_day = None
-    if request.args.get("from_day"):
-        if search.from_day.validate(search):
+    if request.args.get("from_day") and search.from_day.validate(search):
+        today = clinic_today()
+        if today - timedelta(days=1) <= search.from_day.data <= today + timedelta(days=MAX_AHEAD_DAYS):
             from_day = search.from_day.data
+        else:
+            search.from_day.errors = ["Choose a day from today to three years ahead."]
     return search, course, chosen, clinician, from_day
 
 
@@ -140,9 +155,9 @@ def _read_slot(form, chairs_by_id) -> tuple[Chair, datetime] | None:
         if chair is None or form.start_at.data is None:
             return None
         try:
-            return chair, local_to_utc(form.start_at.data)
+            return chair, clinic_instant(form.start_at.data, "start_at")
         except RuleError as error:
-            put_error(form, RuleError(str(error), "start_at"))
+            put_error(form, error)
             return None
     chair_part, _, start_part = (form.slot.data or "").partition("|")
     chair = chairs_by_id.get(int_or_none(chair_part))
@@ -150,7 +165,7 @@ def _read_slot(form, chairs_by_id) -> tuple[Chair, datetime] | None:
         start = datetime.strptime(start_part, SLOT_FORMAT).replace(tzinfo=timezone.utc)
     except ValueError:
         start = None
-    if chair is None or start is None:
+    if chair is None or start is None or not MIN_YEAR <= start.year <= MAX_YEAR:
         put_error(form, RuleError("That free time is no longer on offer; choose another.", "slot"))
         return None
     return chair, start
@@ -376,7 +391,7 @@ def complete(appointment_id: int):
         form.duration_min.data = kind.infusion_min
     if form.validate_on_submit():
         try:
-            given_at = local_to_utc(form.given_at.data)
+            given_at = clinic_instant(form.given_at.data, "given_at")
             service.complete(_locked_appointment(appointment_id), actor=_actor(), given_at=given_at,
                              values=form.infusion_values())
             db.session.commit()

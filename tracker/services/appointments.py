@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 SEARCH_DAYS = 42  # how far a series or open-ended search looks ahead
 CHUNK_DAYS = 14  # days of blocks fetched per query while searching
+SERIES_AHEAD_DAYS = 366  # how far ahead a series may start
 EXCLUSION_VIOLATION = "23P01"
 STATUS_LABELS = {
     "pending": "booked, not yet confirmed", "booked": "confirmed", "arrived": "arrived",
@@ -344,10 +345,15 @@ def book_series(patient: Patient, *, appointment_type: AppointmentType, chair: C
         raise RuleError("Choose at least one weekday.", "weekdays")
     if chair is not None:
         _check_parts(appointment_type, chair, clinician)
+    zone = clinic_zone()
+    today = booking.wall(now, zone).date()
+    if first_day < today:
+        raise RuleError("The first day is in the past.", "first_day")
+    if first_day > today + timedelta(days=SERIES_AHEAD_DAYS):
+        raise RuleError("Start the series within the next year.", "first_day")
     clinician_id = clinician.id if clinician is not None else None
     lock_for_write(db.session)
     _lock_people(patient.id, clinician_id)
-    zone = clinic_zone()
     closed = clinic_rules(first_day).closed
     days, skipped = booking.series_days(first_day, weekdays, count, closed)
     rules = clinic_rules(days[0], days[-1])
