@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import sys
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
@@ -76,8 +77,9 @@ def due_command(on, output_format):
     settings = get_settings()
     day = on.date() if on else clinic_today()
     clock = clock_for(day, settings)
-    statement = open_courses(clock).order_by(Patient.mrn)
-    records = (_due_record(row, settings.timezone) for row in stream(db.session, statement))
+    statement = open_courses(clock, booked=False).order_by(Patient.mrn)
+    zone = ZoneInfo(settings.timezone)
+    records = (_due_record(row, zone) for row in stream(db.session, statement))
     if output_format == "json":
         lines = _json_lines(records)
     elif output_format == "csv":
@@ -88,9 +90,7 @@ def due_command(on, output_format):
     _echo_stream(lines)
 
 
-def _due_record(row, zone_name: str) -> dict:
-    from zoneinfo import ZoneInfo
-
+def _due_record(row, zone: ZoneInfo) -> dict:
     start = row.next_appointment
     return {
         "mrn": row.mrn,
@@ -98,7 +98,7 @@ def _due_record(row, zone_name: str) -> dict:
         "anchor": row.anchor_date.isoformat() if row.anchor_date else None,
         "window_opens": row.window_opens.isoformat() if row.window_opens else None,
         "window_closes": row.window_closes.isoformat() if row.window_closes else None,
-        "next_appointment": start.astimezone(ZoneInfo(zone_name)).isoformat() if start else None,
+        "next_appointment": start.astimezone(zone).isoformat() if start else None,
     }
 
 

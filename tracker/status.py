@@ -54,7 +54,8 @@ def clock_for(on: date, settings) -> Clock:
     )
 
 
-def _maintenance_scheduled():
+def maintenance_scheduled():
+    """Maintenance courses in scheduled mode (the ones with a window)."""
     return and_(Course.state == "maintenance", Course.mode == "scheduled")
 
 
@@ -77,9 +78,14 @@ def status_expr(clock: Clock):
 
 
 def status_predicate(status: str, clock: Clock):
-    """A WHERE clause true exactly when the course has `status` (index-friendly ranges)."""
+    """A WHERE clause true exactly when the course has `status`.
+
+    Written as ranges on (state, mode, window_closes, window_opens) and (state,
+    last_qualifying_on) so that indexes answer it. The window columns are NULL exactly when
+    the anchor is (services.courses.apply_facts), and a NULL never satisfies a comparison.
+    """
     on = clock.on
-    anchored = Course.anchor_date.is_not(None)
+    scheduled = maintenance_scheduled()
     predicates = {
         "on_hold": Course.state == "on_hold",
         "series_in_progress": and_(
@@ -89,14 +95,12 @@ def status_predicate(status: str, clock: Clock):
         "interrupted": and_(Course.state == "series_in_progress",
                             Course.last_qualifying_on < clock.interrupted_before),
         "as_needed": and_(Course.state == "maintenance", Course.mode == "as_needed"),
-        "not_yet_due": and_(_maintenance_scheduled(), anchored, Course.window_opens > on),
-        "due": and_(_maintenance_scheduled(), or_(
-            Course.anchor_date.is_(None),
-            and_(anchored, Course.window_opens <= on, Course.window_closes >= on))),
-        "overdue": and_(_maintenance_scheduled(), anchored, Course.window_closes < on,
+        "not_yet_due": and_(scheduled, Course.window_opens > on),
+        "due": and_(scheduled, or_(Course.window_closes.is_(None),
+                                   and_(Course.window_closes >= on, Course.window_opens <= on))),
+        "overdue": and_(scheduled, Course.window_closes < on,
                         Course.window_closes >= clock.lapsed_before),
-        "lapsed": and_(_maintenance_scheduled(), anchored,
-                       Course.window_closes < clock.lapsed_before),
+        "lapsed": and_(scheduled, Course.window_closes < clock.lapsed_before),
     }
     return predicates[status]
 
@@ -166,20 +170,18 @@ def next_appointment_expr(clock: Clock):
             .correlate(Course).scalar_subquery())
 
 
-def open_courses(clock: Clock, statuses: Iterable[str] | None = None):
-    """One row per open course: patient, facts, status, booked and next appointment."""
-    status = status_expr(clock).label("status")
-    stmt = (
-        select(
-            Course.id.label("course_id"), Course.patient_id, Patient.mrn, Patient.first_name,
-            Patient.last_name, status, Course.anchor_date, Course.window_opens,
-            Course.window_closes, Course.last_qualifying_on,
-            booked_expr(clock).label("booked"),
-            next_appointment_expr(clock).label("next_appointment"),
-        )
-        .join(Patient, Patient.id == Course.patient_id)
-        .where(Course.state.in_(OPEN_STATES))
-    )
+def open_courses(clock: Clock, statuses: Iterable[str] | None = None, *, booked: bool = True):
+    """One row per open course: patient, facts, status, next appointment (and booked)."""
+    columns = [
+        Course.id.label("course_id"), Course.patient_id, Patient.mrn, Patient.first_name,
+        Patient.last_name, status_expr(clock).label("status"), Course.anchor_date,
+        Course.window_opens, Course.window_closes, Course.last_qualifying_on,
+        next_appointment_expr(clock).label("next_appointment"),
+    ]
+    if booked:
+        columns.append(booked_expr(clock).label("booked"))
+    stmt = (select(*columns).join(Patient, Patient.id == Course.patient_id)
+            .where(Course.state.in_(OPEN_STATES)))
     if statuses is not None:
         stmt = stmt.where(status_filter(statuses, clock))
     return stmt

@@ -1,11 +1,147 @@
-"""Routes of the worklist area."""
-from flask import Blueprint, render_template
-from flask_login import login_required
+"""Routes of the worklist area: who needs a maintenance booking, and whose window opens soon."""
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..services.clinic import clinic_today, get_settings
+from ..status import clock_for, stream
+from .forms import UpcomingFilterForm, WorklistFilterForm
+from .queries import URGENCY, export_rows, upcoming_page, worklist_page
 
 bp = Blueprint("worklist", __name__, url_prefix="/worklist")
+log = logging.getLogger(__name__)
+
+STATUS_LABELS = {"overdue": "Overdue", "due": "Due", "interrupted": "Series interrupted",
+                 "lapsed": "Lapsed", "not_yet_due": "Not yet due",
+                 "series_in_progress": "Series in progress", "as_needed": "As needed",
+                 "on_hold": "On hold"}
+EXPORT_COLUMNS = ("mrn", "last_name", "first_name", "status", "anchor", "window_opens",
+                  "window_closes", "booked", "next_appointment")
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    """One patient line as the page shows it (next appointment in clinic time)."""
+
+    patient_id: int
+    mrn: str
+    name: str
+    status: str
+    anchor: Optional[date]
+    window_opens: Optional[date]
+    window_closes: Optional[date]
+    last_series_session: Optional[date]
+    booked: bool
+    next_appointment: Optional[datetime]
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+
+def _rows(items, zone: ZoneInfo) -> list[WorklistRow]:
+    return [WorklistRow(r.patient_id, r.mrn, f"{r.last_name}, {r.first_name}", r.status,
+                        r.anchor_date, r.window_opens, r.window_closes, r.last_qualifying_on,
+                        bool(r.booked),
+                        r.next_appointment.astimezone(zone) if r.next_appointment else None)
+            for r in items]
+
+
+def _links() -> dict[str, bool]:
+    """Which other areas' pages exist to link to (they are built separately)."""
+    views = current_app.view_functions
+    return {"patient": "patients.detail" in views, "book": "schedule.book" in views}
+
+
+def _page_number() -> int:
+    return max(1, request.args.get("page", 1, type=int) or 1)
 
 
 @bp.get("/")
 @login_required
 def index():
-    return render_template("worklist/index.html")
+    """Patients due, overdue, lapsed or with an interrupted series: unbooked and urgent first."""
+    form = WorklistFilterForm(request.args)
+    form.validate()
+    settings = get_settings()
+    clock = clock_for(clinic_today(), settings)
+    page = worklist_page(clock, statuses=form.statuses, booked=form.booked_filter,
+                         search_text=form.search, page=_page_number(),
+                         per_page=current_app.config["PAGE_SIZE"])
+    return render_template("worklist/index.html", form=form, page=page, today=clock.on,
+                           rows=_rows(page.items, ZoneInfo(settings.timezone)), links=_links(),
+                           urgency=URGENCY, labels=STATUS_LABELS,
+                           export_args=_filter_args(request.args))
+
+
+@bp.get("/upcoming")
+@login_required
+def upcoming():
+    """Patients whose maintenance window opens within the next N days (soonest first)."""
+    form = UpcomingFilterForm(request.args)
+    settings = get_settings()
+    days = form.days.data if form.validate() and form.days.data else settings.upcoming_days
+    clock = clock_for(clinic_today(), settings)
+    page = upcoming_page(clock, days=days, page=_page_number(),
+                         per_page=current_app.config["PAGE_SIZE"])
+    return render_template("worklist/upcoming.html", form=form, page=page, days=days,
+                           today=clock.on, rows=_rows(page.items, ZoneInfo(settings.timezone)),
+                           links=_links())
+
+
+def _filter_args(args) -> dict:
+    return {k: v for k, v in args.items() if k in ("status", "booked", "q") and v}
+
+
+def _safe_cell(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.get("/export.csv")
+@login_required
+def export_csv():
+    """The filtered worklist as CSV, streamed row by row in page order."""
+    form = WorklistFilterForm(request.args)
+    form.validate()
+    settings = get_settings()
+    clock = clock_for(clinic_today(), settings)
+    zone = ZoneInfo(settings.timezone)
+    statement = export_rows(clock, statuses=form.statuses, booked=form.booked_filter,
+                            search_text=form.search)
+    log.info("worklist exported by user %s", current_user.id)
+
+    def lines():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_COLUMNS)
+        for number, row in enumerate(stream(db.session, statement), start=1):
+            start = row.next_appointment
+            writer.writerow([
+                _safe_cell(row.mrn), _safe_cell(row.last_name), _safe_cell(row.first_name),
+                row.status, _iso(row.anchor_date), _iso(row.window_opens), _iso(row.window_closes),
+                "yes" if row.booked else "no", start.astimezone(zone).isoformat() if start else "",
+            ])
+            if number % 500 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    response = Response(stream_with_context(lines()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="worklist-{clock.on.isoformat()}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _iso(day: Optional[date]) -> str:
+    return day.isoformat() if day else ""
