@@ -100,9 +100,7 @@ class FileMailer:
             partial = final + ".part"
             with open(partial, "wb") as handle:
                 handle.write(message.as_bytes())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(partial, final)
+            os.replace(partial, final)  # readers never see half a message
         except OSError as error:
             raise MailError(f"could not write the message file: {error.strerror or error}") from error
 

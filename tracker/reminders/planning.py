@@ -171,7 +171,11 @@ def desired_digests(clock: Clock, settings) -> list[Planned]:
 
 
 def insert_planned(rows: list[Planned]) -> int:
-    """Insert the rows that do not exist yet; returns how many were new."""
+    """Insert the rows that do not exist yet; returns how many were new.
+
+    Keys already in the outbox are filtered out first (the usual case at every sweep); the rest
+    go in with ON CONFLICT DO NOTHING, so a concurrent sweep planning the same row is harmless.
+    """
     if not rows:
         return 0
     dialect = db.session.get_bind().dialect.name
@@ -181,19 +185,26 @@ def insert_planned(rows: list[Planned]) -> int:
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise RuntimeError(f"unsupported database: {dialect}")
-    created = 0
-    now = utcnow()
+    keys = sorted({row.dedupe_key for row in rows})
+    existing = set()
+    for start in range(0, len(keys), CHUNK):
+        existing.update(db.session.scalars(
+            select(Reminder.dedupe_key).where(Reminder.dedupe_key.in_(keys[start:start + CHUNK]))))
     # Sorted keys: concurrent planners take the unique-key locks in the same order (no deadlock).
-    rows = sorted(rows, key=lambda row: row.dedupe_key)
-    for start in range(0, len(rows), CHUNK):
-        values = [dict(kind=r.kind, dedupe_key=r.dedupe_key, due_at=r.due_at, patient_id=r.patient_id,
-                       user_id=r.user_id, course_id=r.course_id, appointment_id=r.appointment_id,
-                       anchor_date=r.anchor_date, status="pending", channel="email", attempts=0,
-                       created_at=now, updated_at=now)
-                  for r in rows[start:start + CHUNK]]
-        stmt = insert(Reminder).values(values).on_conflict_do_nothing(
-            index_elements=["dedupe_key"]).returning(Reminder.id)
-        created += len(db.session.execute(stmt).all())
+    new_rows = sorted((row for row in rows if row.dedupe_key not in existing), key=lambda row: row.dedupe_key)
+    if not new_rows:
+        return 0
+    now = utcnow()
+    values = [dict(kind=r.kind, dedupe_key=r.dedupe_key, due_at=r.due_at, patient_id=r.patient_id,
+                   user_id=r.user_id, course_id=r.course_id, appointment_id=r.appointment_id,
+                   anchor_date=r.anchor_date, status="pending", channel="email", attempts=0,
+                   created_at=now, updated_at=now)
+              for r in new_rows]
+    stmt = insert(Reminder.__table__).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]).returning(Reminder.__table__.c.id)
+    created = 0
+    for start in range(0, len(values), CHUNK):
+        created += len(db.session.execute(stmt, values[start:start + CHUNK]).all())
     return created
 
 
@@ -254,9 +265,9 @@ def reconcile(clock: Clock, settings, result: PlanResult) -> None:
     ).all()
     if not pending:
         return
-    courses = _by_id(Course, {r.course_id for r in pending if r.course_id})
-    appointments = _by_id(Appointment, {r.appointment_id for r in pending if r.appointment_id})
-    users = _by_id(User, {r.user_id for r in pending if r.user_id})
+    courses = by_id(Course, {r.course_id for r in pending if r.course_id})
+    appointments = by_id(Appointment, {r.appointment_id for r in pending if r.appointment_id})
+    users = by_id(User, {r.user_id for r in pending if r.user_id})
     latest = last_active_appointment_days(
         [r.patient_id for r in pending if r.kind in WINDOW_KINDS and r.patient_id], clock)
     for reminder in pending:
@@ -281,7 +292,8 @@ def reconcile(clock: Clock, settings, result: PlanResult) -> None:
             result.retimed += retimed
 
 
-def _by_id(model, ids) -> dict:
+def by_id(model, ids) -> dict:
+    """Rows of `model` with these ids, by id (chunked IN queries)."""
     found = {}
     ids = sorted(ids)
     for start in range(0, len(ids), CHUNK):

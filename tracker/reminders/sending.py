@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,14 +24,11 @@ from sqlalchemy import and_, or_, select, update
 from ..database import is_postgres
 from ..extensions import db
 from ..mail import MailError, open_mailer
-from ..models import Appointment, Course, Patient, Reminder, User, utcnow
+from ..models import Reminder, utcnow
 from ..services.clinic import get_settings
-from . import messages
 from .clock import Clock
-from .digest import build_digest
-from .planning import (
-    WINDOW_KINDS, count_patients_swept, last_active_appointment_days, plan, stale_reason,
-)
+from .facts import BatchFacts
+from .planning import WINDOW_KINDS, count_patients_swept, plan
 
 log = logging.getLogger(__name__)
 
@@ -157,59 +155,29 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(base * 2 ** max(attempts - 1, 0), 24 * 60))
 
 
-# --- deciding and sending one --------------------------------------------------------------
+# --- sending one ---------------------------------------------------------------------------
 
-def consent_problem(patient: Patient | None) -> str | None:
-    """Why a patient may not be emailed, or None."""
-    if patient is None:
-        return "patient removed"
-    if not patient.email_consent:
-        return "no email consent"
-    if not patient.email:
-        return "no email address"
-    if patient.email_opt_out_at is not None:
-        return "opted out"
-    return None
-
-
-def verdict_before_send(reminder: Reminder, clock: Clock, settings):
-    """(status, reason) when a claimed row must not go out; None when it should."""
-    course = db.session.get(Course, reminder.course_id) if reminder.course_id else None
-    appointment = db.session.get(Appointment, reminder.appointment_id) if reminder.appointment_id else None
-    user = db.session.get(User, reminder.user_id) if reminder.user_id else None
-    latest_day = None
-    if reminder.kind in WINDOW_KINDS and reminder.patient_id:
-        latest_day = last_active_appointment_days([reminder.patient_id], clock).get(reminder.patient_id)
-    verdict = stale_reason(reminder, course=course, appointment=appointment, user=user,
-                           latest_day=latest_day, clock=clock, settings=settings)
-    if verdict is None and reminder.kind != "staff_digest":
-        problem = consent_problem(reminder.patient)
-        if problem:
-            verdict = ("skipped", problem)
-    return verdict
+@contextmanager
+def loaded_through_commits():
+    """Keep the batch's loaded rows across the per-message commits (no reload per attribute)."""
+    session = db.session()
+    previous = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = previous
+        session.expire_all()  # the rows were changed by UPDATE statements: never read them stale
 
 
-def compose(reminder: Reminder, clock: Clock, settings):
-    """The email for a row; None when there is nothing to say (an empty digest)."""
-    if reminder.kind in WINDOW_KINDS:
-        return messages.window_message(reminder, patient=reminder.patient,
-                                       course=db.session.get(Course, reminder.course_id), settings=settings)
-    if reminder.kind == "appointment":
-        return messages.appointment_message(reminder, patient=reminder.patient,
-                                            appointment=reminder.appointment, clock=clock, settings=settings)
-    digest = build_digest(clock, settings)
-    if digest.total == 0:
-        return None
-    return messages.digest_message(user=db.session.get(User, reminder.user_id), digest=digest, settings=settings)
-
-
-def deliver_one(reminder_id: int, worker: str, clock: Clock, settings, mailer, result: SweepResult):
+def deliver_one(reminder: Reminder, facts: BatchFacts, worker: str, clock: Clock, settings, mailer,
+                result: SweepResult):
     """Check, render and send one claimed row, then record the outcome. Returns a MailError
     when the mail server itself was unreachable (the caller stops sending), else None."""
-    reminder = db.session.get(Reminder, reminder_id)
-    if reminder is None or reminder.status != "sending" or reminder.claimed_by != worker:
+    reminder_id = reminder.id
+    if reminder.status != "sending" or reminder.claimed_by != worker:
         return None
-    verdict = verdict_before_send(reminder, clock, settings)
+    verdict = facts.verdict(reminder, clock, settings)
     if verdict is not None:
         status, reason = verdict
         if finish(reminder_id, worker, status=status, skip_reason=reason[:120]):
@@ -218,7 +186,7 @@ def deliver_one(reminder_id: int, worker: str, clock: Clock, settings, mailer, r
         return None
     attempts = reminder.attempts
     try:
-        message = compose(reminder, clock, settings)
+        message = facts.compose(reminder, clock, settings)
     except Exception as error:  # a template or data problem must not stop the other reminders
         log.exception("reminder %s could not be rendered", reminder_id)
         record_failure(reminder_id, worker, attempts, f"could not compose the message: {type(error).__name__}",
@@ -262,6 +230,7 @@ def deliver_due(clock: Clock, settings, worker: str, result: SweepResult, *,
     pause_after = current_app.config.get("REMINDER_PAUSE_AFTER_BATCH")
     margin = timedelta(seconds=max(int(_config("REMINDER_LEASE_SECONDS", 600)) // 10, 1))
     batches = 0
+    digests: dict = {}
     with open_mailer() as mailer:
         while not (stop and stop.is_set()):
             ids = claim_batch(clock, worker, retry_from=retry_from)
@@ -271,14 +240,19 @@ def deliver_due(clock: Clock, settings, worker: str, result: SweepResult, *,
             if pause_after and batches >= int(pause_after):
                 _pause_for_tests()
             claimed_until = utcnow() + timedelta(seconds=int(_config("REMINDER_LEASE_SECONDS", 600)))
-            for index, reminder_id in enumerate(ids):
-                if (stop and stop.is_set()) or utcnow() > claimed_until - margin:
-                    release(ids[index:], worker)
-                    break
-                outage = deliver_one(reminder_id, worker, clock, settings, mailer, result)
-                if outage is not None:
-                    release(ids[index + 1:], worker, str(outage)[:1000])
-                    return
+            with loaded_through_commits():
+                facts = BatchFacts.load(ids, clock, digests)
+                for index, reminder_id in enumerate(ids):
+                    if (stop and stop.is_set()) or utcnow() > claimed_until - margin:
+                        release(ids[index:], worker)
+                        break
+                    reminder = facts.reminders.get(reminder_id)
+                    if reminder is None:
+                        continue
+                    outage = deliver_one(reminder, facts, worker, clock, settings, mailer, result)
+                    if outage is not None:
+                        release(ids[index + 1:], worker, str(outage)[:1000])
+                        return
 
 
 def _pause_for_tests() -> None:
@@ -294,10 +268,11 @@ def preview(clock: Clock, settings, plan_result, *, retry_from: datetime | None 
         select(Reminder).where(*claimable(clock, utcnow(), retry_from=retry_from))
         .order_by(Reminder.due_at, Reminder.id)
     ).all()
+    facts = BatchFacts.load([reminder.id for reminder in due], clock)
     for reminder in due:
         who = f"patient {reminder.patient_id}" if reminder.patient_id else f"staff user {reminder.user_id}"
         when = reminder.due_at.astimezone(clock.zone).strftime("%Y-%m-%d %H:%M")
-        verdict = verdict_before_send(reminder, clock, settings)
+        verdict = facts.verdict(reminder, clock, settings)
         action = f"{verdict[0]} ({verdict[1]})" if verdict else "send"
         lines.append(f"{action}: {reminder.kind} to {who}, due {when}")
     return lines
