@@ -5,6 +5,7 @@ import os
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -46,30 +47,34 @@ def flask_env(database_url: str, **extra: str) -> dict:
 
 def run_measured(args: list[str], env: dict, *, stdin: str | None = None,
                  stdout_path: str | None = None, timeout: float = 3600) -> Finished:
-    """Run a command; wall time, and peak RSS of exactly that child from wait4's rusage."""
+    """Run a command through bench.rss; wall time, and the command's own peak RSS."""
     out = open(stdout_path, "wb") if stdout_path else subprocess.PIPE
+    fd, rss_path = tempfile.mkstemp(prefix="bench-rss-")
+    os.close(fd)
     try:
         started = time.perf_counter()
-        proc = subprocess.Popen(args, env=env, cwd=ROOT, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        proc = subprocess.Popen([sys.executable, "-m", "bench.rss", rss_path, *args], env=env,
+                                cwd=ROOT, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
                                 stdout=out, stderr=subprocess.PIPE)
-        stdout_bytes, stderr_bytes = b"", b""
         if stdin is not None:
             proc.stdin.write(stdin.encode())
             proc.stdin.close()
         # Read the pipes while waiting so a chatty child cannot block on a full pipe.
         stdout_bytes, stderr_bytes = _drain(proc, timeout)
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc.wait()
         seconds = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        with open(rss_path, encoding="ascii") as handle:
+            peak_kib = int(handle.read() or 0)
     finally:
         if stdout_path:
             out.close()
-    return Finished(seconds, usage.ru_maxrss / 1024.0, proc.returncode,
+        os.remove(rss_path)
+    return Finished(seconds, peak_kib / 1024.0, proc.returncode,
                     stdout_bytes.decode(errors="replace"), stderr_bytes.decode(errors="replace"))
 
 
 def _drain(proc: subprocess.Popen, timeout: float) -> tuple[bytes, bytes]:
-    """Read stdout/stderr to the end without reaping the child (wait4 does that)."""
+    """Read stdout/stderr to the end (the caller then waits for the child)."""
     import selectors
 
     chunks = {"out": [], "err": []}
@@ -88,6 +93,9 @@ def _drain(proc: subprocess.Popen, timeout: float) -> tuple[bytes, bytes]:
                 chunks[key.data].append(data)
             else:
                 selector.unregister(key.fileobj)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
     return b"".join(chunks["out"]), b"".join(chunks["err"])
 
 
