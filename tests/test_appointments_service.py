@@ -308,18 +308,31 @@ def test_not_started_fulfils_but_keeps_the_anchor(app_ctx):
     assert appointment.status == "fulfilled" and course.anchor_date == date(2026, 10, 1)
 
 
-def test_complete_refused_for_pending_and_cancelled(app_ctx):
-    """Only booked or arrived appointments can be completed; nothing is recorded otherwise."""
+def test_complete_refused_for_closed_appointments(app_ctx):
+    """Cancelled, no-show or already fulfilled appointments cannot be completed; nothing recorded."""
     clinic = setup_clinic()
     patient, course = maintenance_patient(date(2026, 10, 1))
     before = _count(Infusion)
-    for status in ("pending", "cancelled"):
+    for status in ("cancelled", "noshow", "fulfilled", "entered-in-error"):
         appointment = add_appointment(patient, clinic["chairs"][0], clinic["maintenance"],
                                       at(date(2026, 11, 2), 9), status=status, course=course)
         with pytest.raises(RuleError, match="cannot be completed"):
             service.complete(appointment, actor="test", given_at=at(date(2026, 11, 2), 9),
                              values=_record_values(), today=date(2026, 11, 2))
     assert _count(Infusion) == before
+
+
+def test_unconfirmed_appointment_walks_every_step(app_ctx):
+    """A pending appointment completed at the chair is confirmed, arrived, fulfilled in its history."""
+    clinic = setup_clinic()
+    patient, course = maintenance_patient(date(2026, 10, 1))
+    appointment = add_appointment(patient, clinic["chairs"][0], clinic["maintenance"],
+                                  at(date(2026, 11, 2), 9), status="pending", course=course)
+    service.complete(appointment, actor="test", given_at=at(date(2026, 11, 2), 9, 15),
+                     values=_record_values(), today=date(2026, 11, 2))
+    steps = db.session.scalars(select(AppointmentStatusChange.to_status).where(
+        AppointmentStatusChange.appointment_id == appointment.id).order_by(AppointmentStatusChange.id)).all()
+    assert steps == ["pending", "booked", "arrived", "fulfilled"]
 
 
 def test_fulfil_from_infusion_links_and_records(app_ctx):

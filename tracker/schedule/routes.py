@@ -381,7 +381,7 @@ def complete(appointment_id: int):
     appointment = _load_appointment(appointment_id)
     if not service.can_complete(appointment):
         flash(f"An appointment that is {service.STATUS_LABELS[appointment.status]} cannot be "
-              "completed; confirm it first.", "error")
+              "completed.", "error")
         return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
     form = InfusionForm()
     if request.method == "GET":
