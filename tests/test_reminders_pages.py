@@ -128,9 +128,12 @@ def test_actions_are_post_only_and_need_front_desk(client, login_as, log_rows):
 
 
 def test_unknown_reminder_is_404(client, login_as):
-    """Acting on a reminder that does not exist answers 404."""
+    """Acting on a reminder that does not exist (or an absurd id) answers 404, never a 500."""
     login_as("frontdesk")
     assert client.post("/reminders/999999/retry").status_code == 404
+    assert client.post("/reminders/99999999999999999999999/cancel").status_code == 404
+    text = page_text(client, "/reminders/?patient_id=99999999999999999999999&page=-3")
+    assert "Number must be between" in text
 
 
 def test_offsite_back_link_is_ignored(client, login_as, log_rows):

@@ -21,7 +21,7 @@ class ReminderFilterForm(FlaskForm):
     status = SelectField("Status", choices=STATUS_CHOICES, default="", validators=[Optional()])
     kind = SelectField("Kind", choices=KIND_CHOICES, default="", validators=[Optional()])
     patient = StringField("Patient name or MRN", validators=[Optional(), Length(max=80), NoControlCharacters()])
-    patient_id = IntegerField("Patient id", validators=[Optional(), NumberRange(min=1)])
+    patient_id = IntegerField("Patient id", validators=[Optional(), NumberRange(min=1, max=2147483647)])
 
 
 class ReminderActionForm(FlaskForm):

@@ -90,14 +90,14 @@ def _act(reminder_id: int, action, done: str):
     return redirect(_back_to(form.back.data))
 
 
-@bp.post("/<int:reminder_id>/retry")
+@bp.post("/<int(max=2147483647):reminder_id>/retry")
 @roles_required("frontdesk")
 def retry(reminder_id):
     """Queue a failed reminder again (the next sweep sends it)."""
     return _act(reminder_id, actions.retry, "Reminder queued again; the next sweep sends it.")
 
 
-@bp.post("/<int:reminder_id>/cancel")
+@bp.post("/<int(max=2147483647):reminder_id>/cancel")
 @roles_required("frontdesk")
 def cancel(reminder_id):
     """Cancel a pending reminder."""
