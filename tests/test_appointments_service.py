@@ -313,7 +313,7 @@ def test_complete_refused_for_closed_appointments(app_ctx):
     clinic = setup_clinic()
     patient, course = maintenance_patient(date(2026, 10, 1))
     before = _count(Infusion)
-    for status in ("cancelled", "noshow", "fulfilled", "entered-in-error"):
+    for status in ("cancelled", "noshow", "fulfilled", "entered-in-error", "pending"):
         appointment = add_appointment(patient, clinic["chairs"][0], clinic["maintenance"],
                                       at(date(2026, 11, 2), 9), status=status, course=course)
         with pytest.raises(RuleError, match="cannot be completed"):
@@ -322,17 +322,17 @@ def test_complete_refused_for_closed_appointments(app_ctx):
     assert _count(Infusion) == before
 
 
-def test_unconfirmed_appointment_walks_every_step(app_ctx):
-    """A pending appointment completed at the chair is confirmed, arrived, fulfilled in its history."""
+def test_unconfirmed_appointment_must_be_confirmed_first(app_ctx):
+    """A pending appointment is not completed: the front desk confirms it first; nothing recorded."""
     clinic = setup_clinic()
     patient, course = maintenance_patient(date(2026, 10, 1))
+    before = _count(Infusion)
     appointment = add_appointment(patient, clinic["chairs"][0], clinic["maintenance"],
                                   at(date(2026, 11, 2), 9), status="pending", course=course)
-    service.complete(appointment, actor="test", given_at=at(date(2026, 11, 2), 9, 15),
-                     values=_record_values(), today=date(2026, 11, 2))
-    steps = db.session.scalars(select(AppointmentStatusChange.to_status).where(
-        AppointmentStatusChange.appointment_id == appointment.id).order_by(AppointmentStatusChange.id)).all()
-    assert steps == ["pending", "booked", "arrived", "fulfilled"]
+    with pytest.raises(RuleError, match="Confirm it first"):
+        service.complete(appointment, actor="test", given_at=at(date(2026, 11, 2), 9, 15),
+                         values=_record_values(), today=date(2026, 11, 2))
+    assert appointment.status == "pending" and _count(Infusion) == before
 
 
 def test_fulfil_from_infusion_links_and_records(app_ctx):

@@ -380,8 +380,7 @@ def complete(appointment_id: int):
     """The clinician records the session from the appointment: the infusion form, pre-filled."""
     appointment = _load_appointment(appointment_id)
     if not service.can_complete(appointment):
-        flash(f"An appointment that is {service.STATUS_LABELS[appointment.status]} cannot be "
-              "completed.", "error")
+        flash(str(service.not_completable(appointment)), "error")
         return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
     form = InfusionForm()
     if request.method == "GET":

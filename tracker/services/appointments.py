@@ -436,32 +436,31 @@ def reschedule(appointment: Appointment, *, chair: Chair, start_at: datetime, ac
                 notes=appointment.notes, rescheduled_from=appointment, now=now)
 
 
-COMPLETABLE = ("pending", "booked", "arrived")
+COMPLETABLE = ("booked", "arrived")
 
 
 def can_complete(appointment: Appointment) -> bool:
-    """An active appointment (the patient is in the chair) can be completed by its session."""
+    """A confirmed or arrived appointment can be completed by recording its session."""
     return appointment.status in COMPLETABLE
 
 
-def _not_completable(appointment: Appointment) -> RuleError:
+def not_completable(appointment: Appointment) -> RuleError:
+    """Why an appointment in a closed or unconfirmed state cannot be completed."""
+    advice = " Confirm it first." if appointment.status == "pending" else ""
     return RuleError(f"An appointment that is {STATUS_LABELS[appointment.status]} cannot be "
-                     "completed.", None)
+                     f"completed.{advice}", None)
 
 
 def fulfil_from_infusion(appointment: Appointment, infusion: Infusion, actor) -> Appointment:
     """Link a recorded infusion to its appointment and mark the appointment fulfilled.
 
-    The appointment walks the state machine one allowed step at a time (an unconfirmed one is
-    confirmed, then arrived), so its history shows every step and who took it. Whatever the
-    session's outcome (not_started too), the appointment is fulfilled.
+    A confirmed appointment passes through arrived first, so its history shows both steps and
+    who took them. Whatever the session's outcome (not_started too), the appointment is fulfilled.
     """
     if infusion.patient_id != appointment.patient_id:
         raise RuleError("That session belongs to another patient.", None)
     if not can_complete(appointment):
-        raise _not_completable(appointment)
-    if appointment.status == "pending":
-        change_status(appointment, "booked", actor=actor, reason="confirmed on arrival")
+        raise not_completable(appointment)
     if appointment.status == "booked":
         change_status(appointment, "arrived", actor=actor)
     infusion.appointment_id = appointment.id
@@ -474,7 +473,7 @@ def complete(appointment: Appointment, *, actor, given_at: datetime, values: dic
     """Record the appointment's infusion (re-anchoring the window when it qualifies) and
     fulfil the appointment."""
     if not can_complete(appointment):
-        raise _not_completable(appointment)
+        raise not_completable(appointment)
     course = appointment.course if appointment.course is not None and appointment.course.is_open \
         else open_course_for(appointment.patient_id)
     if course is None:
