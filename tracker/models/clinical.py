@@ -69,6 +69,10 @@ class Course(db.Model):
         CheckConstraint("mode IN ('scheduled','as_needed')", name="mode"),
         Index("ix_courses_state_closes", "state", "window_closes"),
         Index("ix_courses_patient_state", "patient_id", "state"),
+        # Status lists at scale (tracker/status.py, the worklist): each status is a range here.
+        Index("ix_courses_state_mode_closes", "state", "mode", "window_closes", "window_opens"),
+        Index("ix_courses_state_mode_opens", "state", "mode", "window_opens"),
+        Index("ix_courses_state_last_qualifying", "state", "last_qualifying_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
