@@ -36,6 +36,8 @@ ROUTES = {
     ("auth.logout", "POST"): (LOGIN, LOGIN, LOGIN, LOGIN),  # staff: logged out, sent to log in
     ("main.index", "GET"): (LOGIN, 302, 302, 302),
     ("worklist.index", "GET"): (LOGIN, 200, 200, 200),
+    ("worklist.upcoming", "GET"): (LOGIN, 200, 200, 200),
+    ("worklist.export_csv", "GET"): (LOGIN, 200, 200, 200),
     ("patients.index", "GET"): (LOGIN, 200, 200, 200),
     ("patients.new", "GET"): (LOGIN, 200, 200, 200),
     ("patients.new", "POST"): (LOGIN, 400, 400, 400),
