@@ -92,12 +92,13 @@ def due_command(on, output_format):
 
 def _due_record(row, zone: ZoneInfo) -> dict:
     start = row.next_appointment
+    windowed = row.status != "as_needed"  # as-needed maintenance has no window
     return {
         "mrn": row.mrn,
         "status": row.status,
         "anchor": row.anchor_date.isoformat() if row.anchor_date else None,
-        "window_opens": row.window_opens.isoformat() if row.window_opens else None,
-        "window_closes": row.window_closes.isoformat() if row.window_closes else None,
+        "window_opens": row.window_opens.isoformat() if windowed and row.window_opens else None,
+        "window_closes": row.window_closes.isoformat() if windowed and row.window_closes else None,
         "next_appointment": start.astimezone(zone).isoformat() if start else None,
     }
 
