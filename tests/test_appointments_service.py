@@ -13,8 +13,7 @@ from tracker.services.errors import RuleError
 
 from .factories import make_patient, make_user
 from .schedule_fixtures import (
-    MONDAY, NOW, ZONE, add_appointment, at, frozen_clock, maintenance_patient, series_patient,  # noqa: F401
-    setup_clinic,
+    MONDAY, NOW, ZONE, add_appointment, at, maintenance_patient, series_patient, setup_clinic,
 )
 
 TUESDAY = MONDAY + timedelta(days=1)

@@ -1,7 +1,7 @@
 """The day sheet and the week view: layout, highlighting, navigation, print, bounded queries."""
 import re
 from contextlib import contextmanager
-from datetime import date, time
+from datetime import date
 
 import pytest
 from sqlalchemy import event

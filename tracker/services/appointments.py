@@ -243,8 +243,8 @@ def _lock_people(patient_id: int, clinician_id: int | None) -> None:
         db.session.execute(select(User.id).where(User.id == clinician_id).with_for_update())
 
 
-def _check_parts(appointment_type: AppointmentType, chair: Chair, clinician: User | None) -> None:
-    if not chair.active:
+def _check_parts(appointment_type: AppointmentType, chair: Chair | None, clinician: User | None) -> None:
+    if chair is not None and not chair.active:
         raise RuleError("That chair is not in use; choose another.", "chair_id")
     if not appointment_type.active:
         raise RuleError("That appointment type is no longer offered.", "appointment_type_id")
@@ -343,8 +343,7 @@ def book_series(patient: Patient, *, appointment_type: AppointmentType, chair: C
         raise RuleError("Book between 1 and 30 sessions.", "count")
     if not weekdays:
         raise RuleError("Choose at least one weekday.", "weekdays")
-    if chair is not None:
-        _check_parts(appointment_type, chair, clinician)
+    _check_parts(appointment_type, chair, clinician)
     zone = clinic_zone()
     today = booking.wall(now, zone).date()
     if first_day < today:
