@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, exists, func, select
 
 from .extensions import db
 from .importing.bulk import CoursePlanner, course_row, insert_returning_ids, insert_rows
@@ -43,10 +43,13 @@ INDICATIONS = ("CRPS", "Fibromyalgia", "Post-herpetic neuralgia", "Chronic migra
 SERIES = 6
 
 
+def _is_empty(model) -> bool:
+    return not db.session.scalar(select(exists().select_from(model)))
+
+
 def database_is_empty() -> bool:
     """No patients and no staff accounts yet."""
-    return not db.session.scalar(select(Patient.id).limit(1)) and not db.session.scalar(
-        select(User.id).limit(1))
+    return _is_empty(Patient) and _is_empty(User)
 
 
 def _read_logins(path: str) -> dict[str, str]:
@@ -93,13 +96,13 @@ def login_text(lines: list[str], login_file: str) -> str:
 def ensure_booking_setup() -> bool:
     """Chairs, weekday opening hours and appointment types, for each table that is empty."""
     added = False
-    if not db.session.scalar(select(Chair.id).limit(1)):
+    if _is_empty(Chair):
         db.session.add_all(Chair(name=f"Chair {n}", position=n) for n in range(1, 7))
         added = True
-    if not db.session.scalar(select(OpeningHours.weekday).limit(1)):
+    if _is_empty(OpeningHours):
         db.session.add_all(OpeningHours(weekday=d, opens=time(8), closes=time(18)) for d in range(5))
         added = True
-    if not db.session.scalar(select(AppointmentType.id).limit(1)):
+    if _is_empty(AppointmentType):
         db.session.add_all([
             AppointmentType(name="Maintenance 40 min", prep_min=15, infusion_min=40, recovery_min=45),
             AppointmentType(name="Series 4 h", prep_min=15, infusion_min=240, recovery_min=45,
