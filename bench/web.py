@@ -147,8 +147,9 @@ def timed_gets(client: Client, paths: list[str], rounds: int, warmup: int = 3) -
 
 
 def deep_page(first_page: bytes, fallback: int = 1) -> int:
-    """The highest page number the first page's pager links to."""
+    """The last page: from the pager's "Page 1 of N", else the highest page it links to."""
     numbers = [int(n) for n in re.findall(rb"[?&;]page=(\d+)", first_page)]
+    numbers += [int(n) for n in re.findall(rb"Page\s+\d+\s+of\s+(\d+)", first_page)]
     return max(numbers, default=fallback)
 
 
