@@ -331,20 +331,31 @@ def test_complete_errors_and_roles(client, login_as, app, frozen_clock):
 
 def test_patient_appointments_partial(app, client, login_as, clinic):
     """The patient page's partial lists the patient's appointments with links, in one query."""
+    from flask import render_template
+    from flask_login import login_user
+    from sqlalchemy import event
+
     with app.app_context():
         patient = db.session.get(Patient, clinic["patient"])
-        add_appointment(patient, _chair(clinic, 0), _type(clinic), at(date(2027, 1, 20), 9))
+        for day in (20, 21, 22):
+            add_appointment(patient, _chair(clinic, 0), _type(clinic), at(date(2027, 1, day), 9))
         db.session.commit()
     user = login_as("frontdesk")
+    statements = []
     with app.test_request_context("/"):
-        from flask import render_template
-        from flask_login import login_user
-
         login_user(db.session.get(type(user), user.id))
         patient = db.session.get(Patient, clinic["patient"])
+        render_template("schedule/_patient_appointments.html", patient=patient)  # settings loaded
+        def note(conn, cursor, statement, *rest):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", note)
         html = render_template("schedule/_patient_appointments.html", patient=patient)
+        event.remove(db.engine, "before_cursor_execute", note)
     assert "Wed 20 Jan 2027 09:00" in html and "Maintenance 40 min" in html and "/schedule/appointments/" in html
+    assert html.count("/schedule/appointments/") == 3
     assert f"/schedule/book?patient_id={clinic['patient']}" in html
+    assert len(statements) == 1
 
 
 @pytest.mark.parametrize("data", [

@@ -6,7 +6,7 @@ both register on this blueprint.
 import logging
 from datetime import datetime, timedelta, timezone
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
@@ -70,12 +70,19 @@ def clinic_instant(naive: datetime, field: str) -> datetime:
 
 # ---------------------------------------------------------------------------- template helpers
 
+def request_zone():
+    """The clinic's zone, read once per request (the settings row is not kept between reads)."""
+    if "schedule_clinic_zone" not in g:
+        g.schedule_clinic_zone = clinic_zone()
+    return g.schedule_clinic_zone
+
+
 @bp.app_template_filter("schedule_local")
 def schedule_local(instant, fmt: str = "%a %d %b %Y %H:%M") -> str:
     """An instant in clinic wall-clock time."""
     if instant is None:
         return ""
-    return instant.astimezone(clinic_zone()).strftime(fmt)
+    return instant.astimezone(request_zone()).strftime(fmt)
 
 
 @bp.app_template_global()

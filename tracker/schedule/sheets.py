@@ -15,8 +15,8 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Appointment, Chair, ClosedDate, OpeningHours
 from ..services.appointments import day_bounds
-from ..services.clinic import clinic_today, clinic_zone, get_settings
-from .routes import bp
+from ..services.clinic import clinic_today, get_settings
+from .routes import bp, request_zone
 
 GRID_STATUSES = ACTIVE_STATUSES + ("fulfilled", "noshow")
 
@@ -60,7 +60,7 @@ def _requested_day() -> tuple[date, str | None]:
 
 
 def _day_appointments(first: date, last: date) -> list[Appointment]:
-    start, end = day_bounds(first, last, clinic_zone())
+    start, end = day_bounds(first, last, request_zone())
     return list(db.session.scalars(
         select(Appointment).where(Appointment.start_at >= start, Appointment.start_at < end)
         .options(joinedload(Appointment.patient), joinedload(Appointment.appointment_type),
@@ -70,7 +70,7 @@ def _day_appointments(first: date, last: date) -> list[Appointment]:
 
 def build_day_sheet(day: date, user_id: int | None) -> DaySheet:
     """Lay the day's appointments out on a wall-clock grid, one column per chair."""
-    zone = clinic_zone()
+    zone = request_zone()
     step = min(max(get_settings().slot_step_min, 5), 60)
     hours_row = db.session.get(OpeningHours, day.weekday())
     closed = db.session.scalar(select(ClosedDate).where(ClosedDate.on == day))
@@ -146,7 +146,7 @@ def week():
     on, date_error = _requested_day()
     monday = on - timedelta(days=on.weekday())
     sunday = monday + timedelta(days=6)
-    zone = clinic_zone()
+    zone = request_zone()
     days = {monday + timedelta(days=n): [] for n in range(7)}
     chairs = {c.id: c for c in db.session.scalars(select(Chair))}
     for a in _day_appointments(monday, sunday):
