@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from tracker.extensions import db
 from tracker.models import Appointment, AppointmentStatusChange, AppointmentType, Chair, Course, Infusion, Patient
 
-from .factories import make_patient
+from .factories import make_patient, make_user
 from .schedule_fixtures import (  # noqa: F401
     MONDAY, ZONE, add_appointment, at, frozen_clock, maintenance_patient, series_patient, setup_clinic,
 )
@@ -391,3 +391,31 @@ def test_absurd_search_and_series_input(client, login_as, app, frozen_clock):
             "appointment_type_id": series_id, "first_day": first_day, "weekdays": ["0"],
             "wall_time": "09:00", "count": "3"})
         assert response.status_code == 400 and message in response.get_data(as_text=True)
+
+
+def test_proposal_taken_meanwhile_and_capacity_shown_on_the_list(client, login_as, clinic, app):
+    """A proposal booked by someone else a moment ago, or over the clinician's capacity, is
+    refused with its reason next to the free times."""
+    from tracker.models import ClinicSettings
+
+    with app.app_context():
+        doctor = make_user("clinician")
+        db.session.get(ClinicSettings, 1).max_concurrent_per_clinician = 1
+        add_appointment(make_patient(), _chair(clinic, 0), _type(clinic), at(date(2027, 1, 14), 8),
+                        clinician=doctor)
+        db.session.commit()
+        doctor_id = doctor.id
+    login_as("frontdesk")
+    url = f"/schedule/book?patient_id={clinic['patient']}"
+    slot = f"{clinic['chairs'][0]}|{at(date(2027, 1, 14), 8).strftime('%Y-%m-%dT%H:%M')}"
+    response = client.post(url, data={"appointment_type_id": clinic["maintenance"], "slot": slot})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert re.search(r'id="slot-error" role="alert">That chair is already booked from 08:00 to 09:40.', html)
+    slot = f"{clinic['chairs'][1]}|{at(date(2027, 1, 14), 8).strftime('%Y-%m-%dT%H:%M')}"
+    response = client.post(url, data={"appointment_type_id": clinic["maintenance"], "slot": slot,
+                                      "clinician_id": doctor_id})
+    assert response.status_code == 400
+    assert re.search(r'id="slot-error" role="alert">The supervising clinician already runs 1 infusions',
+                     response.get_data(as_text=True))
+    assert len(_appointments(app)) == 1

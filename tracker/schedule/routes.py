@@ -211,8 +211,10 @@ def _booking_page(patient, *, form, template, appointment=None):
                 db.session.commit()
             except RuleError as error:
                 db.session.rollback()
-                put_error(form, RuleError(str(error), error.field if error.field in
-                                          ("start_at", "chair_id", "clinician_id") else "slot"))
+                # A typed time's problems sit on its fields; anything else (a proposal taken a
+                # moment ago, the clinician's capacity) on the list of free times.
+                typed = form.slot.data == "other" and error.field in ("start_at", "chair_id")
+                put_error(form, RuleError(str(error), error.field if typed else "slot"))
             else:
                 flash(f"Booked {schedule_local(booked.start_at)} on {chair.name}.", "success")
                 return redirect(url_for(".appointment", appointment_id=booked.id), 303)
