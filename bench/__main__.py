@@ -109,7 +109,8 @@ def run(args) -> int:
         store = SQLiteStore(args.cache_dir, args.patients, key)
         small = SQLiteStore(args.cache_dir, small_count, key)
     report.echo(f"# bench: {args.patients:,} patients on {store.kind}, bench date {BENCH_DATE}, "
-                f"schema key {key}{', smoke run' if args.smoke else ''}; {os.cpu_count()} CPUs")
+                f"schema key {key}{', smoke run' if args.smoke else ''}; {os.cpu_count()} CPUs, "
+                f"load average {_load()}")
     meta, cached = ensure_clinic(store, args.patients, args.rebuild, report)
     small_meta, _ = ensure_clinic(small, small_count, args.rebuild, report)
     plans = ", ".join(f"{name} {count}" for name, count in meta["plans"].items())
@@ -123,7 +124,7 @@ def run(args) -> int:
         report.echo("# import figures are from the run that built the cached clinic (--rebuild measures again)")
 
     scratch = tempfile.mkdtemp(prefix="bench-", dir=args.cache_dir)
-    runs = 3
+    runs = 1 if args.smoke else 3  # median of three at full size
     try:
         due_s = None
         try:
@@ -187,8 +188,17 @@ def run(args) -> int:
             report.unavailable(str(reason), "growth_sweep")
     finally:
         remove_tree(scratch)
+    report.echo(f"# load average at the end {_load()} (other work on the machine slows every figure)")
     report.targets(args.smoke, args.patients)
     return 0
+
+
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages, or '?' where the system has none."""
+    try:
+        return " ".join(f"{value:.1f}" for value in os.getloadavg())
+    except OSError:
+        return "?"
 
 
 def main(argv=None) -> int:

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sqlite3
+import time
 
 from .procs import ROOT
 
@@ -192,9 +193,18 @@ class PostgresStore:
 
     def scratch_copy(self, directory: str) -> ScratchCopy:
         """CREATE DATABASE ... TEMPLATE: a copy to change freely, dropped afterwards."""
+        import psycopg
+
         name = f"{self.database}_scratch"
-        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
-                    f'CREATE DATABASE "{name}" TEMPLATE "{self.database}"')
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for attempt in range(60):
+            try:
+                self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.database}"')
+                break
+            except psycopg.errors.ObjectInUse:  # autovacuum still connected to the template
+                if attempt == 59:
+                    raise
+                time.sleep(1)
         return ScratchCopy(self._render(name),
                            lambda: self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

@@ -187,8 +187,8 @@ def throughput(client: Client, paths: list[str], seconds: float, max_requests: i
 def worklist_figures(database_url: str, bench_date, admin_email: str, admin_password: str,
                      log_path: str, smoke: bool, echo) -> dict:
     """Latency of the worklist's first and deepest page vs the bare route, then load."""
-    rounds = 15 if smoke else 60
-    load_seconds = 3 if smoke else 10
+    rounds = 10 if smoke else 60
+    load_seconds = 2 if smoke else 10
     with Server(database_url, workers=2, log_path=log_path, bench_date=bench_date) as server:
         client = Client(server.port)
         client.login(admin_email, admin_password)
