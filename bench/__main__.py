@@ -54,6 +54,7 @@ class Report:
 
     def __init__(self):
         self.values: dict[str, float] = {}
+        self.failures: list[str] = []
 
     @staticmethod
     def echo(line: str) -> None:
@@ -67,6 +68,19 @@ class Report:
     def unavailable(self, reason: str, *names: str) -> None:
         for name in names:
             self.echo(f"{name}: unavailable ({reason})")
+
+    def guarded(self, names, step) -> None:
+        """Run one measurement; a missing feature or a failure is printed, the rest go on."""
+        try:
+            step()
+        except Unavailable as reason:
+            self.unavailable(str(reason), *(n for n in names if n not in self.values))
+        except Exception as error:  # a broken feature must not hide the other figures
+            traceback.print_exc()
+            first_line = (str(error).strip().splitlines() or [""])[0][:160]
+            self.failures.append(names[0])
+            self.unavailable(f"failed: {type(error).__name__}: {first_line}",
+                             *(n for n in names if n not in self.values))
 
     def targets(self, smoke: bool, patients: int) -> None:
         scale = "" if patients >= 100_000 and not smoke else \
@@ -112,7 +126,7 @@ def run(args) -> int:
                 f"schema key {key}{', smoke run' if args.smoke else ''}; {os.cpu_count()} CPUs, "
                 f"load average {_load()}")
     meta, cached = ensure_clinic(store, args.patients, args.rebuild, report)
-    small_meta, _ = ensure_clinic(small, small_count, args.rebuild, report)
+    ensure_clinic(small, small_count, args.rebuild, report)
     plans = ", ".join(f"{name} {count}" for name, count in meta["plans"].items())
     report.echo(f"# clinic: {meta['patients']:,} patients, {meta['infusions']:,} infusions, "
                 f"{meta['appointments']:,} appointments, {meta['reminders']:,} past reminders; "
@@ -125,72 +139,76 @@ def run(args) -> int:
 
     scratch = tempfile.mkdtemp(prefix="bench-", dir=args.cache_dir)
     runs = 1 if args.smoke else 3  # median of three at full size
+    found: dict = {}
     try:
-        due_s = None
-        try:
-            due, count = measure_due(store.url, BENCH_DATE, scratch, runs)
-            due_s = due.seconds
-            floor_s, floor_count = measure_floor(store.kind, store.floor_target(), scratch, runs)
-            report.figure("due_s", due.seconds)
-            report.figure("due_peak_rss_mb", due.peak_rss_mb, 1)
-            report.figure("due_ratio", due.seconds / floor_s)
-            report.echo(f"# due: {count:,} patients listed; floor query {floor_s:.2f} s for {floor_count:,} rows")
-        except Unavailable as reason:
-            report.unavailable(str(reason), "due_s", "due_peak_rss_mb", "due_ratio")
-
-        try:
-            web = worklist_figures(store.url, BENCH_DATE, meta["admin_email"], meta["admin_password"],
-                                   os.path.join(args.cache_dir, "gunicorn.log"), args.smoke, report.echo)
-            report.figure("worklist_p50_ms", web["worklist_p50_ms"], 1)
-            report.figure("worklist_p95_ms", web["worklist_p95_ms"], 1)
-            report.figure("worklist_ratio", web["worklist_p50_ms"] / web["bare_p50_ms"])
-            report.figure("worklist_rps", web["worklist_rps"], 1)
-            report.figure("worklist_rps_ratio", web["worklist_rps"] / web["bare_rps"], 3)
-            report.echo(f"# load: bare route {web['bare_rps']:.1f} req/s (2 gunicorn workers, 8 client threads)")
-        except (RuntimeError, OSError) as error:
-            report.unavailable(f"worklist: {error}", "worklist_p50_ms", "worklist_p95_ms",
-                               "worklist_ratio", "worklist_rps", "worklist_rps_ratio")
-
-        sweep_s = None
-        try:
-            sweep_s, messages, summary = measure_sweep(store, BENCH_DATE, scratch)
-            report.figure("sweep_s", sweep_s)
-            report.figure("sweep_msgs_per_s", messages / sweep_s if sweep_s else 0.0, 1)
-            share = 100.0 * messages / max(meta["patients"], 1)
-            report.echo(f"# sweep: {messages:,} messages written as .eml ({share:.1f}% of patients)"
-                        + (f"; it said: {summary}" if summary else ""))
-        except Unavailable as reason:
-            report.unavailable(str(reason), "sweep_s", "sweep_msgs_per_s")
-
-        try:
-            slots_ms, page_ms, where = measure_slots(store.url, BENCH_DATE, 10 if args.smoke else 30)
-            report.figure("slots_ms", slots_ms)
-            report.echo(f"# slots: {where}; a page of 12 proposals takes {page_ms:.1f} ms")
-        except Unavailable as reason:
-            report.unavailable(str(reason), "slots_ms")
-
-        label = f"time at {args.patients:,} / time at {small_count:,} patients"
-        try:
-            if due_s is None:
-                raise Unavailable("no due_s")
-            small_due, _ = measure_due(small.url, BENCH_DATE, scratch, runs)
-            report.figure("growth_due", due_s / small_due.seconds)
-            report.echo(f"# growth_due: {label} ({small_due.seconds:.2f} s)")
-        except Unavailable as reason:
-            report.unavailable(str(reason), "growth_due")
-        try:
-            if sweep_s is None:
-                raise Unavailable("no sweep_s")
-            small_sweep, _, _ = measure_sweep(small, BENCH_DATE, scratch)
-            report.figure("growth_sweep", sweep_s / small_sweep)
-            report.echo(f"# growth_sweep: {label} ({small_sweep:.2f} s)")
-        except Unavailable as reason:
-            report.unavailable(str(reason), "growth_sweep")
+        for names, step in (
+            (("due_s", "due_peak_rss_mb", "due_ratio"), lambda: _due(report, store, runs, scratch, found)),
+            (("worklist_p50_ms", "worklist_p95_ms", "worklist_ratio", "worklist_rps", "worklist_rps_ratio"),
+             lambda: _worklist(report, store, meta, args)),
+            (("sweep_s", "sweep_msgs_per_s"), lambda: _sweep(report, store, meta, scratch, found)),
+            (("slots_ms",), lambda: _slots(report, store, args)),
+            (("growth_due",), lambda: _growth_due(report, small, runs, scratch, found)),
+            (("growth_sweep",), lambda: _growth_sweep(report, small, scratch, found)),
+        ):
+            report.guarded(names, step)
     finally:
         remove_tree(scratch)
     report.echo(f"# load average at the end {_load()} (other work on the machine slows every figure)")
     report.targets(args.smoke, args.patients)
-    return 0
+    return 1 if report.failures else 0
+
+
+def _due(report, store, runs, scratch, found) -> None:
+    due, count = measure_due(store.url, BENCH_DATE, scratch, runs)
+    floor_s, floor_count = measure_floor(store.kind, store.floor_target(), scratch, runs)
+    found["due_s"] = due.seconds
+    report.figure("due_s", due.seconds)
+    report.figure("due_peak_rss_mb", due.peak_rss_mb, 1)
+    report.figure("due_ratio", due.seconds / floor_s)
+    report.echo(f"# due: {count:,} patients listed; floor query {floor_s:.2f} s for {floor_count:,} rows")
+
+
+def _worklist(report, store, meta, args) -> None:
+    web = worklist_figures(store.url, BENCH_DATE, meta["admin_email"], meta["admin_password"],
+                           os.path.join(args.cache_dir, "gunicorn.log"), args.smoke, report.echo)
+    report.figure("worklist_p50_ms", web["worklist_p50_ms"], 1)
+    report.figure("worklist_p95_ms", web["worklist_p95_ms"], 1)
+    report.figure("worklist_ratio", web["worklist_p50_ms"] / web["bare_p50_ms"])
+    report.figure("worklist_rps", web["worklist_rps"], 1)
+    report.figure("worklist_rps_ratio", web["worklist_rps"] / web["bare_rps"], 3)
+    report.echo(f"# load: bare route {web['bare_rps']:.1f} req/s (2 gunicorn workers, 8 client threads)")
+
+
+def _sweep(report, store, meta, scratch, found) -> None:
+    seconds, messages, summary = measure_sweep(store, BENCH_DATE, scratch)
+    found["sweep_s"] = seconds
+    report.figure("sweep_s", seconds)
+    report.figure("sweep_msgs_per_s", messages / seconds if seconds else 0.0, 1)
+    share = 100.0 * messages / max(meta["patients"], 1)
+    report.echo(f"# sweep: {messages:,} messages written as .eml ({share:.1f}% of patients)"
+                + (f"; it said: {summary}" if summary else ""))
+
+
+def _slots(report, store, args) -> None:
+    slots_ms, page_ms, where = measure_slots(store.url, BENCH_DATE, 10 if args.smoke else 30)
+    report.figure("slots_ms", slots_ms)
+    report.echo(f"# slots: {where}; a page of 12 proposals takes {page_ms:.1f} ms")
+
+
+def _growth_due(report, small, runs, scratch, found) -> None:
+    if "due_s" not in found:
+        raise Unavailable("due_s was not measured")
+    small_due, _ = measure_due(small.url, BENCH_DATE, scratch, runs)
+    report.figure("growth_due", found["due_s"] / small_due.seconds)
+    report.echo(f"# growth_due: due_s / due_s at {small.patients:,} patients ({small_due.seconds:.2f} s)")
+
+
+def _growth_sweep(report, small, scratch, found) -> None:
+    if "sweep_s" not in found:
+        raise Unavailable("sweep_s was not measured")
+    small_sweep, _, _ = measure_sweep(small, BENCH_DATE, scratch)
+    report.figure("growth_sweep", found["sweep_s"] / small_sweep)
+    report.echo(f"# growth_sweep: sweep_s / sweep_s at {small.patients:,} patients ({small_sweep:.2f} s)")
 
 
 def _load() -> str:

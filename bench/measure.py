@@ -40,14 +40,14 @@ def measure_due(database_url: str, bench_date, scratch_dir: str, runs: int) -> t
         if _missing_command(finished):
             raise Unavailable("`flask due` is not in the project yet")
         if finished.returncode != 0:
-            raise Unavailable(f"`flask due` exited {finished.returncode}: "
+            raise RuntimeError(f"`flask due` exited {finished.returncode}: "
                               + (finished.stderr.strip().splitlines() or ["no message"])[-1][:200])
         results.append(finished)
     with open(out_path, encoding="utf-8") as handle:
         try:
             count = len(json.load(handle))
         except ValueError as error:
-            raise Unavailable(f"`flask due --format json` did not print JSON ({error})")
+            raise RuntimeError(f"`flask due --format json` did not print JSON ({error})")
     os.remove(out_path)
     return Timed(statistics.median(r.seconds for r in results),
                  max(r.peak_rss_mb for r in results), results), count
@@ -81,7 +81,7 @@ def measure_sweep(store, bench_date, scratch_dir: str) -> tuple[float, int, str]
     if _missing_command(finished):
         raise Unavailable("`flask reminders run` is not in the project yet")
     if finished.returncode != 0:
-        raise Unavailable(f"`flask reminders run` exited {finished.returncode}: "
+        raise RuntimeError(f"`flask reminders run` exited {finished.returncode}: "
                           + (finished.stderr.strip().splitlines() or ["no message"])[-1][:200])
     messages = sum(1 for _root, _dirs, files in os.walk(outbox) for name in files if name.endswith(".eml"))
     for root, _dirs, files in os.walk(outbox, topdown=False):
