@@ -176,12 +176,28 @@ class PostgresStore:
         return meta if count == self.patients else None
 
     def start_empty(self) -> None:
-        """Drop and recreate the database (the bench owns it)."""
+        """Drop and recreate the database, once it is clear the bench owns it."""
         os.makedirs(self.cache_dir, exist_ok=True)
-        if os.path.exists(self.meta_path):
-            os.remove(self.meta_path)
+        if not os.path.exists(self.meta_path) and self._table_count() > 0:
+            raise RuntimeError(
+                f"{self.label()} already holds tables that this benchmark did not create. The "
+                "benchmark drops and rebuilds its database: give it an empty database of its own.")
+        with open(self.meta_path, "w", encoding="utf-8") as handle:
+            json.dump({"building": True}, handle)  # ours, even if this build is interrupted
         self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)',
                     f'CREATE DATABASE "{self.database}"')
+
+    def _table_count(self) -> int:
+        """Tables in the database's public schema (0 when the database does not exist)."""
+        import psycopg
+
+        try:
+            with psycopg.connect(self.libpq()) as connection:
+                return connection.execute(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+                ).fetchone()[0]
+        except psycopg.OperationalError:
+            return 0
 
     def finish(self, meta: dict) -> None:
         import psycopg
