@@ -31,8 +31,11 @@ def test_clinician_records_session_from_day_sheet(journey, live_app):
     assert sheet.get_by_text("Your session").is_visible()
     journey.check("day sheet (today)")
 
+    nav = page.get_by_role("navigation", name="Main")
+    assert nav.get_by_role("link", name="Day sheet").get_attribute("aria-current") == "page"
     sheet.get_by_role("link", name="Morgan Ellery").click()
     assert page.get_by_role("heading", name="Appointment: Morgan Ellery").is_visible()
+    assert nav.get_by_role("link", name="Day sheet").get_attribute("aria-current") == "true"  # its area
     journey.check("appointment (booked)")
 
     page.get_by_role("link", name="Record the session").click()
