@@ -31,6 +31,9 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cursor.execute("PRAGMA busy_timeout=30000")
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
+        # With WAL, NORMAL survives application crashes; it only risks the last commits on
+        # power loss, and makes the one-commit-per-sent-reminder pattern cheap.
+        cursor.execute("PRAGMA synchronous=NORMAL")
     except Exception:  # in-memory databases have no WAL; nothing to do
         pass
     cursor.close()
