@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, exists, func, select
 
 from .extensions import db
-from .importing.bulk import CoursePlanner, course_row, insert_returning_ids, insert_rows
+from .importing.bulk import CoursePlanner, course_row, insert_courses, insert_patients, insert_rows
 from .models import (
     ACTIVE_STATUSES, Appointment, AppointmentStatusChange, AppointmentType, Chair, Course,
     Infusion, OpeningHours, Patient, User,
@@ -212,7 +212,7 @@ def seed_patients(count: int, *, progress=lambda n: None, seed: int | None = Non
             "consent_recorded_at": now if consent else None, "email_opt_out_at": None,
             "created_at": now, "updated_at": now,
         })
-    patient_ids = insert_returning_ids(db.session, Patient, patients)
+    patient_ids = insert_patients(db.session, patients)
     courses = []
     for number, (patient_id, plan) in enumerate(zip(patient_ids, plans)):
         facts = planner.plan(number, series_planned=SERIES, min_days=settings.default_min_days,
@@ -224,7 +224,7 @@ def seed_patients(count: int, *, progress=lambda n: None, seed: int | None = Non
             row.update(state="on_hold", state_before_hold=facts.state, hold_reason="Travelling abroad")
         courses.append(row)
         progress(1)
-    course_ids = insert_returning_ids(db.session, Course, courses)
+    course_ids = insert_courses(db.session, courses)
     insert_rows(db.session, Infusion, [
         _infusion_row(seq, patient_ids[n], course_ids[n], day, given_at, outcome, reason, planner, rng, now)
         for seq, (n, day, given_at, outcome, reason) in enumerate(sessions)

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterable, Optional
 
-from sqlalchemy import insert
+from sqlalchemy import select
 
 from .. import scheduling
+from ..models import Course, Patient
 
 BOOSTER, EARLY, LATE = 1, 2, 4
 _SEQ_BITS, _MINUTE_BITS = 32, 11
@@ -112,17 +113,25 @@ def course_row(patient_id: int, plan: CoursePlan, *, indication: str, mode: str,
     }
 
 
-def insert_returning_ids(session, model, rows: list[dict]) -> list[int]:
-    """Insert rows in one executemany and return their new ids in the order given."""
-    if not rows:
-        return []
-    table = model.__table__
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return list(session.execute(statement, rows).scalars())
+def insert_patients(session, rows: list[dict]) -> list[int]:
+    """Insert new patients; their ids in the order given (looked up by MRN, which is unique)."""
+    insert_rows(session, Patient, rows)
+    mrns = [row["mrn"] for row in rows]
+    ids = dict(session.execute(select(Patient.mrn, Patient.id).where(Patient.mrn.in_(mrns))).all())
+    return [ids[mrn] for mrn in mrns]
+
+
+def insert_courses(session, rows: list[dict]) -> list[int]:
+    """Insert the first course of new patients; the course ids in the order given."""
+    insert_rows(session, Course, rows)
+    patient_ids = [row["patient_id"] for row in rows]
+    ids = dict(session.execute(
+        select(Course.patient_id, Course.id).where(Course.patient_id.in_(patient_ids))).all())
+    return [ids[patient_id] for patient_id in patient_ids]
 
 
 def insert_rows(session, model, rows: list[dict]) -> None:
-    """Insert rows with one DBAPI executemany (no ORM objects, no per-row statement work).
+    """Insert rows without ORM objects: COPY on PostgreSQL, one DBAPI executemany elsewhere.
 
     Each value goes through its column type's own bind processor, so what is stored is
     exactly what an ORM insert would store (UTC instants, SQLite date text, ...).
@@ -134,16 +143,24 @@ def insert_rows(session, model, rows: list[dict]) -> None:
     table = model.__table__
     names = list(rows[0])
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
-    quote = dialect.identifier_preparer.quote
-    statement = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-                 f"VALUES ({', '.join([placeholder] * len(names))})")
     pairs = list(zip(names, processors))
-    connection.exec_driver_sql(statement, [
-        tuple(row[name] if process is None or row[name] is None else process(row[name])
-              for name, process in pairs)
-        for row in rows
-    ])
+    values = (tuple(row[name] if process is None or row[name] is None else process(row[name])
+                    for name, process in pairs) for row in rows)
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in names)
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            with cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
+        return
+    placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
+    connection.exec_driver_sql(
+        f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({', '.join([placeholder] * len(names))})",
+        list(values))
 
 
 def batched(rows: Iterable, size: int = BATCH):

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ..models import Course, Infusion, Patient
+from ..models import Infusion, Patient
 from ..services import audit
 from ..services.infusions import total_mg
-from .bulk import CoursePlanner, batched, course_row, insert_returning_ids, insert_rows
+from .bulk import CoursePlanner, batched, course_row, insert_courses, insert_patients, insert_rows
 from .checks import INFUSION_COLUMNS, PATIENT_COLUMNS, CheckContext, check_infusion, check_patient
 from .reader import CsvFile, Problem
 
@@ -125,7 +125,7 @@ class ClinicImport:
         records = ((line, check_patient(cells, self.context)[0])
                    for line, cells in self.patients.records(problems))
         for batch in batched(records):
-            ids = insert_returning_ids(session, Patient, [_patient_row(v, now) for _, v in batch])
+            ids = insert_patients(session, [_patient_row(v, now) for _, v in batch])
             patient_ids.extend(ids)
             courses = []
             for patient_id, (_, values) in zip(ids, batch):
@@ -137,7 +137,7 @@ class ClinicImport:
                 courses.append(course_row(patient_id, plan, indication=values["indication"],
                                           mode=values["mode"], series_planned=values["series_planned"],
                                           min_days=values["min_days"], max_days=values["max_days"]))
-            course_ids.extend(insert_returning_ids(session, Course, courses))
+            course_ids.extend(insert_courses(session, courses))
         infusions = boosters = early = 0
         rows = (self._infusion_row(line, values, patient_ids[patient], course_ids[patient], now)
                 for line, _, patient, values in self._infusion_rows(problems)

@@ -86,18 +86,22 @@ def _part(clock: Clock, status: str, part: str, booked: bool, limit: int, number
     it has `limit` rows.
     """
     day = Course.last_qualifying_on if status == "interrupted" else Course.window_closes
-    if part == "undated":
-        where = and_(maintenance_scheduled(), Course.window_closes.is_(None))
-    elif status == "due":  # the dated half of status_predicate("due"), as one index range
-        where = and_(maintenance_scheduled(), Course.window_closes >= clock.on,
-                     Course.window_opens <= clock.on)
-    else:
-        where = status_filter([status], clock)
+    where = _part_where(clock, status, part)
     booked_clause = booked_expr(clock)
     stmt = (select(Course.id.label("course_id"), literal(number).label("part"), day.label("day"),
                    literal(booked).label("booked"))
             .where(where, booked_clause if booked else ~booked_clause))
     return stmt.order_by(day, Course.id).limit(limit)
+
+
+def _part_where(clock: Clock, status: str, part: str):
+    """The WHERE clause of one part: a single index range each (no OR for the planner)."""
+    if part == "undated":
+        return and_(maintenance_scheduled(), Course.window_closes.is_(None))
+    if status == "due":  # the dated half of status_predicate("due")
+        return and_(maintenance_scheduled(), Course.window_closes >= clock.on,
+                    Course.window_opens <= clock.on)
+    return status_filter([status], clock)
 
 
 def worklist_page(clock: Clock, *, statuses: Sequence[str], booked: bool | None,
@@ -161,9 +165,12 @@ def worklist_counts(clock: Clock, search=None) -> dict[tuple[str, bool], int]:
         stmt = select(rows.c.status, rows.c.booked, func.count()).group_by(rows.c.status, rows.c.booked)
         found = {(name, bool(booked)): n for name, booked, n in db.session.execute(stmt)}
         return {(name, b): found.get((name, b), 0) for name in URGENCY for b in (False, True)}
-    totals = db.session.execute(select(*(
-        select(func.count()).select_from(Course).where(status_filter([s], clock))
-        .scalar_subquery().label(s) for s in URGENCY))).one()
+    part_counts = db.session.execute(select(*(
+        select(func.count()).select_from(Course).where(_part_where(clock, name, part))
+        .scalar_subquery() for name, part in PARTS))).one()
+    totals = dict.fromkeys(URGENCY, 0)
+    for (name, _part), n in zip(PARTS, part_counts):
+        totals[name] += n
     appointed = (select(Appointment.course_id).where(Appointment.status.in_(ACTIVE_STATUSES))
                  .distinct().subquery())
     booked = dict(db.session.execute(
@@ -171,7 +178,7 @@ def worklist_counts(clock: Clock, search=None) -> dict[tuple[str, bool], int]:
         .join(Course, Course.id == appointed.c.course_id)
         .where(status_filter(URGENCY, clock), booked_expr(clock)).group_by(status)).all())
     counts = {}
-    for name, total in zip(URGENCY, totals):
+    for name, total in totals.items():
         counts[(name, True)] = booked.get(name, 0)
         counts[(name, False)] = total - booked.get(name, 0)
     return counts
