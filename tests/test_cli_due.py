@@ -155,3 +155,11 @@ def test_empty_database_and_bad_date(runner):
     assert result.exit_code == 0 and json.loads(result.stdout) == []
     bad = runner.invoke(args=["due", "--on", "01/04/2026"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_json_escapes_odd_mrns(app, runner):
+    """An MRN with quotes, backslashes or non-ASCII letters still gives valid JSON."""
+    with app.app_context():
+        maintenance_course(date(2026, 3, 2), mrn='Q"1\\ä')
+        db.session.commit()
+    assert list(due_json(runner, "2026-04-01")) == ['Q"1\\ä']

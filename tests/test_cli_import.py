@@ -131,8 +131,11 @@ def _bad_infusion(index, column, value):
 
 
 PATIENT_CASES = {
-    "empty mrn": (0, "mrn", "", "patients.csv:2: mrn: must not be empty"),
-    "repeated mrn": (1, "mrn", "A100", "patients.csv:3: mrn: repeated MRN (first on line 2)"),
+    "empty mrn": (2, "mrn", "", "patients.csv:4: mrn: must not be empty",
+                  "infusions.csv:12: mrn: unknown MRN (not in the patients file)"),
+    "repeated mrn": (1, "mrn", "A100", "patients.csv:3: mrn: repeated MRN (first on line 2)",
+                     "infusions.csv:10: mrn: unknown MRN (not in the patients file)",
+                     "infusions.csv:11: mrn: unknown MRN (not in the patients file)"),
     "empty first name": (0, "first_name", " ", "patients.csv:2: first_name: must not be empty"),
     "empty last name": (1, "last_name", "", "patients.csv:3: last_name: must not be empty"),
     "long last name": (1, "last_name", "x" * 81, "patients.csv:3: last_name: longer than 80 characters"),
@@ -184,12 +187,12 @@ INFUSION_CASES = {
 @pytest.mark.parametrize("case", PATIENT_CASES, ids=list(PATIENT_CASES))
 def test_bad_patient_cell_is_reported_and_nothing_imported(app, runner, tmp_path, case):
     """Each kind of bad patients.csv cell gives its exact file:line: column: problem and exit 1."""
-    index, column, value, expected = PATIENT_CASES[case]
+    index, column, value, *expected = PATIENT_CASES[case]
     files = write_files(tmp_path, patients=_bad_patient(index, column, value))
     result = run_import(runner, files)
     assert result.exit_code == 1
-    assert problems(result)[0] == f"{tmp_path}/{expected}"
-    assert problems(result)[-1].endswith("nothing was imported.")
+    summary = f"{len(expected)} problem{'s' if len(expected) > 1 else ''} found; nothing was imported."
+    assert problems(result) == [f"{tmp_path}/{line}" for line in expected] + [summary]
     assert_nothing_imported(app)
 
 

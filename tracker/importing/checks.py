@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from datetime import date, datetime, time, timezone
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -42,7 +42,7 @@ class CheckContext:
     default_max_days: int
     max_dose_mg_per_kg: Decimal
 
-    @property
+    @cached_property
     def dose_above_maximum(self) -> str:
         return f"above the clinic maximum of {self.max_dose_mg_per_kg.normalize():f} mg/kg"
 
