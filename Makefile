@@ -6,7 +6,7 @@ FLASK := $(VENV)/bin/flask --app tracker
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve test test-sqlite test-postgres bench bench-smoke clean
+.PHONY: run test test-browser bench bench-smoke clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ test: $(VENV)/.requirements-dev
 	  echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; \
 	  $(PY) -m pytest; \
 	fi
+
+test-browser: $(VENV)/.requirements-dev
+	$(PY) -m pytest tests/browser
 
 bench: $(VENV)/.requirements-dev
 	$(PY) -m bench $(if $(PATIENTS),--patients $(PATIENTS)) $(if $(DATABASE_URL),--database-url $(DATABASE_URL))
