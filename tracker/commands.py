@@ -72,12 +72,12 @@ def due_command(on, output_format):
     """The maintenance status of every active patient on a date."""
     from .models import Patient
     from .services.clinic import clinic_today, get_settings
-    from .status import clock_for, open_courses, stream
+    from .status import clock_for, due_list, stream
 
     settings = get_settings()
     day = on.date() if on else clinic_today()
     clock = clock_for(day, settings)
-    statement = open_courses(clock, booked=False).order_by(Patient.mrn)
+    statement = due_list(clock)
     zone = ZoneInfo(settings.timezone)
     records = (_due_values(row, zone) for row in stream(db.session, statement))
     if output_format == "json":

@@ -187,6 +187,15 @@ def open_courses(clock: Clock, statuses: Iterable[str] | None = None, *, booked:
     return stmt
 
 
+def due_list(clock: Clock):
+    """Every open course's MRN, status, window and next appointment, by MRN (the `due` command)."""
+    return (select(Patient.mrn, status_expr(clock).label("status"), Course.anchor_date,
+                   Course.window_opens, Course.window_closes,
+                   next_appointment_expr(clock).label("next_appointment"))
+            .join(Patient, Patient.id == Course.patient_id)
+            .where(Course.state.in_(OPEN_STATES)).order_by(Patient.mrn))
+
+
 def stream(session, stmt, batch: int = 2000) -> Iterator:
     """Execute and yield rows in batches, without loading the whole result."""
     result = session.execute(stmt.execution_options(yield_per=batch, stream_results=True))
