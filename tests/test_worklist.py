@@ -126,6 +126,7 @@ def test_links_left_out_when_other_areas_are_missing(app, client, login_as, clin
     ("q=lind", ["LAP-1"]),
     ("q=alex+book", ["BKD-DUE"]),
     ("q=nakamura", []),
+    ("q=%25", []),  # a literal percent sign, not a wildcard
 ])
 def test_worklist_filters(client, login_as, clinic, query, expected):
     """Status, booked/unbooked and name/MRN search narrow the list and keep its order."""

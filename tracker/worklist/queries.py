@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, OPEN_STATES, Appointment, Course, Patient
 from ..status import (
-    Clock, maintenance_scheduled, booked_expr, next_appointment_expr, open_courses, status_expr,
+    Clock, booked_expr, maintenance_scheduled, next_appointment_expr, open_courses, status_expr,
     status_filter,
 )
 
@@ -56,19 +56,19 @@ def search_filter(text: str | None):
     """MRN exactly, or a name starting with the text (last, first, or 'first last')."""
     if not text:
         return None
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    prefix = escaped + "%"
-    conditions = [Patient.mrn == text, Patient.last_name.ilike(prefix, escape="\\"),
-                  Patient.first_name.ilike(prefix, escape="\\")]
+    conditions = [Patient.mrn == text, _starts(Patient.last_name, text),
+                  _starts(Patient.first_name, text)]
     if " " in text:
         first, _, last = text.partition(" ")
-        conditions.append(and_(Patient.first_name.ilike(_escape(first.strip()) + "%", escape="\\"),
-                               Patient.last_name.ilike(_escape(last.strip()) + "%", escape="\\")))
+        conditions.append(and_(_starts(Patient.first_name, first.strip()),
+                               _starts(Patient.last_name, last.strip())))
     return or_(*conditions)
 
 
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _starts(column, text: str):
+    """Case-insensitive 'starts with', the text's own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(escaped + "%", escape="\\")
 
 
 # The worklist in parts: (status, part) pairs in page order within unbooked or booked. A
