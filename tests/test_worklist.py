@@ -55,6 +55,8 @@ def clinic(app):
         hold.state = "on_hold"
         gone = maintenance_course(ago(200), mrn="GONE-1", last_name="Gone")
         gone.state, gone.closed_on = "discharged", ago(1)
+        made["booked_interrupted"] = series_course(ago(25), mrn="BKD-INT", last_name="Bayer")
+        book(made["booked_interrupted"], soon(2), status="booked")
         book(made["booked_due"], soon(3), status="booked")
         book(made["booked_overdue"], soon(4), status="pending")
         book(made["lapsed"], soon(5), status="cancelled")  # a cancelled booking does not count
@@ -63,7 +65,7 @@ def clinic(app):
 
 
 WORKLIST_ORDER = ["OVD-OLD", "OVD-NEW", "DUE-NONE", "DUE-LATE", "DUE-EARLY", "INT-1", "LAP-1",
-                  "BKD-OVD", "BKD-DUE"]
+                  "BKD-OVD", "BKD-DUE", "BKD-INT"]
 
 
 def page_mrns(html: str) -> list[str]:
@@ -81,7 +83,7 @@ def test_worklist_shows_who_needs_action_unbooked_and_urgent_first(client, login
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert page_mrns(html) == WORKLIST_ORDER
-    assert "9 patients" in html
+    assert "10 patients" in html
     assert "(1 booked)" in html  # the counts line: one booked overdue, one booked due
 
 
@@ -117,14 +119,15 @@ def test_links_left_out_when_other_areas_are_missing(app, client, login_as, clin
 @pytest.mark.parametrize("query, expected", [
     ("status=overdue", ["OVD-OLD", "OVD-NEW", "BKD-OVD"]),
     ("status=due", ["DUE-NONE", "DUE-LATE", "DUE-EARLY", "BKD-DUE"]),
-    ("status=interrupted", ["INT-1"]),
+    ("status=interrupted", ["INT-1", "BKD-INT"]),
     ("status=lapsed", ["LAP-1"]),
-    ("booked=booked", ["BKD-OVD", "BKD-DUE"]),
+    ("booked=booked", ["BKD-OVD", "BKD-DUE", "BKD-INT"]),
     ("booked=unbooked", WORKLIST_ORDER[:7]),
     ("status=due&booked=unbooked", ["DUE-NONE", "DUE-LATE", "DUE-EARLY"]),
     ("q=OVD-NEW", ["OVD-NEW"]),
     ("q=lind", ["LAP-1"]),
     ("q=alex+book", ["BKD-DUE"]),
+    ("q=bayer&status=interrupted&booked=booked", ["BKD-INT"]),
     ("q=nakamura", []),
     ("q=%25", []),  # a literal percent sign, not a wildcard
 ])
@@ -148,17 +151,26 @@ def test_odd_parameters_never_fail(client, login_as, clinic, query):
         assert page_mrns(response.get_data(as_text=True)) == WORKLIST_ORDER
 
 
-def test_pages_follow_the_same_order(app, client, login_as, clinic):
-    """With two rows a page, the pages together list everyone once, in worklist order."""
+@pytest.mark.parametrize("size", [1, 2, 4])
+def test_pages_follow_the_same_order(app, client, login_as, clinic, size):
+    """Page by page (read from the start or from the end) lists everyone once, in order."""
     login_as("frontdesk")
-    app.config["PAGE_SIZE"] = 2
+    app.config["PAGE_SIZE"] = size
+    pages = -(-len(WORKLIST_ORDER) // size)
     seen = []
-    for number in range(1, 6):
+    for number in range(1, pages + 1):
         html = client.get(f"/worklist/?page={number}").get_data(as_text=True)
         seen += page_mrns(html)
-        assert f"Page {number} of 5" in html
+        assert f"Page {number} of {pages}" in html
     assert seen == WORKLIST_ORDER
-    assert page_mrns(client.get("/worklist/?page=99").get_data(as_text=True)) == WORKLIST_ORDER[-1:]
+    last = client.get("/worklist/?page=99").get_data(as_text=True)
+    assert page_mrns(last) == WORKLIST_ORDER[(pages - 1) * size:]
+    unbooked = []
+    for number in range(1, 8):
+        unbooked += page_mrns(client.get(f"/worklist/?booked=unbooked&page={number}").get_data(as_text=True))
+        if number * size >= 7:
+            break
+    assert unbooked == WORKLIST_ORDER[:7]
 
 
 def test_worklist_needs_login(client, clinic):
@@ -179,8 +191,9 @@ def test_export_csv_has_the_same_rows_and_filters(client, login_as, clinic):
     assert list(rows[0]) == ["mrn", "last_name", "first_name", "status", "anchor", "window_opens",
                              "window_closes", "booked", "next_appointment"]
     assert [r["mrn"] for r in rows] == WORKLIST_ORDER
-    booked = rows[-1]
+    booked = rows[-2]
     assert booked["booked"] == "yes" and booked["status"] == "due"
+    assert (rows[-1]["mrn"], rows[-1]["status"], rows[-1]["anchor"]) == ("BKD-INT", "interrupted", "")
     assert booked["anchor"] == ago(60).isoformat()
     assert booked["window_opens"] == ago(30).isoformat() and booked["window_closes"] == ago(-30).isoformat()
     assert booked["next_appointment"] == soon(3).astimezone(ZoneInfo("America/New_York")).isoformat()

@@ -77,21 +77,23 @@ PARTS = (("overdue", "dated"), ("due", "undated"), ("due", "dated"), ("interrupt
          ("lapsed", "dated"))
 
 
-def _part(clock: Clock, status: str, part: str, booked: bool, limit: int, number: int):
-    """The ids of one part of the worklist in page order, at most `limit` of them.
+def _part(clock: Clock, number: int, booked: bool, skip: int, take: int, from_end: bool):
+    """`take` course ids of one part of the worklist after skipping `skip`, in page order.
 
     A part is ordered by the date that makes it urgent (window close, or the last series
     session for an interrupted series), then course id: the order of an index on (state,
-    mode, window_closes) or (state, last_qualifying_on), so the database stops reading once
-    it has `limit` rows.
+    mode, window_closes) or (state, last_qualifying_on), so the database reads only the rows
+    it skips and returns. `from_end` reads the part backwards, `skip` counted from its end.
     """
+    status, part = PARTS[number]
     day = Course.last_qualifying_on if status == "interrupted" else Course.window_closes
-    where = _part_where(clock, status, part)
     booked_clause = booked_expr(clock)
-    stmt = (select(Course.id.label("course_id"), literal(number).label("part"), day.label("day"),
-                   literal(booked).label("booked"))
-            .where(where, booked_clause if booked else ~booked_clause))
-    return stmt.order_by(day, Course.id).limit(limit)
+    stmt = (select(Course.id.label("course_id"),
+                   literal(number + (len(PARTS) if booked else 0)).label("part"),
+                   day.label("day"), literal(booked).label("booked"))
+            .where(_part_where(clock, status, part), booked_clause if booked else ~booked_clause))
+    order = (day.desc(), Course.id.desc()) if from_end else (day, Course.id)
+    return stmt.order_by(*order).offset(skip).limit(take)
 
 
 def _part_where(clock: Clock, status: str, part: str):
@@ -112,37 +114,48 @@ def worklist_page(clock: Clock, *, statuses: Sequence[str], booked: bool | None,
     already has a chair. Then overdue (longest overdue first: nearest to lapsing), due
     (window closing soonest first; a maintenance course with no window yet first of all),
     interrupted (longest gap since the last series session first), lapsed (lapsed longest
-    first). Three statements whatever the number of patients: counts per status, booked
-    counts, and the page, built as a UNION ALL of ordered, limited parts so that no part
-    reads more than the rows up to the end of the page (a search: two statements).
+    first). Three statements whatever the number of patients: the counts of each part, the
+    booked counts, and the page: a UNION ALL of the parts that overlap the page, each read
+    from its nearer end, so the last page costs what the first does (a search: two).
     """
     search = search_filter(search_text)
-    counts = worklist_counts(clock, search)
     wanted_booked = (False, True) if booked is None else (booked,)
-    total = sum(counts.get((s, b), 0) for s in URGENCY if s in statuses for b in wanted_booked)
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
-    offset = (page - 1) * per_page
     if search is not None:  # a search narrows the list to a few patients: sort them directly
+        counts = searched_counts(clock, search)
+        total = sum(counts[(s, b)] for s in URGENCY if s in statuses for b in wanted_booked)
+        number, offset = _page_offset(page, per_page, total)
         stmt = export_rows(clock, statuses=statuses, booked=booked, search_text=search_text)
         return Page(db.session.execute(stmt.offset(offset).limit(per_page)).all(),
-                    page, per_page, total, counts)
-    parts = []
-    for is_booked in wanted_booked:
-        for number, (status, part) in enumerate(PARTS):
-            if status in statuses and counts.get((status, is_booked), 0):
-                parts.append(_part(clock, status, part, is_booked, offset + per_page,
-                                   number + (len(PARTS) if is_booked else 0)))
+                    number, per_page, total, counts)
+    sizes = part_sizes(clock)
+    blocks = [(is_booked, number, sizes[(is_booked, number)]) for is_booked in wanted_booked
+              for number, (status, _part) in enumerate(PARTS) if status in statuses]
+    total = sum(size for _, _, size in blocks)
+    number, offset = _page_offset(page, per_page, total)
+    end = min(offset + per_page, total)
+    parts, start = [], 0
+    for is_booked, part, size in blocks:
+        first, last = max(offset - start, 0), min(end - start, size)  # this part's slice
+        if first < last:
+            from_end = size - last < first
+            skip = size - last if from_end else first
+            parts.append(_part(clock, part, is_booked, skip, last - first, from_end))
+        start += size
+    counts = _by_status(sizes)
     if not parts:
-        return Page([], page, per_page, total, counts)
-    union = union_all(*(p.subquery().select() for p in parts)).subquery()
-    chosen = (select(union).order_by(union.c.part, union.c.day, union.c.course_id)
-              .offset(offset).limit(per_page).subquery())
+        return Page([], number, per_page, total, counts)
+    chosen = union_all(*(p.subquery().select() for p in parts)).subquery()
     stmt = (select(*_row_columns(clock), chosen.c.booked)
             .select_from(chosen).join(Course, Course.id == chosen.c.course_id)
             .join(Patient, Patient.id == Course.patient_id)
             .order_by(chosen.c.part, chosen.c.day, chosen.c.course_id))
-    return Page(db.session.execute(stmt).all(), page, per_page, total, counts)
+    return Page(db.session.execute(stmt).all(), number, per_page, total, counts)
+
+
+def _page_offset(page: int, per_page: int, total: int) -> tuple[int, int]:
+    """(page number within range, offset of its first row)."""
+    number = min(max(1, page), max(1, math.ceil(total / per_page)))
+    return number, (number - 1) * per_page
 
 
 def _row_columns(clock: Clock):
@@ -152,36 +165,51 @@ def _row_columns(clock: Clock):
             next_appointment_expr(clock).label("next_appointment"))
 
 
-def worklist_counts(clock: Clock, search=None) -> dict[tuple[str, bool], int]:
-    """{(status, booked): number of patients} for the four worklist statuses.
+def part_sizes(clock: Clock) -> dict[tuple[bool, int], int]:
+    """{(booked, part number): patients} for every part of the worklist.
 
-    Each status is counted on its own index range; booked patients are counted from the
+    Each part is counted on its own index range; booked patients are counted from the
     active appointments (few) rather than by testing every patient on the worklist (many).
-    A search narrows the list to a few patients, which are counted directly.
     """
-    status = status_expr(clock).label("status")
-    if search is not None:
-        rows = _searched(clock, URGENCY, search).subquery()
-        stmt = select(rows.c.status, rows.c.booked, func.count()).group_by(rows.c.status, rows.c.booked)
-        found = {(name, bool(booked)): n for name, booked, n in db.session.execute(stmt)}
-        return {(name, b): found.get((name, b), 0) for name in URGENCY for b in (False, True)}
-    part_counts = db.session.execute(select(*(
-        select(func.count()).select_from(Course).where(_part_where(clock, name, part))
-        .scalar_subquery() for name, part in PARTS))).one()
-    totals = dict.fromkeys(URGENCY, 0)
-    for (name, _part), n in zip(PARTS, part_counts):
-        totals[name] += n
+    totals = db.session.execute(select(*(
+        select(func.count()).select_from(Course).where(_part_where(clock, status, part))
+        .scalar_subquery() for status, part in PARTS))).one()
     appointed = (select(Appointment.course_id).where(Appointment.status.in_(ACTIVE_STATUSES))
                  .distinct().subquery())
-    booked = dict(db.session.execute(
-        select(status, func.count()).select_from(appointed)
+    status = status_expr(clock).label("status")
+    undated = case((and_(Course.state == "maintenance", Course.window_closes.is_(None)), 1),
+                   else_=0).label("undated")
+    booked = {(name, bool(flag)): n for name, flag, n in db.session.execute(
+        select(status, undated, func.count()).select_from(appointed)
         .join(Course, Course.id == appointed.c.course_id)
-        .where(status_filter(URGENCY, clock), booked_expr(clock)).group_by(status)).all())
-    counts = {}
-    for name, total in totals.items():
-        counts[(name, True)] = booked.get(name, 0)
-        counts[(name, False)] = total - booked.get(name, 0)
+        .where(status_filter(URGENCY, clock), booked_expr(clock))
+        .group_by(status, undated))}
+    sizes = {}
+    for number, ((name, part), total) in enumerate(zip(PARTS, totals)):
+        in_booked = booked.get((name, part == "undated"), 0)
+        sizes[(True, number)] = in_booked
+        sizes[(False, number)] = total - in_booked
+    return sizes
+
+
+def _by_status(sizes: dict[tuple[bool, int], int]) -> dict[tuple[str, bool], int]:
+    counts = {(name, b): 0 for name in URGENCY for b in (False, True)}
+    for (is_booked, number), n in sizes.items():
+        counts[(PARTS[number][0], is_booked)] += n
     return counts
+
+
+def worklist_counts(clock: Clock, search=None) -> dict[tuple[str, bool], int]:
+    """{(status, booked): number of patients} for the four worklist statuses."""
+    return searched_counts(clock, search) if search is not None else _by_status(part_sizes(clock))
+
+
+def searched_counts(clock: Clock, search) -> dict[tuple[str, bool], int]:
+    """{(status, booked): number} among the patients matching a search (few: counted directly)."""
+    rows = _searched(clock, URGENCY, search).subquery()
+    stmt = select(rows.c.status, rows.c.booked, func.count()).group_by(rows.c.status, rows.c.booked)
+    found = {(name, bool(booked)): n for name, booked, n in db.session.execute(stmt)}
+    return {(name, b): found.get((name, b), 0) for name in URGENCY for b in (False, True)}
 
 
 def export_rows(clock: Clock, *, statuses: Sequence[str], booked: bool | None, search_text: str | None):
