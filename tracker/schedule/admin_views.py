@@ -28,6 +28,20 @@ def _saved(message: str, endpoint: str):
     return redirect(url_for(endpoint), 303)
 
 
+def _apply(form, change, message, endpoint: str):
+    """For a valid form run `change`, commit and redirect to `endpoint`, flashing `message` (or
+    `message(result)`); None when the form is invalid or the rule error is back on it."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = change()
+    except RuleError as error:
+        db.session.rollback()
+        put_error(form, error)
+        return None
+    return _saved(message(result) if callable(message) else message, endpoint)
+
+
 # ---------------------------------------------------------------------------- chairs
 
 def _chairs_page(add_form=None, failed=None, status=200):
@@ -49,14 +63,10 @@ def chairs():
     if request.method == "GET":
         return _chairs_page()
     form = ChairForm(prefix="new")
-    if form.validate_on_submit():
-        try:
-            chair = resources.add_chair(name=form.name.data, position=form.position.data, actor=_actor())
-            return _saved(f"Chair {chair.name} added.", ".chairs")
-        except RuleError as error:
-            db.session.rollback()
-            put_error(form, error)
-    return _chairs_page(add_form=form, status=400)
+    saved = _apply(form, lambda: resources.add_chair(name=form.name.data, position=form.position.data,
+                                                     actor=_actor()),
+                   lambda chair: f"Chair {chair.name} added.", ".chairs")
+    return saved or _chairs_page(add_form=form, status=400)
 
 
 @bp.post("/chairs/<int:chair_id>")
@@ -65,14 +75,10 @@ def chair_update(chair_id: int):
     """Rename or reorder a chair."""
     chair = db.get_or_404(Chair, chair_id)
     form = ChairForm(prefix=f"chair{chair_id}")
-    if form.validate_on_submit():
-        try:
-            resources.update_chair(chair, name=form.name.data, position=form.position.data, actor=_actor())
-            return _saved("Chair saved.", ".chairs")
-        except RuleError as error:
-            db.session.rollback()
-            put_error(form, error)
-    return _chairs_page(failed=(chair_id, form), status=400)
+    saved = _apply(form, lambda: resources.update_chair(chair, name=form.name.data, position=form.position.data,
+                                                        actor=_actor()),
+                   "Chair saved.", ".chairs")
+    return saved or _chairs_page(failed=(chair_id, form), status=400)
 
 
 @bp.post("/chairs/<int:chair_id>/active")
@@ -185,14 +191,9 @@ def appointment_types():
     if request.method == "GET":
         return _types_page()
     form = AppointmentTypeForm(prefix="new")
-    if form.validate_on_submit():
-        try:
-            kind = resources.save_appointment_type(None, _type_values(form), actor=_actor())
-            return _saved(f"Appointment type {kind.name} added.", ".appointment_types")
-        except RuleError as error:
-            db.session.rollback()
-            put_error(form, error)
-    return _types_page(add_form=form, status=400)
+    saved = _apply(form, lambda: resources.save_appointment_type(None, _type_values(form), actor=_actor()),
+                   lambda kind: f"Appointment type {kind.name} added.", ".appointment_types")
+    return saved or _types_page(add_form=form, status=400)
 
 
 @bp.post("/appointment-types/<int:type_id>")
@@ -201,14 +202,9 @@ def appointment_type_update(type_id: int):
     """Change an appointment type; booked blocks keep their times."""
     kind = db.get_or_404(AppointmentType, type_id)
     form = AppointmentTypeForm(prefix=f"type{type_id}")
-    if form.validate_on_submit():
-        try:
-            resources.save_appointment_type(kind, _type_values(form), actor=_actor())
-            return _saved("Appointment type saved.", ".appointment_types")
-        except RuleError as error:
-            db.session.rollback()
-            put_error(form, error)
-    return _types_page(failed=(type_id, form), status=400)
+    saved = _apply(form, lambda: resources.save_appointment_type(kind, _type_values(form), actor=_actor()),
+                   "Appointment type saved.", ".appointment_types")
+    return saved or _types_page(failed=(type_id, form), status=400)
 
 
 # ---------------------------------------------------------------------------- capacity
@@ -219,13 +215,10 @@ def capacity():
     """The maximum concurrent infusions per supervising clinician."""
     settings = get_settings()
     form = CapacityForm(obj=settings)
-    if form.validate_on_submit():
-        try:
-            resources.set_capacity(settings, max_concurrent=form.max_concurrent_per_clinician.data,
-                                   step_min=form.slot_step_min.data, actor=_actor())
-            return _saved("Capacity saved.", ".capacity")
-        except RuleError as error:
-            db.session.rollback()
-            put_error(form, error)
+    saved = _apply(form, lambda: resources.set_capacity(
+        settings, max_concurrent=form.max_concurrent_per_clinician.data, step_min=form.slot_step_min.data,
+        actor=_actor()), "Capacity saved.", ".capacity")
+    if saved:
+        return saved
     status = 400 if form.errors or form.form_errors else 200
     return render_template("schedule/capacity.html", form=form), status
