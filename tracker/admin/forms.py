@@ -82,6 +82,16 @@ class PasswordPolicy:
             raise ValidationError(problem)
 
 
+def _password_pair(label: str):
+    """A password under the policy and the same password typed again."""
+    password = PasswordField(label, validators=[DataRequired(message="Enter a password."), PasswordPolicy()])
+    confirm = PasswordField(f"{label} again", validators=[
+        DataRequired(message="Type the password again."),
+        EqualTo("password", message="The two passwords differ."),
+    ])
+    return password, confirm
+
+
 class NewUserForm(FlaskForm):
     """Add a staff account."""
 
@@ -89,12 +99,7 @@ class NewUserForm(FlaskForm):
                                             Length(max=254), NoControlCharacters(), EmailAddress()])
     name = StringField("Name", validators=[Length(max=120), SingleLine()])
     role = SelectField("Role", choices=ROLE_CHOICES, default="frontdesk")
-    password = PasswordField("Password", validators=[DataRequired(message="Enter a password."),
-                                                     PasswordPolicy()])
-    confirm = PasswordField("Password again", validators=[
-        DataRequired(message="Type the password again."),
-        EqualTo("password", message="The two passwords differ."),
-    ])
+    password, confirm = _password_pair("Password")
 
 
 class EditUserForm(FlaskForm):
@@ -110,12 +115,7 @@ class ResetPasswordForm(FlaskForm):
 
     account_email = ""
 
-    password = PasswordField("New password", validators=[DataRequired(message="Enter a password."),
-                                                         PasswordPolicy()])
-    confirm = PasswordField("New password again", validators=[
-        DataRequired(message="Type the password again."),
-        EqualTo("password", message="The two passwords differ."),
-    ])
+    password, confirm = _password_pair("New password")
 
 
 class SettingsForm(FlaskForm):

@@ -44,6 +44,22 @@ def _put_back(form, error: RuleError) -> None:
         flash(str(error), "error")
 
 
+def _apply(form, change, message, endpoint: str, **values):
+    """For a valid form run `change`, commit, flash `message` (or `message(result)`) and redirect
+    to `endpoint`; None when the form is invalid or the rule error is back on it."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = change()
+    except RuleError as error:
+        db.session.rollback()
+        _put_back(form, error)
+        return None
+    db.session.commit()
+    flash(message(result) if callable(message) else message, "success")
+    return redirect(url_for(endpoint, **values))
+
+
 @bp.get("/")
 @roles_required("admin")
 def index():
@@ -67,18 +83,10 @@ def users():
 def new_user():
     """Add a staff account."""
     form = NewUserForm()
-    if form.validate_on_submit():
-        try:
-            user = create_user(email=form.email.data, role=form.role.data, name=form.name.data or "",
-                               password=form.password.data, actor=current_user)
-        except RuleError as error:
-            db.session.rollback()
-            _put_back(form, error)
-        else:
-            db.session.commit()
-            flash(f"Added {user.email} as {user.role}.", "success")
-            return redirect(url_for("admin.users"))
-    return render_template("admin/user_new.html", form=form)
+    saved = _apply(form, lambda: create_user(email=form.email.data, role=form.role.data, name=form.name.data or "",
+                                             password=form.password.data, actor=current_user),
+                   lambda user: f"Added {user.email} as {user.role}.", "admin.users")
+    return saved or render_template("admin/user_new.html", form=form)
 
 
 def _edit_page(user, form=None, password_form=None):
@@ -93,19 +101,10 @@ def edit_user(user_id):
     """Change a staff account's name, role and whether it may log in."""
     user = db.get_or_404(User, user_id)
     form = EditUserForm(obj=user)
-    if form.validate_on_submit():
-        try:
-            update_user(current_user, user, role=form.role.data, name=form.name.data or "",
-                        active=form.active.data)
-        except RuleError as error:
-            db.session.rollback()
-            user = db.get_or_404(User, user_id)
-            _put_back(form, error)
-        else:
-            db.session.commit()
-            flash(f"Saved {user.email}.", "success")
-            return redirect(url_for("admin.edit_user", user_id=user.id))
-    return _edit_page(user, form=form)
+    saved = _apply(form, lambda: update_user(current_user, user, role=form.role.data, name=form.name.data or "",
+                                             active=form.active.data),
+                   f"Saved {user.email}.", "admin.edit_user", user_id=user_id)
+    return saved or _edit_page(user, form=form)
 
 
 @bp.post("/users/<int:user_id>/password")
@@ -115,18 +114,9 @@ def reset_user_password(user_id):
     user = db.get_or_404(User, user_id)
     password_form = ResetPasswordForm()
     password_form.account_email = user.email
-    if password_form.validate_on_submit():
-        try:
-            reset_password(current_user, user, password_form.password.data)
-        except RuleError as error:
-            db.session.rollback()
-            user = db.get_or_404(User, user_id)
-            _put_back(password_form, error)
-        else:
-            db.session.commit()
-            flash(f"New password set for {user.email}.", "success")
-            return redirect(url_for("admin.edit_user", user_id=user.id))
-    return _edit_page(user, password_form=password_form)
+    saved = _apply(password_form, lambda: reset_password(current_user, user, password_form.password.data),
+                   f"New password set for {user.email}.", "admin.edit_user", user_id=user_id)
+    return saved or _edit_page(user, password_form=password_form)
 
 
 @bp.post("/users/<int:user_id>/unlock")
@@ -170,17 +160,9 @@ def settings():
     """Every clinic setting, with field-level errors; and the mail settings in force."""
     clinic = get_settings()
     form = SettingsForm(obj=clinic)
-    if form.validate_on_submit():
-        try:
-            update_settings(current_user, form.settings_values())
-        except RuleError as error:
-            db.session.rollback()
-            _put_back(form, error)
-        else:
-            db.session.commit()
-            flash("Settings saved.", "success")
-            return redirect(url_for("admin.settings"))
-    return render_template("admin/settings.html", form=form, mail=mail_settings())
+    saved = _apply(form, lambda: update_settings(current_user, form.settings_values()),
+                   "Settings saved.", "admin.settings")
+    return saved or render_template("admin/settings.html", form=form, mail=mail_settings())
 
 
 @bp.get("/audit")
