@@ -328,7 +328,7 @@ def test_wsgi_entry_trusts_the_configured_number_of_proxies(tmp_path):
                            text=True, timeout=60)
     assert plain.returncode == 0, plain.stderr[-2000:]
     assert not plain.stdout.startswith("ProxyFix")
-    proxied = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=dict(env, TRACKER_PROXY_COUNT="1"),
+    proxied = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=dict(env, TRACKER_TRUSTED_PROXIES="1"),
                              capture_output=True, text=True, timeout=60)
     assert proxied.returncode == 0, proxied.stderr[-2000:]
     assert proxied.stdout.split() == ["ProxyFix", "1"]
