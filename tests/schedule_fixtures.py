@@ -75,8 +75,10 @@ def frozen_clock(monkeypatch):
     import tracker.schedule.routes as routes
     import tracker.schedule.sheets as sheets
     import tracker.services.appointments as appointments
+    from tracker.services.appointments import bookings, slots, transitions
 
-    monkeypatch.setattr(appointments, "utcnow", lambda: NOW)
-    for module in (appointments, routes, sheets):
+    for module in (appointments, slots, bookings, transitions):
+        monkeypatch.setattr(module, "utcnow", lambda: NOW)
+    for module in (appointments, slots, transitions, routes, sheets):
         monkeypatch.setattr(module, "clinic_today", lambda: MONDAY)
     return NOW

@@ -1,0 +1,21 @@
+"""Appointments: find free chair time (slots), book one or a series (bookings), change status
+and complete (transitions).
+
+Services flush, the view commits. Every public name is importable from here.
+"""
+from ... import booking  # noqa: F401  (tests reach the pure rules through this package)
+from .bookings import (  # noqa: F401
+    APPOINTMENT_FIELDS, EXCLUSION_VIOLATION, SERIES_AHEAD_DAYS, SeriesPlan, actor_id, book, book_series,
+    new_uid,
+)
+from .slots import (  # noqa: F401
+    CHUNK_DAYS, SEARCH_DAYS, SlotSearch, active_blocks, active_chairs, active_types, clinic_rules,
+    clinicians, day_bounds, default_type, length_of, search_slots,
+)
+from .transitions import (  # noqa: F401
+    CANCEL_REASON_LABELS, COMPLETABLE, STATUS_LABELS, TRANSITIONS, can_complete, change_status, complete,
+    fulfil_from_infusion, not_completable, reschedule,
+)
+from ..clinic import clinic_today  # noqa: F401
+from ..courses import open_course_for  # noqa: F401
+from ...models import utcnow  # noqa: F401
