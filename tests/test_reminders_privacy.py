@@ -18,15 +18,27 @@ FORBIDDEN_WORDS = ("infusion", "ketamine", "pain", "depression", "crps", "diagno
 EMAIL_TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "templates", "email")
 
 
+RANDOM_IDENTIFIERS = (
+    # Message-IDs, signed tokens and calendar UIDs are random; by chance they could hold digits
+    # such as "0.75", so they are replaced before the text is searched.
+    (re.compile(r"<[^<>@\s]+@[^<>\s]+>"), "<message-id>"),
+    (re.compile(r"/unsubscribe/[\w.-]+"), "/unsubscribe/TOKEN"),
+    (re.compile(r"^UID:.*$", re.MULTILINE), "UID:uid"),
+)
+
+
 def every_part_as_text(message) -> str:
-    """Headers plus every decoded part (text, HTML, attachments) of a message."""
+    """Headers plus every decoded part (text, HTML, attachments), random identifiers masked."""
     chunks = [f"{name}: {value}" for name, value in message.items()]
     for part in message.walk():
         if part.is_multipart():
             continue
         content = part.get_content()
         chunks.append(content.decode("utf-8", "replace") if isinstance(content, bytes) else content)
-    return "\n".join(chunks)
+    text = "\n".join(chunks)
+    for pattern, replacement in RANDOM_IDENTIFIERS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def written_messages(app):
