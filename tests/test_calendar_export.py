@@ -92,3 +92,21 @@ def test_ics_download(app, client, login_as, frozen_clock):
     assert client.get("/schedule/appointments/999999.ics").status_code == 404
     with app.app_context():
         assert db.session.get(Appointment, appointment_id).end_at.tzinfo == timezone.utc
+
+
+def test_app_start_does_not_import_icalendar(tmp_path):
+    """Starting the app leaves icalendar unimported (it loads with the first .ics file)."""
+    import os
+    import secrets
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TRACKER_SECRET_KEY=secrets.token_hex(32),
+               DATABASE_URL=f"sqlite:///{tmp_path / 'start.sqlite3'}")
+    code = ("import sys; from tracker import create_app; create_app(); "
+            "import tracker.calendar_export; print('icalendar' in sys.modules)")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"

@@ -320,3 +320,59 @@ def test_missing_file_is_a_usage_error(app, runner, tmp_path):
     patients, _ = write_files(tmp_path)
     result = runner.invoke(args=["import", patients, str(tmp_path / "nope.csv")])
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_instants_on_and_beside_clock_changes(app, runner, tmp_path):
+    """Sessions on, just before and just after a clock change get the zone's true UTC instant."""
+    from datetime import datetime, timezone
+    times = ["2026-03-07T23:00", "2026-03-08T01:59", "2026-03-08T03:00", "2026-03-09T12:00",
+             "2026-11-01T01:30", "2026-11-01T03:00", "2026-10-31T22:00", "2026-01-15"]
+    files = write_files(tmp_path, PATIENTS[2:], [f"A300,{t},,,,,,," for t in times])
+    result = run_import(runner, files)
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        stored = [(i.given_on, i.given_at) for i in db.session.scalars(select(Infusion).order_by(Infusion.id))]
+    utc = timezone.utc
+    assert stored == [
+        (date(2026, 3, 7), datetime(2026, 3, 8, 4, 0, tzinfo=utc)),  # EST, UTC-5
+        (date(2026, 3, 8), datetime(2026, 3, 8, 6, 59, tzinfo=utc)),
+        (date(2026, 3, 8), datetime(2026, 3, 8, 7, 0, tzinfo=utc)),  # EDT, UTC-4
+        (date(2026, 3, 9), datetime(2026, 3, 9, 16, 0, tzinfo=utc)),
+        (date(2026, 11, 1), datetime(2026, 11, 1, 5, 30, tzinfo=utc)),  # repeated hour: the first
+        (date(2026, 11, 1), datetime(2026, 11, 1, 8, 0, tzinfo=utc)),
+        (date(2026, 10, 31), datetime(2026, 11, 1, 2, 0, tzinfo=utc)),
+        (date(2026, 1, 15), datetime(2026, 1, 15, 17, 0, tzinfo=utc)),  # date only: local noon
+    ]
+
+
+def test_every_checked_value_is_stored_from_one_reading(app, runner, tmp_path, monkeypatch):
+    """Numbers, empty cells, notes and outcomes are stored as checked; the files are read once."""
+    from decimal import Decimal
+    files = write_files(tmp_path, PATIENTS[:1], [
+        "A100,2026-03-02,,0.5,72.5,240,8,3,first",
+        "A100,2026-03-04,stopped_early,0.50,72.50,0,0,10,",
+        "A100,2026-03-06,not_started,,,,,,\"two\nlines\"",
+    ])
+    opened = []
+    import builtins
+    real_open = builtins.open
+
+    def counting_open(path, *args, **kwargs):
+        if str(path) in files:
+            opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    result = run_import(runner, files)
+    monkeypatch.undo()
+    assert result.exit_code == 0, result.output
+    assert sorted(opened) == sorted(files)  # each file read once: checked values are kept
+    with app.app_context():
+        rows = [(i.outcome, i.dose_mg_per_kg, i.weight_kg, i.total_mg, i.duration_min,
+                 i.pain_before, i.pain_after, i.notes)
+                for i in db.session.scalars(select(Infusion).order_by(Infusion.id))]
+    assert rows == [
+        ("completed", Decimal("0.5"), Decimal("72.5"), Decimal("36.25"), 240, 8, 3, "first"),
+        ("stopped_early", Decimal("0.5"), Decimal("72.5"), Decimal("36.25"), 0, 0, 10, ""),
+        ("not_started", None, None, None, None, None, None, "two\nlines"),
+    ]

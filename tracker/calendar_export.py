@@ -8,8 +8,6 @@ no appointment type, no clinical words, only the clinic's display name, address 
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone
-
 PRODID = "-//Clinic appointments//Tracker//EN"
 EVENT_STATUS = {
     "pending": "TENTATIVE", "booked": "CONFIRMED", "arrived": "CONFIRMED", "fulfilled": "CONFIRMED",
@@ -24,6 +22,8 @@ def summary_for(settings) -> str:
 
 def appointment_ics(appointment, settings, *, stamp: datetime | None = None) -> bytes:
     """The .ics bytes for one appointment (needs its uid, sequence, status and times)."""
+    from icalendar import Calendar, Event, Timezone  # imported here: slow, and rarely needed
+
     zone = ZoneInfo(settings.timezone)
     calendar = Calendar()
     calendar.add("prodid", PRODID)

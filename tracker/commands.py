@@ -3,6 +3,7 @@ import csv
 import io
 import json
 import logging
+import re
 import sys
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,8 @@ from .extensions import db
 log = logging.getLogger(__name__)
 DUE_COLUMNS = ("mrn", "status", "anchor", "window_opens", "window_closes", "next_appointment")
 ECHO_EVERY = 500
+DUE_BATCH = 2000
+PLAIN_TEXT_RE = re.compile(r"[A-Za-z0-9 ._:/+-]*")  # needs no JSON escaping
 
 
 def _progressbar(length: int, label: str):
@@ -72,36 +75,42 @@ def due_command(on, output_format):
     """The maintenance status of every active patient on a date."""
     from .models import Patient
     from .services.clinic import clinic_today, get_settings
-    from .status import clock_for, due_list, stream
+    from .status import clock_for, due_list
 
     settings = get_settings()
     day = on.date() if on else clinic_today()
     clock = clock_for(day, settings)
     statement = due_list(clock)
-    zone = ZoneInfo(settings.timezone)
-    records = (_due_values(row, zone) for row in stream(db.session, statement))
-    if output_format == "json":
-        lines = _json_lines(records)
-    elif output_format == "csv":
-        lines = _csv_lines(records)
-    else:
-        width = db.session.scalar(select(func.max(func.length(Patient.mrn)))) or 3
-        lines = _table_lines(records, max(width, 3))
-    _echo_stream(lines)
+    width = None
+    if output_format == "table":
+        width = max(db.session.scalar(select(func.max(func.length(Patient.mrn)))) or 3, 3)
+    # Core rows straight from the connection (no ORM row handling), fetched in batches.
+    result = db.session.connection().execute(
+        statement.execution_options(yield_per=DUE_BATCH, stream_results=True))
+    try:
+        records = _due_records(result, ZoneInfo(settings.timezone))
+        if output_format == "json":
+            lines = _json_lines(records)
+        elif output_format == "csv":
+            lines = _csv_lines(records)
+        else:
+            lines = _table_lines(records, width)
+        _echo_stream(lines)
+    finally:
+        result.close()
 
 
-def _due_values(row, zone: ZoneInfo) -> tuple:
-    """(mrn, status, anchor, window_opens, window_closes, next_appointment) as text or None."""
-    start = row.next_appointment
-    windowed = row.status != "as_needed"  # as-needed maintenance has no window
-    return (
-        row.mrn,
-        row.status,
-        row.anchor_date.isoformat() if row.anchor_date else None,
-        row.window_opens.isoformat() if windowed and row.window_opens else None,
-        row.window_closes.isoformat() if windowed and row.window_closes else None,
-        start.astimezone(zone).isoformat() if start else None,
-    )
+def _due_records(rows, zone: ZoneInfo):
+    """(mrn, status, anchor, window_opens, window_closes, next_appointment) as text or None.
+
+    The dates already come as ISO text from the query (status.due_list); only the next
+    appointment, an instant, is turned into clinic-local time here.
+    """
+    for mrn, status, anchor, opens, closes, start in rows:
+        if status == "as_needed":  # as-needed maintenance has no window
+            opens = closes = None
+        yield (mrn, status, anchor or None, opens or None, closes or None,
+               start.astimezone(zone).isoformat() if start else None)
 
 
 def _json_lines(records):
@@ -110,10 +119,12 @@ def _json_lines(records):
     def text(value):
         return "null" if value is None else f'"{value}"'
 
+    plain = PLAIN_TEXT_RE.fullmatch
     yield "["
     separator = "  "
     for mrn, status, anchor, opens, closes, start in records:
-        yield (f'{separator}{{"mrn": {json.dumps(mrn)}, "status": "{status}", "anchor": {text(anchor)}, '
+        mrn = f'"{mrn}"' if plain(mrn) else json.dumps(mrn)
+        yield (f'{separator}{{"mrn": {mrn}, "status": "{status}", "anchor": {text(anchor)}, '
                f'"window_opens": {text(opens)}, "window_closes": {text(closes)}, '
                f'"next_appointment": {text(start)}}}')
         separator = ", "

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, false, func, or_, select
+from sqlalchemy import String, and_, case, exists, false, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -187,10 +187,39 @@ def open_courses(clock: Clock, statuses: Iterable[str] | None = None, *, booked:
     return stmt
 
 
+class iso_date(FunctionElement):
+    """A date column as 'YYYY-MM-DD' text, made by the database (compiled per dialect).
+
+    The `due` command prints dates as ISO text: reading them as text skips turning every
+    date into a Python date and back.
+    """
+
+    type = String()
+    name = "iso_date"
+    inherit_cache = True
+
+
+@compiles(iso_date, "postgresql")
+def _iso_date_postgresql(element, compiler, **kw):
+    day = list(element.clauses)[0]
+    return f"to_char({compiler.process(day, **kw)}, 'YYYY-MM-DD')"
+
+
+@compiles(iso_date)
+def _iso_date_default(element, compiler, **kw):
+    # SQLite stores dates as 'YYYY-MM-DD' text already.
+    return compiler.process(list(element.clauses)[0], **kw)
+
+
 def due_list(clock: Clock):
-    """Every open course's MRN, status, window and next appointment, by MRN (the `due` command)."""
-    return (select(Patient.mrn, status_expr(clock).label("status"), Course.anchor_date,
-                   Course.window_opens, Course.window_closes,
+    """Every open course's MRN, status, window and next appointment, by MRN (the `due` command).
+
+    The anchor and window dates come back as ISO text (see iso_date).
+    """
+    return (select(Patient.mrn, status_expr(clock).label("status"),
+                   iso_date(Course.anchor_date).label("anchor_date"),
+                   iso_date(Course.window_opens).label("window_opens"),
+                   iso_date(Course.window_closes).label("window_closes"),
                    next_appointment_expr(clock).label("next_appointment"))
             .join(Patient, Patient.id == Course.patient_id)
             .where(Course.state.in_(OPEN_STATES)).order_by(Patient.mrn))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
@@ -183,9 +183,30 @@ _parse_given_at = lru_cache(maxsize=65536)(parse_given_at)
 
 
 @lru_cache(maxsize=65536)
+def _steady_offset(given_on: date, zone: ZoneInfo) -> timedelta | None:
+    """The zone's UTC offset all through the local date, or None when the clocks change near it.
+
+    Checked from two days before to two days after (wider than any UTC offset), so on a
+    date with an offset every wall-clock time exists and maps to one instant.
+    """
+    before = datetime.combine(given_on - timedelta(days=2), time(0), tzinfo=timezone.utc)
+    after = datetime.combine(given_on + timedelta(days=2), time(0), tzinfo=timezone.utc)
+    offset = before.astimezone(zone).utcoffset()
+    if after.astimezone(zone).utcoffset() != offset:
+        return None
+    dst_before, dst_after = before.astimezone(zone).dst(), after.astimezone(zone).dst()
+    return offset if dst_before == dst_after else None
+
+
 def _clinic_instant(parsed: tuple[date, time], zone: ZoneInfo) -> tuple[date, time, datetime, bool]:
     """(local date, local time, UTC instant, whether that wall-clock time exists in the zone)."""
     given_on, local_time = parsed
+    try:
+        offset = _steady_offset(given_on, zone)
+    except OverflowError:  # within two days of the calendar's ends
+        offset = None
+    if offset is not None:
+        return given_on, local_time, datetime.combine(given_on, local_time, tzinfo=timezone.utc) - offset, True
     local = datetime.combine(given_on, local_time, tzinfo=zone)
     return given_on, local_time, local.astimezone(timezone.utc), dateutil_tz.datetime_exists(local)
 
