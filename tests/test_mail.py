@@ -64,7 +64,7 @@ def reminder_row(app):
 
 def test_message_has_date_id_text_and_html(app_ctx):
     """A built message has Date, Message-ID, the sender's display name, text and an HTML alternative."""
-    message = sample_message()
+    message = email.message_from_bytes(sample_message().as_bytes(), policy=email.policy.default)
     assert message["Date"] and message["Message-ID"].startswith("<") and message["Message-ID"].endswith(">")
     assert message["From"] == "Clinic appointments <no-reply@clinic.invalid>"
     assert message.get_content_type() == "multipart/alternative"

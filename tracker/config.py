@@ -54,7 +54,7 @@ class DefaultConfig:
     SWEEP_MINUTES = 5
     HEARTBEAT_STALE_MINUTES = 15
     # Reminders outbox
-    REMINDER_BATCH_SIZE = 20  # rows claimed per committed claim
+    REMINDER_BATCH_SIZE = 100  # rows claimed per committed claim
     REMINDER_LEASE_SECONDS = 600  # a claim older than this belongs to a dead sender: retried
     REMINDER_RETRY_MINUTES = 5  # first retry delay, doubled per failed attempt (max a day)
     REMINDER_PLAN_AHEAD_DAYS = 14  # rows are planned this far ahead (shown on patient pages)

@@ -14,10 +14,17 @@ import ssl
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email.message import EmailMessage
+from email.charset import Charset
+from email.encoders import encode_base64
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formataddr, formatdate, make_msgid
 
-from flask import current_app, render_template
+from flask import current_app
 
 log = logging.getLogger(__name__)
 
@@ -42,35 +49,74 @@ class Attachment:
 
 
 def render_pair(name: str, **context) -> tuple[str, str]:
-    """Render templates/email/<name>.txt and .html with the same context."""
-    text = render_template(f"email/{name}.txt", **context)
-    html = render_template(f"email/{name}.html", **context)
+    """Render templates/email/<name>.txt and .html with the same context.
+
+    The templates come from the app's Jinja environment (compiled once, then cached); mail needs
+    no request context, so Flask's per-render context processors and signals are skipped.
+    """
+    env = current_app.jinja_env
+    text = env.get_template(f"email/{name}.txt").render(context)
+    html = env.get_template(f"email/{name}.html").render(context)
     return text, html
 
 
+# Headers keep RFC 5322's 998 columns, so a long List-Unsubscribe URL stays a plain <URL>
+# instead of being folded or becoming an encoded word. The parts' bodies are encoded already.
+MAIL_POLICY = compat32.clone(max_line_length=998)
+UTF8 = Charset("utf-8")  # base64 bodies for non-ASCII text
+
+
+def _header_value(value: str):
+    """ASCII as is; anything else as an RFC 2047 encoded word."""
+    return value if value.isascii() else Header(value, UTF8, header_name=None)
+
+
+def _text_part(content: str, subtype: str) -> MIMEText:
+    """A text part: 7bit when ASCII with short lines (as EmailMessage.set_content did), else base64."""
+    if not content.endswith("\n"):
+        content += "\n"
+    if content.isascii() and max(map(len, content.splitlines()), default=0) <= 998:
+        part = MIMEText(content, subtype, "us-ascii", policy=MAIL_POLICY)
+    else:
+        part = MIMEText(content, subtype, "utf-8", policy=MAIL_POLICY)
+    del part["MIME-Version"]  # only the top-level message carries it
+    return part
+
+
+def _attachment_part(attachment: "Attachment") -> MIMEBase:
+    part = MIMEBase(attachment.maintype, attachment.subtype, policy=MAIL_POLICY, **(attachment.params or {}))
+    del part["MIME-Version"]
+    part.set_payload(attachment.content)
+    encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=attachment.filename)
+    return part
+
+
 def build_message(*, to: str, subject: str, text: str, html: str, sender_name: str,
-                  headers: dict | None = None, attachments=()) -> EmailMessage:
-    """An EmailMessage with Date, Message-ID, a text part and its HTML alternative."""
+                  headers: dict | None = None, attachments=()) -> Message:
+    """A MIME message with Date, Message-ID, a text part and its HTML alternative, then any
+    attachments (multipart/mixed around the multipart/alternative)."""
     config = current_app.config
     from_address = config.get("MAIL_FROM_ADDRESS") or "no-reply@localhost"
-    message = EmailMessage()
-    message["Subject"] = subject
+    alternative = MIMEMultipart("alternative", policy=MAIL_POLICY)
+    alternative.attach(_text_part(text, "plain"))
+    alternative.attach(_text_part(html, "html"))
+    if attachments:
+        message = MIMEMultipart("mixed", policy=MAIL_POLICY)
+        del alternative["MIME-Version"]
+        message.attach(alternative)
+        for attachment in attachments:
+            message.attach(_attachment_part(attachment))
+    else:
+        message = alternative
+    message["Subject"] = _header_value(subject)
     message["From"] = formataddr((sender_name, from_address))
-    message["To"] = to
+    message["To"] = _header_value(to)
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = make_msgid(domain=from_address.rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"
     for name, value in (headers or {}).items():
-        message[name] = value
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    for attachment in attachments:
-        message.add_attachment(attachment.content, maintype=attachment.maintype,
-                               subtype=attachment.subtype, filename=attachment.filename,
-                               params=attachment.params or {})
-    # The parts are encoded by now (76-column lines); headers may use RFC 5322's 998 columns,
-    # so a long List-Unsubscribe URL stays a plain <URL> instead of becoming an encoded word.
-    message.policy = message.policy.clone(max_line_length=998)
+        message[name] = _header_value(value)
     return message
 
 
@@ -91,7 +137,7 @@ class FileMailer:
     def __exit__(self, *exc):
         return False
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         """Write the message atomically (temporary name, then rename)."""
         try:
             os.makedirs(self.directory, exist_ok=True)
@@ -147,7 +193,7 @@ class SMTPMailer:
                             connection=True) from error
         return connection
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         """Send one message; returns only when the server accepted it."""
         if self.connection is None:
             self.connection = self._connect()
@@ -161,7 +207,7 @@ class SMTPMailer:
             self.close()
             raise MailError(f"mail server refused the message: {_describe(error)}") from error
 
-    def _send_once(self, message: EmailMessage) -> None:
+    def _send_once(self, message: Message) -> None:
         try:
             self.connection.send_message(message)
         except (smtplib.SMTPException, OSError) as error:
@@ -198,7 +244,7 @@ def open_mailer():
     return FileMailer(outbox_dir())
 
 
-def send(message: EmailMessage) -> None:
+def send(message: Message) -> None:
     """Deliver a single message through the configured backend (raises MailError)."""
     with open_mailer() as mailer:
         mailer.send(message)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from email.message import EmailMessage
+from email.message import Message
 
 from flask import current_app
 
@@ -31,7 +31,7 @@ def clinic_context(settings) -> dict:
     return {"display_name": settings.display_name, "phone": settings.phone, "address": settings.address}
 
 
-def patient_message(kind: str, *, patient, settings, subject: str, attachments=(), **context) -> EmailMessage:
+def patient_message(kind: str, *, patient, settings, subject: str, attachments=(), **context) -> Message:
     """A patient email: first name only, the clinic's contact details, a signed unsubscribe link."""
     link = unsubscribe_url(patient.id)
     text, html = render_pair(kind, first_name=patient.first_name, clinic=clinic_context(settings),
@@ -43,14 +43,14 @@ def patient_message(kind: str, *, patient, settings, subject: str, attachments=(
     )
 
 
-def window_message(reminder, *, patient, course, settings) -> EmailMessage:
+def window_message(reminder, *, patient, course, settings) -> Message:
     """window_upcoming / window_closing: the dates to book between and how to book."""
     return patient_message(reminder.kind, patient=patient, settings=settings,
                            subject=SUBJECTS[reminder.kind],
                            opens=format_day(course.window_opens), closes=format_day(course.window_closes))
 
 
-def appointment_message(reminder, *, patient, appointment, clock: Clock, settings) -> EmailMessage:
+def appointment_message(reminder, *, patient, appointment, clock: Clock, settings) -> Message:
     """The appointment's local date and time, how to confirm or cancel, and the .ics."""
     local = appointment.start_at.astimezone(clock.zone)
     ics = appointment_ics(appointment, settings)
@@ -75,7 +75,7 @@ def appointment_ics(appointment, settings) -> bytes | None:
     return content.encode("utf-8") if isinstance(content, str) else bytes(content)
 
 
-def digest_message(*, user, digest, settings) -> EmailMessage:
+def digest_message(*, user, digest, settings) -> Message:
     """The staff digest: unbooked due, overdue and lapsed patients, with a link to the worklist."""
     base = (current_app.config.get("BASE_URL") or "").rstrip("/")
     worklist_url = base + current_app.url_map.bind("localhost").build("worklist.index", {}) \

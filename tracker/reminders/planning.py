@@ -260,8 +260,11 @@ def expected_due_at(reminder: Reminder, *, course, appointment, clock: Clock, se
 
 def reconcile(clock: Clock, settings, result: PlanResult) -> None:
     """Cancel, skip or re-time pending rows whose facts changed since they were planned."""
-    pending = db.session.scalars(
-        select(Reminder).where(Reminder.status == "pending").order_by(Reminder.id)
+    # Columns, not ORM objects: tens of thousands of rows are only read here.
+    pending = db.session.execute(
+        select(Reminder.id, Reminder.kind, Reminder.dedupe_key, Reminder.patient_id, Reminder.user_id,
+               Reminder.course_id, Reminder.appointment_id, Reminder.anchor_date, Reminder.due_at)
+        .where(Reminder.status == "pending").order_by(Reminder.id)
     ).all()
     if not pending:
         return

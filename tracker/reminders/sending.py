@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 
 from ..database import is_postgres
 from ..extensions import db
@@ -94,7 +94,7 @@ def claim_batch(clock: Clock, worker: str, *, retry_from: datetime | None = None
     conditions = claimable(clock, real_now, retry_from=retry_from)
     candidates = (
         select(Reminder.id).where(*conditions).order_by(Reminder.due_at, Reminder.id)
-        .limit(int(_config("REMINDER_BATCH_SIZE", 20)))
+        .limit(int(_config("REMINDER_BATCH_SIZE", 100)))
     )
     if is_postgres(db.session):
         locked = db.session.scalars(candidates.with_for_update(skip_locked=True)).all()
@@ -116,19 +116,60 @@ def claim_batch(clock: Clock, worker: str, *, retry_from: datetime | None = None
     return sorted(ids)
 
 
-def _ours(reminder_id: int, worker: str):
-    return (Reminder.id == reminder_id, Reminder.status == "sending", Reminder.claimed_by == worker)
+_FINISH_STATEMENTS: dict = {}
+
+
+def _finish_statement(columns: tuple[str, ...]):
+    """`UPDATE reminders SET <columns> WHERE id = :rid AND status = 'sending' AND claimed_by =
+    :worker`, built once per set of columns and reused (SQLAlchemy caches its compiled form)."""
+    statement = _FINISH_STATEMENTS.get(columns)
+    if statement is None:
+        table = Reminder.__table__
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("rid"), table.c.status == "sending",
+                   table.c.claimed_by == bindparam("worker"))
+            .values({table.c[name]: bindparam(f"v_{name}", type_=table.c[name].type) for name in columns})
+        )
+        _FINISH_STATEMENTS[columns] = statement
+    return statement
+
+
+# PostgreSQL: the sweep records outcomes through its own autocommit connection, so each record
+# is one round trip (the UPDATE is its own transaction, durable when it returns) instead of three
+# (BEGIN, UPDATE, COMMIT). Per thread: scheduler sweeps may run in several threads.
+_recorder = threading.local()
+
+
+@contextmanager
+def single_statement_records():
+    """While inside, finish() on PostgreSQL commits each UPDATE by itself (autocommit)."""
+    if not is_postgres(db.session) or getattr(_recorder, "connection", None) is not None:
+        yield
+        return
+    connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    _recorder.connection = connection
+    try:
+        yield
+    finally:
+        _recorder.connection = None
+        connection.close()
 
 
 def finish(reminder_id: int, worker: str, **values) -> bool:
-    """Update a row we hold the claim on, releasing the claim; False if the claim was lost."""
+    """Update a row we hold the claim on, releasing the claim, and commit; False if the claim was
+    lost. One commit per row: a sent message is on record before the next one leaves."""
     values.setdefault("lease_until", None)
     values.setdefault("claimed_by", None)
-    changed = db.session.execute(
-        update(Reminder).where(*_ours(reminder_id, worker)).values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
+    columns = tuple(sorted(values))
+    params = {f"v_{name}": values[name] for name in columns}
+    params.update(rid=reminder_id, worker=worker)
+    connection = getattr(_recorder, "connection", None)
+    if connection is not None:
+        changed = connection.execute(_finish_statement(columns), params).rowcount  # committed
+    else:
+        changed = db.session.connection().execute(_finish_statement(columns), params).rowcount
+    db.session.commit()  # ends the session's own (read) transaction, if any
     if not changed:
         log.warning("reminder %s: claim lost before it could be recorded", reminder_id)
     return bool(changed)
@@ -231,7 +272,7 @@ def deliver_due(clock: Clock, settings, worker: str, result: SweepResult, *,
     margin = timedelta(seconds=max(int(_config("REMINDER_LEASE_SECONDS", 600)) // 10, 1))
     batches = 0
     digests: dict = {}
-    with open_mailer() as mailer:
+    with open_mailer() as mailer, single_statement_records():
         while not (stop and stop.is_set()):
             ids = claim_batch(clock, worker, retry_from=retry_from)
             if not ids:
