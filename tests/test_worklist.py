@@ -268,3 +268,22 @@ def test_query_count_does_not_grow_with_patients(app, client, login_as, url):
     large = _statements(app, client, url)
     assert small == large
     assert large <= 6
+
+
+def test_statements_reused_across_days_follow_the_day(client, login_as, clinic, monkeypatch):
+    """The page built once and reused gives each day's own statuses, counts and order."""
+    import tracker.worklist.routes as routes
+
+    login_as("frontdesk")
+    first = client.get("/worklist/").get_data(as_text=True)
+    monkeypatch.setattr(routes, "clinic_today", lambda: today() + timedelta(days=400))
+    later = client.get("/worklist/").get_data(as_text=True)
+    monkeypatch.setattr(routes, "clinic_today", today)
+    again = client.get("/worklist/").get_data(as_text=True)
+    assert page_mrns(first) == page_mrns(again) == WORKLIST_ORDER
+    # 400 days on every anchored maintenance window has lapsed and every series is interrupted
+    assert "13 patients" in later
+    assert 'Lapsed</span> 9 <span class="muted">(2 booked)</span>' in later
+    assert 'Series interrupted</span> 3 <span class="muted">(1 booked)</span>' in later
+    assert page_mrns(later)[0] == "DUE-NONE"
+    assert set(page_mrns(later)[-3:]) == {"BKD-INT", "BKD-OVD", "BKD-DUE"}

@@ -87,6 +87,7 @@ class Appointment(db.Model):
         Index("ix_appointments_start", "start_at"),
         Index("ix_appointments_patient_start", "patient_id", "start_at"),
         Index("ix_appointments_course_status", "course_id", "status"),
+        Index("ix_appointments_status_course", "status", "course_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import lru_cache
 from typing import Sequence
 
-from sqlalchemy import and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Date, and_, bindparam, case, func, literal, or_, select, union_all
 
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, OPEN_STATES, Appointment, Course, Patient
@@ -71,13 +72,27 @@ def _starts(column, text: str):
     return column.ilike(escaped + "%", escape="\\")
 
 
+def _param_clock(zone: str, utc_offset_minutes: int) -> Clock:
+    """A Clock whose dates are bound parameters: statements built on it serve every day."""
+    return Clock(on=bindparam("on", type_=Date()),
+                 interrupted_before=bindparam("interrupted_before", type_=Date()),
+                 lapsed_before=bindparam("lapsed_before", type_=Date()),
+                 zone=zone, utc_offset_minutes=utc_offset_minutes)
+
+
+def _dates(clock: Clock) -> dict:
+    """The values of a parameter clock's dates for the day `clock.on`."""
+    return {"on": clock.on, "interrupted_before": clock.interrupted_before,
+            "lapsed_before": clock.lapsed_before}
+
+
 # The worklist in parts: (status, part) pairs in page order within unbooked or booked. A
 # maintenance course with no window yet is due with nothing to wait for: it comes first.
 PARTS = (("overdue", "dated"), ("due", "undated"), ("due", "dated"), ("interrupted", "dated"),
          ("lapsed", "dated"))
 
 
-def _part(clock: Clock, number: int, booked: bool, skip: int, take: int, from_end: bool):
+def _part(clock: Clock, number: int, booked: bool, skip, take, from_end: bool):
     """`take` course ids of one part of the worklist after skipping `skip`, in page order.
 
     A part is ordered by the date that makes it urgent (window close, or the last series
@@ -133,23 +148,38 @@ def worklist_page(clock: Clock, *, statuses: Sequence[str], booked: bool | None,
     total = sum(size for _, _, size in blocks)
     number, offset = _page_offset(page, per_page, total)
     end = min(offset + per_page, total)
-    parts, start = [], 0
+    shape, params, start = [], _dates(clock), 0
     for is_booked, part, size in blocks:
         first, last = max(offset - start, 0), min(end - start, size)  # this part's slice
         if first < last:
             from_end = size - last < first
-            skip = size - last if from_end else first
-            parts.append(_part(clock, part, is_booked, skip, last - first, from_end))
+            params[f"skip_{len(shape)}"] = size - last if from_end else first
+            params[f"take_{len(shape)}"] = last - first
+            shape.append((part, is_booked, from_end))
         start += size
     counts = _by_status(sizes)
-    if not parts:
+    if not shape:
         return Page([], number, per_page, total, counts)
+    stmt = _page_statement(clock.zone, clock.utc_offset_minutes, tuple(shape))
+    return Page(db.session.execute(stmt, params).all(), number, per_page, total, counts)
+
+
+@lru_cache(maxsize=128)
+def _page_statement(zone: str, utc_offset_minutes: int, shape: tuple):
+    """The page as a UNION ALL of the parts in `shape`, (part, booked, from_end) each.
+
+    Built once per shape (a page spans few parts): the dates, skips and takes are bound
+    parameters, so the statement and its compiled SQL are reused from request to request.
+    """
+    clock = _param_clock(zone, utc_offset_minutes)
+    parts = [_part(clock, part, is_booked, bindparam(f"skip_{n}"), bindparam(f"take_{n}"),
+                   from_end)
+             for n, (part, is_booked, from_end) in enumerate(shape)]
     chosen = union_all(*(p.subquery().select() for p in parts)).subquery()
-    stmt = (select(*_row_columns(clock), chosen.c.booked)
+    return (select(*_row_columns(clock), chosen.c.booked)
             .select_from(chosen).join(Course, Course.id == chosen.c.course_id)
             .join(Patient, Patient.id == Course.patient_id)
             .order_by(chosen.c.part, chosen.c.day, chosen.c.course_id))
-    return Page(db.session.execute(stmt).all(), number, per_page, total, counts)
 
 
 def _page_offset(page: int, per_page: int, total: int) -> tuple[int, int]:
@@ -168,28 +198,43 @@ def _row_columns(clock: Clock):
 def part_sizes(clock: Clock) -> dict[tuple[bool, int], int]:
     """{(booked, part number): patients} for every part of the worklist.
 
-    Each part is counted on its own index range; booked patients are counted from the
-    active appointments (few) rather than by testing every patient on the worklist (many).
+    Each part is counted on its own index range. Booked patients are counted among the
+    courses with an active appointment (few), found from an index on the appointment
+    status, each course then read by its primary key: never by testing every course.
     """
-    totals = db.session.execute(select(*(
-        select(func.count()).select_from(Course).where(_part_where(clock, status, part))
-        .scalar_subquery() for status, part in PARTS))).one()
-    appointed = (select(Appointment.course_id).where(Appointment.status.in_(ACTIVE_STATUSES))
-                 .distinct().subquery())
-    status = status_expr(clock).label("status")
-    undated = case((and_(Course.state == "maintenance", Course.window_closes.is_(None)), 1),
-                   else_=0).label("undated")
-    booked = {(name, bool(flag)): n for name, flag, n in db.session.execute(
-        select(status, undated, func.count()).select_from(appointed)
-        .join(Course, Course.id == appointed.c.course_id)
-        .where(status_filter(URGENCY, clock), booked_expr(clock))
-        .group_by(status, undated))}
+    statements = _size_statements(clock.zone, clock.utc_offset_minutes)
+    dates = _dates(clock)
+    totals = db.session.execute(statements["totals"], dates).one()
+    booked = dict(db.session.execute(statements["booked"], dates).all())
     sizes = {}
     for number, ((name, part), total) in enumerate(zip(PARTS, totals)):
-        in_booked = booked.get((name, part == "undated"), 0)
+        in_booked = booked.get(f"{name}:{part}", 0)
         sizes[(True, number)] = in_booked
         sizes[(False, number)] = total - in_booked
     return sizes
+
+
+@lru_cache(maxsize=8)
+def _size_statements(zone: str, utc_offset_minutes: int) -> dict:
+    """The statements part_sizes runs, built once per zone offset (dates are parameters)."""
+    clock = _param_clock(zone, utc_offset_minutes)
+    totals = select(*(
+        select(func.count()).select_from(Course).where(_part_where(clock, status, part))
+        .scalar_subquery() for status, part in PARTS))
+    appointed = (select(Appointment.course_id)
+                 .where(Appointment.status.in_(ACTIVE_STATUSES),
+                        Appointment.course_id.is_not(None))
+                 .distinct().subquery())
+    # The part of each appointed course ("status:part"), NULL when not booked after its
+    # anchor. A correlated subquery: one primary-key lookup per appointed course, which no
+    # planner turns into a scan of every course (a join with a status filter may).
+    part = case(*((_part_where(clock, status, name), literal(f"{status}:{name}"))
+                  for status, name in PARTS), else_=None)
+    keyed = (select(select(part).where(Course.id == appointed.c.course_id, booked_expr(clock))
+                    .scalar_subquery().label("part"))
+             .select_from(appointed).subquery())
+    booked = select(keyed.c.part, func.count()).group_by(keyed.c.part)
+    return {"totals": totals, "booked": booked}
 
 
 def _by_status(sizes: dict[tuple[bool, int], int]) -> dict[tuple[str, bool], int]:

@@ -7,7 +7,9 @@ from datetime import date, datetime
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, render_template, request, stream_with_context
+from flask import (
+    Blueprint, Response, current_app, render_template, request, stream_with_context, url_for,
+)
 from flask_login import current_user, login_required
 
 from ..extensions import db
@@ -55,10 +57,21 @@ def _rows(items, zone: ZoneInfo) -> list[WorklistRow]:
             for r in items]
 
 
-def _links() -> dict[str, bool]:
-    """Which other areas' pages exist to link to (they are built separately)."""
+# A patient id no real patient has: url_for builds one URL with it, split around it once.
+_ID_MARK = 987654321987
+
+
+def _links() -> dict[str, Optional[tuple[str, str]]]:
+    """Per linked page (None when that area is not built): the URL around a patient id.
+
+    One url_for per page rather than one per row: a row's URL is prefix + id + suffix.
+    """
     views = current_app.view_functions
-    return {"patient": "patients.detail" in views, "book": "schedule.book" in views}
+    links = {}
+    for name, endpoint in (("patient", "patients.detail"), ("book", "schedule.book")):
+        links[name] = (tuple(url_for(endpoint, patient_id=_ID_MARK).split(str(_ID_MARK), 1))
+                       if endpoint in views else None)
+    return links
 
 
 def _page_number() -> int:
