@@ -9,6 +9,7 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 from typing import Iterable, Optional
 
 from sqlalchemy import select
@@ -143,9 +144,20 @@ def insert_rows(session, model, rows: list[dict]) -> None:
     table = model.__table__
     names = list(rows[0])
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    pairs = list(zip(names, processors))
-    values = (tuple(row[name] if process is None or row[name] is None else process(row[name])
-                    for name, process in pairs) for row in rows)
+    processed = [(index, process) for index, process in enumerate(processors) if process is not None]
+    take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+
+    def convert(row: dict) -> tuple:
+        values = take(row)  # a tuple, in C; only the columns with a processor are revisited
+        if not processed:
+            return values
+        values = list(values)
+        for index, process in processed:
+            if values[index] is not None:
+                values[index] = process(values[index])
+        return tuple(values)
+
+    values = map(convert, rows)
     quote = dialect.identifier_preparer.quote
     columns = ", ".join(quote(name) for name in names)
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
