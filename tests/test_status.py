@@ -9,7 +9,7 @@ from tracker import scheduling
 from tracker.extensions import db
 from tracker.models import COURSE_STATES, Appointment, Course
 from tracker.services.clinic import get_settings
-from tracker.status import clock_for, open_courses, status_expr, status_filter
+from tracker.status import clock_for, due_list, open_courses, status_expr, status_filter
 
 from .factories import make_course, make_patient
 from .course_helpers import book, maintenance_course
@@ -94,3 +94,17 @@ def test_open_courses_lists_only_open_courses(app_ctx):
     make_course(make_patient(), state="entered_in_error")
     rows = db.session.execute(open_courses(clock)).all()
     assert [(r.course_id, r.status) for r in rows] == [(kept.id, "on_hold")]
+
+
+def test_due_list_gives_dates_as_iso_text(app_ctx):
+    """due_list returns the anchor and window as 'YYYY-MM-DD' text, zero-padded, on every database."""
+    make_course(make_patient(mrn="OLD"), state="maintenance", mode="scheduled",
+                last_qualifying_on=date(999, 1, 2), anchor_date=date(999, 1, 2),
+                window_opens=date(999, 2, 1), window_closes=date(2026, 12, 31))
+    make_course(make_patient(mrn="NEW"))
+    clock = clock_for(date(2026, 11, 26), get_settings())
+    rows = db.session.connection().execute(due_list(clock)).all()
+    assert [tuple(row[:5]) for row in rows] == [
+        ("NEW", "series_in_progress", None, None, None),
+        ("OLD", "due", "0999-01-02", "0999-02-01", "2026-12-31"),
+    ]
