@@ -67,6 +67,23 @@ def app(tmp_path):
 
 
 @pytest.fixture
+def make_app(tmp_path):
+    """Further apps on this test's database (e.g. two senders); engines disposed afterwards."""
+    built = []
+
+    def _make(**config):
+        app = build_app(tmp_path, **config)
+        built.append(app)
+        return app
+
+    yield _make
+    for app in built:
+        with app.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+@pytest.fixture
 def app_ctx(app):
     """An application context for tests that call services directly."""
     with app.app_context():

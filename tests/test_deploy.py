@@ -16,15 +16,15 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from datetime import datetime, time as wall_time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from bench.web import CSRF_RE, Client, free_port
+
+from .scratch_databases import scratch_postgres_database
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,15 +40,8 @@ def deploy_url():
     """A brand-new PostgreSQL database for this test, dropped afterwards."""
     if not TEST_DATABASE_URL:
         pytest.skip("needs PostgreSQL: set TEST_DATABASE_URL (CI does) to run the multi-process test")
-    url = make_url(TEST_DATABASE_URL)
-    name = f"{url.database}_deploy_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres_database(TEST_DATABASE_URL, "deploy") as url:
+        yield url
 
 
 class Processes:

@@ -23,23 +23,6 @@ from .reminder_fixtures import SMTPServer, maintenance_patient, password_authent
 SWEEP_DAY = date(2026, 3, 25)
 
 
-@pytest.fixture
-def make_app(tmp_path):
-    """Apps on this test's database; engines disposed afterwards."""
-    built = []
-
-    def _make(**config):
-        app = build_app(tmp_path, **config)
-        built.append(app)
-        return app
-
-    yield _make
-    for app in built:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
-
 def sample_message(to="someone@example.test"):
     return build_message(to=to, subject="Hello", text="Plain text body.\n", html="<p>HTML body.</p>",
                          sender_name="Clinic appointments", headers={"X-Test": "yes"})

@@ -1,16 +1,16 @@
 """The migrations build the same schema as the models, on SQLite and PostgreSQL."""
 import os
-import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
 
 from tracker import create_app
 from tracker.extensions import db
+
+from .scratch_databases import scratch_postgres_database
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -21,15 +21,8 @@ def empty_database_url(tmp_path):
     if not TEST_DATABASE_URL:
         yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
         return
-    url = make_url(TEST_DATABASE_URL)
-    name = f"{url.database}_mig_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_postgres_database(TEST_DATABASE_URL, "mig") as url:
+        yield url
 
 
 def _ignorable(diff) -> bool:

@@ -17,7 +17,7 @@ from tracker.reminders.clock import Clock
 from tracker.reminders.sending import run_sweep
 from tracker.services.clinic import get_settings
 
-from .conftest import build_app, database_url
+from .conftest import database_url
 from .reminder_fixtures import SMTPServer, book, local, maintenance_patient
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,23 +31,6 @@ def smtp():
     server = SMTPServer(delay=0.01).start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def make_app(tmp_path):
-    """Build apps bound to this test's database; engines are disposed at the end."""
-    built = []
-
-    def _make(**config):
-        app = build_app(tmp_path, **config)
-        built.append(app)
-        return app
-
-    yield _make
-    for app in built:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def seed_due_patients(app, count: int, book_every: int = 3) -> list[str]:
