@@ -4,8 +4,6 @@ import sys
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
-
 from .extensions import db
 
 
@@ -55,8 +53,3 @@ def register_cli(app):
 
     register_clinic_commands(app)
     register_reminder_commands(app)
-
-
-def count_rows(model) -> int:
-    """Rows in a table (used by `make run` to decide whether to seed)."""
-    return db.session.scalar(select(func.count()).select_from(model))
