@@ -74,3 +74,12 @@ def test_security_headers(client):
     assert "frame-ancestors 'none'" in csp
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"]
+
+
+def test_landing_page_by_role(client, login_as):
+    """After login a clinician lands on the day sheet, the front desk on the worklist."""
+    login_as("clinician")
+    assert client.get("/").headers["Location"].endswith("/schedule/day")
+    client.post("/logout")
+    login_as("frontdesk")
+    assert client.get("/").headers["Location"].endswith("/worklist/")

@@ -12,15 +12,9 @@ bp = Blueprint("main", __name__)
 @login_required
 def index():
     """Clinicians land on the day sheet, everyone else on the worklist."""
-    if current_user.role == "clinician" and "schedule.day" in _endpoints():
+    if current_user.role == "clinician":
         return redirect(url_for("schedule.day"))
     return redirect(url_for("worklist.index"))
-
-
-def _endpoints():
-    from flask import current_app
-
-    return current_app.view_functions
 
 
 @bp.get("/health")
