@@ -8,6 +8,7 @@ from .. import scheduling
 from ..extensions import db
 from ..models import Appointment, Course, Infusion, Patient
 from ..security import roles_required
+from ..services import appointments as appointment_service
 from ..services import clinic
 from ..services import courses as course_service
 from ..services import infusions as infusion_service
@@ -30,17 +31,6 @@ def _appointment_for(patient: Patient) -> Appointment | None:
     if appointment.patient_id != patient.id:
         abort(404)
     return appointment
-
-
-def _fulfil(appointment: Appointment, infusion: Infusion) -> None:
-    """Let the booking service mark the appointment fulfilled, when that service exists."""
-    try:
-        from ..services import appointments as appointment_service
-    except ImportError:
-        return
-    fulfil = getattr(appointment_service, "fulfil_from_infusion", None)
-    if fulfil is not None:
-        fulfil(appointment, infusion, current_actor())
 
 
 @bp.route("/<int:patient_id>/infusions/new", methods=["GET", "POST"])
@@ -101,7 +91,7 @@ def _record(form: InfusionForm, patient: Patient, course: Course, appointment, s
             course, actor=current_actor(), settings=settings, today=today, given_at=given_at,
             appointment_id=appointment.id if appointment else None, **form.infusion_values())
         if appointment is not None:
-            _fulfil(appointment, infusion)
+            appointment_service.fulfil_from_infusion(appointment, infusion, current_actor())
         db.session.commit()
     except RuleError as error:
         db.session.rollback()
