@@ -236,6 +236,38 @@ def test_window_reminders_wait_for_send_hours(app_ctx):
     assert sweep_at(local(UPCOMING_DAY + timedelta(days=1), 8, 0)).sent == 1
 
 
+def test_appointment_reminder_due_at_night_moves_into_the_last_send_hour(app_ctx):
+    """An appointment reminder whose 48 hours fall at night goes at 19:00, the last send hour before."""
+    patient, course = maintenance_patient(ANCHOR)
+    early = book(patient, course, local(date(2026, 4, 8), 7))  # 48 h before: 04-06 07:00
+    late = book(patient, course, local(date(2026, 4, 9), 21, 30))  # 48 h before: 04-07 21:30
+    db.session.commit()
+    sweep_at(local(date(2026, 4, 1), 12))
+    due = {r.appointment_id: r.due_at for r in rows(kind="appointment")}
+    assert due == {early.id: local(date(2026, 4, 5), 19), late.id: local(date(2026, 4, 7), 19)}
+    assert sweep_at(local(date(2026, 4, 5), 18, 55)).sent == 0
+    assert sweep_at(local(date(2026, 4, 5), 19, 0)).sent == 1
+    assert [r.status for r in rows(kind="appointment")] == ["sent", "pending"]
+
+
+def test_appointment_reminder_retimed_when_send_hours_change(app_ctx):
+    """Narrower send hours re-time a pending appointment reminder, never to after the appointment."""
+    settings = get_settings()
+    settings.appointment_hours = 2
+    patient, course = maintenance_patient(ANCHOR)
+    appointment = book(patient, course, local(date(2026, 4, 8), 9))  # 2 h before: 07:00, at night
+    db.session.commit()
+    sweep_at(local(date(2026, 4, 1), 12))
+    (row,) = rows(kind="appointment")
+    assert row.due_at == local(date(2026, 4, 7), 19)
+    settings.send_hours_start, settings.send_hours_end = 6, 18
+    db.session.commit()
+    sweep_at(local(date(2026, 4, 1), 12, 5))
+    db.session.expire_all()
+    (row,) = rows(kind="appointment")
+    assert row.due_at == local(date(2026, 4, 8), 7) < appointment.start_at
+
+
 def test_send_hours_follow_the_clinic_time_zone(app_ctx):
     """In a Sydney clinic the reminder is due at 08:00 Sydney time, across a daylight-saving change."""
     settings = get_settings()

@@ -44,6 +44,16 @@ class Clock:
         """Window reminders go out only between the send hours, clinic-local."""
         return self.send_hours_start <= self.local.hour < self.send_hours_end
 
+    def latest_send_moment(self, instant: datetime) -> datetime:
+        """`instant` if it falls within the send hours; else the start of the last send hour
+        before it (the start, not the last minute: a sweep every few minutes still sends it
+        inside the hours)."""
+        local = instant.astimezone(self.zone)
+        if self.send_hours_start <= local.hour < self.send_hours_end:
+            return instant
+        day = local.date() if local.hour >= self.send_hours_end else local.date() - timedelta(days=1)
+        return self.at_local(day, self.send_hours_end - 1)
+
     def at_local(self, day: date, hour: int) -> datetime:
         """`hour`:00 clinic-local on `day`, as a UTC instant (whole hours always exist)."""
         return datetime.combine(day, time(hour), tzinfo=self.zone).astimezone(timezone.utc)

@@ -75,6 +75,11 @@ def window_target(kind: str, course) -> date:
     return course.window_opens if kind == "window_upcoming" else course.window_closes
 
 
+def appointment_due_at(start_at: datetime, clock: Clock, settings) -> datetime:
+    """N hours before the appointment; moved earlier into the send hours when that is at night."""
+    return clock.latest_send_moment(start_at - timedelta(hours=settings.appointment_hours))
+
+
 def plan_ahead_days() -> int:
     return int(current_app.config.get("REMINDER_PLAN_AHEAD_DAYS", 14))
 
@@ -147,7 +152,8 @@ def desired_window_reminders(clock: Clock, settings) -> list[Planned]:
 
 
 def desired_appointment_reminders(clock: Clock, settings) -> list[Planned]:
-    """A reminder N hours before each pending or booked appointment starting soon."""
+    """A reminder N hours before each pending or booked appointment starting soon (earlier
+    when that moment falls outside the send hours)."""
     lead = timedelta(hours=settings.appointment_hours)
     rows = db.session.execute(
         select(Appointment.id, Appointment.patient_id, Appointment.course_id, Appointment.start_at)
@@ -155,7 +161,8 @@ def desired_appointment_reminders(clock: Clock, settings) -> list[Planned]:
                Appointment.start_at > clock.now,
                Appointment.start_at <= clock.now + lead + timedelta(days=plan_ahead_days()))
     ).all()
-    return [Planned("appointment", appointment_key(row.id, row.start_at), row.start_at - lead,
+    return [Planned("appointment", appointment_key(row.id, row.start_at),
+                    appointment_due_at(row.start_at, clock, settings),
                     patient_id=row.patient_id, course_id=row.course_id, appointment_id=row.id)
             for row in rows]
 
@@ -252,7 +259,7 @@ def expected_due_at(reminder: Reminder, *, course, appointment, clock: Clock, se
     if reminder.kind in WINDOW_KINDS and course is not None and course.window_opens is not None:
         return clock.at_local(window_due_on(reminder.kind, course, settings), settings.send_hours_start)
     if reminder.kind == "appointment" and appointment is not None:
-        return appointment.start_at - timedelta(hours=settings.appointment_hours)
+        return appointment_due_at(appointment.start_at, clock, settings)
     if reminder.kind == "staff_digest" and reminder.anchor_date is not None:
         return clock.at_local(reminder.anchor_date, settings.digest_hour)
     return None
