@@ -123,7 +123,7 @@ def _after_create(appointment: Appointment, actor, reason: str | None = None) ->
 
 def actor_id(actor) -> int | None:
     """The acting user's id; None for the system or a named job."""
-    return None if actor is None or isinstance(actor, str) else actor.id
+    return audit.actor_fields(actor)[0]
 
 
 @dataclass
