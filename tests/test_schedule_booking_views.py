@@ -187,7 +187,7 @@ def test_book_series_page(client, login_as, app, frozen_clock):
 
 
 def test_book_series_errors(client, login_as, app, frozen_clock):
-    """No weekday, a bad count or a clash: field errors, nothing saved."""
+    """No weekday, an unknown weekday, a bad count or a clash: field errors, nothing saved."""
     with app.app_context():
         setup = setup_clinic(chairs=1)
         patient, _ = series_patient()
@@ -198,6 +198,8 @@ def test_book_series_errors(client, login_as, app, frozen_clock):
     data = {"appointment_type_id": series_id, "first_day": "2027-01-05", "weekdays": ["0"],
             "wall_time": "09:00", "count": "2", "chair_id": "", "clinician_id": ""}
     for change, message in (({"weekdays": []}, "Choose at least one weekday."),
+                            ({"weekdays": ["0", "7"]}, "is not a valid choice for this field"),
+                            ({"weekdays": [""]}, "Choose at least one weekday."),
                             ({"count": "99"}, "Book between 1 and 30 sessions."),
                             ({}, "2027-01-11: That chair is already booked")):
         response = client.post(f"/schedule/book-series?patient_id={patient_id}", data={**data, **change})

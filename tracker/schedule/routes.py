@@ -271,7 +271,7 @@ def book_series():
             try:
                 plan = service.book_series(
                     patient, appointment_type=type_, chair=chair, first_day=form.first_day.data,
-                    weekdays=sorted({int(day) for day in form.weekdays.data if day in "0123456"}),
+                    weekdays=sorted({int(day) for day in form.weekdays.data}),
                     wall_time=form.wall_time.data, count=form.count.data, actor=_actor(),
                     clinician=clinician)
                 db.session.commit()
