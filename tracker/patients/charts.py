@@ -13,11 +13,6 @@ TIMELINE_WIDTH, TIMELINE_LEFT, TIMELINE_RIGHT = 900, 20, 880
 CHART_WIDTH, CHART_HEIGHT = 900, 260
 CHART_LEFT, CHART_RIGHT, CHART_TOP, CHART_BOTTOM = 50, 880, 20, 220
 MAX_CHART_SESSIONS = 40
-STATUS_LABELS = {
-    "series_in_progress": "Series in progress", "interrupted": "Series interrupted",
-    "not_yet_due": "Not yet due", "due": "Due", "overdue": "Overdue", "lapsed": "Lapsed",
-    "as_needed": "As needed", "on_hold": "On hold",
-}
 
 
 @dataclass(frozen=True)

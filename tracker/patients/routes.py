@@ -14,6 +14,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from .. import scheduling
 from ..extensions import db
 from ..models import OPEN_STATES, Course, Patient
 from ..services import clinic
@@ -81,7 +82,7 @@ def index():
         course = next((c for c in patient.courses if c.state in OPEN_STATES), None)
         rows.append((patient, course, charts.course_view(course, settings, today).status if course else None))
     return render_template("patients/index.html", q=q, page=page, rows=rows,
-                           search_error=search_error, status_labels=charts.STATUS_LABELS)
+                           search_error=search_error, status_labels=scheduling.STATUS_LABELS)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -197,7 +198,7 @@ def render_detail(patient_id: int, *, status: int = 200, submitted: dict | None 
         zone=ZoneInfo(settings.timezone), pain=charts.pain_chart(infusions),
         forms=_page_forms(open_course, settings, submitted or {}), failed_action=failed_action,
         failed_messages=failed_messages,
-        status_labels=charts.STATUS_LABELS, settings=settings,
+        status_labels=scheduling.STATUS_LABELS, settings=settings,
     ), status
 
 

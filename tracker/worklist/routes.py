@@ -13,6 +13,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from ..extensions import db
+from ..scheduling import STATUS_LABELS
 from ..services.clinic import clinic_today, get_settings
 from ..status import clock_for, stream
 from .forms import UpcomingFilterForm, WorklistFilterForm
@@ -21,10 +22,6 @@ from .queries import URGENCY, export_rows, upcoming_page, worklist_page
 bp = Blueprint("worklist", __name__, url_prefix="/worklist")
 log = logging.getLogger(__name__)
 
-STATUS_LABELS = {"overdue": "Overdue", "due": "Due", "interrupted": "Series interrupted",
-                 "lapsed": "Lapsed", "not_yet_due": "Not yet due",
-                 "series_in_progress": "Series in progress", "as_needed": "As needed",
-                 "on_hold": "On hold"}
 EXPORT_COLUMNS = ("mrn", "last_name", "first_name", "status", "anchor", "window_opens",
                   "window_closes", "booked", "next_appointment")
 
