@@ -10,7 +10,7 @@ against the address (so hammering keeps the address locked) but not against the 
 """
 import logging
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import func, select
@@ -52,8 +52,6 @@ def address_wait(ip: str, config, now: datetime | None = None) -> int:
     ).one()
     if not failures or last is None:
         return 0
-    if last.tzinfo is None:  # in case a driver hands the aggregate back without its zone
-        last = last.replace(tzinfo=timezone.utc)
     if failures >= config["LOGIN_IP_MAX_FAILURES"]:
         return _seconds_until(last + timedelta(minutes=config["LOGIN_LOCK_MINUTES"]), now)
     if failures >= config["LOGIN_IP_SLOW_AFTER"]:

@@ -36,13 +36,7 @@ def forget(name: str) -> None:
 def heartbeat_problem(now: datetime | None = None) -> dict | None:
     """None while some scheduler beat recently; else {'missing': bool, 'last_beat': datetime|None}."""
     now = now or utcnow()
-    last = db.session.scalar(select(func.max(SchedulerHeartbeat.beat_at)))
-    if last is not None and isinstance(last, str):  # SQLite aggregate without type information
-        last = datetime.fromisoformat(last)
-    if last is not None and last.tzinfo is None:
-        from datetime import timezone
-
-        last = last.replace(tzinfo=timezone.utc)
+    last = db.session.scalar(select(func.max(SchedulerHeartbeat.beat_at)))  # aware: UTCDateTime
     stale_after = timedelta(minutes=int(current_app.config.get("HEARTBEAT_STALE_MINUTES", 15)))
     if last is None:
         return {"missing": True, "last_beat": None}

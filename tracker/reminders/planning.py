@@ -97,20 +97,9 @@ def last_active_appointment_days(patient_ids, clock: Clock) -> dict[int, date]:
                    Appointment.status.in_(ACTIVE_STATUSES))
             .group_by(Appointment.patient_id)
         ).all()
-        for patient_id, start_at in rows:
-            if start_at is not None and start_at.tzinfo is None:  # func.max loses the type on SQLite
-                start_at = _as_utc(start_at)
-            if start_at is not None:
-                latest[patient_id] = start_at.astimezone(clock.zone).date()
+        for patient_id, start_at in rows:  # func.max keeps the column's UTCDateTime type: aware
+            latest[patient_id] = start_at.astimezone(clock.zone).date()
     return latest
-
-
-def _as_utc(value):
-    from datetime import timezone
-
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
 
 
 def is_booked(latest_day: date | None, anchor: date) -> bool:
