@@ -157,9 +157,9 @@ def book_series(patient: Patient, *, appointment_type: AppointmentType, chair: C
     clinician_id = clinician.id if clinician is not None else None
     lock_for_write(db.session)
     _lock_people(patient.id, clinician_id)
-    closed = clinic_rules(first_day).closed
-    days, skipped = booking.series_days(first_day, weekdays, count, closed)
-    rules = clinic_rules(days[0], days[-1])
+    # Closed dates from the first day on: series_days needs them, and check_block reads the same.
+    rules = clinic_rules(first_day)
+    days, skipped = booking.series_days(first_day, weekdays, count, rules.closed)
     chairs = [chair] if chair is not None else active_chairs()
     if not chairs:
         raise RuleError("No chair is in use; an admin adds chairs first.", "chair_id")
