@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import ACTIVE_STATUSES, Appointment, Chair, ClosedDate, OpeningHours
 from ..services.appointments import day_bounds
 from ..services.clinic import clinic_today, get_settings
-from .routes import bp, request_zone
+from .routes import MAX_YEAR, MIN_YEAR, bp, request_zone
 
 GRID_STATUSES = ACTIVE_STATUSES + ("fulfilled", "noshow")
 
@@ -54,7 +54,7 @@ def _requested_day() -> tuple[date, str | None]:
         on = date.fromisoformat(raw)
     except ValueError:
         on = None
-    if on is None or not 1900 <= on.year <= 2200:
+    if on is None or not MIN_YEAR <= on.year <= MAX_YEAR:
         return clinic_today(), "That is not a date we can show; showing today. Use YYYY-MM-DD."
     return on, None
 
