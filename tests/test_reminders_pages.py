@@ -74,6 +74,14 @@ def test_log_lists_and_filters(client, login_as, log_rows):
     assert "No reminders match" in page_text(client, "/reminders/?patient=nobody%25")
 
 
+def test_patient_filter_takes_wildcards_literally(client, login_as, log_rows):
+    """In the patient filter % and _ match only themselves; a name prefix matches in any case."""
+    login_as("frontdesk")
+    assert "2 reminders" in page_text(client, "/reminders/?patient=LOVE")
+    assert "No reminders match" in page_text(client, "/reminders/?patient=love_ace")
+    assert "No reminders match" in page_text(client, "/reminders/?patient=%25")
+
+
 def test_bad_filter_shows_field_error(client, login_as, log_rows):
     """An impossible filter value gets a field error and an empty list, never a 500."""
     login_as("frontdesk")

@@ -24,11 +24,6 @@ log = logging.getLogger(__name__)
 PATIENT_PAGE_LIMIT = 20
 
 
-def _like_prefix(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"{escaped}%"
-
-
 def filtered_reminders(form: ReminderFilterForm):
     """The log's query for valid filters: newest due first, patients eager-loaded."""
     query = select(Reminder).options(joinedload(Reminder.patient))
@@ -41,10 +36,9 @@ def filtered_reminders(form: ReminderFilterForm):
     text = (form.patient.data or "").strip()
     if text:
         query = query.join(Patient, Patient.id == Reminder.patient_id)
-        for term in text.split()[:4]:
-            prefix = _like_prefix(term)
-            query = query.where(or_(Patient.mrn == term, Patient.last_name.ilike(prefix, escape="\\"),
-                                    Patient.first_name.ilike(prefix, escape="\\")))
+        for term in text.split()[:4]:  # autoescape: the term's own % and _ are taken literally
+            query = query.where(or_(Patient.mrn == term, Patient.last_name.istartswith(term, autoescape=True),
+                                    Patient.first_name.istartswith(term, autoescape=True)))
     return query.order_by(Reminder.due_at.desc(), Reminder.id.desc())
 
 
