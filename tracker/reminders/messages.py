@@ -6,6 +6,7 @@ from email.message import Message
 
 from flask import current_app
 
+from ..calendar_export import appointment_ics
 from ..mail import Attachment, build_message, render_pair
 from .clock import Clock
 from .unsubscribe import unsubscribe_url
@@ -53,26 +54,11 @@ def window_message(reminder, *, patient, course, settings) -> Message:
 def appointment_message(reminder, *, patient, appointment, clock: Clock, settings) -> Message:
     """The appointment's local date and time, how to confirm or cancel, and the .ics."""
     local = appointment.start_at.astimezone(clock.zone)
-    ics = appointment_ics(appointment, settings)
-    attachments = [Attachment("appointment.ics", ics, "text", "calendar", {"method": "PUBLISH"})] if ics else []
+    attachments = [Attachment("appointment.ics", appointment_ics(appointment, settings), "text", "calendar",
+                              {"method": "PUBLISH"})]
     return patient_message("appointment", patient=patient, settings=settings,
                            subject=f"Reminder: your visit on {format_day(local.date())} at {format_time(local)}",
                            attachments=attachments, day=format_day(local.date()), time=format_time(local))
-
-
-def appointment_ics(appointment, settings) -> bytes | None:
-    """The booking area's .ics for the appointment (tracker.calendar_export), when installed."""
-    try:
-        from .. import calendar_export
-    except ImportError:
-        return None
-    build = getattr(calendar_export, "appointment_ics", None)
-    if build is None:
-        return None
-    content = build(appointment, settings)
-    if not content:
-        return None
-    return content.encode("utf-8") if isinstance(content, str) else bytes(content)
 
 
 def digest_message(*, user, digest, settings) -> Message:
