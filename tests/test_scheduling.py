@@ -190,3 +190,12 @@ def test_interrupted_is_monotonic(last, gap, days):
     """Once interrupted, a series stays interrupted as the date advances."""
     if scheduling.is_interrupted(last, last + timedelta(days=days), gap):
         assert scheduling.is_interrupted(last, last + timedelta(days=days + 1), gap)
+
+
+def test_booster_timings_follow_the_anchor_before_each_booster():
+    """Series sessions have no timing; each booster is timed against the anchor in force before it."""
+    days = [date(2026, 3, 2), date(2026, 3, 4), date(2026, 3, 24), date(2026, 7, 1), date(2026, 8, 1)]
+    # anchor 03-04: 03-24 is day 20 (early); anchor 03-24: 07-01 is day 99 (late);
+    # anchor 07-01: 08-01 is day 31 (on time).
+    assert scheduling.booster_timings(days, 2, 30, 90) == [None, None, "early", "late", "on_time"]
+    assert scheduling.booster_timings(days[:2], 6, 30, 90) == [None, None]

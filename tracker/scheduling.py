@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 from zoneinfo import ZoneInfo
 
 STATUSES = (
@@ -151,6 +151,20 @@ def booster_timing(previous_anchor: date, given_on: date, min_days: int, max_day
     if given_on > window.closes:
         return "late"
     return "on_time"
+
+
+def booster_timings(days: Sequence[date], series_planned: int, min_days: int,
+                    max_days: int) -> list[Optional[str]]:
+    """For a course's qualifying session dates in order: None for each series session, and for
+    each booster its timing against the anchor in force before it (see booster_timing)."""
+    timings: list[Optional[str]] = []
+    anchor = None
+    for index, given_on in enumerate(days):
+        timings.append(None if index < series_planned
+                       else booster_timing(anchor, given_on, min_days, max_days))
+        if index + 1 >= series_planned:
+            anchor = given_on
+    return timings
 
 
 def opens_within(window: Window, on: date, days: int) -> bool:

@@ -1,7 +1,7 @@
 """The bulk path: course facts and booster flags for many patients, inserted in batches.
 
 The rules are those of services.courses.refresh_course (scheduling.series_facts for the
-facts, scheduling.booster_timing for each booster against the anchor before it), applied
+facts, scheduling.booster_timings for the booster flags), applied
 to compact arrays instead of ORM objects so that a million infusions fit in little memory.
 """
 from __future__ import annotations
@@ -67,14 +67,11 @@ class CoursePlanner:
         packed = sorted(self.sessions[patient] or ())
         self.sessions[patient] = None  # done with it: give the memory back
         days = [date.fromordinal(key >> _ORDINAL_SHIFT) for key in packed]
-        anchor = None
-        for index, (key, given_on) in enumerate(zip(packed, days)):
-            if index >= series_planned:
-                timing = scheduling.booster_timing(anchor, given_on, min_days, max_days)
+        timings = scheduling.booster_timings(days, series_planned, min_days, max_days)
+        for key, timing in zip(packed, timings):
+            if timing is not None:
                 self._set_flags(key & _SEQ_MASK, BOOSTER | (EARLY if timing == "early" else 0)
                                 | (LATE if timing == "late" else 0))
-            if index + 1 >= series_planned:
-                anchor = given_on
         facts = scheduling.series_facts((scheduling.Session(d, True) for d in days), series_planned)
         window = (scheduling.window_for(facts.anchor_date, min_days, max_days)
                   if facts.anchor_date else None)

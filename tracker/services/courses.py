@@ -62,16 +62,11 @@ def refresh_course(course: Course) -> None:
     """
     sessions = sorted(course.infusions, key=lambda i: (i.given_on, i.given_at))
     qualifying = [i for i in sessions if i.qualifies]
-    anchor = None
-    for index, infusion in enumerate(qualifying):
-        if index < course.series_planned:
-            infusion.is_booster = infusion.early = infusion.late = False
-        else:
-            infusion.is_booster = True
-            timing = scheduling.booster_timing(anchor, infusion.given_on, course.min_days, course.max_days)
-            infusion.early, infusion.late = timing == "early", timing == "late"
-        if index + 1 >= course.series_planned:
-            anchor = infusion.given_on
+    timings = scheduling.booster_timings([i.given_on for i in qualifying], course.series_planned,
+                                         course.min_days, course.max_days)
+    for infusion, timing in zip(qualifying, timings):
+        infusion.is_booster = timing is not None
+        infusion.early, infusion.late = timing == "early", timing == "late"
     for infusion in sessions:
         if not infusion.qualifies:
             infusion.is_booster = infusion.early = infusion.late = False
