@@ -12,7 +12,6 @@ from .throttle import login_wait, record_attempt, spend_equal_time
 
 bp = Blueprint("auth", __name__)
 
-LOCKED = "Too many failed attempts. Try again in a few minutes or ask an administrator."
 HASH_SCHEME = "scrypt:"
 
 
