@@ -58,6 +58,23 @@ def test_chairs_add_rename_deactivate(app, client, login_as):
         assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.entity == "chair"))
 
 
+def test_chair_rename_keeps_names_unique(app, client, login_as):
+    """Renaming a chair to another chair's name is refused on its row; keeping its own name is not."""
+    login_as("admin")
+    for name in ("Chair A", "Chair B"):
+        assert client.post("/schedule/chairs", data={"new-name": name}).status_code == 303
+    first, second = _all(app, Chair, Chair.id)
+    response = client.post(f"/schedule/chairs/{second.id}", data={f"chair{second.id}-name": "chair a"})
+    assert response.status_code == 400 and "A chair with this name already exists." in response.get_data(as_text=True)
+    assert client.post(f"/schedule/chairs/{first.id}", data={
+        f"chair{first.id}-name": " Chair A ", f"chair{first.id}-position": "5"}).status_code == 303
+    assert [(c.name, c.position) for c in _all(app, Chair, Chair.id)] == [("Chair A", 5), ("Chair B", 0)]
+    with app.app_context():
+        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity == "chair")
+                                     .order_by(AuditEvent.id)).all()
+    assert actions == ["create", "create", "update"]
+
+
 def test_opening_hours_per_weekday(app, client, login_as):
     """Hours are saved per weekday; an unticked day is closed; closing before opening is refused."""
     login_as("admin")

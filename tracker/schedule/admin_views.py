@@ -63,8 +63,8 @@ def chairs():
     if request.method == "GET":
         return _chairs_page()
     form = ChairForm(prefix="new")
-    saved = _apply(form, lambda: resources.add_chair(name=form.name.data, position=form.position.data,
-                                                     actor=_actor()),
+    saved = _apply(form, lambda: resources.save_chair(None, name=form.name.data, position=form.position.data,
+                                                      actor=_actor()),
                    lambda chair: f"Chair {chair.name} added.", ".chairs")
     return saved or _chairs_page(add_form=form, status=400)
 
@@ -75,8 +75,8 @@ def chair_update(chair_id: int):
     """Rename or reorder a chair."""
     chair = db.get_or_404(Chair, chair_id)
     form = ChairForm(prefix=f"chair{chair_id}")
-    saved = _apply(form, lambda: resources.update_chair(chair, name=form.name.data, position=form.position.data,
-                                                        actor=_actor()),
+    saved = _apply(form, lambda: resources.save_chair(chair, name=form.name.data, position=form.position.data,
+                                                      actor=_actor()),
                    "Chair saved.", ".chairs")
     return saved or _chairs_page(failed=(chair_id, form), status=400)
 

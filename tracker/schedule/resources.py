@@ -24,33 +24,23 @@ def _name_taken(model, name: str, own_id: int | None) -> bool:
     return db.session.scalar(query) is not None
 
 
-def add_chair(*, name: str, position: int | None, actor) -> Chair:
-    """A new chair, in use."""
+def save_chair(chair: Chair | None, *, name: str, position: int | None, actor) -> Chair:
+    """Add a chair, in use (None), or rename and reorder one."""
     name = name.strip()
     if not name:
         raise RuleError("Enter a name.", "name")
-    if _name_taken(Chair, name, None):
+    if _name_taken(Chair, name, chair.id if chair else None):
         raise RuleError("A chair with this name already exists.", "name")
-    chair = Chair(name=name, position=position or 0, active=True)
-    db.session.add(chair)
+    before = {"name": chair.name, "position": chair.position} if chair else None
+    if chair is None:
+        chair = Chair(name=name, position=position or 0, active=True)
+        db.session.add(chair)
+    else:
+        chair.name, chair.position = name, position or 0
     db.session.flush()
-    audit.record(actor, entity="chair", entity_id=chair.id, patient_id=None, action="create",
+    audit.record(actor, entity="chair", entity_id=chair.id, patient_id=None,
+                 action="update" if before else "create", before=before,
                  after={"name": chair.name, "position": chair.position})
-    return chair
-
-
-def update_chair(chair: Chair, *, name: str, position: int | None, actor) -> Chair:
-    """Rename or reorder a chair."""
-    name = name.strip()
-    if not name:
-        raise RuleError("Enter a name.", "name")
-    if _name_taken(Chair, name, chair.id):
-        raise RuleError("A chair with this name already exists.", "name")
-    before = {"name": chair.name, "position": chair.position}
-    chair.name, chair.position = name, position or 0
-    db.session.flush()
-    audit.record(actor, entity="chair", entity_id=chair.id, patient_id=None, action="update",
-                 before=before, after={"name": chair.name, "position": chair.position})
     return chair
 
 
