@@ -99,7 +99,7 @@ def record_infusion(course: Course, *, actor, settings: ClinicSettings, today: d
                         given_on=given_on, appointment_id=appointment_id,
                         early_reason=reason or None,
                         total_mg=total_mg(values.get("weight_kg"), values.get("dose_mg_per_kg")),
-                        recorded_by_id=None if actor is None or isinstance(actor, str) else actor.id,
+                        recorded_by_id=audit.actor_fields(actor)[0],
                         **values)
     db.session.add(infusion)
     db.session.flush()
