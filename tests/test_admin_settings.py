@@ -142,6 +142,16 @@ def test_mail_settings_without_a_server_say_where_mail_goes(client, login_as, ap
     assert "No SMTP server" in body and app.config["MAIL_OUTBOX_DIR"] in body
 
 
+def test_mail_settings_name_the_instance_outbox_by_default(client, login_as, app):
+    """With no outbox folder set, the page names the folder the file backend really writes to."""
+    import os
+
+    app.config.update(MAIL_SERVER=None, MAIL_OUTBOX_DIR=None)
+    login_as("admin")
+    body = client.get("/admin/settings").get_data(as_text=True)
+    assert os.path.join(app.instance_path, "outbox") in body
+
+
 def test_mail_settings_with_implicit_tls(client, login_as, app):
     """SMTPS (TLS from the start) is named as such."""
     app.config.update(MAIL_SERVER="smtp.clinic.test", MAIL_PORT=465, MAIL_USE_SSL=True, MAIL_PASSWORD=None)

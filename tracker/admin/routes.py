@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import false, select
 
 from ..extensions import db
+from ..mail import outbox_dir
 from ..models import User, utcnow
 from ..security import roles_required
 from ..services.clinic import clinic_zone, get_settings
@@ -135,8 +136,7 @@ def mail_settings() -> list[tuple[str, str]]:
     config = current_app.config
     server = config.get("MAIL_SERVER")
     if not server:
-        outbox = config.get("MAIL_OUTBOX_DIR") or "instance/outbox"
-        return [("Delivery", f"No SMTP server: messages are written as .eml files to {outbox}"),
+        return [("Delivery", f"No SMTP server: messages are written as .eml files to {outbox_dir()}"),
                 ("From address", str(config.get("MAIL_FROM_ADDRESS") or ""))]
     if config.get("MAIL_USE_SSL"):
         tls = "TLS from the start (SMTPS)"
