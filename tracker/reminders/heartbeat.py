@@ -37,7 +37,7 @@ def heartbeat_problem(now: datetime | None = None) -> dict | None:
     """None while some scheduler beat recently; else {'missing': bool, 'last_beat': datetime|None}."""
     now = now or utcnow()
     last = db.session.scalar(select(func.max(SchedulerHeartbeat.beat_at)))  # aware: UTCDateTime
-    stale_after = timedelta(minutes=int(current_app.config.get("HEARTBEAT_STALE_MINUTES", 15)))
+    stale_after = timedelta(minutes=int(current_app.config["HEARTBEAT_STALE_MINUTES"]))
     if last is None:
         return {"missing": True, "last_beat": None}
     if now - last > stale_after:

@@ -81,7 +81,7 @@ def appointment_due_at(start_at: datetime, clock: Clock, settings) -> datetime:
 
 
 def plan_ahead_days() -> int:
-    return int(current_app.config.get("REMINDER_PLAN_AHEAD_DAYS", 14))
+    return int(current_app.config["REMINDER_PLAN_AHEAD_DAYS"])
 
 
 # --- booked or not -------------------------------------------------------------------------

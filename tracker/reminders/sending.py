@@ -58,9 +58,9 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{threading.get_ident() % 100000}"
 
 
-def _config(key: str, default):
-    value = current_app.config.get(key)
-    return default if value is None else value
+def lease_length() -> timedelta:
+    """How long a claim holds (REMINDER_LEASE_SECONDS); an older claim belongs to a dead sender."""
+    return timedelta(seconds=int(current_app.config["REMINDER_LEASE_SECONDS"]))
 
 
 # --- claiming ------------------------------------------------------------------------------
@@ -94,7 +94,7 @@ def claim_batch(clock: Clock, worker: str, *, retry_from: datetime | None = None
     conditions = claimable(clock, real_now, retry_from=retry_from)
     candidates = (
         select(Reminder.id).where(*conditions).order_by(Reminder.due_at, Reminder.id)
-        .limit(int(_config("REMINDER_BATCH_SIZE", 100)))
+        .limit(int(current_app.config["REMINDER_BATCH_SIZE"]))
     )
     if is_postgres(db.session):
         locked = db.session.scalars(candidates.with_for_update(skip_locked=True)).all()
@@ -104,7 +104,7 @@ def claim_batch(clock: Clock, worker: str, *, retry_from: datetime | None = None
         target = Reminder.id.in_(locked)
     else:
         target = Reminder.id.in_(candidates)
-    lease = timedelta(seconds=int(_config("REMINDER_LEASE_SECONDS", 600)))
+    lease = lease_length()
     ids = db.session.execute(
         update(Reminder).where(target, *conditions)
         .values(status="sending", claimed_by=worker, lease_until=real_now + lease,
@@ -192,7 +192,7 @@ def release(ids, worker: str, error: str | None = None) -> None:
 
 def backoff(attempts: int) -> timedelta:
     """Wait before the next try: the base delay doubled per failed attempt, at most a day."""
-    base = float(_config("REMINDER_RETRY_MINUTES", 5))
+    base = float(current_app.config["REMINDER_RETRY_MINUTES"])
     return timedelta(minutes=min(base * 2 ** max(attempts - 1, 0), 24 * 60))
 
 
@@ -269,7 +269,8 @@ def deliver_due(clock: Clock, settings, worker: str, result: SweepResult, *,
                 retry_from: datetime | None = None, stop: threading.Event | None = None) -> None:
     """Claim and send batches until nothing is due, the server is down, or we are told to stop."""
     pause_after = current_app.config.get("REMINDER_PAUSE_AFTER_BATCH")
-    margin = timedelta(seconds=max(int(_config("REMINDER_LEASE_SECONDS", 600)) // 10, 1))
+    lease = lease_length()
+    margin = max(lease / 10, timedelta(seconds=1))
     batches = 0
     digests: dict = {}
     with open_mailer() as mailer, single_statement_records():
@@ -280,7 +281,7 @@ def deliver_due(clock: Clock, settings, worker: str, result: SweepResult, *,
             batches += 1
             if pause_after and batches >= int(pause_after):
                 _pause_for_tests()
-            claimed_until = utcnow() + timedelta(seconds=int(_config("REMINDER_LEASE_SECONDS", 600)))
+            claimed_until = utcnow() + lease
             with loaded_through_commits():
                 facts = BatchFacts.load(ids, clock, digests)
                 for index, reminder_id in enumerate(ids):

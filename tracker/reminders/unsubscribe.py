@@ -27,7 +27,7 @@ def make_token(patient_id: int) -> str:
 
 def read_token(token: str) -> int | None:
     """The patient id in a valid, unexpired token; None otherwise."""
-    max_age = int(current_app.config.get("UNSUBSCRIBE_MAX_AGE_DAYS", 730)) * 86400
+    max_age = int(current_app.config["UNSUBSCRIBE_MAX_AGE_DAYS"]) * 86400
     try:
         payload = _serializer().loads(token, max_age=max_age)
     except (SignatureExpired, BadSignature):
