@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 from dateutil import tz as dateutil_tz
 
 from ..models import MODES, OUTCOMES
+from ..services.infusions import DURATION_MIN_RANGE, PAIN_RANGE, WEIGHT_KG_RANGE
+from ..services.patients import EARLIEST_BIRTH
 from ..validators import CONTROL_RE, email_problem
 
 PATIENT_COLUMNS = ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone",
@@ -24,7 +26,7 @@ INTEGER_RE = re.compile(r"^[+-]?\d+$")
 DECIMAL_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 NOTES_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and newlines allowed
 DATE_ONLY_TIME = time(12, 0)  # a session recorded by date only is placed at local noon
-ZERO, MIN_WEIGHT, MAX_WEIGHT = Decimal(0), Decimal("0.5"), Decimal(400)
+ZERO = Decimal(0)
 MAX_SERIES = 30
 MAX_INTERVAL_DAYS = 3650
 TEXT_LIMITS = {"mrn": 40, "first_name": 80, "last_name": 80, "email": 254, "phone": 40,
@@ -132,8 +134,8 @@ def check_patient(cells: dict[str, str], context: CheckContext) -> tuple[dict, l
         "phone": row.text("phone"),
         "indication": row.text("indication") or "",
     }
-    if values["date_of_birth"] and values["date_of_birth"] < date(1900, 1, 1):
-        row.fail("date_of_birth", "before 1900-01-01")
+    if values["date_of_birth"] and values["date_of_birth"] < EARLIEST_BIRTH:
+        row.fail("date_of_birth", f"before {EARLIEST_BIRTH.isoformat()}")
         values["date_of_birth"] = None
     if values["email"] and not any(c == "email" for c, _ in row.problems):
         if email_problem(values["email"]):
@@ -246,10 +248,10 @@ def check_infusion(cells: dict[str, str], context: CheckContext, *, known: bool,
     values["outcome"] = outcome
     values["dose_mg_per_kg"] = row.decimal("dose_mg_per_kg", ZERO, context.max_dose_mg_per_kg, 3,
                                            context.dose_above_maximum)
-    values["weight_kg"] = row.decimal("weight_kg", MIN_WEIGHT, MAX_WEIGHT, 2)
-    values["duration_min"] = row.integer("duration_min", 0, 1440)
-    values["pain_before"] = row.integer("pain_before", 0, 10)
-    values["pain_after"] = row.integer("pain_after", 0, 10)
+    values["weight_kg"] = row.decimal("weight_kg", *WEIGHT_KG_RANGE, 2)
+    values["duration_min"] = row.integer("duration_min", *DURATION_MIN_RANGE)
+    values["pain_before"] = row.integer("pain_before", *PAIN_RANGE)
+    values["pain_after"] = row.integer("pain_after", *PAIN_RANGE)
     notes = row.cells["notes"]
     if NOTES_CONTROL_RE.search(notes):
         row.fail("notes", "contains control characters")

@@ -1,5 +1,4 @@
 """Forms of the patients area."""
-from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -8,6 +7,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..services.clinic import MAX_YEAR, MIN_YEAR
+from ..services.infusions import DURATION_MIN_RANGE, PAIN_RANGE, VITAL_RANGES, WEIGHT_KG_RANGE
 from ..validators import EmailAddress, NoControlCharacters
 
 OUTCOME_CHOICES = {"completed": "Completed", "stopped_early": "Stopped early", "not_started": "Not started"}
@@ -31,15 +32,15 @@ class InfusionForm(FlaskForm):
                                   validators=[InputRequired(message="Enter the date and time.")])
     outcome = SelectField("Outcome", choices=OUTCOME_CHOICES, default="completed")
     counts_toward_series = BooleanField("Stopped early, but counts toward the series")
-    weight_kg = FiniteDecimalField("Weight (kg)", places=2, validators=[Optional(), NumberRange(min=Decimal("0.5"), max=400)])
+    weight_kg = FiniteDecimalField("Weight (kg)", places=2, validators=[Optional(), NumberRange(*WEIGHT_KG_RANGE)])
     dose_mg_per_kg = FiniteDecimalField("Dose (mg/kg)", places=3, validators=[Optional(), NumberRange(min=0)])
-    duration_min = IntegerField("Duration (minutes)", validators=[Optional(), NumberRange(min=0, max=1440)])
-    pain_before = IntegerField("Pain before (0-10)", validators=[Optional(), NumberRange(min=0, max=10)])
-    pain_after = IntegerField("Pain after (0-10)", validators=[Optional(), NumberRange(min=0, max=10)])
-    bp_systolic = IntegerField("Blood pressure, systolic", validators=[Optional(), NumberRange(min=40, max=300)])
-    bp_diastolic = IntegerField("Blood pressure, diastolic", validators=[Optional(), NumberRange(min=20, max=200)])
-    heart_rate = IntegerField("Heart rate (bpm)", validators=[Optional(), NumberRange(min=20, max=250)])
-    spo2 = IntegerField("SpO2 (%)", validators=[Optional(), NumberRange(min=50, max=100)])
+    duration_min = IntegerField("Duration (minutes)", validators=[Optional(), NumberRange(*DURATION_MIN_RANGE)])
+    pain_before = IntegerField("Pain before (0-10)", validators=[Optional(), NumberRange(*PAIN_RANGE)])
+    pain_after = IntegerField("Pain after (0-10)", validators=[Optional(), NumberRange(*PAIN_RANGE)])
+    bp_systolic = IntegerField("Blood pressure, systolic", validators=[Optional(), NumberRange(*VITAL_RANGES["bp_systolic"])])
+    bp_diastolic = IntegerField("Blood pressure, diastolic", validators=[Optional(), NumberRange(*VITAL_RANGES["bp_diastolic"])])
+    heart_rate = IntegerField("Heart rate (bpm)", validators=[Optional(), NumberRange(*VITAL_RANGES["heart_rate"])])
+    spo2 = IntegerField("SpO2 (%)", validators=[Optional(), NumberRange(*VITAL_RANGES["spo2"])])
     adverse_effects = TextAreaField("Adverse effects", validators=[Length(max=2000), NoControlCharacters()])
     notes = TextAreaField("Notes", validators=[Length(max=4000), NoControlCharacters()])
     early_reason = StringField("Reason for an early booster", validators=[Length(max=200), NoControlCharacters()])
@@ -50,7 +51,7 @@ class InfusionForm(FlaskForm):
 
     def validate_given_at(self, field):
         """Years far outside a clinic's records are typing mistakes (and overflow time zones)."""
-        if field.data is not None and not 1900 <= field.data.year <= 2200:
+        if field.data is not None and not MIN_YEAR <= field.data.year <= MAX_YEAR:
             raise ValidationError("Check the year.")
 
     def infusion_values(self) -> dict:

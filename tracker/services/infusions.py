@@ -12,6 +12,13 @@ from .errors import RuleError
 
 log = logging.getLogger(__name__)
 
+# The plausible range of each measured value, inclusive (the form, the service and the import).
+PAIN_RANGE = (0, 10)
+WEIGHT_KG_RANGE = (Decimal("0.5"), Decimal("400"))
+DURATION_MIN_RANGE = (0, 24 * 60)
+VITAL_RANGES = {"bp_systolic": (40, 300), "bp_diastolic": (20, 200), "heart_rate": (20, 250),
+                "spo2": (50, 100)}
+
 INFUSION_FIELDS = (
     "given_at", "given_on", "outcome", "counts_toward_series", "weight_kg", "dose_mg_per_kg",
     "total_mg", "duration_min", "pain_before", "pain_after", "bp_systolic", "bp_diastolic",
@@ -40,7 +47,7 @@ def check_values(values: dict, *, patient: Patient, settings: ClinicSettings, to
         errors["outcome"] = "Choose completed, stopped early or not started."
     for name in ("pain_before", "pain_after"):
         value = values.get(name)
-        if value is not None and not 0 <= value <= 10:
+        if value is not None and not PAIN_RANGE[0] <= value <= PAIN_RANGE[1]:
             errors[name] = "Pain is scored from 0 to 10."
     dose = values.get("dose_mg_per_kg")
     if dose is not None:
@@ -51,13 +58,12 @@ def check_values(values: dict, *, patient: Patient, settings: ClinicSettings, to
                 f"The dose is above the clinic maximum of {settings.max_dose_mg_per_kg} mg/kg."
             )
     weight = values.get("weight_kg")
-    if weight is not None and not Decimal("0.5") <= weight <= Decimal("400"):
+    if weight is not None and not WEIGHT_KG_RANGE[0] <= weight <= WEIGHT_KG_RANGE[1]:
         errors["weight_kg"] = "Weight must be between 0.5 and 400 kg."
     duration = values.get("duration_min")
-    if duration is not None and not 0 <= duration <= 24 * 60:
+    if duration is not None and not DURATION_MIN_RANGE[0] <= duration <= DURATION_MIN_RANGE[1]:
         errors["duration_min"] = "Duration must be between 0 and 1440 minutes."
-    limits = {"bp_systolic": (40, 300), "bp_diastolic": (20, 200), "heart_rate": (20, 250), "spo2": (50, 100)}
-    for name, (low, high) in limits.items():
+    for name, (low, high) in VITAL_RANGES.items():
         value = values.get(name)
         if value is not None and not low <= value <= high:
             errors[name] = f"Enter a value between {low} and {high}."
