@@ -1,4 +1,6 @@
 """Login, logout, throttling and the login-required wall."""
+import pytest
+
 from tracker.extensions import db
 from tracker.models import LoginAttempt, User
 
@@ -64,6 +66,23 @@ def test_open_redirect_refused(app, client):
     _, email = _user(app, role="frontdesk")
     response = client.post("/login?next=//evil.example/x", data={"email": email, "password": DEFAULT_PASSWORD})
     assert "evil.example" not in response.headers["Location"]
+
+
+@pytest.mark.parametrize("target", ["/\\evil.example/x", "/\t/evil.example/x", "https://evil.example/x"])
+def test_next_that_a_browser_reads_as_offsite_is_refused(app, client, target):
+    """A `next` with a backslash or a tab (which browsers turn into //) or a scheme goes home instead."""
+    _, email = _user(app, role="frontdesk")
+    response = client.post("/login", query_string={"next": target},
+                           data={"email": email, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 302 and "evil.example" not in response.headers["Location"]
+
+
+def test_next_inside_the_site_is_followed(app, client):
+    """A same-site `next` path with its query string is where login leads."""
+    _, email = _user(app, role="frontdesk")
+    response = client.post("/login", query_string={"next": "/reminders/?status=failed"},
+                           data={"email": email, "password": DEFAULT_PASSWORD})
+    assert response.headers["Location"].endswith("/reminders/?status=failed")
 
 
 def test_security_headers(client):

@@ -151,6 +151,13 @@ def test_offsite_back_link_is_ignored(client, login_as, log_rows):
     assert response.headers["Location"].endswith("/reminders/")
 
 
+def test_back_link_a_browser_reads_as_offsite_is_ignored(client, login_as, log_rows):
+    """A return path with a backslash (which browsers read as a slash) never leaves the site."""
+    login_as("frontdesk")
+    response = client.post(f"/reminders/{log_rows['pending']}/cancel", data={"back": "/\\evil.example/x"})
+    assert response.headers["Location"].endswith("/reminders/")
+
+
 @contextmanager
 def counting_queries():
     statements = []

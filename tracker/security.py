@@ -1,5 +1,6 @@
 """Login loading, role checks, security headers."""
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import abort, g, render_template, request
 from flask_login import current_user, login_required
@@ -85,6 +86,17 @@ def roles_required(*roles: str):
         return wrapped
 
     return decorator
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` when it is a path on this site, else None. A browser reads a backslash as a
+    slash, so "/\\evil.example" would leave the site like "//evil.example"."""
+    if not target or not target.startswith("/") or "\\" in target or target.startswith("//"):
+        return None
+    if any(ord(char) < 32 for char in target):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else None
 
 
 def can(role_group: str) -> bool:

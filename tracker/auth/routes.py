@@ -1,12 +1,11 @@
 """Login and logout."""
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import User
+from ..security import local_path
 from .forms import LoginForm
 from .throttle import login_wait, record_attempt, spend_equal_time
 
@@ -23,9 +22,7 @@ def _locked_message(seconds: int) -> str:
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths are followed after login."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("main.index")
+    return local_path(target) or url_for("main.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])

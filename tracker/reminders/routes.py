@@ -1,7 +1,5 @@
 """Routes of the reminders area: the reminders log, retry and cancel; the public unsubscribe page."""
 import logging
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
@@ -9,7 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import csrf, db
 from ..models import Patient, Reminder, User
-from ..security import roles_required
+from ..security import local_path, roles_required
 from ..services.clinic import clinic_zone, get_settings
 from ..services.errors import RuleError
 from . import actions
@@ -62,10 +60,7 @@ def index():
 
 def _back_to(value: str | None) -> str:
     """A local path to return to after an action (never another site)."""
-    parts = urlsplit(value or "")
-    if value and value.startswith("/") and not value.startswith("//") and not parts.netloc and not parts.scheme:
-        return value
-    return url_for("reminders.index")
+    return local_path(value) or url_for("reminders.index")
 
 
 def _act(reminder_id: int, action, done: str):
