@@ -166,3 +166,22 @@ def test_smtp_ssl(make_app, certificate):
         assert server.recipients() == [address]
     finally:
         server.stop()
+
+
+def test_smtp_connection_dropped_between_messages_is_reopened(make_app):
+    """When the server drops the kept-open connection, the mailer reconnects and the next message arrives."""
+    first = SMTPServer().start()
+    second = None
+    try:
+        app = make_app(**first.config())
+        with app.app_context(), open_mailer() as mailer:
+            mailer.send(sample_message("first@example.test"))
+            first.stop()  # a server restart: the open connection is gone
+            second = SMTPServer(port=first.port).start()
+            mailer.send(sample_message("second@example.test"))
+        assert first.recipients() == ["first@example.test"]
+        assert second.recipients() == ["second@example.test"]
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
