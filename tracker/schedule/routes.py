@@ -18,7 +18,7 @@ from ..models import Appointment, AppointmentType, Chair, Patient, User
 from ..patients.forms import InfusionForm
 from ..security import roles_required
 from ..services import appointments as service
-from ..services.clinic import clinic_today, clinic_zone, get_settings, local_to_utc
+from ..services.clinic import MAX_YEAR, MIN_YEAR, clinic_today, clinic_zone, get_settings, local_to_utc
 from ..services.courses import open_course_for
 from ..services.errors import RuleError
 from .. import calendar_export
@@ -32,7 +32,6 @@ STATUS_ACTIONS = {"confirm": "booked", "arrived": "arrived", "noshow": "noshow",
 ACTION_LABELS = {"confirm": "Confirm", "arrived": "Mark arrived", "noshow": "Mark no-show",
                  "cancel": "Cancel", "error": "Mark entered in error"}
 SLOT_FORMAT = "%Y-%m-%dT%H:%M"
-MIN_YEAR, MAX_YEAR = 1900, 2200  # typed years outside these are mistakes (and overflow dates)
 MAX_AHEAD_DAYS = 3 * 366
 
 
@@ -60,12 +59,7 @@ def int_or_none(value) -> int | None:
 
 def clinic_instant(naive: datetime, field: str) -> datetime:
     """A typed clinic wall-clock time as UTC; a skipped DST time or an absurd year is refused."""
-    if not MIN_YEAR <= naive.year <= MAX_YEAR:
-        raise RuleError(f"Enter a date between {MIN_YEAR} and {MAX_YEAR}.", field)
-    try:
-        return local_to_utc(naive)
-    except RuleError as error:
-        raise RuleError(str(error), field) from None
+    return local_to_utc(naive, field=field)
 
 
 # ---------------------------------------------------------------------------- template helpers

@@ -15,8 +15,8 @@ from sqlalchemy.orm import joinedload
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Appointment, Chair, ClosedDate, OpeningHours
 from ..services.appointments import day_bounds
-from ..services.clinic import clinic_today, get_settings
-from .routes import MAX_YEAR, MIN_YEAR, bp, request_zone
+from ..services.clinic import MAX_YEAR, MIN_YEAR, clinic_today, get_settings
+from .routes import bp, request_zone
 
 GRID_STATUSES = ACTIVE_STATUSES + ("fulfilled", "noshow")
 

@@ -32,11 +32,15 @@ def clinic_today():
     return datetime.now(clinic_zone()).date()
 
 
-def local_to_utc(naive, zone: ZoneInfo | None = None):
+MIN_YEAR, MAX_YEAR = 1900, 2200  # typed years outside these are mistakes (and overflow dates)
+
+
+def local_to_utc(naive, zone: ZoneInfo | None = None, field: str = "given_at"):
     """A wall-clock time typed in the clinic's zone as an aware UTC instant.
 
-    A time skipped by a daylight-saving jump does not exist and is refused; a repeated time
-    (clocks going back) is read as its first occurrence.
+    A time skipped by a daylight-saving jump does not exist and is refused, as is a year outside
+    MIN_YEAR..MAX_YEAR; a repeated time (clocks going back) is read as its first occurrence.
+    Errors are RuleErrors on `field`.
     """
     from datetime import timezone
 
@@ -44,9 +48,11 @@ def local_to_utc(naive, zone: ZoneInfo | None = None):
 
     from .errors import RuleError
 
+    if not MIN_YEAR <= naive.year <= MAX_YEAR:
+        raise RuleError(f"Enter a date between {MIN_YEAR} and {MAX_YEAR}.", field)
     zone = zone or clinic_zone()
     local = naive.replace(tzinfo=zone, fold=0)
     if not dateutil_tz.datetime_exists(local):
         raise RuleError("That time does not exist on this date (the clocks change); choose another.",
-                        "given_at")
+                        field)
     return local.astimezone(timezone.utc)
