@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from dateutil import tz as dateutil_tz
 
 from ..models import MODES, OUTCOMES
+from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
 from ..services.infusions import DURATION_MIN_RANGE, PAIN_RANGE, WEIGHT_KG_RANGE
 from ..services.patients import EARLIEST_BIRTH
 from ..validators import CONTROL_RE, email_problem
@@ -27,8 +28,6 @@ DECIMAL_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 NOTES_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and newlines allowed
 DATE_ONLY_TIME = time(12, 0)  # a session recorded by date only is placed at local noon
 ZERO = Decimal(0)
-MAX_SERIES = 30
-MAX_INTERVAL_DAYS = 3650
 TEXT_LIMITS = {"mrn": 40, "first_name": 80, "last_name": 80, "email": 254, "phone": 40,
                "indication": 120}
 
@@ -146,7 +145,7 @@ def check_patient(cells: dict[str, str], context: CheckContext) -> tuple[dict, l
     values["email_consent"] = consent == "yes"
     if not row.cells["series_planned"]:
         row.fail("series_planned", "must not be empty")
-    values["series_planned"] = row.integer("series_planned", 1, MAX_SERIES)
+    values["series_planned"] = row.integer("series_planned", 1, MAX_SERIES_PLANNED)
     values["min_days"] = row.integer("min_days", 0, MAX_INTERVAL_DAYS, context.default_min_days)
     values["max_days"] = row.integer("max_days", 0, MAX_INTERVAL_DAYS, context.default_max_days)
     if (values["min_days"] is not None and values["max_days"] is not None

@@ -8,6 +8,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..services.clinic import MAX_YEAR, MIN_YEAR
+from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
 from ..services.infusions import DURATION_MIN_RANGE, PAIN_RANGE, VITAL_RANGES, WEIGHT_KG_RANGE
 from ..validators import EmailAddress, NoControlCharacters
 
@@ -93,9 +94,9 @@ class OpenCourseForm(FlaskForm):
     indication = StringField("Indication", validators=[InputRequired(message="Enter the indication."),
                                                        Length(max=120), NoControlCharacters()])
     series_planned = IntegerField("Series infusions planned",
-                                  validators=[Optional(), NumberRange(min=1, max=30)])
-    min_days = IntegerField("Window opens after (days)", validators=[Optional(), NumberRange(min=0, max=3650)])
-    max_days = IntegerField("Window closes after (days)", validators=[Optional(), NumberRange(min=0, max=3650)])
+                                  validators=[Optional(), NumberRange(min=1, max=MAX_SERIES_PLANNED)])
+    min_days = IntegerField("Window opens after (days)", validators=[Optional(), NumberRange(min=0, max=MAX_INTERVAL_DAYS)])
+    max_days = IntegerField("Window closes after (days)", validators=[Optional(), NumberRange(min=0, max=MAX_INTERVAL_DAYS)])
     mode = SelectField("Maintenance mode", choices=MODE_CHOICES, default="scheduled")
 
 
@@ -103,9 +104,9 @@ class IntervalForm(FlaskForm):
     """Min / max days after the anchor: when the window opens and closes."""
 
     min_days = IntegerField("Window opens after (days)",
-                            validators=[InputRequired(message="Enter the minimum days."), NumberRange(min=0, max=3650)])
+                            validators=[InputRequired(message="Enter the minimum days."), NumberRange(min=0, max=MAX_INTERVAL_DAYS)])
     max_days = IntegerField("Window closes after (days)",
-                            validators=[InputRequired(message="Enter the maximum days."), NumberRange(min=0, max=3650)])
+                            validators=[InputRequired(message="Enter the maximum days."), NumberRange(min=0, max=MAX_INTERVAL_DAYS)])
 
 
 class ModeForm(FlaskForm):
@@ -118,7 +119,7 @@ class SeriesPlannedForm(FlaskForm):
     """How many qualifying infusions make up the series."""
 
     series_planned = IntegerField("Series infusions planned",
-                                  validators=[InputRequired(message="Enter a number."), NumberRange(min=1, max=30)])
+                                  validators=[InputRequired(message="Enter a number."), NumberRange(min=1, max=MAX_SERIES_PLANNED)])
 
 
 class HoldForm(FlaskForm):

@@ -12,6 +12,8 @@ from .errors import RuleError
 
 log = logging.getLogger(__name__)
 
+MAX_SERIES_PLANNED = 30
+MAX_INTERVAL_DAYS = 3650
 COURSE_FIELDS = ("state", "mode", "series_planned", "min_days", "max_days", "indication",
                  "series_ended_early", "hold_reason", "discharge_reason", "closed_on")
 
@@ -50,8 +52,8 @@ def check_interval(min_days: int, max_days: int) -> None:
         raise RuleError("Minimum days must be 0 or more.", "min_days")
     if max_days is None or max_days < min_days:
         raise RuleError("Maximum days must not be less than minimum days.", "max_days")
-    if max_days > 3650:
-        raise RuleError("Maximum days must be at most 3650.", "max_days")
+    if max_days > MAX_INTERVAL_DAYS:
+        raise RuleError(f"Maximum days must be at most {MAX_INTERVAL_DAYS}.", "max_days")
 
 
 def refresh_course(course: Course) -> None:
@@ -131,8 +133,8 @@ def set_series_planned(course: Course, *, actor, series_planned: int) -> Course:
     """Change the planned number of series infusions while the series runs."""
     if course.state != "series_in_progress":
         raise RuleError("The series is already complete.", "series_planned")
-    if not 1 <= series_planned <= 30:
-        raise RuleError("Plan between 1 and 30 series infusions.", "series_planned")
+    if not 1 <= series_planned <= MAX_SERIES_PLANNED:
+        raise RuleError(f"Plan between 1 and {MAX_SERIES_PLANNED} series infusions.", "series_planned")
     _change(course, actor, "update", series_planned=series_planned)
     refresh_course(course)
     return course
