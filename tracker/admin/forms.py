@@ -13,6 +13,7 @@ from wtforms.validators import StopValidation, ValidationError
 
 from ..models import ROLES
 from ..passwords import password_problem
+from ..services.clinic import MAX_YEAR, MIN_YEAR
 from ..validators import EmailAddress, NoControlCharacters
 
 ROLE_CHOICES = {"frontdesk": "Front desk", "clinician": "Clinician", "admin": "Admin"}
@@ -39,11 +40,11 @@ class FiniteDecimal:
 
 
 class SaneDate:
-    """WTForms validator: a date between 1900 and 2200 (beyond that is a typing slip)."""
+    """WTForms validator: a date in the clinic's MIN_YEAR..MAX_YEAR (beyond that is a typing slip)."""
 
     def __call__(self, form, field):
-        if isinstance(field.data, date) and not date(1900, 1, 1) <= field.data <= date(2200, 12, 31):
-            raise ValidationError("Enter a date between 1900 and 2200.")
+        if isinstance(field.data, date) and not MIN_YEAR <= field.data.year <= MAX_YEAR:
+            raise ValidationError(f"Enter a date between {MIN_YEAR} and {MAX_YEAR}.")
 
 
 class StopIfUnreadable:
