@@ -2,6 +2,7 @@
 from wtforms import Form, IntegerField, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
+from ..scheduling import WORKLIST_STATUSES
 from ..validators import NoControlCharacters
 
 STATUS_CHOICES = {"": "All needing action", "overdue": "Overdue", "due": "Due",
@@ -21,7 +22,7 @@ class WorklistFilterForm(Form):
         """The statuses asked for (all four when none is chosen)."""
         if self.status.data and self.status.data in STATUS_CHOICES and not self.status.errors:
             return (self.status.data,)
-        return ("overdue", "due", "interrupted", "lapsed")
+        return WORKLIST_STATUSES
 
     @property
     def booked_filter(self) -> bool | None:
