@@ -78,3 +78,14 @@ def test_removing_an_infusion_reanchors(app_ctx):
     remove_infusion(last, actor="test")
     assert course.state == "series_in_progress" and course.anchor_date is None
     db.session.rollback()
+
+
+def test_removing_an_infusion_after_ending_the_series_early_keeps_a_window(app_ctx):
+    """A series ended early stays anchored on its last qualifying infusion when one is removed."""
+    course = make_course(make_patient())
+    _record(course, date(2026, 3, 2))
+    second = _record(course, date(2026, 3, 4))
+    end_series_early(course, actor="test")
+    remove_infusion(second, actor="test")
+    assert course.state == "maintenance" and course.anchor_date == date(2026, 3, 2)
+    assert (course.window_opens, course.window_closes) == (date(2026, 4, 1), date(2026, 5, 31))

@@ -73,7 +73,8 @@ def refresh_course(course: Course) -> None:
         if not infusion.qualifies:
             infusion.is_booster = infusion.early = infusion.late = False
     facts = scheduling.series_facts(
-        (scheduling.Session(i.given_on, i.qualifies) for i in sessions), course.series_planned
+        (scheduling.Session(i.given_on, i.qualifies) for i in sessions), course.series_planned,
+        ended_early=course.series_ended_early,
     )
     apply_facts(course, facts)
     db.session.flush()
