@@ -1,4 +1,5 @@
-# Infusion Tracker: `make run` serves the app with its scheduler; `make test` runs the suite.
+# Infusion Tracker: `make run` serves the app with its scheduler; `make test` runs the suite;
+# `make lint` checks style, formatting and types (settings in pyproject.toml).
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ FLASK := $(VENV)/bin/flask --app tracker
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-browser bench bench-smoke clean
+.PHONY: run test test-browser lint bench bench-smoke clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +31,7 @@ run: $(VENV)/.requirements instance/config.py
 	@echo "Serving on http://$(HOST):$(PORT) with the reminder scheduler (Ctrl-C stops both)."
 	@$(FLASK) scheduler & sched=$$!; \
 	  trap 'kill $$sched 2>/dev/null' EXIT INT TERM; \
-	  $(FLASK) run --host $(HOST) --port $(PORT)
+	  $(VENV)/bin/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.requirements-dev
 	env -u TEST_DATABASE_URL $(PY) -m pytest
@@ -41,6 +42,11 @@ test: $(VENV)/.requirements-dev
 
 test-browser: $(VENV)/.requirements-dev
 	$(PY) -m pytest tests/browser
+
+lint: $(VENV)/.requirements-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 bench: $(VENV)/.requirements-dev
 	$(PY) -m bench $(if $(PATIENTS),--patients $(PATIENTS)) $(if $(DATABASE_URL),--database-url $(DATABASE_URL))

@@ -6,5 +6,7 @@ the proxy's X-Forwarded-* headers. Leave it unset when clients connect to gunico
 anyone could choose their own address.
 """
 from tracker import create_app
+from tracker.log_config import configure_logging
 
 app = create_app()
+configure_logging(app.config["LOG_LEVEL"])

@@ -1,6 +1,4 @@
 """Infusion Tracker: series, maintenance windows, chair bookings and reminders."""
-import logging
-
 from flask import Flask
 
 
@@ -15,9 +13,6 @@ def create_app(test_config=None):
     from .config import load_config
 
     load_config(app, test_config)
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from .database import init_database
     from .extensions import csrf, db, login_manager, migrate

@@ -4,7 +4,9 @@ import sys
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+
 from .extensions import db
+from .log_config import logged
 
 
 @click.command("init-db")
@@ -53,3 +55,5 @@ def register_cli(app):
 
     register_clinic_commands(app)
     register_reminder_commands(app)
+    for command in app.cli.commands.values():
+        logged(command)

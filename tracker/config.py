@@ -33,6 +33,7 @@ class DefaultConfig:
     # X-Forwarded-Proto are trusted; 0 trusts none (a client could fake its address otherwise).
     TRUSTED_PROXIES = 0
     PAGE_SIZE = 50
+    LOG_LEVEL = "INFO"  # set up by wsgi.py and the flask commands (tracker.log_config)
     # Mail: no server means .eml files under instance/outbox/.
     MAIL_SERVER = None
     MAIL_PORT = 25

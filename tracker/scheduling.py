@@ -5,9 +5,9 @@ Nothing here imports Flask, the database or the rest of the package.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, Optional, Sequence
 from zoneinfo import ZoneInfo
 
 STATUSES = (
@@ -47,10 +47,10 @@ class SeriesFacts:
     """What the infusions of one course say, independent of today."""
 
     qualifying_count: int
-    last_qualifying_on: Optional[date]
+    last_qualifying_on: date | None
     series_complete: bool
-    anchor_date: Optional[date]
-    series_completed_on: Optional[date]
+    anchor_date: date | None
+    series_completed_on: date | None
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def maintenance_status(window: Window, on: date, lapse_grace_days: int) -> str:
     return "lapsed"
 
 
-def is_interrupted(last_series_session: Optional[date], on: date, max_gap_days: int) -> bool:
+def is_interrupted(last_series_session: date | None, on: date, max_gap_days: int) -> bool:
     """A series is interrupted when the gap since its last session exceeds the max gap."""
     return last_series_session is not None and (on - last_series_session).days > max_gap_days
 
@@ -120,13 +120,13 @@ def course_status(
     state: str,
     mode: str,
     on: date,
-    anchor_date: Optional[date],
-    last_qualifying_on: Optional[date],
+    anchor_date: date | None,
+    last_qualifying_on: date | None,
     min_days: int,
     max_days: int,
     lapse_grace_days: int,
     series_max_gap_days: int,
-) -> Optional[str]:
+) -> str | None:
     """The status of an open course on a date; None for closed courses."""
     if state == "on_hold":
         return "on_hold"
@@ -154,14 +154,16 @@ def booster_timing(previous_anchor: date, given_on: date, min_days: int, max_day
 
 
 def booster_timings(days: Sequence[date], series_planned: int, min_days: int,
-                    max_days: int) -> list[Optional[str]]:
+                    max_days: int) -> list[str | None]:
     """For a course's qualifying session dates in order: None for each series session, and for
     each booster its timing against the anchor in force before it (see booster_timing)."""
-    timings: list[Optional[str]] = []
-    anchor = None
+    timings: list[str | None] = []
+    anchor: date | None = None
     for index, given_on in enumerate(days):
-        timings.append(None if index < series_planned
-                       else booster_timing(anchor, given_on, min_days, max_days))
+        if index < series_planned or anchor is None:
+            timings.append(None)
+        else:
+            timings.append(booster_timing(anchor, given_on, min_days, max_days))
         if index + 1 >= series_planned:
             anchor = given_on
     return timings

@@ -7,9 +7,9 @@ SQLite and PostgreSQL. tests/test_status.py proves both agree for random facts a
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, case, exists, false, func, or_, select
@@ -42,7 +42,7 @@ def _minus(day: date, days: int) -> date:
 def clock_for(on: date, settings) -> Clock:
     """Thresholds for day `on` from the clinic settings (grace, max series gap, zone)."""
     zone = ZoneInfo(settings.timezone)
-    offset = zone.utcoffset(datetime.combine(on, time(12)))
+    offset = zone.utcoffset(datetime.combine(on, time(12))) or timedelta(0)
     return Clock(
         on=on,
         # interrupted when (on - last).days > gap, i.e. last < on - gap

@@ -7,10 +7,10 @@ to compact arrays instead of ORM objects so that a million infusions fit in litt
 from __future__ import annotations
 
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter
-from typing import Iterable, Optional
 
 from sqlalchemy import select
 
@@ -31,10 +31,10 @@ class CoursePlan:
     state: str
     opened_on: date
     qualifying_count: int
-    last_qualifying_on: Optional[date]
-    anchor_date: Optional[date]
-    window_opens: Optional[date]
-    window_closes: Optional[date]
+    last_qualifying_on: date | None
+    anchor_date: date | None
+    window_opens: date | None
+    window_closes: date | None
 
 
 class CoursePlanner:
@@ -46,7 +46,7 @@ class CoursePlanner:
     """
 
     def __init__(self, patients: int):
-        self.sessions: list[Optional[array]] = [None] * patients
+        self.sessions: list[array | None] = [None] * patients
         self.first_on = array("l", [0]) * patients
         self.flags = bytearray()
 
@@ -57,9 +57,10 @@ class CoursePlanner:
             self.first_on[patient] = ordinal
         if not qualifies:
             return
-        if self.sessions[patient] is None:
-            self.sessions[patient] = array("q")
-        self.sessions[patient].append((ordinal << _ORDINAL_SHIFT) | (minute << _SEQ_BITS) | seq)
+        sessions = self.sessions[patient]
+        if sessions is None:
+            sessions = self.sessions[patient] = array("q")
+        sessions.append((ordinal << _ORDINAL_SHIFT) | (minute << _SEQ_BITS) | seq)
 
     def plan(self, patient: int, *, series_planned: int, min_days: int, max_days: int,
              today: date) -> CoursePlan:
@@ -68,7 +69,7 @@ class CoursePlanner:
         self.sessions[patient] = None  # done with it: give the memory back
         days = [date.fromordinal(key >> _ORDINAL_SHIFT) for key in packed]
         timings = scheduling.booster_timings(days, series_planned, min_days, max_days)
-        for key, timing in zip(packed, timings):
+        for key, timing in zip(packed, timings, strict=True):
             if timing is not None:
                 self._set_flags(key & _SEQ_MASK, BOOSTER | (EARLY if timing == "early" else 0)
                                 | (LATE if timing == "late" else 0))

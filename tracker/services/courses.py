@@ -66,7 +66,7 @@ def refresh_course(course: Course) -> None:
     qualifying = [i for i in sessions if i.qualifies]
     timings = scheduling.booster_timings([i.given_on for i in qualifying], course.series_planned,
                                          course.min_days, course.max_days)
-    for infusion, timing in zip(qualifying, timings):
+    for infusion, timing in zip(qualifying, timings, strict=True):
         infusion.is_booster = timing is not None
         infusion.early, infusion.late = timing == "early", timing == "late"
     for infusion in sessions:
@@ -188,7 +188,7 @@ def restart_series(course: Course, *, actor, on: date, settings: ClinicSettings)
         raise RuleError("Only a series in progress can be restarted.", None)
     _change(course, actor, "restart", state="discharged", closed_on=on,
             discharge_reason="series restarted")
-    patient = db.session.get(Patient, course.patient_id)
+    patient = db.session.get_one(Patient, course.patient_id)
     return open_course(patient, settings, actor=actor, opened_on=on, indication=course.indication,
                        series_planned=course.series_planned, min_days=course.min_days,
                        max_days=course.max_days, mode=course.mode)
