@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import WEEKLY, rrule
 
-WEEKDAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # 0 = Monday
+WEEKDAY_NAMES = tuple(f"{name}s" for name in WEEKDAYS)  # "closed on Mondays"
 
 
 class Block(NamedTuple):

@@ -4,6 +4,7 @@ create_app configures the application, not the process: a test, a bench or a hos
 that builds an app keeps its own logging. wsgi.py (web workers) and the `flask` commands
 (scheduler, reminders, import) call configure_logging before they do any work.
 """
+
 import functools
 import logging
 

@@ -14,6 +14,7 @@ from wtforms.validators import StopValidation, ValidationError
 from ..models import ROLES
 from ..passwords import password_problem
 from ..services.clinic import MAX_YEAR, MIN_YEAR
+from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
 from ..validators import EmailAddress, NoControlCharacters
 
 ROLE_CHOICES = {"frontdesk": "Front desk", "clinician": "Clinician", "admin": "Admin"}
@@ -130,10 +131,10 @@ class SettingsForm(FlaskForm):
     address = TextAreaField("Address", validators=[Length(max=300), NoControlCharacters()])
     timezone = StringField("Time zone", validators=[DataRequired(message="Enter a time zone."),
                                                     Length(max=64), SingleLine()])
-    default_min_days = _whole("Window opens after (days)", 0, 3650)
-    default_max_days = _whole("Window closes after (days)", 1, 3650)
-    default_series_planned = _whole("Infusions in a series", 1, 60)
-    lapse_grace_days = _whole("Lapse grace (days after the window closes)", 0, 3650)
+    default_min_days = _whole("Window opens after (days)", 0, MAX_INTERVAL_DAYS)
+    default_max_days = _whole("Window closes after (days)", 1, MAX_INTERVAL_DAYS)
+    default_series_planned = _whole("Infusions in a series", 1, MAX_SERIES_PLANNED)
+    lapse_grace_days = _whole("Lapse grace (days after the window closes)", 0, MAX_INTERVAL_DAYS)
     series_max_gap_days = _whole("Series interrupted after a gap of (days)", 1, 365)
     max_dose_mg_per_kg = DecimalField("Maximum dose (mg/kg)", places=3, validators=[
         InputRequired(message="Enter a number."), StopIfUnreadable(), FiniteDecimal(),

@@ -6,6 +6,7 @@ from ..extensions import db
 from ..models import ClinicSettings
 from ..services.audit import record, snapshot
 from ..services.clinic import get_settings
+from ..services.courses import MAX_INTERVAL_DAYS, check_interval, check_series_planned
 from ..services.errors import RuleError
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,14 @@ def _check(values: dict) -> None:
             raise RuleError("Enter a number of zero or more.", name)
     if values["default_min_days"] > values["default_max_days"]:
         raise RuleError("The window cannot close before it opens.", "default_max_days")
+    # The defaults are what open_course and the import give a new course: the same limits.
+    try:
+        check_interval(values["default_min_days"], values["default_max_days"])
+        check_series_planned(values["default_series_planned"])
+    except RuleError as error:
+        raise RuleError(str(error), f"default_{error.field}") from None
+    if values["lapse_grace_days"] > MAX_INTERVAL_DAYS:
+        raise RuleError(f"Enter at most {MAX_INTERVAL_DAYS} days.", "lapse_grace_days")
     if values["send_hours_start"] >= values["send_hours_end"]:
         raise RuleError("The sending hours must end after they start.", "send_hours_end")
 

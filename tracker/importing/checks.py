@@ -8,11 +8,10 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from dateutil import tz as dateutil_tz
-
+from ..booking import local_instant
 from ..models import MODES, OUTCOMES
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
-from ..services.infusions import DURATION_MIN_RANGE, PAIN_RANGE, WEIGHT_KG_RANGE
+from ..services.infusions import DURATION_MIN_RANGE, PAIN_RANGE, TEXT_MAX_LENGTHS, WEIGHT_KG_RANGE
 from ..services.patients import EARLIEST_BIRTH
 from ..validators import CONTROL_RE, email_problem
 
@@ -199,8 +198,11 @@ def _steady_offset(given_on: date, zone: ZoneInfo) -> timedelta | None:
     return offset if dst_before == dst_after else None
 
 
-def _clinic_instant(parsed: tuple[date, time], zone: ZoneInfo) -> tuple[date, time, datetime, bool]:
-    """(local date, local time, UTC instant, whether that wall-clock time exists in the zone)."""
+def _clinic_instant(parsed: tuple[date, time], zone: ZoneInfo) -> tuple[date, time, datetime | None, bool]:
+    """(local date, local time, UTC instant, whether that wall-clock time exists in the zone).
+
+    The instant is None when the time does not exist (booking.local_instant, the one rule).
+    """
     given_on, local_time = parsed
     try:
         offset = _steady_offset(given_on, zone)
@@ -208,8 +210,8 @@ def _clinic_instant(parsed: tuple[date, time], zone: ZoneInfo) -> tuple[date, ti
         offset = None
     if offset is not None:
         return given_on, local_time, datetime.combine(given_on, local_time, tzinfo=timezone.utc) - offset, True
-    local = datetime.combine(given_on, local_time, tzinfo=zone)
-    return given_on, local_time, local.astimezone(timezone.utc), dateutil_tz.datetime_exists(local)
+    instant = local_instant(given_on, local_time, zone)
+    return given_on, local_time, instant, instant is not None
 
 
 def check_infusion(cells: dict[str, str], context: CheckContext, *, known: bool,
@@ -254,7 +256,7 @@ def check_infusion(cells: dict[str, str], context: CheckContext, *, known: bool,
     notes = row.cells["notes"]
     if NOTES_CONTROL_RE.search(notes):
         row.fail("notes", "contains control characters")
-    elif len(notes) > 10000:
-        row.fail("notes", "longer than 10000 characters")
+    elif len(notes) > TEXT_MAX_LENGTHS["notes"]:
+        row.fail("notes", f"longer than {TEXT_MAX_LENGTHS['notes']} characters")
     values["notes"] = notes
     return values, row.problems

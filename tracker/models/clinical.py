@@ -7,7 +7,8 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .types import UTCDateTime, utcnow
+from ..scheduling import qualifies
+from .types import UTCDateTime, one_of, utcnow
 
 COURSE_STATES = ("series_in_progress", "maintenance", "on_hold", "discharged", "entered_in_error")
 MODES = ("scheduled", "as_needed")
@@ -62,11 +63,8 @@ class Course(db.Model):
     __table_args__ = (
         CheckConstraint("min_days >= 0 AND min_days <= max_days", name="interval"),
         CheckConstraint("series_planned >= 1", name="series_planned"),
-        CheckConstraint(
-            "state IN ('series_in_progress','maintenance','on_hold','discharged','entered_in_error')",
-            name="state",
-        ),
-        CheckConstraint("mode IN ('scheduled','as_needed')", name="mode"),
+        CheckConstraint(one_of("state", COURSE_STATES), name="state"),
+        CheckConstraint(one_of("mode", MODES), name="mode"),
         Index("ix_courses_state_closes", "state", "window_closes"),
         Index("ix_courses_patient_state", "patient_id", "state"),
         # Status lists at scale (tracker/status.py, the worklist): each status is a range here.
@@ -113,7 +111,7 @@ class Infusion(db.Model):
     __table_args__ = (
         CheckConstraint("pain_before IS NULL OR (pain_before >= 0 AND pain_before <= 10)", name="pain_before"),
         CheckConstraint("pain_after IS NULL OR (pain_after >= 0 AND pain_after <= 10)", name="pain_after"),
-        CheckConstraint("outcome IN ('completed','stopped_early','not_started')", name="outcome"),
+        CheckConstraint(one_of("outcome", OUTCOMES), name="outcome"),
         CheckConstraint("dose_mg_per_kg IS NULL OR dose_mg_per_kg >= 0", name="dose"),
         CheckConstraint("weight_kg IS NULL OR weight_kg > 0", name="weight"),
         CheckConstraint("duration_min IS NULL OR duration_min >= 0", name="duration"),
@@ -154,7 +152,5 @@ class Infusion(db.Model):
 
     @property
     def qualifies(self) -> bool:
-        """Completed, or stopped early and marked by a clinician as counting."""
-        return self.outcome == "completed" or (
-            self.outcome == "stopped_early" and self.counts_toward_series
-        )
+        """Completed, or stopped early and marked by a clinician as counting (scheduling.qualifies)."""
+        return qualifies(self.outcome, bool(self.counts_toward_series))

@@ -6,7 +6,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .types import UTCDateTime, utcnow
+from .types import UTCDateTime, one_of, utcnow
 
 REMINDER_KINDS = ("window_upcoming", "window_closing", "appointment", "staff_digest")
 REMINDER_STATUSES = ("pending", "sending", "sent", "failed", "cancelled", "skipped")
@@ -17,9 +17,7 @@ class Reminder(db.Model):
 
     __tablename__ = "reminders"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending','sending','sent','failed','cancelled','skipped')", name="status"
-        ),
+        CheckConstraint(one_of("status", REMINDER_STATUSES), name="status"),
         Index("ix_reminders_status_due", "status", "due_at"),
         Index("ix_reminders_patient", "patient_id", "created_at"),
     )

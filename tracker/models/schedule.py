@@ -8,7 +8,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .types import UTCDateTime, utcnow
+from .types import UTCDateTime, one_of, utcnow
 
 APPOINTMENT_STATUSES = (
     "pending", "booked", "arrived", "fulfilled", "cancelled", "noshow", "entered-in-error",
@@ -79,10 +79,7 @@ class Appointment(db.Model):
     __tablename__ = "appointments"
     __table_args__ = (
         CheckConstraint("start_at < end_at", name="order"),
-        CheckConstraint(
-            "status IN ('pending','booked','arrived','fulfilled','cancelled','noshow','entered-in-error')",
-            name="status",
-        ),
+        CheckConstraint(one_of("status", APPOINTMENT_STATUSES), name="status"),
         Index("ix_appointments_chair_start", "chair_id", "start_at"),
         Index("ix_appointments_start", "start_at"),
         Index("ix_appointments_patient_start", "patient_id", "start_at"),
@@ -133,7 +130,7 @@ event.listen(
         "CREATE EXTENSION IF NOT EXISTS btree_gist; "
         "ALTER TABLE appointments ADD CONSTRAINT ex_appointments_chair_time "
         "EXCLUDE USING gist (chair_id WITH =, tstzrange(start_at, end_at, '[)') WITH &&) "
-        "WHERE (status IN ('pending','booked','arrived'))"
+        f"WHERE ({one_of('status', ACTIVE_STATUSES)})"
     ).execute_if(dialect="postgresql"),
 )
 

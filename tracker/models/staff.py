@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from .types import UTCDateTime, utcnow
+from .types import UTCDateTime, one_of, utcnow
 
 ROLES = ("frontdesk", "clinician", "admin")
 
@@ -17,7 +17,7 @@ class User(UserMixin, db.Model):
     """A staff member who logs in; role is frontdesk, clinician or admin."""
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('frontdesk','clinician','admin')", name="role"),)
+    __table_args__ = (CheckConstraint(one_of("role", ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

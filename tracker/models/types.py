@@ -5,6 +5,14 @@ from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
 
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """SQL `column IN ('a','b')` for a check constraint, built from the enumeration's tuple."""
+    if any("'" in value for value in values):
+        raise ValueError("enumeration values are plain words")
+    quoted = ",".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
 class UTCDateTime(TypeDecorator):
     """An aware datetime stored as UTC; naive values are refused.
 

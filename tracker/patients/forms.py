@@ -9,7 +9,9 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from ..services.clinic import MAX_YEAR, MIN_YEAR
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
-from ..services.infusions import DURATION_MIN_RANGE, PAIN_RANGE, VITAL_RANGES, WEIGHT_KG_RANGE
+from ..services.infusions import (
+    DURATION_MIN_RANGE, PAIN_RANGE, TEXT_MAX_LENGTHS, VITAL_RANGES, WEIGHT_KG_RANGE,
+)
 from ..validators import EmailAddress, NoControlCharacters
 
 OUTCOME_CHOICES = {"completed": "Completed", "stopped_early": "Stopped early", "not_started": "Not started"}
@@ -42,8 +44,9 @@ class InfusionForm(FlaskForm):
     bp_diastolic = IntegerField("Blood pressure, diastolic", validators=[Optional(), NumberRange(*VITAL_RANGES["bp_diastolic"])])
     heart_rate = IntegerField("Heart rate (bpm)", validators=[Optional(), NumberRange(*VITAL_RANGES["heart_rate"])])
     spo2 = IntegerField("SpO2 (%)", validators=[Optional(), NumberRange(*VITAL_RANGES["spo2"])])
-    adverse_effects = TextAreaField("Adverse effects", validators=[Length(max=2000), NoControlCharacters()])
-    notes = TextAreaField("Notes", validators=[Length(max=4000), NoControlCharacters()])
+    adverse_effects = TextAreaField("Adverse effects", validators=[
+        Length(max=TEXT_MAX_LENGTHS["adverse_effects"]), NoControlCharacters()])
+    notes = TextAreaField("Notes", validators=[Length(max=TEXT_MAX_LENGTHS["notes"]), NoControlCharacters()])
     early_reason = StringField("Reason for an early booster", validators=[Length(max=200), NoControlCharacters()])
 
     VALUE_FIELDS = ("outcome", "counts_toward_series", "weight_kg", "dose_mg_per_kg", "duration_min",

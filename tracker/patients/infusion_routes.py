@@ -17,8 +17,6 @@ from ..services.errors import RuleError
 from .forms import ConfirmForm, InfusionForm
 from .routes import bp, current_actor, put_error
 
-CLOSED_APPOINTMENT_STATUSES = ("cancelled", "noshow", "entered-in-error")
-
 
 def _appointment_for(patient: Patient) -> Appointment | None:
     """The appointment named by ?appointment_id=, which must be this patient's (else 404)."""
@@ -31,6 +29,20 @@ def _appointment_for(patient: Patient) -> Appointment | None:
     if appointment.patient_id != patient.id:
         abort(404)
     return appointment
+
+
+def _appointment_problem(appointment: Appointment | None) -> str | None:
+    """Why no session can be recorded against this appointment (the service's rule), or None."""
+    if appointment is None:
+        return None
+    if db.session.scalar(select(Infusion.id).where(Infusion.appointment_id == appointment.id).limit(1)):
+        return "An infusion is already recorded for that appointment."
+    if appointment_service.can_complete(appointment):
+        return None
+    if appointment.status == "pending":
+        return str(appointment_service.not_completable(appointment))
+    label = appointment_service.STATUS_LABELS[appointment.status]
+    return f"That appointment is {label}; record the infusion without it."
 
 
 @bp.route("/<int:patient_id>/infusions/new", methods=["GET", "POST"])
@@ -49,6 +61,8 @@ def record_infusion(patient_id: int):
         form.form_errors.append("This patient has no open course: open a course first.")
     elif course.state not in ("series_in_progress", "maintenance"):
         form.form_errors.append("The course is on hold: resume it before recording an infusion.")
+    elif (problem := _appointment_problem(appointment)) is not None:
+        form.form_errors.append(problem)
     elif request.method == "POST":
         infusion = _record(form, patient, course, appointment, settings)
         if infusion is not None:
@@ -79,11 +93,6 @@ def _record(form: InfusionForm, patient: Patient, course: Course, appointment, s
         for name, message in problems.items():
             if not getattr(form, name).errors:
                 put_error(form, RuleError(message, name))
-    if appointment is not None:
-        if appointment.status in CLOSED_APPOINTMENT_STATUSES:
-            form.form_errors.append(f"That appointment is {appointment.status}; record the infusion without it.")
-        elif db.session.scalar(select(Infusion.id).where(Infusion.appointment_id == appointment.id).limit(1)):
-            form.form_errors.append("An infusion is already recorded for that appointment.")
     if not valid or given_at is None or form.errors:
         return None
     try:

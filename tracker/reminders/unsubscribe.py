@@ -5,11 +5,11 @@ import logging
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import update
 
 from ..extensions import db
-from ..models import Patient, Reminder, utcnow
+from ..models import Patient, utcnow
 from ..services import audit
+from ..services.patients import record_opt_out
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +54,13 @@ def opt_out(patient: Patient) -> bool:
 
     Returns False when the patient had already opted out (nothing changes).
     """
-    if patient.email_opt_out_at is not None:
-        return False
     before = {"email_opt_out_at": None}
-    patient.email_opt_out_at = utcnow()
-    db.session.execute(
-        update(Reminder)
-        .where(Reminder.patient_id == patient.id, Reminder.status == "pending")
-        .values(status="skipped", skip_reason="opted out")
-        .execution_options(synchronize_session=False)
-    )
+    now = utcnow()
+    if not record_opt_out(patient, now=now):
+        return False
     db.session.flush()
     audit.record("patient", entity="patient", entity_id=patient.id, patient_id=patient.id,
                  action="opt_out", before=before,
-                 after={"email_opt_out_at": patient.email_opt_out_at.isoformat()})
+                 after={"email_opt_out_at": now.isoformat()})
     log.info("patient %s opted out of email", patient.id)
     return True

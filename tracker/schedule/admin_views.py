@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..booking import WEEKDAYS
 from ..extensions import db
 from ..models import AppointmentType, Chair, ClosedDate, OpeningHours
 from ..security import roles_required
@@ -14,8 +15,6 @@ from ..services.errors import RuleError
 from . import resources
 from .forms import AppointmentTypeForm, CapacityForm, ChairForm, ClosedDateForm, HoursForm
 from .routes import bp, put_error
-
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def _actor():

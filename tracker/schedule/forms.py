@@ -10,12 +10,13 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..booking import WEEKDAYS
 from ..models import CANCEL_REASONS
 from ..services.appointments import CANCEL_REASON_LABELS
+from ..services.courses import MAX_SERIES_PLANNED
 from ..validators import NoControlCharacters
 
-WEEKDAY_CHOICES = {"0": "Monday", "1": "Tuesday", "2": "Wednesday", "3": "Thursday", "4": "Friday",
-                   "5": "Saturday", "6": "Sunday"}
+WEEKDAY_CHOICES = {str(number): name for number, name in enumerate(WEEKDAYS)}
 CANCEL_CHOICES = {reason: CANCEL_REASON_LABELS[reason] for reason in CANCEL_REASONS}
 RESCHEDULE_CHOICES = {"patient": "The patient asked", "clinic": "The clinic asked"}
 
@@ -79,7 +80,8 @@ class SeriesForm(FlaskForm):
                           validators=[InputRequired(message="Enter the time.")])
     count = IntegerField("Number of sessions", validators=[
         InputRequired(message="Enter how many sessions."),
-        NumberRange(min=1, max=30, message="Book between 1 and 30 sessions.")])
+        NumberRange(min=1, max=MAX_SERIES_PLANNED,
+                    message=f"Book between 1 and {MAX_SERIES_PLANNED} sessions.")])
     chair_id = SelectField("Chair", default="", validate_choice=False)
     clinician_id = SelectField("Supervising clinician", default="", validate_choice=False)
 

@@ -321,7 +321,7 @@ def _appointment_page(appointment_id: int, *, status_form=None, failed_action=No
     return render_template(
         "schedule/appointment.html", appointment=appointment, users=users, forms=forms,
         action_labels=ACTION_LABELS, rescheduled_to=rescheduled_to,
-        can_reschedule=appointment.status in ("pending", "booked"),
+        can_reschedule=service.can_reschedule(appointment),
         can_complete=service.can_complete(appointment) and current_user.has_role("clinician"),
         cancel_labels=service.CANCEL_REASON_LABELS,
     ), status
@@ -358,7 +358,7 @@ def appointment_status(appointment_id: int):
 def reschedule(appointment_id: int):
     """Choose a new time: the old appointment is cancelled and the new one linked to it."""
     appointment = _load_appointment(appointment_id)
-    if appointment.status not in ("pending", "booked"):
+    if not service.can_reschedule(appointment):
         flash("Only a booked appointment can be rescheduled.", "error")
         return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
     return _booking_page(appointment.patient, form=RescheduleForm(), template="schedule/reschedule.html",

@@ -42,17 +42,13 @@ def local_to_utc(naive, zone: ZoneInfo | None = None, field: str = "given_at"):
     MIN_YEAR..MAX_YEAR; a repeated time (clocks going back) is read as its first occurrence.
     Errors are RuleErrors on `field`.
     """
-    from datetime import timezone
-
-    from dateutil import tz as dateutil_tz
-
+    from ..booking import local_instant
     from .errors import RuleError
 
     if not MIN_YEAR <= naive.year <= MAX_YEAR:
         raise RuleError(f"Enter a date between {MIN_YEAR} and {MAX_YEAR}.", field)
-    zone = zone or clinic_zone()
-    local = naive.replace(tzinfo=zone, fold=0)
-    if not dateutil_tz.datetime_exists(local):
+    instant = local_instant(naive.date(), naive.time(), zone or clinic_zone())
+    if instant is None:
         raise RuleError("That time does not exist on this date (the clocks change); choose another.",
                         field)
-    return local.astimezone(timezone.utc)
+    return instant

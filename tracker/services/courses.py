@@ -32,6 +32,7 @@ def open_course(patient: Patient, settings: ClinicSettings, *, actor, opened_on:
     """Start a new course; a patient has at most one open course."""
     if open_course_for(patient.id) is not None:
         raise RuleError("This patient already has an open course.", "indication")
+    check_series_planned(series_planned or settings.default_series_planned)
     course = Course(
         patient_id=patient.id, indication=indication.strip(), opened_on=opened_on, mode=mode,
         series_planned=series_planned or settings.default_series_planned,
@@ -44,6 +45,12 @@ def open_course(patient: Patient, settings: ClinicSettings, *, actor, opened_on:
     audit.record(actor, entity="course", entity_id=course.id, patient_id=patient.id,
                  action="create", after=audit.snapshot(course, COURSE_FIELDS))
     return course
+
+
+def check_series_planned(series_planned: int) -> None:
+    """1 <= series_planned <= MAX_SERIES_PLANNED, else a RuleError on series_planned."""
+    if series_planned is None or not 1 <= series_planned <= MAX_SERIES_PLANNED:
+        raise RuleError(f"Plan between 1 and {MAX_SERIES_PLANNED} series infusions.", "series_planned")
 
 
 def check_interval(min_days: int, max_days: int) -> None:
@@ -134,8 +141,7 @@ def set_series_planned(course: Course, *, actor, series_planned: int) -> Course:
     """Change the planned number of series infusions while the series runs."""
     if course.state != "series_in_progress":
         raise RuleError("The series is already complete.", "series_planned")
-    if not 1 <= series_planned <= MAX_SERIES_PLANNED:
-        raise RuleError(f"Plan between 1 and {MAX_SERIES_PLANNED} series infusions.", "series_planned")
+    check_series_planned(series_planned)
     _change(course, actor, "update", series_planned=series_planned)
     refresh_course(course)
     return course

@@ -5,7 +5,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from .. import scheduling
 from ..extensions import db
-from ..models import ClinicSettings, Course, Infusion, Patient
+from ..models import OUTCOMES, ClinicSettings, Course, Infusion, Patient
 from . import audit
 from .courses import refresh_course
 from .errors import RuleError
@@ -18,6 +18,8 @@ WEIGHT_KG_RANGE = (Decimal("0.5"), Decimal("400"))
 DURATION_MIN_RANGE = (0, 24 * 60)
 VITAL_RANGES = {"bp_systolic": (40, 300), "bp_diastolic": (20, 200), "heart_rate": (20, 250),
                 "spo2": (50, 100)}
+# The longest free text kept on an infusion, in characters (the form, the service and the import).
+TEXT_MAX_LENGTHS = {"notes": 4000, "adverse_effects": 2000}
 
 INFUSION_FIELDS = (
     "given_at", "given_on", "outcome", "counts_toward_series", "weight_kg", "dose_mg_per_kg",
@@ -43,7 +45,7 @@ def check_values(values: dict, *, patient: Patient, settings: ClinicSettings, to
             errors["given_at"] = "The infusion date cannot be in the future."
         elif given_on < patient.date_of_birth:
             errors["given_at"] = "The infusion date is before the patient's date of birth."
-    if values.get("outcome") not in ("completed", "stopped_early", "not_started"):
+    if values.get("outcome") not in OUTCOMES:
         errors["outcome"] = "Choose completed, stopped early or not started."
     for name in ("pain_before", "pain_after"):
         value = values.get(name)
@@ -67,6 +69,9 @@ def check_values(values: dict, *, patient: Patient, settings: ClinicSettings, to
         value = values.get(name)
         if value is not None and not low <= value <= high:
             errors[name] = f"Enter a value between {low} and {high}."
+    for name, limit in TEXT_MAX_LENGTHS.items():
+        if len(values.get(name) or "") > limit:
+            errors[name] = f"Use at most {limit} characters."
     return errors
 
 

@@ -2,10 +2,10 @@
 import logging
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import Patient, utcnow
+from ..models import Patient, Reminder, utcnow
 from ..validators import email_problem
 from . import audit
 from .errors import RuleError
@@ -82,10 +82,23 @@ def record_consent(patient: Patient, *, now: datetime | None = None) -> None:
     patient.email_opt_out_at = None
 
 
-def record_opt_out(patient: Patient, *, now: datetime | None = None) -> None:
-    """The patient opted out of email: honoured at once, kept with its time."""
-    if patient.email_opt_out_at is None:
-        patient.email_opt_out_at = now or utcnow()
+def record_opt_out(patient: Patient, *, now: datetime) -> bool:
+    """The patient opted out of email: kept with its time and honoured at once (their pending
+    mail is skipped), whether staff or the patient's unsubscribe link recorded it.
+
+    Returns False when the patient had already opted out (nothing changes).
+    """
+    if patient.email_opt_out_at is not None:
+        return False
+    patient.email_opt_out_at = now
+    if patient.id is not None:
+        db.session.execute(
+            update(Reminder)
+            .where(Reminder.patient_id == patient.id, Reminder.status == "pending")
+            .values(status="skipped", skip_reason="opted out")
+            .execution_options(synchronize_session=False)
+        )
+    return True
 
 
 def withdraw_consent(patient: Patient) -> None:

@@ -16,6 +16,7 @@ from .transitions import (  # noqa: F401
     CANCEL_REASON_LABELS, COMPLETABLE, STATUS_LABELS, TRANSITIONS, can_complete, change_status, complete,
     fulfil_from_infusion, not_completable, reschedule,
 )
+from .transitions import RESCHEDULABLE, can_reschedule  # noqa: F401
 from ..clinic import clinic_today  # noqa: F401
 from ..courses import open_course_for  # noqa: F401
 from ...models import utcnow  # noqa: F401

@@ -19,7 +19,7 @@ from ...extensions import db
 from ...models import Appointment, AppointmentStatusChange, AppointmentType, Chair, Patient, User, utcnow
 from .. import audit
 from ..clinic import clinic_zone
-from ..courses import open_course_for
+from ..courses import MAX_SERIES_PLANNED, open_course_for
 from ..errors import RuleError
 from .slots import active_blocks, active_chairs, clinic_rules, day_bounds, length_of
 
@@ -143,8 +143,8 @@ def book_series(patient: Patient, *, appointment_type: AppointmentType, chair: C
     any other refusal names every date that cannot be booked and saves nothing.
     """
     now = now or utcnow()
-    if not 1 <= count <= 30:
-        raise RuleError("Book between 1 and 30 sessions.", "count")
+    if not 1 <= count <= MAX_SERIES_PLANNED:
+        raise RuleError(f"Book between 1 and {MAX_SERIES_PLANNED} sessions.", "count")
     if not weekdays:
         raise RuleError("Choose at least one weekday.", "weekdays")
     _check_parts(appointment_type, chair, clinician)

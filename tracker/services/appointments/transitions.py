@@ -62,11 +62,19 @@ def change_status(appointment: Appointment, to_status: str, *, actor, reason: st
     return appointment
 
 
+RESCHEDULABLE = ("pending", "booked")
+
+
+def can_reschedule(appointment: Appointment) -> bool:
+    """A booked appointment, confirmed or not, can be moved to another time."""
+    return appointment.status in RESCHEDULABLE
+
+
 def reschedule(appointment: Appointment, *, chair: Chair, start_at: datetime, actor, reason: str,
                appointment_type: AppointmentType | None = None, clinician: User | None = None,
                now: datetime | None = None) -> Appointment:
     """Cancel the appointment (with its reason) and book a new one linked to it."""
-    if appointment.status not in ("pending", "booked"):
+    if not can_reschedule(appointment):
         raise RuleError("Only a booked appointment can be rescheduled.", None)
     patient = db.session.get(Patient, appointment.patient_id)
     change_status(appointment, "cancelled", actor=actor, reason=reason, now=now)
