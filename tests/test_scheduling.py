@@ -199,3 +199,41 @@ def test_booster_timings_follow_the_anchor_before_each_booster():
     # anchor 07-01: 08-01 is day 31 (on time).
     assert scheduling.booster_timings(days, 2, 30, 90) == [None, None, "early", "late", "on_time"]
     assert scheduling.booster_timings(days[:2], 6, 30, 90) == [None, None]
+
+
+def _facts(complete: bool) -> scheduling.SeriesFacts:
+    """Series facts that say the series is complete (anchored on 2026-03-13) or not."""
+    last = date(2026, 3, 13)
+    return scheduling.SeriesFacts(6 if complete else 5, last, complete, last if complete else None,
+                                  last if complete else None)
+
+
+@pytest.mark.parametrize("state, complete, ended_early, expected", [
+    ("series_in_progress", True, False, "maintenance"),  # the planned series reached
+    ("series_in_progress", False, False, "series_in_progress"),
+    ("maintenance", True, False, "maintenance"),
+    ("maintenance", False, False, "series_in_progress"),  # a series infusion removed in error
+    ("maintenance", False, True, "maintenance"),  # ended early: stays in maintenance
+    ("on_hold", True, False, "on_hold"),  # explicit states move only by explicit actions
+    ("on_hold", False, False, "on_hold"),
+    ("discharged", True, False, "discharged"),
+    ("entered_in_error", True, False, "entered_in_error"),
+])
+def test_state_after(state, complete, ended_early, expected):
+    """series -> maintenance (and back when the series is no longer complete), nothing else."""
+    assert scheduling.state_after(state, _facts(complete), series_ended_early=ended_early) == expected
+
+
+@given(days=st.lists(st.dates(date(2026, 1, 1), date(2026, 12, 31)), max_size=12),
+       planned=st.integers(1, 8))
+def test_bulk_import_and_services_agree_on_the_state(days, planned):
+    """The import's course plan and services.courses take the state from the same state_after."""
+    from tracker.importing.bulk import CoursePlanner
+
+    planner = CoursePlanner(1)
+    for seq, day in enumerate(days):
+        planner.add(0, day, 600, seq, True)
+    plan = planner.plan(0, series_planned=planned, min_days=30, max_days=90, today=date(2027, 1, 1))
+    facts = series_facts((Session(day, True) for day in days), planned)
+    assert plan.state == scheduling.state_after("series_in_progress", facts)
+    assert plan.state == ("maintenance" if len(days) >= planned else "series_in_progress")

@@ -1,15 +1,23 @@
-"""The SQL status (tracker.status) equals the pure rule (scheduling.course_status)."""
-from datetime import date, datetime, timedelta, timezone
+"""The SQL status (tracker.status) equals the pure rule (scheduling.course_status), and so do
+every SQL use built from it: each predicate and part, "booked", and the reminder planner's
+candidates."""
+from datetime import date, datetime, time, timedelta, timezone
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import delete, select
 
 from tracker import scheduling
 from tracker.extensions import db
-from tracker.models import COURSE_STATES, Appointment, Course
+from tracker.models import ACTIVE_STATUSES, APPOINTMENT_STATUSES, COURSE_STATES, Appointment, Course
+from tracker.reminders.clock import Clock as SweepClock
+from tracker.reminders.planning import WINDOW_KINDS, booked_courses, desired_window_reminders
 from tracker.services.clinic import get_settings
-from tracker.status import clock_for, due_list, open_courses, status_expr, status_filter
+from tracker.status import (
+    CASE_ORDER, booked_expr, clock_for, due_list, open_courses, status_expr, status_filter,
+    status_parts, status_predicate,
+)
 
 from .factories import make_course, make_patient
 from .course_helpers import book, maintenance_course
@@ -58,8 +66,81 @@ def test_sql_status_matches_course_status(app_ctx, data, on, grace, gap):
         assert sql_status == python_status, (course.state, course.mode, course.anchor_date, on)
         expected[course.id] = python_status
     for status in scheduling.STATUSES:
+        wanted = {cid for cid, s in expected.items() if s == status}
         filtered = set(db.session.scalars(select(Course.id).where(status_filter([status], clock))))
-        assert filtered == {cid for cid, s in expected.items() if s == status}, status
+        assert filtered == wanted, status
+        predicate = set(db.session.scalars(select(Course.id).where(status_predicate(status, clock))))
+        assert predicate == wanted, status
+        # The parts (the worklist counts and pages each on its own) split the status exactly.
+        parts = [set(db.session.scalars(select(Course.id).where(part)))
+                 for part in status_parts(status, clock).values()]
+        assert set().union(*parts) == wanted, status
+        assert sum(len(part) for part in parts) == len(wanted), status
+    db.session.execute(delete(Course))
+    db.session.flush()
+
+
+def test_the_case_names_every_status_once():
+    """The CASE is built from one predicate per status, each status exactly once."""
+    assert sorted(CASE_ORDER) == sorted(scheduling.STATUSES)
+    assert len(CASE_ORDER) == len(set(CASE_ORDER))
+
+
+def python_booked(course, appointments, zone) -> bool:
+    """DOMAIN.md: an active appointment on a clinic-local day after the anchor (or the last
+    series session; any active appointment when there is neither)."""
+    bound = course.anchor_date or course.last_qualifying_on
+    return any(a.status in ACTIVE_STATUSES
+               and (bound is None or scheduling.local_date(a.start_at, zone) > bound)
+               for a in appointments)
+
+
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data(), on=DAYS)
+def test_booked_and_planner_candidates_match_the_python_rules(app_ctx, data, on):
+    """For random courses and appointments, booked_expr and the planner's window reminders equal
+    the rules written out in Python (DOMAIN.md's booked; N days before opens / closes)."""
+    db.session.execute(delete(Appointment))  # a failed example's rows would stay otherwise
+    db.session.execute(delete(Course))
+    clinic = get_settings()
+    zone = ZoneInfo(clinic.timezone)
+    booked, appointments = {}, {}
+    for _ in range(data.draw(st.integers(1, 6))):
+        course = make_course(make_patient(), opened_on=date(2020, 1, 1),
+                             **course_facts(data.draw, on, clinic.lapse_grace_days,
+                                            clinic.series_max_gap_days))
+        bound = course.anchor_date or course.last_qualifying_on or on
+        appointments[course.id] = []
+        for _ in range(data.draw(st.integers(0, 3))):
+            # Clinic hours only: SQLite reads the day boundary with the zone's offset on `on`.
+            day = bound + timedelta(days=data.draw(st.integers(-2, 3)))
+            start = datetime.combine(day, time(data.draw(st.integers(7, 19))), tzinfo=zone)
+            appointments[course.id].append(
+                book(course, start.astimezone(timezone.utc),
+                     status=data.draw(st.sampled_from(APPOINTMENT_STATUSES))))
+        booked[course.id] = python_booked(course, appointments[course.id], zone)
+    clock = clock_for(on, clinic)
+    assert set(db.session.scalars(select(Course.id).where(booked_expr(clock)))) == \
+        {cid for cid, is_booked in booked.items() if is_booked}
+    sweep = SweepClock.on_date(on, clinic)
+    assert booked_courses(booked, sweep, clinic) == {cid for cid, b in booked.items() if b}
+
+    last_due = on + timedelta(days=app_ctx.config["REMINDER_PLAN_AHEAD_DAYS"])
+    expected = set()
+    for course in db.session.scalars(select(Course)):
+        if (course.state, course.mode) != ("maintenance", "scheduled") or course.anchor_date is None \
+                or booked[course.id]:
+            continue
+        for kind in WINDOW_KINDS:
+            target, lead = ((course.window_opens, clinic.window_upcoming_days)
+                            if kind == "window_upcoming"
+                            else (course.window_closes, clinic.window_closing_days))
+            if target - timedelta(days=lead) <= last_due and on < target:
+                expected.add((kind, course.id))
+    planned = {(p.kind, p.course_id) for p in desired_window_reminders(sweep, clinic)}
+    assert planned == expected
+    db.session.execute(delete(Appointment))
     db.session.execute(delete(Course))
     db.session.flush()
 

@@ -99,6 +99,21 @@ def series_facts(
     return SeriesFacts(count, last, False, None, None)
 
 
+def state_after(state: str, facts: SeriesFacts, *, series_ended_early: bool = False) -> str:
+    """The stored course state once its series facts are known.
+
+    A series in progress moves to maintenance when the facts say the series is complete; a
+    course in maintenance whose series is no longer complete (an infusion entered in error and
+    removed) goes back to its series, unless a clinician ended the series early. Every other
+    state (on hold, discharged, entered in error) is set by explicit actions only.
+    """
+    if state == "series_in_progress" and facts.series_complete:
+        return "maintenance"
+    if state == "maintenance" and not facts.series_complete and not series_ended_early:
+        return "series_in_progress"
+    return state
+
+
 def maintenance_status(window: Window, on: date, lapse_grace_days: int) -> str:
     """not_yet_due before opens, due inside, overdue after, lapsed after the grace."""
     if on < window.opens:

@@ -1,9 +1,12 @@
 """Maintenance status of every open course, computed in SQL from the stored course facts.
 
-tracker.scheduling.course_status is the rule for one course; `status_expr` is the same rule
-as a SQL CASE so that lists of 100,000 patients are one set-based query. Threshold dates are
-computed here in Python and the database only compares dates, so the SQL is the same on
-SQLite and PostgreSQL. tests/test_status.py proves both agree for random facts and dates.
+tracker.scheduling.course_status is the rule for one course; `status_parts` is the same rule in
+SQL, one WHERE clause per status (and per index range), and every SQL use of it is built from
+those parts: the CASE (`status_expr`), the filters, the worklist's parts and the reminder
+planner's candidates. "Booked" is `booked_expr`, also used by the worklist and the planner.
+Threshold dates are computed here in Python and the database only compares dates, so the SQL
+is the same on SQLite and PostgreSQL. tests/test_status.py proves SQL and Python agree for
+random facts and dates.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, String, and_, case, exists, false, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -59,50 +62,59 @@ def maintenance_scheduled():
     return and_(Course.state == "maintenance", Course.mode == "scheduled")
 
 
-def status_expr(clock: Clock):
-    """A SQL CASE giving scheduling.course_status for the course row (NULL when closed)."""
-    on = clock.on
-    return case(
-        (Course.state == "on_hold", "on_hold"),
-        (and_(Course.state == "series_in_progress",
-              Course.last_qualifying_on < clock.interrupted_before), "interrupted"),
-        (Course.state == "series_in_progress", "series_in_progress"),
-        (Course.state != "maintenance", None),
-        (Course.mode == "as_needed", "as_needed"),
-        (Course.anchor_date.is_(None), "due"),
-        (Course.window_opens > on, "not_yet_due"),
-        (Course.window_closes >= on, "due"),
-        (Course.window_closes >= clock.lapsed_before, "overdue"),
-        else_="lapsed",
-    )
+def status_parts(status: str, clock: Clock) -> dict[str, ColumnElement[bool]]:
+    """The WHERE clauses whose union is exactly the courses with `status`, by part name.
 
-
-def status_predicate(status: str, clock: Clock):
-    """A WHERE clause true exactly when the course has `status`.
-
-    Written as ranges on (state, mode, window_closes, window_opens) and (state,
-    last_qualifying_on) so that indexes answer it. The window columns are NULL exactly when
-    the anchor is (services.courses.apply_facts), and a NULL never satisfies a comparison.
+    Each part is one range on (state, mode, window_closes, window_opens) or (state,
+    last_qualifying_on) so that an index answers it. Every status has a "dated" part; "due"
+    also has "undated" (scheduled maintenance with no anchor yet: nothing to wait for). The
+    window columns are NULL exactly when the anchor is (services.courses.apply_facts), and a
+    NULL never satisfies a comparison.
     """
     on = clock.on
     scheduled = maintenance_scheduled()
-    predicates = {
-        "on_hold": Course.state == "on_hold",
-        "series_in_progress": and_(
-            Course.state == "series_in_progress",
-            or_(Course.last_qualifying_on.is_(None),
-                Course.last_qualifying_on >= clock.interrupted_before)),
-        "interrupted": and_(Course.state == "series_in_progress",
-                            Course.last_qualifying_on < clock.interrupted_before),
-        "as_needed": and_(Course.state == "maintenance", Course.mode == "as_needed"),
-        "not_yet_due": and_(scheduled, Course.window_opens > on),
-        "due": and_(scheduled, or_(Course.window_closes.is_(None),
-                                   and_(Course.window_closes >= on, Course.window_opens <= on))),
-        "overdue": and_(scheduled, Course.window_closes < on,
-                        Course.window_closes >= clock.lapsed_before),
-        "lapsed": and_(scheduled, Course.window_closes < clock.lapsed_before),
-    }
-    return predicates[status]
+    if status == "on_hold":
+        return {"dated": Course.state == "on_hold"}
+    if status == "series_in_progress":
+        return {"dated": and_(Course.state == "series_in_progress",
+                              or_(Course.last_qualifying_on.is_(None),
+                                  Course.last_qualifying_on >= clock.interrupted_before))}
+    if status == "interrupted":
+        return {"dated": and_(Course.state == "series_in_progress",
+                              Course.last_qualifying_on < clock.interrupted_before)}
+    if status == "as_needed":
+        return {"dated": and_(Course.state == "maintenance", Course.mode == "as_needed")}
+    if status == "not_yet_due":
+        return {"dated": and_(scheduled, Course.window_opens > on)}
+    if status == "due":
+        return {"undated": and_(scheduled, Course.window_closes.is_(None)),
+                "dated": and_(scheduled, Course.window_closes >= on, Course.window_opens <= on)}
+    if status == "overdue":
+        return {"dated": and_(scheduled, Course.window_closes < on,
+                              Course.window_closes >= clock.lapsed_before)}
+    if status == "lapsed":
+        return {"dated": and_(scheduled, Course.window_closes < clock.lapsed_before)}
+    raise ValueError(f"unknown status {status!r}")
+
+
+def status_predicate(status: str, clock: Clock) -> ColumnElement[bool]:
+    """A WHERE clause true exactly when the course has `status` (the union of its parts)."""
+    parts = list(status_parts(status, clock).values())
+    return parts[0] if len(parts) == 1 else or_(*parts)
+
+
+def status_expr(clock: Clock):
+    """A SQL CASE giving scheduling.course_status for the course row (NULL when closed).
+
+    Built from the predicates, which are mutually exclusive: the order of the WHENs changes
+    nothing but the work, so the common maintenance statuses come first.
+    """
+    return case(*((status_predicate(status, clock), status) for status in CASE_ORDER), else_=None)
+
+
+# Every status once (tests/test_status.py checks), the common maintenance statuses first.
+CASE_ORDER = ("due", "not_yet_due", "overdue", "lapsed", "as_needed", "on_hold", "interrupted",
+              "series_in_progress")
 
 
 def status_filter(statuses: Iterable[str], clock: Clock):
@@ -137,12 +149,6 @@ def _day_after_starts_sqlite(element, compiler, **kw):
     # midnight, so a daylight-saving hour of difference changes nothing in practice).
     day, _zone, modifier = list(element.clauses)
     return f"datetime({compiler.process(day, **kw)}, '+1 day', {compiler.process(modifier, **kw)})"
-
-
-@compiles(day_after_starts)
-def _day_after_starts_default(element, compiler, **kw):
-    day = list(element.clauses)[0]
-    return compiler.process(day, **kw)
 
 
 def _after_anchor(clock: Clock):

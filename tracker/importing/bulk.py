@@ -78,7 +78,7 @@ class CoursePlanner:
                   if facts.anchor_date else None)
         first = self.first_on[patient]
         return CoursePlan(
-            state="maintenance" if facts.series_complete else "series_in_progress",
+            state=scheduling.state_after("series_in_progress", facts),
             opened_on=date.fromordinal(first) if first else today,
             qualifying_count=facts.qualifying_count,
             last_qualifying_on=facts.last_qualifying_on, anchor_date=facts.anchor_date,

@@ -3,7 +3,6 @@ with each row: send it (and the email to send), or skip or cancel it with the re
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -13,7 +12,7 @@ from ..models import Course, Patient, Reminder, User
 from . import messages
 from .clock import Clock
 from .digest import Digest, build_digest
-from .planning import WINDOW_KINDS, by_id, last_active_appointment_days, stale_reason
+from .planning import WINDOW_KINDS, booked_courses, by_id, stale_reason
 
 
 def consent_problem(patient: Patient | None) -> str | None:
@@ -31,33 +30,36 @@ def consent_problem(patient: Patient | None) -> str | None:
 
 @dataclass
 class BatchFacts:
-    """Reminders with their patients, appointments, courses, staff and booked dates."""
+    """Reminders with their patients, appointments, courses, staff and which courses are booked."""
 
     reminders: dict[int, Reminder]
     courses: dict[int, Course]
     users: dict[int, User]
-    latest: dict[int, date]
     digests: dict = field(default_factory=dict)  # shared by a sweep: clinic-local day -> Digest
+    booked: set[int] | None = None  # ids of booked courses, read at the first verdict
 
     @classmethod
     def load(cls, ids, clock: Clock, digests: dict | None = None) -> "BatchFacts":
-        """Everything the rows `ids` need, in five queries whatever the batch size."""
+        """Everything the rows `ids` need, in three queries whatever the batch size (and one more,
+        for which courses are booked, at the first verdict)."""
         rows = db.session.scalars(
             select(Reminder).where(Reminder.id.in_(list(ids)))
             .options(joinedload(Reminder.patient), joinedload(Reminder.appointment))
         ).all()
-        latest = last_active_appointment_days(
-            [r.patient_id for r in rows if r.kind in WINDOW_KINDS and r.patient_id], clock)
         return cls(reminders={r.id: r for r in rows},
                    courses=by_id(Course, {r.course_id for r in rows if r.course_id}),
                    users=by_id(User, {r.user_id for r in rows if r.user_id}),
-                   latest=latest, digests={} if digests is None else digests)
+                   digests={} if digests is None else digests)
 
     def verdict(self, reminder: Reminder, clock: Clock, settings) -> tuple[str, str] | None:
         """(status, reason) when the row must not go out; None when it should."""
+        if self.booked is None:  # one query for the batch (the settings arrive with the verdict)
+            self.booked = booked_courses(
+                [r.course_id for r in self.reminders.values() if r.kind in WINDOW_KINDS and r.course_id],
+                clock, settings)
         verdict = stale_reason(reminder, course=self.courses.get(reminder.course_id),
                                appointment=reminder.appointment, user=self.users.get(reminder.user_id),
-                               latest_day=self.latest.get(reminder.patient_id), clock=clock,
+                               booked=reminder.course_id in self.booked, clock=clock,
                                settings=settings)
         if verdict is None and reminder.kind != "staff_digest":
             problem = consent_problem(reminder.patient)

@@ -14,8 +14,9 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
+from .. import status
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, Appointment, Course, Reminder, User, utcnow
+from ..models import Appointment, Course, Reminder, User, utcnow
 from .clock import Clock
 
 log = logging.getLogger(__name__)
@@ -86,28 +87,34 @@ def plan_ahead_days() -> int:
 
 # --- booked or not -------------------------------------------------------------------------
 
-def last_active_appointment_days(patient_ids, clock: Clock) -> dict[int, date]:
-    """Per patient, the clinic-local date of their latest active appointment."""
-    latest: dict[int, date] = {}
-    ids = sorted(set(patient_ids))
+def booked_courses(course_ids, clock: Clock, settings) -> set[int]:
+    """The courses among `course_ids` that are booked (tracker.status.booked_expr, the one rule)."""
+    status_clock = status.clock_for(clock.today, settings)
+    booked: set[int] = set()
+    ids = sorted(set(course_ids))
     for start in range(0, len(ids), CHUNK):
-        rows = db.session.execute(
-            select(Appointment.patient_id, func.max(Appointment.start_at))
-            .where(Appointment.patient_id.in_(ids[start:start + CHUNK]),
-                   Appointment.status.in_(ACTIVE_STATUSES))
-            .group_by(Appointment.patient_id)
-        ).all()
-        for patient_id, start_at in rows:  # func.max keeps the column's UTCDateTime type: aware
-            latest[patient_id] = start_at.astimezone(clock.zone).date()
-    return latest
-
-
-def is_booked(latest_day: date | None, anchor: date) -> bool:
-    """Booked: an active appointment exists after the anchor date."""
-    return latest_day is not None and latest_day > anchor
+        booked.update(db.session.scalars(
+            select(Course.id).where(Course.id.in_(ids[start:start + CHUNK]),
+                                    status.booked_expr(status_clock))))
+    return booked
 
 
 # --- what the facts call for ---------------------------------------------------------------
+
+def window_candidates(clock: Clock, settings, last_due: date):
+    """Scheduled maintenance courses whose window opens, or closes, after today and soon enough
+    for a reminder due by `last_due` (whether booked is a separate clause)."""
+    today = clock.today
+    return and_(
+        status.maintenance_scheduled(), Course.anchor_date.is_not(None),
+        or_(
+            and_(Course.window_opens > today,
+                 Course.window_opens <= last_due + timedelta(days=settings.window_upcoming_days)),
+            and_(Course.window_closes > today,
+                 Course.window_closes <= last_due + timedelta(days=settings.window_closing_days)),
+        ),
+    )
+
 
 def desired_window_reminders(clock: Clock, settings) -> list[Planned]:
     """Window reminders due within the planning horizon, still relevant, for unbooked courses."""
@@ -115,21 +122,11 @@ def desired_window_reminders(clock: Clock, settings) -> list[Planned]:
     last_due = today + timedelta(days=plan_ahead_days())
     courses = db.session.execute(
         select(Course.id, Course.patient_id, Course.anchor_date, Course.window_opens, Course.window_closes)
-        .where(
-            Course.state == "maintenance", Course.mode == "scheduled", Course.anchor_date.is_not(None),
-            or_(
-                and_(Course.window_opens > today,
-                     Course.window_opens <= last_due + timedelta(days=settings.window_upcoming_days)),
-                and_(Course.window_closes > today,
-                     Course.window_closes <= last_due + timedelta(days=settings.window_closing_days)),
-            ),
-        )
+        .where(window_candidates(clock, settings, last_due),
+               ~status.booked_expr(status.clock_for(today, settings)))
     ).all()
-    latest = last_active_appointment_days([c.patient_id for c in courses], clock)
     planned = []
     for course in courses:
-        if is_booked(latest.get(course.patient_id), course.anchor_date):
-            continue
         for kind in WINDOW_KINDS:
             due_on = window_due_on(kind, course, settings)
             if due_on <= last_due and today < window_target(kind, course):
@@ -206,7 +203,7 @@ def insert_planned(rows: list[Planned]) -> int:
 
 # --- what the facts no longer call for -----------------------------------------------------
 
-def stale_reason(reminder: Reminder, *, course, appointment, user, latest_day, clock: Clock,
+def stale_reason(reminder: Reminder, *, course, appointment, user, booked: bool, clock: Clock,
                  settings) -> tuple[str, str] | None:
     """(new status, reason) when a reminder should not go out any more, else None."""
     if reminder.kind in WINDOW_KINDS:
@@ -218,7 +215,7 @@ def stale_reason(reminder: Reminder, *, course, appointment, user, latest_day, c
             return "cancelled", "maintenance is as needed: no window"
         if course.anchor_date != reminder.anchor_date or course.window_opens is None:
             return "cancelled", "window moved: new anchor date"
-        if is_booked(latest_day, course.anchor_date):
+        if booked:
             return "cancelled", "appointment booked"
         if clock.today >= window_target(reminder.kind, course):
             return "skipped", ("too late: the window is already open" if reminder.kind == "window_upcoming"
@@ -269,13 +266,13 @@ def reconcile(clock: Clock, settings, result: PlanResult) -> None:
     appointments = by_id(Appointment, {r.appointment_id for r in pending if r.appointment_id},
                          columns=("status", "start_at"))
     users = by_id(User, {r.user_id for r in pending if r.user_id}, columns=("active", "role"))
-    latest = last_active_appointment_days(
-        [r.patient_id for r in pending if r.kind in WINDOW_KINDS and r.patient_id], clock)
+    booked = booked_courses(
+        [r.course_id for r in pending if r.kind in WINDOW_KINDS and r.course_id], clock, settings)
     for reminder in pending:
         course = courses.get(reminder.course_id)
         appointment = appointments.get(reminder.appointment_id)
         verdict = stale_reason(reminder, course=course, appointment=appointment,
-                               user=users.get(reminder.user_id), latest_day=latest.get(reminder.patient_id),
+                               user=users.get(reminder.user_id), booked=reminder.course_id in booked,
                                clock=clock, settings=settings)
         if verdict is not None:
             status, reason = verdict
@@ -333,7 +330,7 @@ def count_patients_swept() -> int:
     """Patients whose reminders the sweep considers: scheduled maintenance with a window."""
     return db.session.scalar(
         select(func.count(func.distinct(Course.patient_id))).where(
-            Course.state == "maintenance", Course.mode == "scheduled", Course.anchor_date.is_not(None))
+            status.maintenance_scheduled(), Course.anchor_date.is_not(None))
     ) or 0
 
 

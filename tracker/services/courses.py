@@ -97,11 +97,10 @@ def apply_facts(course: Course, facts: scheduling.SeriesFacts) -> None:
         course.window_opens, course.window_closes = window.opens, window.closes
     else:
         course.window_opens = course.window_closes = None
-    if facts.series_complete and course.state == "series_in_progress":
-        course.state = "maintenance"
-        log.info("course %s series complete, now in maintenance", course.id)
-    elif not facts.series_complete and course.state == "maintenance" and not course.series_ended_early:
-        course.state = "series_in_progress"  # an infusion was entered in error and removed
+    state = scheduling.state_after(course.state, facts, series_ended_early=course.series_ended_early)
+    if state != course.state:
+        log.info("course %s %s -> %s", course.id, course.state, state)
+        course.state = state
 
 
 def _change(course: Course, actor, action: str, **values) -> Course:

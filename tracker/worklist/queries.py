@@ -10,10 +10,10 @@ from typing import Sequence
 from sqlalchemy import Date, and_, bindparam, case, func, literal, or_, select, union_all
 
 from ..extensions import db
-from ..models import ACTIVE_STATUSES, OPEN_STATES, Appointment, Course, Patient
+from ..models import ACTIVE_STATUSES, Appointment, Course, Patient
 from ..status import (
-    Clock, booked_expr, maintenance_scheduled, next_appointment_expr, open_courses, status_expr,
-    status_filter,
+    Clock, booked_expr, next_appointment_expr, open_courses, status_expr, status_filter,
+    status_parts,
 )
 
 # Most urgent first. Overdue patients are closest to lapsing; due ones can still be booked
@@ -113,12 +113,7 @@ def _part(clock: Clock, number: int, booked: bool, skip, take, from_end: bool):
 
 def _part_where(clock: Clock, status: str, part: str):
     """The WHERE clause of one part: a single index range each (no OR for the planner)."""
-    if part == "undated":
-        return and_(maintenance_scheduled(), Course.window_closes.is_(None))
-    if status == "due":  # the dated half of status_predicate("due")
-        return and_(maintenance_scheduled(), Course.window_closes >= clock.on,
-                    Course.window_opens <= clock.on)
-    return status_filter([status], clock)
+    return status_parts(status, clock)[part]
 
 
 def worklist_page(clock: Clock, *, statuses: Sequence[str], booked: bool | None,
