@@ -141,14 +141,6 @@ def test_bad_interval_refused():
         window_for(date(2026, 3, 2), 91, 90)
 
 
-def test_opens_within():
-    """Windows opening in the next N days, not today or earlier."""
-    window = window_for(date(2026, 3, 2), 30, 90)
-    assert scheduling.opens_within(window, date(2026, 3, 25), 7)
-    assert not scheduling.opens_within(window, date(2026, 3, 24), 7)
-    assert not scheduling.opens_within(window, date(2026, 4, 1), 7)
-
-
 dates = st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31))
 intervals = st.tuples(st.integers(0, 400), st.integers(0, 400)).map(sorted)
 

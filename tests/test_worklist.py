@@ -104,18 +104,6 @@ def test_book_link_only_for_unbooked_rows(app, client, login_as, clinic):
     assert f"/patients/{unbooked_id}\"" in html
 
 
-def test_links_left_out_when_other_areas_are_missing(app, client, login_as, clinic):
-    """Without the patient page and booking endpoints the names are plain text, no Book link."""
-    login_as("frontdesk")
-    app.view_functions.pop("schedule.book", None)
-    app.view_functions.pop("patients.detail", None)
-    response = client.get("/worklist/")
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200
-    assert "/schedule/book" not in html and "/patients/" not in html.split("<tbody>")[1]
-    assert page_mrns(html) == WORKLIST_ORDER
-
-
 @pytest.mark.parametrize("query, expected", [
     ("status=overdue", ["OVD-OLD", "OVD-NEW", "BKD-OVD"]),
     ("status=due", ["DUE-NONE", "DUE-LATE", "DUE-EARLY", "BKD-DUE"]),

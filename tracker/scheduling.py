@@ -183,7 +183,3 @@ def booster_timings(days: Sequence[date], series_planned: int, min_days: int,
             anchor = given_on
     return timings
 
-
-def opens_within(window: Window, on: date, days: int) -> bool:
-    """True when the window opens after `on` but no later than `on + days`."""
-    return on < window.opens <= on + timedelta(days=days)

@@ -10,10 +10,6 @@ def register_blueprints(app):
 
     app.jinja_env.globals["can"] = can
 
-    @app.context_processor
-    def endpoints():
-        return {"config_endpoints": app.view_functions}
-
     for area in AREAS:
         module = importlib.import_module(f"tracker.{area}.routes")
         app.register_blueprint(module.bp)

@@ -57,7 +57,3 @@ class Clock:
     def at_local(self, day: date, hour: int) -> datetime:
         """`hour`:00 clinic-local on `day`, as a UTC instant (whole hours always exist)."""
         return datetime.combine(day, time(hour), tzinfo=self.zone).astimezone(timezone.utc)
-
-    def local_midnight_after(self, day: date) -> datetime:
-        """The first instant of the day after `day`, clinic-local, as UTC."""
-        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.zone).astimezone(timezone.utc)

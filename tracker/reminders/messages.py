@@ -64,8 +64,7 @@ def appointment_message(reminder, *, patient, appointment, clock: Clock, setting
 def digest_message(*, user, digest, settings) -> Message:
     """The staff digest: unbooked due, overdue and lapsed patients, with a link to the worklist."""
     base = (current_app.config.get("BASE_URL") or "").rstrip("/")
-    worklist_url = base + current_app.url_map.bind("localhost").build("worklist.index", {}) \
-        if "worklist.index" in current_app.view_functions else base + "/"
+    worklist_url = base + current_app.url_map.bind("localhost").build("worklist.index", {})
     text, html = render_pair("staff_digest", user=user, digest=digest, day=format_day(digest.on),
                              clinic=clinic_context(settings), worklist_url=worklist_url,
                              format_day=format_day)

@@ -239,11 +239,6 @@ def _by_status(sizes: dict[tuple[bool, int], int]) -> dict[tuple[str, bool], int
     return counts
 
 
-def worklist_counts(clock: Clock, search=None) -> dict[tuple[str, bool], int]:
-    """{(status, booked): number of patients} for the four worklist statuses."""
-    return searched_counts(clock, search) if search is not None else _by_status(part_sizes(clock))
-
-
 def searched_counts(clock: Clock, search) -> dict[tuple[str, bool], int]:
     """{(status, booked): number} among the patients matching a search (few: counted directly)."""
     rows = _searched(clock, URGENCY, search).subquery()

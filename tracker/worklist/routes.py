@@ -58,17 +58,13 @@ def _rows(items, zone: ZoneInfo) -> list[WorklistRow]:
 _ID_MARK = 987654321987
 
 
-def _links() -> dict[str, Optional[tuple[str, str]]]:
-    """Per linked page (None when that area is not built): the URL around a patient id.
+def _links() -> dict[str, tuple[str, str]]:
+    """Per linked page, the URL around a patient id.
 
     One url_for per page rather than one per row: a row's URL is prefix + id + suffix.
     """
-    views = current_app.view_functions
-    links = {}
-    for name, endpoint in (("patient", "patients.detail"), ("book", "schedule.book")):
-        links[name] = (tuple(url_for(endpoint, patient_id=_ID_MARK).split(str(_ID_MARK), 1))
-                       if endpoint in views else None)
-    return links
+    return {name: tuple(url_for(endpoint, patient_id=_ID_MARK).split(str(_ID_MARK), 1))
+            for name, endpoint in (("patient", "patients.detail"), ("book", "schedule.book"))}
 
 
 def _page_number() -> int:
