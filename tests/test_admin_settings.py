@@ -111,7 +111,7 @@ def test_bad_values_get_field_errors_and_change_nothing(client, login_as, app, c
 
 def test_service_refuses_what_the_database_would(app_ctx):
     """update_settings itself refuses min > max and start >= end as field errors (never a failed commit)."""
-    from tracker.admin.settings import update_settings
+    from tracker.services.clinic import update_settings
     from tracker.services.errors import RuleError
 
     with pytest.raises(RuleError) as caught:

@@ -13,14 +13,13 @@ import pytest
 from sqlalchemy import select
 
 from tracker import booking, scheduling
-from tracker.admin.settings import update_settings
 from tracker.extensions import db
 from tracker.importing.checks import _clinic_instant
 from tracker.models import OUTCOMES, Infusion, Patient, Reminder
 from tracker.reminders.clock import Clock
 from tracker.reminders.sending import run_sweep
 from tracker.services import appointments as appointment_service
-from tracker.services.clinic import get_settings, local_to_utc
+from tracker.services.clinic import get_settings, local_to_utc, update_settings
 from tracker.services.courses import MAX_SERIES_PLANNED, open_course
 from tracker.services.errors import RuleError
 from tracker.services.infusions import TEXT_MAX_LENGTHS, record_infusion
@@ -202,3 +201,34 @@ def test_form_booking_and_import_agree_on_wall_clock_times(app_ctx, day, wall, e
             local_to_utc(datetime.combine(day, wall), NEW_YORK)
     if day == date(2026, 11, 1):
         assert instant == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)
+
+
+def test_get_settings_is_a_pure_read(app_ctx):
+    """Without the settings row, get_settings gives the defaults and writes nothing."""
+    from tracker.models import ClinicSettings
+
+    db.session.delete(db.session.get(ClinicSettings, 1))
+    db.session.flush()
+    settings = get_settings()
+    assert (settings.timezone, settings.default_min_days, settings.default_max_days) == (
+        "America/New_York",
+        30,
+        90,
+    )
+    assert settings not in db.session
+    db.session.flush()
+    assert db.session.get(ClinicSettings, 1) is None
+
+
+def test_capacity_page_and_settings_service_share_one_writer(app_ctx):
+    """The capacity limits are checked by update_settings, whichever page calls it."""
+    from tracker.schedule.resources import set_capacity
+
+    with pytest.raises(RuleError) as caught:
+        set_capacity(max_concurrent=51, step_min=15, actor=None)
+    assert caught.value.field == "max_concurrent_per_clinician"
+    with pytest.raises(RuleError) as caught:
+        update_settings(None, {"slot_step_min": 121})
+    assert caught.value.field == "slot_step_min"
+    set_capacity(max_concurrent=4, step_min=20, actor=None)
+    assert (get_settings().max_concurrent_per_clinician, get_settings().slot_step_min) == (4, 20)

@@ -1,7 +1,6 @@
 """Forms of the admin area: staff accounts, clinic settings, the audit filter."""
 from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -13,7 +12,9 @@ from wtforms.validators import StopValidation, ValidationError
 
 from ..models import ROLES
 from ..passwords import password_problem
-from ..services.clinic import MAX_YEAR, MIN_YEAR
+from ..services.clinic import (
+    MAX_CONCURRENT_RANGE, MAX_YEAR, MIN_YEAR, SLOT_STEP_MIN_RANGE, timezone_problem,
+)
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
 from ..validators import EmailAddress, NoControlCharacters
 
@@ -150,8 +151,8 @@ class SettingsForm(FlaskForm):
     max_send_attempts = _whole("Attempts before a reminder fails", 1, 20)
     default_prep_min = _whole("Preparation (minutes)", 0, 240)
     default_recovery_min = _whole("Recovery (minutes)", 0, 480)
-    max_concurrent_per_clinician = _whole("Infusions at once per clinician", 1, 50)
-    slot_step_min = _whole("Booking slot step (minutes)", 5, 120)
+    max_concurrent_per_clinician = _whole("Infusions at once per clinician", *MAX_CONCURRENT_RANGE)
+    slot_step_min = _whole("Booking slot step (minutes)", *SLOT_STEP_MIN_RANGE)
 
     GROUPS = {
         "Clinic": ("clinic_name", "display_name", "phone", "address", "timezone"),
@@ -186,18 +187,6 @@ class SettingsForm(FlaskForm):
         for name in ("clinic_name", "display_name", "phone", "address", "timezone"):
             values[name] = (values[name] or "").strip()
         return values
-
-
-def timezone_problem(name: str) -> str | None:
-    """None when `name` is an IANA time zone (e.g. America/New_York), else why not."""
-    example = "Use a time zone name such as America/New_York or Europe/London."
-    if name not in available_timezones():
-        return example
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return example
-    return None
 
 
 class AuditFilterForm(FlaskForm):

@@ -9,12 +9,11 @@ from ..extensions import db
 from ..mail import outbox_dir
 from ..models import User, utcnow
 from ..security import roles_required
-from ..services.clinic import clinic_zone, get_settings
+from ..services.clinic import clinic_zone, get_settings, update_settings
 from ..services.errors import RuleError
 from ..services.staff import create_user, reset_password, unlock_user, update_user
 from . import audit as trail
 from .forms import AuditFilterForm, EditUserForm, NewUserForm, ResetPasswordForm, SettingsForm
-from .settings import update_settings
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger(__name__)

@@ -215,7 +215,7 @@ def capacity():
     settings = get_settings()
     form = CapacityForm(obj=settings)
     saved = _apply(form, lambda: resources.set_capacity(
-        settings, max_concurrent=form.max_concurrent_per_clinician.data, step_min=form.slot_step_min.data,
+        max_concurrent=form.max_concurrent_per_clinician.data, step_min=form.slot_step_min.data,
         actor=_actor()), "Capacity saved.", ".capacity")
     if saved:
         return saved

@@ -13,6 +13,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..booking import WEEKDAYS
 from ..models import CANCEL_REASONS
 from ..services.appointments import CANCEL_REASON_LABELS
+from ..services.clinic import MAX_CONCURRENT_RANGE, SLOT_STEP_MIN_RANGE
 from ..services.courses import MAX_SERIES_PLANNED
 from ..validators import NoControlCharacters
 
@@ -156,6 +157,6 @@ class CapacityForm(FlaskForm):
 
     max_concurrent_per_clinician = IntegerField(
         "Maximum concurrent infusions per supervising clinician",
-        validators=[InputRequired(message="Enter a number."), NumberRange(min=1, max=50)])
+        validators=[InputRequired(message="Enter a number."), NumberRange(*MAX_CONCURRENT_RANGE)])
     slot_step_min = IntegerField("Proposed start times every (minutes)", validators=[
-        InputRequired(message="Enter a number."), NumberRange(min=5, max=120)])
+        InputRequired(message="Enter a number."), NumberRange(*SLOT_STEP_MIN_RANGE)])

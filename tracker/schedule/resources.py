@@ -7,9 +7,10 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import (
-    ACTIVE_STATUSES, Appointment, AppointmentType, Chair, ClinicSettings, ClosedDate, OpeningHours,
+    ACTIVE_STATUSES, Appointment, AppointmentType, Chair, ClosedDate, OpeningHours,
 )
 from ..services import audit
+from ..services.clinic import update_settings
 from ..services.errors import RuleError
 
 log = logging.getLogger(__name__)
@@ -131,17 +132,7 @@ def save_appointment_type(appointment_type: AppointmentType | None, values: dict
     return appointment_type
 
 
-def set_capacity(settings: ClinicSettings, *, max_concurrent: int, step_min: int, actor) -> None:
-    """The maximum concurrent infusions per clinician and the slot finder's step."""
-    if not 1 <= max_concurrent <= 50:
-        raise RuleError("Enter a number from 1 to 50.", "max_concurrent_per_clinician")
-    if not 5 <= step_min <= 120:
-        raise RuleError("Enter a number from 5 to 120.", "slot_step_min")
-    before = {"max_concurrent_per_clinician": settings.max_concurrent_per_clinician,
-              "slot_step_min": settings.slot_step_min}
-    settings.max_concurrent_per_clinician, settings.slot_step_min = max_concurrent, step_min
-    db.session.flush()
-    audit.record(actor, entity="clinic_settings", entity_id=settings.id, patient_id=None,
-                 action="update", before=before,
-                 after={"max_concurrent_per_clinician": max_concurrent, "slot_step_min": step_min})
-    log.info("capacity set to %s per clinician", max_concurrent)
+def set_capacity(*, max_concurrent: int, step_min: int, actor) -> None:
+    """The maximum concurrent infusions per clinician and the slot finder's step (checked and
+    audited by the one writer of the clinic settings)."""
+    update_settings(actor, {"max_concurrent_per_clinician": max_concurrent, "slot_step_min": step_min})

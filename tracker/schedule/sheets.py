@@ -71,7 +71,7 @@ def _day_appointments(first: date, last: date) -> list[Appointment]:
 def build_day_sheet(day: date, user_id: int | None) -> DaySheet:
     """Lay the day's appointments out on a wall-clock grid, one column per chair."""
     zone = request_zone()
-    step = min(max(get_settings().slot_step_min, 5), 60)
+    step = min(get_settings().slot_step_min, 60)  # rows of at most an hour (the step is >= 5)
     hours_row = db.session.get(OpeningHours, day.weekday())
     closed = db.session.scalar(select(ClosedDate).where(ClosedDate.on == day))
     appointments = _day_appointments(day, day)

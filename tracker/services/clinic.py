@@ -1,8 +1,15 @@
-"""Clinic settings: the single row every rule reads."""
-from zoneinfo import ZoneInfo
+"""Clinic settings: the single row every rule reads, and its one writer (update_settings)."""
+import logging
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from ..extensions import db
 from ..models import ClinicSettings
+from .audit import record, snapshot
+from .courses import MAX_INTERVAL_DAYS, check_interval, check_series_planned
+from .errors import RuleError
+
+log = logging.getLogger(__name__)
 
 
 def ensure_settings() -> ClinicSettings:
@@ -16,8 +23,16 @@ def ensure_settings() -> ClinicSettings:
 
 
 def get_settings() -> ClinicSettings:
-    """The clinic's settings (created with defaults on first use)."""
-    return ensure_settings()
+    """The clinic's settings: a pure read (never writes, so a GET never does).
+
+    Before `init-db` has written the row, an unsaved row holding the column defaults.
+    """
+    settings = db.session.get(ClinicSettings, 1)
+    if settings is not None:
+        return settings
+    defaults = {column.key: column.default.arg for column in ClinicSettings.__table__.columns
+                if column.default is not None}
+    return ClinicSettings(**{**defaults, "id": 1})
 
 
 def clinic_zone() -> ZoneInfo:
@@ -43,7 +58,6 @@ def local_to_utc(naive, zone: ZoneInfo | None = None, field: str = "given_at"):
     Errors are RuleErrors on `field`.
     """
     from ..booking import local_instant
-    from .errors import RuleError
 
     if not MIN_YEAR <= naive.year <= MAX_YEAR:
         raise RuleError(f"Enter a date between {MIN_YEAR} and {MAX_YEAR}.", field)
@@ -52,3 +66,85 @@ def local_to_utc(naive, zone: ZoneInfo | None = None, field: str = "given_at"):
         raise RuleError("That time does not exist on this date (the clocks change); choose another.",
                         field)
     return instant
+
+
+TEXT_FIELDS = {"clinic_name": 120, "display_name": 120, "phone": 40, "address": 300, "timezone": 64}
+NUMBER_FIELDS = (
+    "default_min_days", "default_max_days", "default_series_planned", "lapse_grace_days",
+    "series_max_gap_days", "max_dose_mg_per_kg", "upcoming_days", "window_upcoming_days",
+    "window_closing_days", "appointment_hours", "send_hours_start", "send_hours_end",
+    "digest_hour", "max_send_attempts", "default_prep_min", "default_recovery_min",
+    "max_concurrent_per_clinician", "slot_step_min",
+)
+# Limits the settings service checks itself (the admin and capacity forms read them).
+MAX_CONCURRENT_RANGE = (1, 50)
+SLOT_STEP_MIN_RANGE = (5, 120)
+SETTINGS_FIELDS = tuple(TEXT_FIELDS) + NUMBER_FIELDS
+DOSE_PLACES = Decimal("0.001")
+
+
+def timezone_problem(name: str) -> str | None:
+    """None when `name` is an IANA time zone (e.g. America/New_York), else why not."""
+    example = "Use a time zone name such as America/New_York or Europe/London."
+    if name not in available_timezones():
+        return example
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return example
+    return None
+
+
+def _check(values: dict) -> None:
+    """The rules the database also enforces, as field errors rather than a failed commit."""
+    for name, limit in TEXT_FIELDS.items():
+        if len(values[name]) > limit:
+            raise RuleError(f"Use at most {limit} characters.", name)
+    for name in ("clinic_name", "display_name"):
+        if not values[name]:
+            raise RuleError("This cannot be empty.", name)
+    problem = timezone_problem(values["timezone"])
+    if problem:
+        raise RuleError(problem, "timezone")
+    for name in NUMBER_FIELDS:
+        if values[name] is None or values[name] < 0:
+            raise RuleError("Enter a number of zero or more.", name)
+    if values["default_min_days"] > values["default_max_days"]:
+        raise RuleError("The window cannot close before it opens.", "default_max_days")
+    # The defaults are what open_course and the import give a new course: the same limits.
+    try:
+        check_interval(values["default_min_days"], values["default_max_days"])
+        check_series_planned(values["default_series_planned"])
+    except RuleError as error:
+        raise RuleError(str(error), f"default_{error.field}") from None
+    if values["lapse_grace_days"] > MAX_INTERVAL_DAYS:
+        raise RuleError(f"Enter at most {MAX_INTERVAL_DAYS} days.", "lapse_grace_days")
+    for name, (low, high) in (("max_concurrent_per_clinician", MAX_CONCURRENT_RANGE),
+                              ("slot_step_min", SLOT_STEP_MIN_RANGE)):
+        if not low <= values[name] <= high:
+            raise RuleError(f"Enter a number from {low} to {high}.", name)
+    if values["send_hours_start"] >= values["send_hours_end"]:
+        raise RuleError("The sending hours must end after they start.", "send_hours_end")
+
+
+def update_settings(actor, values: dict) -> ClinicSettings:
+    """Apply new values to the clinic settings (missing keys keep theirs); audit what changed.
+
+    The one writer of the settings row: the admin settings page and the capacity page both
+    call it. Flushes.
+    """
+    settings = ensure_settings()
+    merged = {name: values.get(name, getattr(settings, name)) for name in SETTINGS_FIELDS}
+    for name in TEXT_FIELDS:
+        merged[name] = (merged[name] or "").strip()
+    merged["max_dose_mg_per_kg"] = Decimal(merged["max_dose_mg_per_kg"]).quantize(DOSE_PLACES)
+    _check(merged)
+    before = snapshot(settings, SETTINGS_FIELDS)
+    for name, value in merged.items():
+        setattr(settings, name, value)
+    db.session.flush()
+    event = record(actor, entity="clinic_settings", entity_id=settings.id, patient_id=None,
+                   action="update", before=before, after=snapshot(settings, SETTINGS_FIELDS))
+    if event is not None:
+        log.info("clinic settings changed: %s", ", ".join(sorted(event.changes["after"])))
+    return settings
