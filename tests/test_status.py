@@ -18,6 +18,7 @@ from tracker.status import (
     CASE_ORDER, booked_expr, clock_for, due_list, open_courses, status_expr, status_filter,
     status_parts, status_predicate,
 )
+from tracker.worklist.queries import PARTS, part_sizes
 
 from .factories import make_course, make_patient
 from .course_helpers import book, maintenance_course
@@ -125,6 +126,18 @@ def test_booked_and_planner_candidates_match_the_python_rules(app_ctx, data, on)
         {cid for cid, is_booked in booked.items() if is_booked}
     sweep = SweepClock.on_date(on, clinic)
     assert booked_courses(booked, sweep, clinic) == {cid for cid, b in booked.items() if b}
+    # The worklist counts booked patients per part from each course's latest appointment.
+    expected_sizes = {(is_booked, n): 0 for is_booked in (False, True) for n in range(len(PARTS))}
+    for course in db.session.scalars(select(Course)):
+        status = scheduling.course_status(
+            state=course.state, mode=course.mode, on=on, anchor_date=course.anchor_date,
+            last_qualifying_on=course.last_qualifying_on, min_days=course.min_days,
+            max_days=course.max_days, lapse_grace_days=clinic.lapse_grace_days,
+            series_max_gap_days=clinic.series_max_gap_days)
+        part = "undated" if status == "due" and course.window_closes is None else "dated"
+        if (status, part) in PARTS:
+            expected_sizes[(booked[course.id], PARTS.index((status, part)))] += 1
+    assert part_sizes(clock) == expected_sizes
 
     last_due = on + timedelta(days=app_ctx.config["REMINDER_PLAN_AHEAD_DAYS"])
     expected = set()

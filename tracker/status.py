@@ -151,18 +151,20 @@ def _day_after_starts_sqlite(element, compiler, **kw):
     return f"datetime({compiler.process(day, **kw)}, '+1 day', {compiler.process(modifier, **kw)})"
 
 
-def _after_anchor(clock: Clock):
-    """Appointment starts on a clinic-local day after the anchor (or last series session)."""
+def after_anchor(clock: Clock, start=Appointment.start_at):
+    """`start` is on a clinic-local day after the course's anchor (or last series session).
+
+    The booked rule's date half: an active appointment whose start passes it books the course.
+    """
     bound = func.coalesce(Course.anchor_date, Course.last_qualifying_on)
     modifier = f"{-clock.utc_offset_minutes:+d} minutes"
-    return or_(bound.is_(None),
-               Appointment.start_at >= day_after_starts(bound, clock.zone, modifier))
+    return or_(bound.is_(None), start >= day_after_starts(bound, clock.zone, modifier))
 
 
 def _active_appointment(clock: Clock):
     return and_(Appointment.course_id == Course.id,
                 Appointment.status.in_(ACTIVE_STATUSES),
-                _after_anchor(clock))
+                after_anchor(clock))
 
 
 def booked_expr(clock: Clock):

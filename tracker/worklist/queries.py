@@ -12,8 +12,8 @@ from sqlalchemy import Date, and_, bindparam, case, func, literal, or_, select, 
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Appointment, Course, Patient
 from ..status import (
-    Clock, booked_expr, next_appointment_expr, open_courses, status_expr, status_filter,
-    status_parts,
+    Clock, after_anchor, booked_expr, next_appointment_expr, open_courses, status_expr,
+    status_filter, status_parts,
 )
 
 # Most urgent first. Overdue patients are closest to lapsing; due ones can still be booked
@@ -216,16 +216,19 @@ def _size_statements(zone: str, utc_offset_minutes: int) -> dict:
     totals = select(*(
         select(func.count()).select_from(Course).where(_part_where(clock, status, part))
         .scalar_subquery() for status, part in PARTS))
-    appointed = (select(Appointment.course_id)
+    # Each appointed course with its latest active appointment: booked exactly when that one
+    # starts after the anchor (status.booked_expr's rule, read once per course, no EXISTS).
+    appointed = (select(Appointment.course_id, func.max(Appointment.start_at).label("last_start"))
                  .where(Appointment.status.in_(ACTIVE_STATUSES),
                         Appointment.course_id.is_not(None))
-                 .distinct().subquery())
+                 .group_by(Appointment.course_id).subquery())
     # The part of each appointed course ("status:part"), NULL when not booked after its
     # anchor. A correlated subquery: one primary-key lookup per appointed course, which no
     # planner turns into a scan of every course (a join with a status filter may).
     part = case(*((_part_where(clock, status, name), literal(f"{status}:{name}"))
                   for status, name in PARTS), else_=None)
-    keyed = (select(select(part).where(Course.id == appointed.c.course_id, booked_expr(clock))
+    keyed = (select(select(part).where(Course.id == appointed.c.course_id,
+                                       after_anchor(clock, appointed.c.last_start))
                     .scalar_subquery().label("part"))
              .select_from(appointed).subquery())
     booked = select(keyed.c.part, func.count()).group_by(keyed.c.part)
