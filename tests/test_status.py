@@ -18,7 +18,7 @@ from tracker.status import (
     CASE_ORDER, booked_expr, clock_for, due_list, open_courses, status_expr, status_filter,
     status_parts, status_predicate,
 )
-from tracker.worklist.queries import PARTS, part_sizes
+from tracker.worklist.queries import PARTS, URGENCY, export_rows, part_sizes, worklist_page
 
 from .factories import make_course, make_patient
 from .course_helpers import book, maintenance_course
@@ -138,6 +138,18 @@ def test_booked_and_planner_candidates_match_the_python_rules(app_ctx, data, on)
         if (status, part) in PARTS:
             expected_sizes[(booked[course.id], PARTS.index((status, part)))] += 1
     assert part_sizes(clock) == expected_sizes
+    # Page by page (each part read from its nearer end) the worklist is the export's order.
+    whole = [row.course_id for row in db.session.execute(
+        export_rows(clock, statuses=URGENCY, booked=None, search_text=None))]
+    paged, page = [], 1
+    while True:
+        found = worklist_page(clock, statuses=URGENCY, booked=None, search_text=None, page=page,
+                              per_page=2)
+        paged += [row.course_id for row in found.items]
+        if not found.has_next:
+            break
+        page += 1
+    assert paged == whole
 
     last_due = on + timedelta(days=app_ctx.config["REMINDER_PLAN_AHEAD_DAYS"])
     expected = set()

@@ -102,13 +102,30 @@ def _part(clock: Clock, number: int, booked: bool, skip, take, from_end: bool):
     """
     status, part = PARTS[number]
     day = Course.last_qualifying_on if status == "interrupted" else Course.window_closes
-    booked_clause = booked_expr(clock)
-    stmt = (select(Course.id.label("course_id"),
-                   literal(number + (len(PARTS) if booked else 0)).label("part"),
-                   day.label("day"), literal(booked).label("booked"))
-            .where(_part_where(clock, status, part), booked_clause if booked else ~booked_clause))
+    stmt = select(Course.id.label("course_id"),
+                  literal(number + (len(PARTS) if booked else 0)).label("part"),
+                  day.label("day"), literal(booked).label("booked"))
+    if booked:
+        # Booked patients are few: start from the appointed courses (as part_sizes counts
+        # them) rather than test every course of the part for an appointment.
+        appointed = _appointed().subquery()
+        stmt = (stmt.select_from(appointed).join(Course, Course.id == appointed.c.course_id)
+                .where(_part_where(clock, status, part), after_anchor(clock, appointed.c.last_start)))
+    else:
+        stmt = stmt.where(_part_where(clock, status, part), ~booked_expr(clock))
     order = (day.desc(), Course.id.desc()) if from_end else (day, Course.id)
     return stmt.order_by(*order).offset(skip).limit(take)
+
+
+def _appointed():
+    """Each course with an active appointment, and the start of its latest one.
+
+    A course is booked exactly when that latest appointment starts after its anchor
+    (status.booked_expr's rule, read once per course).
+    """
+    return (select(Appointment.course_id, func.max(Appointment.start_at).label("last_start"))
+            .where(Appointment.status.in_(ACTIVE_STATUSES), Appointment.course_id.is_not(None))
+            .group_by(Appointment.course_id))
 
 
 def _part_where(clock: Clock, status: str, part: str):
@@ -216,12 +233,7 @@ def _size_statements(zone: str, utc_offset_minutes: int) -> dict:
     totals = select(*(
         select(func.count()).select_from(Course).where(_part_where(clock, status, part))
         .scalar_subquery() for status, part in PARTS))
-    # Each appointed course with its latest active appointment: booked exactly when that one
-    # starts after the anchor (status.booked_expr's rule, read once per course, no EXISTS).
-    appointed = (select(Appointment.course_id, func.max(Appointment.start_at).label("last_start"))
-                 .where(Appointment.status.in_(ACTIVE_STATUSES),
-                        Appointment.course_id.is_not(None))
-                 .group_by(Appointment.course_id).subquery())
+    appointed = _appointed().subquery()
     # The part of each appointed course ("status:part"), NULL when not booked after its
     # anchor. A correlated subquery: one primary-key lookup per appointed course, which no
     # planner turns into a scan of every course (a join with a status filter may).
