@@ -1,4 +1,6 @@
 """Engine settings per database: SQLite pragmas, busy timeout, write locks."""
+import itertools
+
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
@@ -52,3 +54,33 @@ def lock_for_write(session):
 def is_postgres(session) -> bool:
     """True when the session talks to PostgreSQL."""
     return session.get_bind().dialect.name == "postgresql"
+
+
+_CONNECTION_NUMBERS = itertools.count(1)  # names each SQLite connection for data_version
+
+
+def data_version(session):
+    """A token equal for two reads only if no data changed in between; None when unknown.
+
+    Lets a caller keep something derived from the data (the worklist's part counts) until
+    anything is committed. SQLite: the connection's own changes (`total_changes()`, which
+    never goes back, even on rollback) and other connections' commits (`PRAGMA
+    data_version`), per connection. PostgreSQL: the current snapshot, which changes when
+    any transaction commits. None inside a transaction that has written (its changes could
+    still be rolled back), on other databases, and on SQLite inside an open transaction.
+    """
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if raw is None or raw.in_transaction:
+            return None
+        identity = connection.info.setdefault("data_version_id", next(_CONNECTION_NUMBERS))
+        own, others = connection.exec_driver_sql(
+            "SELECT total_changes(), data_version FROM pragma_data_version()").one()
+        return ("sqlite", identity, own, others)
+    if dialect == "postgresql":
+        snapshot, written = connection.exec_driver_sql(
+            "SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned()").one()
+        return None if written is not None else ("postgresql", snapshot)
+    return None

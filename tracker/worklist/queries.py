@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
@@ -9,6 +10,7 @@ from typing import Sequence
 
 from sqlalchemy import Date, and_, bindparam, case, func, literal, or_, select, union_all
 
+from ..database import data_version
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Appointment, Course, Patient
 from ..status import (
@@ -106,15 +108,33 @@ def _part(clock: Clock, number: int, booked: bool, skip, take, from_end: bool):
                   literal(number + (len(PARTS) if booked else 0)).label("part"),
                   day.label("day"), literal(booked).label("booked"))
     if booked:
-        # Booked patients are few: start from the appointed courses (as part_sizes counts
-        # them) rather than test every course of the part for an appointment.
-        appointed = _appointed().subquery()
-        stmt = (stmt.select_from(appointed).join(Course, Course.id == appointed.c.course_id)
-                .where(_part_where(clock, status, part), after_anchor(clock, appointed.c.last_start)))
-    else:
-        stmt = stmt.where(_part_where(clock, status, part), ~booked_expr(clock))
+        return _booked_part(clock, number, skip, take, from_end)
+    stmt = stmt.where(_part_where(clock, status, part), ~booked_expr(clock))
     order = (day.desc(), Course.id.desc()) if from_end else (day, Course.id)
     return stmt.order_by(*order).offset(skip).limit(take)
+
+
+def _booked_part(clock: Clock, number: int, skip, take, from_end: bool):
+    """_part for booked patients, who are few: read from the appointed courses.
+
+    Each appointed course is looked up by its primary key (correlated subqueries, as
+    part_sizes counts them), so the database never walks a whole part testing every course
+    for an appointment (a join lets SQLite's planner choose that walk).
+    """
+    status, part = PARTS[number]
+    day = Course.last_qualifying_on if status == "interrupted" else Course.window_closes
+    appointed = _appointed().subquery()
+    mine = and_(Course.id == appointed.c.course_id, _part_where(clock, status, part),
+                after_anchor(clock, appointed.c.last_start))
+    keyed = (select(select(Course.id).where(mine).scalar_subquery().label("course_id"),
+                    select(day).where(Course.id == appointed.c.course_id)
+                    .scalar_subquery().label("day"))
+             .select_from(appointed).subquery())
+    order = (keyed.c.day.desc(), keyed.c.course_id.desc()) if from_end else \
+        (keyed.c.day, keyed.c.course_id)
+    return (select(keyed.c.course_id, literal(number + len(PARTS)).label("part"),
+                   keyed.c.day, literal(True).label("booked"))
+            .where(keyed.c.course_id.is_not(None)).order_by(*order).offset(skip).limit(take))
 
 
 def _appointed():
@@ -207,13 +227,36 @@ def _row_columns(clock: Clock):
             next_appointment_expr(clock).label("next_appointment"))
 
 
+# Part sizes by (zone, offset, dates, database.data_version): counting is the one cost of a
+# page that grows with the clinic, and staff open the same worklist again and again while
+# nothing changes. The data version changes with any commit, so an entry is never stale.
+_SIZES: OrderedDict = OrderedDict()
+_SIZES_KEPT = 16
+
+
 def part_sizes(clock: Clock) -> dict[tuple[bool, int], int]:
     """{(booked, part number): patients} for every part of the worklist.
 
     Each part is counted on its own index range. Booked patients are counted among the
     courses with an active appointment (few), found from an index on the appointment
     status, each course then read by its primary key: never by testing every course.
+    Counts are kept while the data is unchanged (see _SIZES).
     """
+    version = data_version(db.session)
+    key = (clock.zone, clock.utc_offset_minutes, *_dates(clock).values(), version)
+    if version is not None and key in _SIZES:
+        _SIZES.move_to_end(key)
+        return dict(_SIZES[key])
+    sizes = _count_parts(clock)
+    if version is not None:
+        _SIZES[key] = dict(sizes)
+        while len(_SIZES) > _SIZES_KEPT:
+            _SIZES.popitem(last=False)
+    return sizes
+
+
+def _count_parts(clock: Clock) -> dict[tuple[bool, int], int]:
+    """part_sizes counted in the database: two statements."""
     statements = _size_statements(clock.zone, clock.utc_offset_minutes)
     dates = _dates(clock)
     totals = db.session.execute(statements["totals"], dates).one()
