@@ -82,5 +82,6 @@ def data_version(session):
     if dialect == "postgresql":
         snapshot, written = connection.exec_driver_sql(
             "SELECT pg_current_snapshot()::text, pg_current_xact_id_if_assigned()").one()
-        return None if written is not None else ("postgresql", snapshot)
+        # The snapshot is the cluster's: the database's name keeps two databases apart.
+        return None if written is not None else ("postgresql", connection.engine.url.database, snapshot)
     return None
