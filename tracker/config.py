@@ -41,7 +41,8 @@ class DefaultConfig:
     MAIL_USERNAME = None
     MAIL_PASSWORD = None
     MAIL_FROM_ADDRESS = "no-reply@clinic.invalid"
-    MAIL_TIMEOUT = 10
+    MAIL_TIMEOUT = 10  # seconds one read from the SMTP server may take
+    MAIL_DEADLINE_SECONDS = 60  # total for one exchange (opening the connection, or one message)
     BASE_URL = "http://127.0.0.1:5000"
     # Login throttling
     LOGIN_MAX_FAILURES = 5
