@@ -177,9 +177,11 @@ def build_message(*, to: str, subject: str, text: str, html: str, sender_name: s
 def needs_smtputf8(message: EmailMessage) -> bool:
     """True when an address of the message is not ASCII (its local part, after IDNA); a
     display name may be anything (it travels as an encoded word)."""
-    for name in ("From", "To", "Sender"):
-        header = message.get(name)
-        if header is not None and not all(a.addr_spec.isascii() for a in header.addresses):
+    for name, stored in message.raw_items():
+        if name.lower() not in ("from", "to", "sender") or (isinstance(stored, str) and stored.isascii()):
+            continue  # an ASCII header holds only ASCII addresses: no need to parse it
+        header = message.policy.header_fetch_parse(name, stored)
+        if not all(address.addr_spec.isascii() for address in header.addresses):
             return True
     return False
 
