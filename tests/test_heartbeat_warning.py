@@ -43,7 +43,7 @@ def age_heartbeat(app, minutes: int) -> None:
 def warning(client) -> str:
     """The warning's text on the admin's reminders log, or '' when there is none."""
     page = client.get("/reminders/").get_data(as_text=True)
-    found = re.search(r'<div class="warning" role="alert">(.*?)</div>', page, re.S)
+    found = re.search(r'<div class="warning" role="alert">(.*?)</div>', page, re.DOTALL)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(1))) if found else ""
 
 

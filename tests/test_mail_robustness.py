@@ -122,7 +122,7 @@ class TricklingServer:
         while not self.stopping.is_set():
             try:
                 connection, _ = self.listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             self.accepted += 1
             worker = threading.Thread(target=self._trickle, args=(connection,), daemon=True)

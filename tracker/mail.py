@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import headerregistry, policy
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
@@ -111,7 +111,7 @@ class MailPolicy(policy.EmailPolicy):
 
 
 @functools.lru_cache(maxsize=512)
-def _parsed_header(mail_policy: "MailPolicy", name: str, value: str):
+def _parsed_header(mail_policy: MailPolicy, name: str, value: str):
     """A stored ASCII header, parsed once however often it is read (header objects are
     immutable strings, safe to share)."""
     return policy.EmailPolicy.header_fetch_parse(mail_policy, name, value)
@@ -181,7 +181,7 @@ def needs_smtputf8(message: EmailMessage) -> bool:
         if name.lower() not in ("from", "to", "sender") or (isinstance(stored, str) and stored.isascii()):
             continue  # an ASCII header holds only ASCII addresses: no need to parse it
         header = message.policy.header_fetch_parse(name, stored)
-        if not all(address.addr_spec.isascii() for address in header.addresses):
+        if not all(address.addr_spec.isascii() for address in header.addresses):  # type: ignore[attr-defined]
             return True
     return False
 
@@ -189,7 +189,7 @@ def needs_smtputf8(message: EmailMessage) -> bool:
 def message_bytes(message: EmailMessage) -> bytes:
     """The message as written to a file: raw UTF-8 headers only where an address needs them."""
     if needs_smtputf8(message):
-        return message.as_bytes(policy=message.policy.clone(utf8=True))
+        return message.as_bytes(policy=message.policy.clone(utf8=True))  # type: ignore[call-arg]
     return message.as_bytes()
 
 
@@ -215,7 +215,7 @@ class FileMailer:
         """Write the message atomically (temporary name, then rename)."""
         try:
             os.makedirs(self.directory, mode=FOLDER_MODE, exist_ok=True)
-            stem = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+            stem = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
             final = os.path.join(self.directory, f"{stem}.eml")
             partial = final + ".part"
             descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
@@ -288,11 +288,12 @@ class SMTPMailer:
         context = ssl.create_default_context()
         started = time.monotonic()
         # No host given: nothing connects until connect(), inside the watchdog.
+        connection: smtplib.SMTP
         if self.use_ssl:
             connection = smtplib.SMTP_SSL(timeout=min(self.timeout, self.deadline), context=context)
         else:
             connection = smtplib.SMTP(timeout=min(self.timeout, self.deadline))
-        connection._host = self.host  # what __init__ would set: the name TLS checks the certificate for
+        connection._host = self.host  # type: ignore[attr-defined]  # as __init__ would: the name TLS checks
         watchdog = Watchdog(connection, self.deadline)
         try:
             with watchdog:
@@ -334,6 +335,7 @@ class SMTPMailer:
 
     def _send_once(self, message: EmailMessage) -> None:
         """One message within the deadline; SMTPServerDisconnected is left to the caller."""
+        assert self.connection is not None
         if needs_smtputf8(message) and not self.connection.has_extn("smtputf8"):
             raise MailError("the mail server does not accept internationalised addresses "
                             "(no SMTPUTF8); the address cannot be delivered through it", permanent=True)

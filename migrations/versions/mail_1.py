@@ -8,7 +8,6 @@ Create Date: 2026-12-02 18:30:00
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = "mail_1"
 down_revision = "p1_appointment_status"
