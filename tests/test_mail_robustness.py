@@ -288,3 +288,31 @@ def test_message_policy_and_idna(app_ctx):
     with pytest.raises(MailError) as error:
         build_message(to="a@b..com", subject="x", text="x", html="x", sender_name="x")
     assert error.value.permanent
+
+
+def test_lease_is_renewed_while_a_slow_batch_is_sent(make_app):
+    """A batch that outlasts its 2 s lease renews it before sending on, so a second sender
+    starting meanwhile finds nothing to take and every reminder reaches the server once."""
+    server = SMTPServer(delay=0.5).start()
+    try:
+        app = make_app(**server.config(), REMINDER_LEASE_SECONDS=2, REMINDER_BATCH_SIZE=10)
+        addresses = seed(app, 7)
+        results = {}
+
+        def sender(worker: str, wait: float):
+            time.sleep(wait)
+            with app.app_context():
+                results[worker] = run_sweep(clock=Clock.on_date(SWEEP_DAY, get_settings()),
+                                            worker=worker)
+
+        threads = [threading.Thread(target=sender, args=("first", 0)),
+                   threading.Thread(target=sender, args=("second", 2.6))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert Counter(server.recipients()) == Counter(addresses)
+        assert (results["first"].sent, results["second"].sent) == (7, 0)
+        assert Counter(r.status for r in rows(app)) == Counter({"sent": 7})
+    finally:
+        server.stop()
