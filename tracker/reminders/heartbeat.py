@@ -27,6 +27,7 @@ def beat(name: str, *, last_result: str | None = None, swept_at: datetime | None
     if row is None:
         row = SchedulerHeartbeat(name=name, started_at=now)
         db.session.add(row)
+    row.started_at = row.started_at or now  # rows from before the column get one at their next beat
     row.beat_at = now
     if swept_at is not None and sweep_error:
         row.last_error = sweep_error[:300]
