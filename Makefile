@@ -24,6 +24,8 @@ $(VENV)/.requirements-dev: requirements.txt requirements-dev.txt $(VENV)/.requir
 instance/config.py:
 	$(PY) -m tracker.instance_setup
 
+# Patients' links point here unless TRACKER_BASE_URL is set already.
+run: export TRACKER_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(VENV)/.requirements instance/config.py
 	$(FLASK) init-db
 	$(FLASK) seed-demo --if-empty

@@ -51,7 +51,7 @@ def test_message_has_date_id_text_and_html(app_ctx):
     assert message["Date"] and message["Message-ID"].startswith("<") and message["Message-ID"].endswith(">")
     assert message["From"] == "Clinic appointments <no-reply@clinic.invalid>"
     assert message.get_content_type() == "multipart/alternative"
-    assert message.get_body(("plain",)).get_content() == "Plain text body.\n"
+    assert message.get_body(("plain",)).get_content().splitlines() == ["Plain text body."]
     assert message.get_body(("html",)).get_content().strip() == "<p>HTML body.</p>"
 
 

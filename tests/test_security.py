@@ -127,7 +127,7 @@ def test_session_cookie_is_httponly_and_lax(app, client, staff):
 def test_cookies_are_secure_in_production(tmp_path, monkeypatch):
     """With TRACKER_ENV=production the session and remember-me cookies are also Secure, and HSTS is sent."""
     monkeypatch.setenv("TRACKER_ENV", "production")
-    app = build_app(tmp_path)
+    app = build_app(tmp_path, BASE_URL="https://tracker.clinic.example")
     try:
         assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
         with app.app_context():

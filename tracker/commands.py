@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from .csv_safe import safe_row
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -134,12 +135,12 @@ def _json_lines(records):
 def _csv_lines(records):
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="")
-    writer.writerow(DUE_COLUMNS)
+    writer.writerow(safe_row(DUE_COLUMNS))
     yield buffer.getvalue()
     for record in records:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerow(["" if value is None else value for value in record])
+        writer.writerow(safe_row(record))
         yield buffer.getvalue()
 
 

@@ -1,6 +1,7 @@
 """Configuration: code defaults, then instance/config.py, then TRACKER_* environment variables."""
 import os
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import click
 
@@ -42,8 +43,9 @@ class DefaultConfig:
     MAIL_USERNAME = None
     MAIL_PASSWORD = None
     MAIL_FROM_ADDRESS = "no-reply@clinic.invalid"
-    MAIL_TIMEOUT = 10
-    BASE_URL = "http://127.0.0.1:5000"
+    MAIL_TIMEOUT = 10  # seconds one read from the SMTP server may take
+    MAIL_DEADLINE_SECONDS = 60  # total for one exchange (opening the connection, or one message)
+    BASE_URL = "http://127.0.0.1:5000"  # development only: production refuses to start with it
     # Login throttling
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 15
@@ -123,3 +125,25 @@ def check_production(app):
             "Refusing to start: debug mode is on with TRACKER_ENV=production. "
             "Unset FLASK_DEBUG / TRACKER_DEBUG."
         )
+    problem = base_url_problem(app.config.get("BASE_URL")) if production else None
+    if problem:
+        raise InsecureConfigError(
+            f"Refusing to start: {problem}. Set TRACKER_BASE_URL to the address patients reach "
+            "the tracker at, e.g. https://tracker.your-clinic.example: the links in their emails "
+            "are built from it."
+        )
+
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0"}
+
+
+def base_url_problem(value) -> str | None:
+    """Why BASE_URL cannot be used in patients' links in production, or None."""
+    if not value or value == DefaultConfig.BASE_URL:
+        return "TRACKER_BASE_URL is not set"
+    parts = urlsplit(str(value))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "TRACKER_BASE_URL is not an absolute http(s) address"
+    if parts.hostname in LOOPBACK_HOSTS or parts.hostname.startswith("127."):
+        return "TRACKER_BASE_URL points at this machine, which patients cannot reach"
+    return None

@@ -1,8 +1,9 @@
 """Engine settings per database: SQLite pragmas, busy timeout, write locks."""
 import itertools
+import os
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from .extensions import db
 
@@ -11,7 +12,10 @@ def init_database(app):
     """Bind Flask-SQLAlchemy with engine options fitting the configured database."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    # Statement parameters are patient data (names, MRNs): never in a logged error message.
+    options.setdefault("hide_parameters", True)
     if uri.startswith("sqlite"):
+        create_private_sqlite_file(uri)
         connect_args = dict(options.get("connect_args", {}))
         connect_args.setdefault("timeout", 30)
         connect_args.setdefault("check_same_thread", False)
@@ -20,6 +24,25 @@ def init_database(app):
         options.setdefault("pool_pre_ping", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
+
+
+SQLITE_FILE_MODE = 0o600
+
+
+def create_private_sqlite_file(uri: str) -> None:
+    """Create a missing SQLite database file readable by its owner only (0600) before SQLite
+    would create it world-readable; SQLite gives its -wal and -shm files the same mode."""
+    url = make_url(uri)
+    path = url.database
+    if not path or path == ":memory:" or path.startswith("file:") or url.query.get("uri"):
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder) or os.path.exists(path):
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE))
+    except FileExistsError:  # another process made it first
+        pass
 
 
 @event.listens_for(Engine, "connect")

@@ -16,19 +16,39 @@ HEARTBEAT_SECONDS = 60
 
 
 def sweep(app, name: str, stop: threading.Event, busy: threading.Lock) -> None:
-    """Plan and send due reminders, then record the sweep on the heartbeat row."""
+    """Plan and send due reminders, then record on the heartbeat row how the sweep ended: its
+    figures, or why it failed (an error class or the mail server's state, never row data)."""
     from .models import utcnow
     from .reminders.heartbeat import beat
     from .reminders.sending import run_sweep
 
     with busy, app.app_context():
         try:
-            started = utcnow()
             result = run_sweep(stop=stop)
-            if not stop.is_set():
-                beat(name, last_result=result.summary(), swept_at=started)
         except Exception as error:  # keep the scheduler alive; never log row data (patient data)
             log.error("reminder sweep failed: %s", type(error).__name__)
+            _record_failure(beat, name, f"the sweep stopped on an error ({type(error).__name__})", utcnow())
+            return
+        if stop.is_set():
+            return
+        try:
+            if result.error:
+                beat(name, swept_at=utcnow(), sweep_error=f"sending stopped: {result.error}")
+            else:
+                beat(name, last_result=result.summary(), swept_at=utcnow())
+        except Exception as error:
+            log.error("could not record the sweep: %s", type(error).__name__)
+
+
+def _record_failure(beat, name: str, text: str, when) -> None:
+    """Keep a failed sweep's reason on the heartbeat row, if the database lets us."""
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+        beat(name, swept_at=when, sweep_error=text)
+    except Exception as error:
+        log.error("could not record the failed sweep: %s", type(error).__name__)
 
 
 def heartbeat(app, name: str, stop: threading.Event) -> None:

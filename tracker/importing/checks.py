@@ -13,7 +13,7 @@ from ..models import MODES, OUTCOMES
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
 from ..services.infusions import DURATION_MIN_RANGE, PAIN_RANGE, TEXT_MAX_LENGTHS, WEIGHT_KG_RANGE
 from ..services.patients import EARLIEST_BIRTH
-from ..validators import CONTROL_RE, email_problem
+from ..validators import CONTROL_RE, email_problem, normalized_email
 
 PATIENT_COLUMNS = ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone",
                    "email_consent", "indication", "series_planned", "min_days", "max_days", "mode")
@@ -138,6 +138,8 @@ def check_patient(cells: dict[str, str], context: CheckContext) -> tuple[dict, l
     if values["email"] and not any(c == "email" for c, _ in row.problems):
         if email_problem(values["email"]):
             row.fail("email", f"not an email address: {values['email'][:40]!r}")
+        else:
+            values["email"] = normalized_email(values["email"])
     consent = row.cells["email_consent"].lower()
     if consent not in ("yes", "no"):
         row.fail("email_consent", "use yes or no")

@@ -55,5 +55,8 @@ class SchedulerHeartbeat(db.Model):
 
     name: Mapped[str] = mapped_column(String(120), primary_key=True)
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_sweep_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    last_sweep_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())  # last sweep that succeeded
     last_result: Mapped[Optional[str]] = mapped_column(String(300))
+    started_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())  # first beat of this process
+    last_error: Mapped[Optional[str]] = mapped_column(String(300))  # last failed sweep: no patient data
+    last_error_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())

@@ -34,7 +34,7 @@ def clinic_context(settings) -> dict:
 
 def patient_message(kind: str, *, patient, settings, subject: str, attachments=(), **context) -> Message:
     """A patient email: first name only, the clinic's contact details, a signed unsubscribe link."""
-    link = unsubscribe_url(patient.id)
+    link = unsubscribe_url(patient.id, patient.email)
     text, html = render_pair(kind, first_name=patient.first_name, clinic=clinic_context(settings),
                              unsubscribe_url=link, **context)
     return build_message(

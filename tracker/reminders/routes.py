@@ -13,7 +13,7 @@ from ..services.errors import RuleError
 from . import actions
 from .forms import KIND_CHOICES, STATUS_CHOICES, ReminderActionForm, ReminderFilterForm
 from .heartbeat import heartbeat_problem
-from .unsubscribe import opt_out, read_token
+from .unsubscribe import opt_out, read_link, sent_to_current_address
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders")
 public_bp = Blueprint("public_reminders", __name__)
@@ -123,10 +123,12 @@ def clinic_time(moment) -> str:
 def unsubscribe(token):
     """GET: confirm; POST (the button, or a mail client's one-click): record the opt-out."""
     settings = get_settings()
-    patient_id = read_token(token)
-    patient = db.session.get(Patient, patient_id) if patient_id is not None else None
+    link = read_link(token)
+    patient = db.session.get(Patient, link[0]) if link is not None else None
     if patient is None:
         return render_template("reminders/unsubscribe.html", state="invalid", settings=settings), 400
+    if not sent_to_current_address(patient, link[1]):  # the address changed since this was sent
+        return render_template("reminders/unsubscribe.html", state="address_changed", settings=settings), 400
     if request.method == "POST":
         if opt_out(patient):
             db.session.commit()

@@ -46,6 +46,7 @@ class SweepResult:
     failed: int = 0
     seconds: float = 0.0
     preview: list = field(default_factory=list)  # dry run: lines describing what would happen
+    error: str | None = None  # why sending stopped early (the mail server), never patient data
 
     def summary(self) -> str:
         return (f"patients swept: {self.patients}, planned: {self.planned}, sent: {self.sent}, "
@@ -228,8 +229,12 @@ def deliver_one(reminder: Reminder, facts: BatchFacts, worker: str, clock: Clock
     attempts = reminder.attempts
     try:
         message = facts.compose(reminder, clock, settings)
+    except MailError as error:  # e.g. an address that cannot be sent to: this row's failure
+        record_failure(reminder_id, worker, attempts, str(error), clock, settings, result,
+                       permanent=error.permanent)
+        return None
     except Exception as error:  # a template or data problem must not stop the other reminders
-        log.exception("reminder %s could not be rendered", reminder_id)
+        log.error("reminder %s could not be rendered: %s", reminder_id, type(error).__name__)
         record_failure(reminder_id, worker, attempts, f"could not compose the message: {type(error).__name__}",
                        clock, settings, result)
         return None
@@ -240,10 +245,17 @@ def deliver_one(reminder: Reminder, facts: BatchFacts, worker: str, clock: Clock
     try:
         mailer.send(message)
     except MailError as error:
-        record_failure(reminder_id, worker, attempts, str(error), clock, settings, result)
+        record_failure(reminder_id, worker, attempts, str(error), clock, settings, result,
+                       permanent=error.permanent)
         log.warning("reminder %s not sent (attempt %s): %s", reminder_id, attempts,
                     "server unavailable" if error.connection else "refused")
         return error if error.connection else None
+    except Exception as error:  # whatever a mailer raises is this message's failure, not the sweep's
+        _reset(mailer)
+        record_failure(reminder_id, worker, attempts, f"could not send the message: {type(error).__name__}",
+                       clock, settings, result)
+        log.warning("reminder %s not sent (attempt %s): %s", reminder_id, attempts, type(error).__name__)
+        return None
     if finish(reminder_id, worker, status="sent", sent_at=utcnow(), message_id=message["Message-ID"][:200],
               last_error=None, next_attempt_at=None, claimed_by=worker):  # who sent it stays on record
         result.sent += 1
@@ -251,9 +263,21 @@ def deliver_one(reminder: Reminder, facts: BatchFacts, worker: str, clock: Clock
     return None
 
 
-def record_failure(reminder_id, worker, attempts, error, clock, settings, result) -> None:
-    """Back to pending with a backoff, or failed after the clinic's maximum attempts."""
-    if attempts >= settings.max_send_attempts:
+def _reset(mailer) -> None:
+    """Drop a mailer's connection after an unexpected error (its state is unknown)."""
+    close = getattr(mailer, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:
+            log.warning("could not close the mail connection cleanly")
+
+
+def record_failure(reminder_id, worker, attempts, error, clock, settings, result, *,
+                   permanent: bool = False) -> None:
+    """Back to pending with a backoff, or failed after the clinic's maximum attempts (at once
+    when retrying cannot help)."""
+    if permanent or attempts >= settings.max_send_attempts:
         if finish(reminder_id, worker, status="failed", last_error=error[:1000], next_attempt_at=None):
             result.failed += 1
             log.warning("reminder %s failed after %s attempts", reminder_id, attempts)
@@ -265,12 +289,32 @@ def record_failure(reminder_id, worker, attempts, error, clock, settings, result
 
 # --- the sweep -----------------------------------------------------------------------------
 
+def renew_lease(ids, worker: str) -> list[int]:
+    """Extend our claim on rows still ours and commit; the ids we still hold."""
+    if not ids:
+        return []
+    held = db.session.execute(
+        update(Reminder).where(Reminder.id.in_(list(ids)), Reminder.status == "sending",
+                               Reminder.claimed_by == worker)
+        .values(lease_until=utcnow() + lease_length())
+        .returning(Reminder.id).execution_options(synchronize_session=False)
+    ).scalars().all()
+    db.session.commit()
+    return sorted(held)
+
+
 def deliver_due(clock: Clock, settings, worker: str, result: SweepResult, *,
                 retry_from: datetime | None = None, stop: threading.Event | None = None) -> None:
-    """Claim and send batches until nothing is due, the server is down, or we are told to stop."""
+    """Claim and send batches until nothing is due, the server is down, or we are told to stop.
+
+    Before each send the claim must outlast the send's deadline, or it is renewed first (rows
+    lost meanwhile are left alone). Whatever stops the batch, its unsent rows are given back.
+    """
     pause_after = current_app.config.get("REMINDER_PAUSE_AFTER_BATCH")
     lease = lease_length()
     margin = max(lease / 10, timedelta(seconds=1))
+    # Room for a send: reconnecting and sending, each within its deadline (half the lease at most).
+    needed = min(timedelta(seconds=float(current_app.config["MAIL_DEADLINE_SECONDS"]) * 2) + margin, lease / 2)
     batches = 0
     digests: dict = {}
     with open_mailer() as mailer, single_statement_records():
@@ -282,19 +326,33 @@ def deliver_due(clock: Clock, settings, worker: str, result: SweepResult, *,
             if pause_after and batches >= int(pause_after):
                 _pause_for_tests()
             claimed_until = utcnow() + lease
-            with loaded_through_commits():
-                facts = BatchFacts.load(ids, clock, digests)
-                for index, reminder_id in enumerate(ids):
-                    if (stop and stop.is_set()) or utcnow() > claimed_until - margin:
-                        release(ids[index:], worker)
-                        break
-                    reminder = facts.reminders.get(reminder_id)
-                    if reminder is None:
-                        continue
-                    outage = deliver_one(reminder, facts, worker, clock, settings, mailer, result)
-                    if outage is not None:
-                        release(ids[index + 1:], worker, str(outage)[:1000])
-                        return
+            pending = list(ids)
+            try:
+                with loaded_through_commits():
+                    facts = BatchFacts.load(ids, clock, digests)
+                    while pending:
+                        if stop and stop.is_set():
+                            return
+                        if utcnow() + needed > claimed_until:
+                            held = set(renew_lease(pending, worker))
+                            pending = [rid for rid in pending if rid in held]
+                            claimed_until = utcnow() + lease
+                            if not pending:
+                                break
+                        reminder_id = pending.pop(0)
+                        reminder = facts.reminders.get(reminder_id)
+                        if reminder is None:
+                            continue
+                        outage = deliver_one(reminder, facts, worker, clock, settings, mailer, result)
+                        if outage is not None:
+                            result.error = str(outage)[:300]
+                            release(pending, worker, str(outage)[:1000])
+                            pending = []
+                            return
+            finally:
+                if pending:  # stopped, or an error escaped: no row stays 'sending' until its lease ends
+                    db.session.rollback()
+                    release(pending, worker)
 
 
 def _pause_for_tests() -> None:

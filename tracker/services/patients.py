@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import Patient, Reminder, utcnow
-from ..validators import email_problem
+from ..validators import email_problem, normalized_email
 from . import audit
 from .errors import RuleError
 
@@ -24,6 +24,7 @@ def clean_values(values: dict) -> dict:
         cleaned[name] = (cleaned.get(name) or "").strip()
     for name in ("email", "phone"):
         cleaned[name] = (cleaned.get(name) or "").strip() or None
+    cleaned["email"] = normalized_email(cleaned["email"])
     cleaned["email_consent"] = bool(cleaned.get("email_consent"))
     cleaned["email_opt_out"] = bool(cleaned.get("email_opt_out"))
     return cleaned

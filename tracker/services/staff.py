@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import ROLES, User
 from ..passwords import password_problem
-from ..validators import CONTROL_RE, email_problem
+from ..validators import CONTROL_RE, email_problem, normalized_email
 from .audit import record, snapshot
 from .errors import RuleError
 
@@ -30,7 +30,7 @@ def _clean_name(name: str | None) -> str:
 
 def create_user(*, email: str, role: str, password: str, name: str = "", actor=None) -> User:
     """Add a staff account after checking the email, role and password policy."""
-    email = (email or "").strip().lower()
+    email = (normalized_email((email or "").strip()) or "").lower()
     problem = email_problem(email)
     if problem:
         raise StaffError(problem, "email")

@@ -12,6 +12,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from ..csv_safe import safe_row
 from ..extensions import db
 from ..scheduling import STATUS_LABELS
 from ..services.clinic import clinic_today, get_settings
@@ -107,12 +108,6 @@ def _filter_args(args) -> dict:
     return {k: v for k, v in args.items() if k in ("status", "booked", "q") and v}
 
 
-def _safe_cell(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.get("/export.csv")
 @login_required
 def export_csv():
@@ -129,14 +124,14 @@ def export_csv():
     def lines():
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(EXPORT_COLUMNS)
+        writer.writerow(safe_row(EXPORT_COLUMNS))
         for number, row in enumerate(stream(db.session, statement), start=1):
             start = row.next_appointment
-            writer.writerow([
-                _safe_cell(row.mrn), _safe_cell(row.last_name), _safe_cell(row.first_name),
+            writer.writerow(safe_row([
+                row.mrn, row.last_name, row.first_name,
                 row.status, _iso(row.anchor_date), _iso(row.window_opens), _iso(row.window_closes),
                 "yes" if row.booked else "no", start.astimezone(zone).isoformat() if start else "",
-            ])
+            ]))
             if number % 500 == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)
