@@ -1,4 +1,5 @@
 """Formula-safe CSV: one cell function, used by `due --format csv` and the worklist export."""
+
 import csv
 import io
 from datetime import date, timedelta
@@ -12,7 +13,7 @@ from tracker.services.clinic import clinic_today
 from .course_helpers import maintenance_course
 
 HOSTILE = {
-    "=HYPERLINK(\"http://x.example\",\"go\")": "'=HYPERLINK(\"http://x.example\",\"go\")",
+    '=HYPERLINK("http://x.example","go")': '\'=HYPERLINK("http://x.example","go")',
     "+1+1": "'+1+1",
     "-2+3": "'-2+3",
     "@SUM(A1:A9)": "'@SUM(A1:A9)",
@@ -24,7 +25,15 @@ HOSTILE = {
     "Doe|+cmd": "Doe|'+cmd",
     "=a;=b": "'=a;'=b",
 }
-HARMLESS = ["Smith-Jones", "O'Neil", "2026-04-01", "2026-04-20T10:00:00-04:00", "a=b", "", "Ana María"]
+HARMLESS = [
+    "Smith-Jones",
+    "O'Neil",
+    "2026-04-01",
+    "2026-04-20T10:00:00-04:00",
+    "a=b",
+    "",
+    "Ana María",
+]
 
 
 @pytest.mark.parametrize("typed, written", HOSTILE.items())
@@ -53,7 +62,7 @@ def test_due_csv_is_formula_safe(app, runner):
     result = runner.invoke(args=["due", "--on", "2026-04-10", "--format", "csv"])
     assert result.exit_code == 0, result.output
     mrns = sorted(row["mrn"] for row in csv.DictReader(io.StringIO(result.stdout)))
-    assert mrns == ["'=1+1", "Q;'=cmd,\"x\""]
+    assert mrns == ["'=1+1", 'Q;\'=cmd,"x"']
     assert '"Q;\'=cmd,""x"""' in result.stdout  # the csv module's quoting, not hand-made
 
 
@@ -67,4 +76,8 @@ def test_worklist_export_is_formula_safe(app, client, login_as):
     response = client.get("/worklist/export.csv")
     assert response.status_code == 200
     (row,) = csv.DictReader(io.StringIO(response.get_data(as_text=True)))
-    assert (row["mrn"], row["last_name"], row["first_name"]) == ("'@MRN", "Doe;'=HYPERLINK(1)", "'\t=1")
+    assert (row["mrn"], row["last_name"], row["first_name"]) == (
+        "'@MRN",
+        "Doe;'=HYPERLINK(1)",
+        "'\t=1",
+    )

@@ -1,4 +1,5 @@
 """The admin warning: it fires when no sweep has succeeded for two sweep intervals, with the error."""
+
 import re
 import threading
 from datetime import timedelta
@@ -69,14 +70,19 @@ def test_failed_sweeps_warn_with_the_error_after_two_intervals(down_server_app, 
 
     age_heartbeat(app, 11)
     text = warning(client)
-    assert "Reminders are not going out" in text and "no reminder sweep has succeeded since it started" in text
+    assert (
+        "Reminders are not going out" in text
+        and "no reminder sweep has succeeded since it started" in text
+    )
     assert "Last error" in text and f"127.0.0.1:{app.config['MAIL_PORT']} unavailable" in text
 
     server = SMTPServer().start()
     try:
         app.config.update(server.config())  # the mail server is back
         with app.app_context():  # and the failed attempt's backoff has passed
-            db.session.execute(update(Reminder).values(next_attempt_at=utcnow() - timedelta(minutes=1)))
+            db.session.execute(
+                update(Reminder).values(next_attempt_at=utcnow() - timedelta(minutes=1))
+            )
             db.session.commit()
         run_job(app)
         assert len(server.recipients()) == 1
@@ -104,6 +110,7 @@ def test_failure_soon_after_a_success_does_not_warn_yet(down_server_app, client,
 def test_sweep_that_raises_keeps_its_error_without_patient_data(app, monkeypatch):
     """A sweep ending in an exception leaves the error class on the heartbeat, never the
     exception's text (which may quote patient data)."""
+
     def explode(**kwargs):
         raise RuntimeError("patient Jane Doe jane@example.test")
 

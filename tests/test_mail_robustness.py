@@ -1,4 +1,5 @@
 """Mail that one message cannot stop: internationalised addresses, slow servers, odd failures."""
+
 import socket
 import threading
 import time
@@ -77,10 +78,14 @@ def test_two_hundred_with_an_internationalised_address_all_delivered(utf8_server
     assert Counter(r.status for r in rows(app)) == Counter({"sent": 200})
     with utf8_server.handler.lock:
         raw = [content for _, content in utf8_server.handler.received]
-    assert sum("To: josé.müller@xn--bcher-kva.example\r\n".encode() in content for content in raw) == 1
+    assert (
+        sum("To: josé.müller@xn--bcher-kva.example\r\n".encode() in content for content in raw) == 1
+    )
 
 
-def test_server_without_smtputf8_fails_that_one_message_visibly(plain_server, make_app, login_as, client):
+def test_server_without_smtputf8_fails_that_one_message_visibly(
+    plain_server, make_app, login_as, client
+):
     """Without SMTPUTF8, the UTF-8 address fails at once with a clear reason (shown on the
     reminders log) and the other 199, the IDNA-only one included, are delivered."""
     app = make_app(**plain_server.config())
@@ -236,7 +241,10 @@ def test_unexpected_error_is_that_messages_failure(plain_server, make_app, monke
     assert result.sent == 2 and result.retrying == 1
     assert sorted(plain_server.recipients()) == sorted([addresses[0], addresses[2]])
     failed = [r for r in rows(app) if r.status == "pending"]
-    assert len(failed) == 1 and failed[0].last_error == "could not send the message: UnicodeEncodeError"
+    assert (
+        len(failed) == 1
+        and failed[0].last_error == "could not send the message: UnicodeEncodeError"
+    )
     assert made[0].closed == 1
 
 
@@ -278,13 +286,22 @@ def test_malformed_stored_address_fails_that_row_only(plain_server, make_app):
 def test_message_policy_and_idna(app_ctx):
     """Messages are built with the SMTP policy (CRLF, 998 columns), the domain IDNA-encoded;
     a malformed address is a permanent MailError."""
-    message = build_message(to="ana@Bücher.example", subject="Grüße", text="Hallo\n", html="<p>Hallo</p>",
-                            sender_name="Praxis Süd")
+    message = build_message(
+        to="ana@Bücher.example",
+        subject="Grüße",
+        text="Hallo\n",
+        html="<p>Hallo</p>",
+        sender_name="Praxis Süd",
+    )
     assert message.policy.linesep == "\r\n" and message.policy.max_line_length == 998
     raw = message.as_bytes()
     assert b"To: ana@xn--bcher-kva.example\r\n" in raw and raw.isascii()  # no 8BITMIME needed
     assert raw.count(b"MIME-Version") == 1  # the top-level message only
-    assert {part["Content-Transfer-Encoding"] for part in message.iter_parts()} <= {"7bit", "quoted-printable", "base64"}
+    assert {part["Content-Transfer-Encoding"] for part in message.iter_parts()} <= {
+        "7bit",
+        "quoted-printable",
+        "base64",
+    }
     with pytest.raises(MailError) as error:
         build_message(to="a@b..com", subject="x", text="x", html="x", sender_name="x")
     assert error.value.permanent
@@ -302,11 +319,14 @@ def test_lease_is_renewed_while_a_slow_batch_is_sent(make_app):
         def sender(worker: str, wait: float):
             time.sleep(wait)
             with app.app_context():
-                results[worker] = run_sweep(clock=Clock.on_date(SWEEP_DAY, get_settings()),
-                                            worker=worker)
+                results[worker] = run_sweep(
+                    clock=Clock.on_date(SWEEP_DAY, get_settings()), worker=worker
+                )
 
-        threads = [threading.Thread(target=sender, args=("first", 0)),
-                   threading.Thread(target=sender, args=("second", 2.6))]
+        threads = [
+            threading.Thread(target=sender, args=("first", 0)),
+            threading.Thread(target=sender, args=("second", 2.6)),
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -1,4 +1,5 @@
 """Unsubscribe links are bound to the address they were mailed to."""
+
 import email
 import email.policy
 import os
@@ -37,10 +38,20 @@ def change_address(app, patient_id: int, address: str) -> None:
     """Staff change the patient's email address through the patient service."""
     with app.app_context():
         patient = db.session.get(Patient, patient_id)
-        values = {name: getattr(patient, name) for name in
-                  ("mrn", "first_name", "last_name", "date_of_birth", "phone", "email_consent")}
-        update_patient(patient, {**values, "email": address, "email_opt_out": False},
-                       actor="test", today=TODAY)
+        values = {
+            name: getattr(patient, name)
+            for name in (
+                "mrn",
+                "first_name",
+                "last_name",
+                "date_of_birth",
+                "phone",
+                "email_consent",
+            )
+        }
+        update_patient(
+            patient, {**values, "email": address, "email_opt_out": False}, actor="test", today=TODAY
+        )
         db.session.commit()
 
 
@@ -48,10 +59,15 @@ def test_old_link_after_an_address_change_is_refused(app, client):
     """After the address changes, the link mailed to the old one shows a clear refusal on GET
     and POST (one-click too) and records nothing; a link for the new address works."""
     patient_id, path = mailed_link(app)
-    assert "Stop reminder emails" in client.get(path).get_data(as_text=True)  # valid until the change
+    assert "Stop reminder emails" in client.get(path).get_data(
+        as_text=True
+    )  # valid until the change
     change_address(app, patient_id, "new.address@example.org")
-    for response in (client.get(path), client.post(path),
-                     client.post(path, data={"List-Unsubscribe": "One-Click"})):
+    for response in (
+        client.get(path),
+        client.post(path),
+        client.post(path, data={"List-Unsubscribe": "One-Click"}),
+    ):
         assert response.status_code == 400
         text = response.get_data(as_text=True)
         assert "sent to an email address we no longer have for you" in text

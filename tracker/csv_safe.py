@@ -6,6 +6,7 @@ may split on (, ; |), so `Doe;=HYPERLINK(...)` cannot become a formula cell in a
 separator is `;`. Quoting is left to the csv module (`csv.writer`), which quotes separators,
 quotes and line breaks.
 """
+
 import re
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -39,7 +39,7 @@ def create_private_sqlite_file(uri: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder) or os.path.exists(path):
         return
-    try:
+    try:  # noqa: SIM105
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SQLITE_FILE_MODE))
     except FileExistsError:  # another process made it first
         pass

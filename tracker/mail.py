@@ -245,7 +245,7 @@ class Watchdog:
         self.expired = True
         sock = self.connection.sock
         if sock is not None:
-            try:
+            try:  # noqa: SIM105
                 sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
@@ -366,7 +366,7 @@ class SMTPMailer:
         try:
             with Watchdog(self.connection, min(self.deadline, 5)):
                 self.connection.quit()
-        except Exception:
+        except Exception:  # noqa: BLE001
             self.connection.close()
         self.connection = None
 

@@ -5,6 +5,7 @@ Revises: p1_appointment_status
 Create Date: 2026-12-02 18:30:00
 
 """
+
 import sqlalchemy as sa
 from alembic import op
 

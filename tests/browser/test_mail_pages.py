@@ -1,5 +1,6 @@
 """In a real browser: an old unsubscribe link after an address change, and the admin's warning
 when reminder sweeps keep failing."""
+
 import os
 import threading
 from datetime import timedelta
@@ -34,7 +35,9 @@ def test_old_unsubscribe_link_after_address_change_is_refused(journey, live_app,
     page = journey.page
     with live_app.app_context():
         today = clinic_today()
-        patient = make_patient(first_name="Jordan", last_name="Quill", email="jordan.old@example.test")
+        patient = make_patient(
+            first_name="Jordan", last_name="Quill", email="jordan.old@example.test"
+        )
         complete_series(patient, today - timedelta(days=23))
         get_settings().phone = "555-0142"
         db.session.commit()
@@ -45,14 +48,24 @@ def test_old_unsubscribe_link_after_address_change_is_refused(journey, live_app,
     link = unsubscribe_link(message)
     with live_app.app_context():
         patient = db.session.get(Patient, patient_id)
-        values = {n: getattr(patient, n) for n in ("mrn", "first_name", "last_name", "date_of_birth",
-                                                   "phone", "email_consent")}
-        update_patient(patient, {**values, "email": "jordan.new@example.test", "email_opt_out": False},
-                       actor="test", today=today)
+        values = {
+            n: getattr(patient, n)
+            for n in ("mrn", "first_name", "last_name", "date_of_birth", "phone", "email_consent")
+        }
+        update_patient(
+            patient,
+            {**values, "email": "jordan.new@example.test", "email_opt_out": False},
+            actor="test",
+            today=today,
+        )
         db.session.commit()
 
     page.goto(link)
-    assert page.get_by_role("alert").filter(has_text="sent to an email address we no longer have").is_visible()
+    assert (
+        page.get_by_role("alert")
+        .filter(has_text="sent to an email address we no longer have")
+        .is_visible()
+    )
     assert page.get_by_role("button").count() == 0
     assert page.get_by_text("call us on 555-0142").is_visible()
     journey.check("unsubscribe (address changed)")

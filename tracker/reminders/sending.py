@@ -233,7 +233,7 @@ def deliver_one(reminder: Reminder, facts: BatchFacts, worker: str, clock: Clock
         record_failure(reminder_id, worker, attempts, str(error), clock, settings, result,
                        permanent=error.permanent)
         return None
-    except Exception as error:  # a template or data problem must not stop the other reminders
+    except Exception as error:  # a template or data problem must not stop the other reminders  # noqa: BLE001
         log.error("reminder %s could not be rendered: %s", reminder_id, type(error).__name__)
         record_failure(reminder_id, worker, attempts, f"could not compose the message: {type(error).__name__}",
                        clock, settings, result)
@@ -250,7 +250,7 @@ def deliver_one(reminder: Reminder, facts: BatchFacts, worker: str, clock: Clock
         log.warning("reminder %s not sent (attempt %s): %s", reminder_id, attempts,
                     "server unavailable" if error.connection else "refused")
         return error if error.connection else None
-    except Exception as error:  # whatever a mailer raises is this message's failure, not the sweep's
+    except Exception as error:  # whatever a mailer raises is this message's failure, not the sweep's  # noqa: BLE001
         _reset(mailer)
         record_failure(reminder_id, worker, attempts, f"could not send the message: {type(error).__name__}",
                        clock, settings, result)
@@ -269,7 +269,7 @@ def _reset(mailer) -> None:
     if close is not None:
         try:
             close()
-        except Exception:
+        except Exception:  # noqa: BLE001
             log.warning("could not close the mail connection cleanly")
 
 
