@@ -33,7 +33,7 @@ run: $(VENV)/.requirements instance/config.py
 	@echo "Serving on http://$(HOST):$(PORT) with the reminder scheduler (Ctrl-C stops both)."
 	@$(FLASK) scheduler & sched=$$!; \
 	  trap 'kill $$sched 2>/dev/null' EXIT INT TERM; \
-	  $(VENV)/bin/flask --app wsgi run --host $(HOST) --port $(PORT)
+	  $(subst --app tracker,--app wsgi,$(FLASK)) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.requirements-dev
 	env -u TEST_DATABASE_URL $(PY) -m pytest
