@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import event
 
 from tracker.extensions import db
+from tracker.formatting import format_day
 from tracker.services.clinic import get_settings
 from tracker.services.courses import hold, set_mode
 from tracker.services.infusions import record_infusion
@@ -38,6 +39,11 @@ def _patient_with_course(app, days, *, series_planned=6, recorded_on=date(2026, 
         return patient.id
 
 
+def _d(iso: str) -> str:
+    """An ISO date as the clinic writes it (the default date style)."""
+    return format_day(date.fromisoformat(iso))
+
+
 def _fact(body: str, label: str) -> str:
     match = re.search(rf"<dt>{re.escape(label)}</dt><dd>(.*?)</dd>", body, re.S)
     return re.sub(r"<[^>]+>", "", match.group(1)).split(" on ")[0].strip() if match else ""
@@ -49,9 +55,9 @@ def test_series_example_shows_window(app, client, login_as, freeze_today):
     freeze_today(date(2026, 4, 20))
     login_as("frontdesk")
     body = client.get(f"/patients/{patient_id}").text
-    assert _fact(body, "Anchor date") == "2026-03-13"
-    assert (_fact(body, "Window opens"), _fact(body, "Window closes")) == ("2026-04-12", "2026-06-11")
-    assert _fact(body, "Overdue from") == "2026-06-12"
+    assert _fact(body, "Last maintenance infusion") == _d("2026-03-13")
+    assert (_fact(body, "Window opens"), _fact(body, "Window closes")) == (_d("2026-04-12"), _d("2026-06-11"))
+    assert _fact(body, "Overdue from") == _d("2026-06-12")
     assert _fact(body, "Status") == "Due"
 
 
@@ -66,13 +72,13 @@ def test_base_example_status_on_each_edge(app, client, login_as, freeze_today, t
     login_as("clinician")
     body = client.get(f"/patients/{patient_id}").text
     assert _fact(body, "Status") == status
-    assert (_fact(body, "Window opens"), _fact(body, "Window closes")) == ("2026-04-01", "2026-05-31")
-    assert (_fact(body, "Overdue from"), _fact(body, "Lapsed from")) == ("2026-06-01", "2026-08-30")
+    assert (_fact(body, "Window opens"), _fact(body, "Window closes")) == (_d("2026-04-01"), _d("2026-05-31"))
+    assert (_fact(body, "Overdue from"), _fact(body, "Lapsed from")) == (_d("2026-06-01"), _d("2026-08-30"))
 
 
 @pytest.mark.parametrize("anchor, opens, closes", [
-    (date(2026, 1, 31), "2026-03-02", "2026-05-01"),  # month end: no month arithmetic
-    (date(2028, 1, 30), "2028-02-29", "2028-04-29"),  # leap year
+    (date(2026, 1, 31), _d("2026-03-02"), _d("2026-05-01")),  # month end: no month arithmetic
+    (date(2028, 1, 30), _d("2028-02-29"), _d("2028-04-29")),  # leap year
 ])
 def test_calendar_day_examples(app, client, login_as, freeze_today, anchor, opens, closes):
     """Month-end and leap-year anchors give the DOMAIN.md windows."""
@@ -104,7 +110,7 @@ def test_series_in_progress_and_interrupted(app, client, login_as, freeze_today)
     login_as("clinician")
     freeze_today(date(2026, 3, 10))
     body = client.get(f"/patients/{patient_id}").text
-    assert _fact(body, "Status") == "Series in progress" and "2 of 6 qualifying" in body
+    assert _fact(body, "Status") == "Series in progress" and "2 of 6 completed" in body
     assert "Restart the series" not in body
     freeze_today(date(2026, 3, 19))
     body = client.get(f"/patients/{patient_id}").text
@@ -134,11 +140,12 @@ def test_timeline_and_pain_chart_are_accessible_svg(app, client, login_as, freez
     body = response.text
     timeline = re.search(r'<svg class="timeline".*?</svg>', body, re.S).group(0)
     assert 'role="img"' in timeline and "<title" in timeline
-    assert re.search(r"<desc[^>]*>Anchor 2026-03-13; window opens 2026-04-12 and closes 2026-06-11", timeline)
-    assert "Today 2026-05-01" in timeline
+    assert re.search(r"<desc[^>]*>Last maintenance infusion Fri 13 Mar 2026; window opens Sun 12 Apr 2026 and "
+                     r"closes Thu 11 Jun 2026", timeline)
+    assert "Today Fri 1 May 2026" in timeline
     chart = re.search(r'<svg class="chart".*?</svg>', body, re.S).group(0)
-    assert chart.count("<polyline") == 2 and "6 sessions from 2026-03-02 to 2026-03-13" in chart
-    assert "Pain scores as a table" in body and "<td>2026-03-02</td><td>7</td><td>2</td>" in body
+    assert chart.count("<polyline") == 2 and "6 sessions from Mon 2 Mar 2026 to Fri 13 Mar 2026" in chart
+    assert "Pain scores as a table" in body and "<td>Mon 2 Mar 2026</td><td>7</td><td>2</td>" in body
     assert "style=" not in body and "<script" not in body and "<style" not in body
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
 

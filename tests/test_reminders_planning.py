@@ -71,7 +71,7 @@ def test_window_upcoming_planned_ahead_and_sent_on_its_day(app_ctx):
     assert len(messages) == 1
     assert messages[0]["To"] == patient.email
     assert sent.message_id == messages[0]["Message-ID"]
-    assert "Wednesday 1 April 2026" in messages[0].get_body(("plain",)).get_content()
+    assert "Wed 1 Apr 2026" in messages[0].get_body(("plain",)).get_content()
 
 
 def test_window_closing_sent_only_while_unbooked(app_ctx):
@@ -115,7 +115,7 @@ def test_appointment_reminder_sent_48_hours_before_with_ics(app_ctx):
     row = rows(kind="appointment")[0]
     assert row.status == "sent" and row.appointment_id == appointment.id
     (message,) = outbox(app_ctx)
-    assert message["Subject"] == "Reminder: your visit on Wednesday 8 April 2026 at 09:30"
+    assert message["Subject"] == "Reminder: your visit on Wed 8 Apr 2026 at 09:30"
     (attachment,) = message.iter_attachments()
     assert attachment.get_content_type() == "text/calendar"
     content = attachment.get_content()
@@ -153,7 +153,7 @@ def test_moved_appointment_replans_its_reminder(app_ctx):
     assert new.status == "pending" and new.due_at == local(date(2026, 4, 8), 14)
     assert sweep_at(local(date(2026, 4, 8), 14)).sent == 1
     (message,) = outbox(app_ctx)
-    assert "Friday 10 April 2026 at 14:00" in message["Subject"]
+    assert "Fri 10 Apr 2026 at 14:00" in message["Subject"]
 
 
 def test_rescheduled_appointment_gets_one_reminder(app_ctx):

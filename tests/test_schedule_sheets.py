@@ -82,7 +82,7 @@ def test_day_sheet_defaults_to_today_and_rejects_junk(app, client, login_as, fro
         setup_clinic()
         db.session.commit()
     login_as("clinician")
-    assert "Monday 04 January 2027" in client.get("/schedule/day").get_data(as_text=True)
+    assert "Mon 4 Jan 2027" in client.get("/schedule/day").get_data(as_text=True)
     for junk in ("2027-02-30", "yesterday", "0001-01-01", "9999-12-31"):
         response = client.get(f"/schedule/day?date={junk}")
         assert response.status_code == 400 and "showing today" in response.get_data(as_text=True)

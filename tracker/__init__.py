@@ -25,8 +25,12 @@ def create_app(test_config=None):
     from .security import init_security
     from .views import register_blueprints
     from .cli import register_cli
+    from .formatting import init_formatting
+    from .vocabulary import init_vocabulary
 
     init_security(app)
+    init_formatting(app)
+    init_vocabulary(app)
     register_blueprints(app)
     register_cli(app)
     return app

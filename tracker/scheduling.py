@@ -14,11 +14,6 @@ STATUSES = (
     "series_in_progress", "interrupted", "not_yet_due", "due", "overdue", "lapsed",
     "as_needed", "on_hold",
 )
-STATUS_LABELS = {
-    "series_in_progress": "Series in progress", "interrupted": "Series interrupted",
-    "not_yet_due": "Not yet due", "due": "Due", "overdue": "Overdue", "lapsed": "Lapsed",
-    "as_needed": "As needed", "on_hold": "On hold",
-}
 # How far along the maintenance clock a status is; status never moves back without an infusion.
 STATUS_ORDER = {"not_yet_due": 0, "due": 1, "overdue": 2, "lapsed": 3}
 WORKLIST_STATUSES = ("due", "overdue", "lapsed", "interrupted")

@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 from tracker.extensions import db
+from tracker.formatting import format_day
 from tracker.services.clinic import clinic_today
 
 from ..factories import make_patient, make_user
@@ -25,7 +26,7 @@ def test_clinician_records_session_from_day_sheet(journey, live_app):
         email = clinician.email
 
     log_in(page, email)
-    assert page.get_by_role("heading", name=f"Day sheet: {today.strftime('%A %d %B %Y')}").is_visible()
+    assert page.get_by_role("heading", name=f"Day sheet: {format_day(today)}").is_visible()
     sheet = page.get_by_role("table", name="Chairs as columns, clinic time as rows")
     assert sheet.get_by_role("columnheader", name="Chair 1").is_visible()
     assert sheet.get_by_text("Your session").is_visible()
@@ -61,7 +62,7 @@ def test_clinician_records_session_from_day_sheet(journey, live_app):
     assert page.get_by_role("heading", name="Morgan Ellery", exact=True).is_visible()
     course = page.get_by_role("region", name="Current course")
     opens, closes = today + timedelta(days=30), today + timedelta(days=90)
-    assert course.get_by_text("Anchor date").is_visible()
+    assert course.get_by_text("Last maintenance infusion").is_visible()
     facts = course.get_by_role("definition")
     assert facts.filter(has_text=today.isoformat()).count() >= 1  # last qualifying infusion, anchor
     assert facts.filter(has_text=opens.isoformat()).count() == 1

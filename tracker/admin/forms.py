@@ -12,13 +12,13 @@ from wtforms.validators import StopValidation, ValidationError
 
 from ..models import ROLES
 from ..passwords import password_problem
-from ..services.clinic import (
-    MAX_CONCURRENT_RANGE, MAX_YEAR, MIN_YEAR, SLOT_STEP_MIN_RANGE, timezone_problem,
-)
+from ..formatting import DATE_STYLES, DEFAULT_DATE_STYLE, DEFAULT_TIME_STYLE, TIME_STYLES
+from ..services.clinic import MAX_YEAR, MIN_YEAR, timezone_problem, zone_choices
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
 from ..validators import EmailAddress, NoControlCharacters
+from ..vocabulary import ENTITY, ROLE
 
-ROLE_CHOICES = {"frontdesk": "Front desk", "clinician": "Clinician", "admin": "Admin"}
+ROLE_CHOICES = ROLE
 assert set(ROLE_CHOICES) == set(ROLES)
 LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
 
@@ -130,8 +130,8 @@ class SettingsForm(FlaskForm):
         DataRequired(message="Enter the name reminders are sent as."), Length(max=120), SingleLine()])
     phone = StringField("Phone", validators=[Length(max=40), SingleLine()])
     address = TextAreaField("Address", validators=[Length(max=300), NoControlCharacters()])
-    timezone = StringField("Time zone", validators=[DataRequired(message="Enter a time zone."),
-                                                    Length(max=64), SingleLine()])
+    timezone = SelectField("Time zone", choices=zone_choices, validators=[
+        DataRequired(message="Choose the clinic's time zone.")])
     default_min_days = _whole("Window opens after (days)", 0, MAX_INTERVAL_DAYS)
     default_max_days = _whole("Window closes after (days)", 1, MAX_INTERVAL_DAYS)
     default_series_planned = _whole("Infusions in a series", 1, MAX_SERIES_PLANNED)
@@ -151,8 +151,9 @@ class SettingsForm(FlaskForm):
     max_send_attempts = _whole("Attempts before a reminder fails", 1, 20)
     default_prep_min = _whole("Preparation (minutes)", 0, 240)
     default_recovery_min = _whole("Recovery (minutes)", 0, 480)
-    max_concurrent_per_clinician = _whole("Infusions at once per clinician", *MAX_CONCURRENT_RANGE)
-    slot_step_min = _whole("Booking slot step (minutes)", *SLOT_STEP_MIN_RANGE)
+    # Dates and times (clarity): how every page, email and the day sheet writes them
+    date_style = SelectField("Date style", choices=DATE_STYLES, default=DEFAULT_DATE_STYLE)
+    time_style = SelectField("Time style", choices=TIME_STYLES, default=DEFAULT_TIME_STYLE)
 
     GROUPS = {
         "Clinic": ("clinic_name", "display_name", "phone", "address", "timezone"),
@@ -161,8 +162,9 @@ class SettingsForm(FlaskForm):
                                 "upcoming_days"),
         "Reminders": ("window_upcoming_days", "window_closing_days", "appointment_hours",
                       "send_hours_start", "send_hours_end", "digest_hour", "max_send_attempts"),
-        "Chair time": ("default_prep_min", "default_recovery_min", "max_concurrent_per_clinician",
-                       "slot_step_min"),
+        # Clinician capacity and the slot step are edited on the capacity page only.
+        "Chair time": ("default_prep_min", "default_recovery_min"),
+        "Dates and times": ("date_style", "time_style"),
     }
 
     def validate_timezone(self, field):
@@ -198,7 +200,8 @@ class AuditFilterForm(FlaskForm):
     patient = StringField("Patient (MRN or id)", validators=[Optional(), Length(max=40),
                                                              SingleLine()])
     user = SelectField("Changed by", choices={"": "Anyone"}, default="")
-    entity = StringField("Record type", validators=[Optional(), Length(max=40), SingleLine()])
+    entity = SelectField("Record type", choices={"": "Any record", **ENTITY}, default="",
+                         validators=[Optional()])
     date_from = DateField("From (date)", validators=[Optional(), SaneDate()])
     date_to = DateField("To (date)", validators=[Optional(), SaneDate()])
 

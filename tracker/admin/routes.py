@@ -6,10 +6,11 @@ from flask_login import current_user
 from sqlalchemy import false, select
 
 from ..extensions import db
+from ..formatting import request_style
 from ..mail import outbox_dir
 from ..models import User, utcnow
 from ..security import roles_required
-from ..services.clinic import clinic_zone, get_settings, update_settings
+from ..services.clinic import get_settings, update_settings
 from ..services.errors import RuleError
 from ..services.staff import create_user, reset_password, unlock_user, update_user
 from . import audit as trail
@@ -176,7 +177,8 @@ def audit():
         date_from=None if form.date_from.errors else form.date_from.data,
         date_to=None if form.date_to.errors else form.date_to.data,
     )
-    zone = clinic_zone()
+    style = request_style()
+    zone = style.zone
     try:
         stmt = trail.audit_query(wanted, zone)
     except RuleError as error:  # an unknown patient: say so, and list nothing rather than everyone
@@ -184,7 +186,5 @@ def audit():
         wanted.patient = ""
         stmt = trail.audit_query(wanted, zone).where(false())
     page = db.paginate(stmt, per_page=current_app.config["PAGE_SIZE"], error_out=False)
-    mrns = trail.patient_mrns(page.items)
-    rows = [(event, event.at.astimezone(zone), mrns.get(event.patient_id), trail.change_rows(event))
-            for event in page.items]
+    rows = trail.readable_rows(page.items, style)
     return render_template("admin/audit.html", form=form, page=page, rows=rows, zone=zone)

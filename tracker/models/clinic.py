@@ -45,6 +45,9 @@ class ClinicSettings(db.Model):
     default_recovery_min: Mapped[int] = mapped_column(default=45)
     max_concurrent_per_clinician: Mapped[int] = mapped_column(default=3)
     slot_step_min: Mapped[int] = mapped_column(default=15)
+    # How dates and times are written on pages, in emails and on the day sheet (tracker.formatting)
+    date_style: Mapped[str] = mapped_column(String(20), default="weekday")
+    time_style: Mapped[str] = mapped_column(String(8), default="24h")
 
 
 class AuditEvent(db.Model):

@@ -13,9 +13,10 @@ from ..services.infusions import (
     DURATION_MIN_RANGE, PAIN_RANGE, TEXT_MAX_LENGTHS, VITAL_RANGES, WEIGHT_KG_RANGE,
 )
 from ..validators import EmailAddress, NoControlCharacters
+from ..vocabulary import MODE, OUTCOME
 
-OUTCOME_CHOICES = {"completed": "Completed", "stopped_early": "Stopped early", "not_started": "Not started"}
-MODE_CHOICES = {"scheduled": "Scheduled (a window)", "as_needed": "As needed (no window)"}
+OUTCOME_CHOICES = OUTCOME
+MODE_CHOICES = MODE
 
 
 class FiniteDecimalField(DecimalField):

@@ -14,13 +14,13 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import scheduling
 from ..extensions import db
 from ..models import OPEN_STATES, Course, Patient
 from ..services import clinic
 from ..services import patients as patient_service
 from ..services.clinic import get_settings
 from ..services.errors import RuleError
+from ..vocabulary import MAINTENANCE_STATUS
 from . import charts
 from .forms import (
     ConfirmForm, DischargeForm, HoldForm, IntervalForm, ModeForm, OpenCourseForm, PatientForm,
@@ -82,7 +82,7 @@ def index():
         course = next((c for c in patient.courses if c.state in OPEN_STATES), None)
         rows.append((patient, course, charts.course_view(course, settings, today).status if course else None))
     return render_template("patients/index.html", q=q, page=page, rows=rows,
-                           search_error=search_error, status_labels=scheduling.STATUS_LABELS)
+                           search_error=search_error, status_labels=MAINTENANCE_STATUS)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -198,7 +198,7 @@ def render_detail(patient_id: int, *, status: int = 200, submitted: dict | None 
         zone=ZoneInfo(settings.timezone), pain=charts.pain_chart(infusions),
         forms=_page_forms(open_course, settings, submitted or {}), failed_action=failed_action,
         failed_messages=failed_messages,
-        status_labels=scheduling.STATUS_LABELS, settings=settings,
+        status_labels=MAINTENANCE_STATUS, settings=settings,
     ), status
 
 

@@ -80,8 +80,7 @@ class BatchFacts:
                                            course=self.courses[reminder.course_id], settings=settings)
         if reminder.kind == "appointment":
             return messages.appointment_message(reminder, patient=reminder.patient,
-                                                appointment=reminder.appointment, clock=clock,
-                                                settings=settings)
+                                                appointment=reminder.appointment, settings=settings)
         digest = self.digest(clock, settings)
         if digest.total == 0:
             return None

@@ -4,12 +4,10 @@ from wtforms import HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
 from ..validators import NoControlCharacters
+from ..vocabulary import REMINDER_KIND, REMINDER_STATUS
 
-STATUS_CHOICES = {"": "Any status", "pending": "Pending", "sending": "Sending", "sent": "Sent",
-                  "failed": "Failed", "cancelled": "Cancelled", "skipped": "Skipped"}
-KIND_CHOICES = {"": "Any kind", "window_upcoming": "Window opening soon",
-                "window_closing": "Window closing soon", "appointment": "Appointment",
-                "staff_digest": "Staff digest"}
+STATUS_CHOICES = {"": "Any status", **REMINDER_STATUS}
+KIND_CHOICES = {"": "Any kind", **REMINDER_KIND}
 
 
 class ReminderFilterForm(FlaskForm):

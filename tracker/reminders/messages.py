@@ -1,30 +1,19 @@
 """Turning an outbox row into an email, holding only what DOMAIN.md allows patient mail to say."""
 from __future__ import annotations
 
-from datetime import date, datetime
 from email.message import Message
 
 from flask import current_app
 
 from ..calendar_export import appointment_ics
+from ..formatting import style_for
 from ..mail import Attachment, build_message, render_pair
-from .clock import Clock
 from .unsubscribe import unsubscribe_url
 
 SUBJECTS = {
     "window_upcoming": "Time to book your next visit",
     "window_closing": "Please book your next visit",
 }
-
-
-def format_day(day: date) -> str:
-    """'Wednesday 1 April 2026'."""
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
-def format_time(moment: datetime) -> str:
-    """'09:30' (24-hour clock)."""
-    return f"{moment:%H:%M}"
 
 
 def clinic_context(settings) -> dict:
@@ -36,7 +25,7 @@ def patient_message(kind: str, *, patient, settings, subject: str, attachments=(
     """A patient email: first name only, the clinic's contact details, a signed unsubscribe link."""
     link = unsubscribe_url(patient.id, patient.email)
     text, html = render_pair(kind, first_name=patient.first_name, clinic=clinic_context(settings),
-                             unsubscribe_url=link, **context)
+                             unsubscribe_url=link, clinic_style=style_for(settings), **context)
     return build_message(
         to=patient.email, subject=subject, text=text, html=html, sender_name=settings.display_name,
         headers={"List-Unsubscribe": f"<{link}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
@@ -48,26 +37,27 @@ def window_message(reminder, *, patient, course, settings) -> Message:
     """window_upcoming / window_closing: the dates to book between and how to book."""
     return patient_message(reminder.kind, patient=patient, settings=settings,
                            subject=SUBJECTS[reminder.kind],
-                           opens=format_day(course.window_opens), closes=format_day(course.window_closes))
+                           opens=course.window_opens, closes=course.window_closes)
 
 
-def appointment_message(reminder, *, patient, appointment, clock: Clock, settings) -> Message:
+def appointment_message(reminder, *, patient, appointment, settings) -> Message:
     """The appointment's local date and time, how to confirm or cancel, and the .ics."""
-    local = appointment.start_at.astimezone(clock.zone)
+    style = style_for(settings)
     attachments = [Attachment("appointment.ics", appointment_ics(appointment, settings), "text", "calendar",
                               {"method": "PUBLISH"})]
     return patient_message("appointment", patient=patient, settings=settings,
-                           subject=f"Reminder: your visit on {format_day(local.date())} at {format_time(local)}",
-                           attachments=attachments, day=format_day(local.date()), time=format_time(local))
+                           subject=f"Reminder: your visit on {style.day(appointment.start_at)} at "
+                                   f"{style.clock(appointment.start_at)}",
+                           attachments=attachments, start_at=appointment.start_at)
 
 
 def digest_message(*, user, digest, settings) -> Message:
     """The staff digest: unbooked due, overdue and lapsed patients, with a link to the worklist."""
     base = (current_app.config.get("BASE_URL") or "").rstrip("/")
     worklist_url = base + current_app.url_map.bind("localhost").build("worklist.index", {})
-    text, html = render_pair("staff_digest", user=user, digest=digest, day=format_day(digest.on),
-                             clinic=clinic_context(settings), worklist_url=worklist_url,
-                             format_day=format_day)
-    subject = f"Worklist for {format_day(digest.on)}: {digest.total} unbooked"
+    style = style_for(settings)
+    text, html = render_pair("staff_digest", user=user, digest=digest, clinic=clinic_context(settings),
+                             worklist_url=worklist_url, clinic_style=style)
+    subject = f"Worklist for {style.day(digest.on)}: {digest.total} unbooked"
     return build_message(to=user.email, subject=subject, text=text, html=html,
                          sender_name=settings.display_name)

@@ -4,6 +4,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from ..extensions import db
+from ..formatting import DATE_STYLES, TIME_STYLES
 from ..models import ClinicSettings
 from .audit import record, snapshot
 from .courses import MAX_INTERVAL_DAYS, check_interval, check_series_planned
@@ -68,7 +69,8 @@ def local_to_utc(naive, zone: ZoneInfo | None = None, field: str = "given_at"):
     return instant
 
 
-TEXT_FIELDS = {"clinic_name": 120, "display_name": 120, "phone": 40, "address": 300, "timezone": 64}
+TEXT_FIELDS = {"clinic_name": 120, "display_name": 120, "phone": 40, "address": 300, "timezone": 64,
+               "date_style": 20, "time_style": 8}
 NUMBER_FIELDS = (
     "default_min_days", "default_max_days", "default_series_planned", "lapse_grace_days",
     "series_max_gap_days", "max_dose_mg_per_kg", "upcoming_days", "window_upcoming_days",
@@ -95,6 +97,12 @@ def timezone_problem(name: str) -> str | None:
     return None
 
 
+def zone_choices() -> dict[str, str]:
+    """The time zones an admin chooses from: every IANA zone with a region (Area/City), sorted."""
+    return {name: name.replace("_", " ") for name in sorted(available_timezones())
+            if name == "UTC" or ("/" in name and not name.startswith(("Etc/", "SystemV/", "posix/", "right/")))}
+
+
 def _check(values: dict) -> None:
     """The rules the database also enforces, as field errors rather than a failed commit."""
     for name, limit in TEXT_FIELDS.items():
@@ -106,6 +114,10 @@ def _check(values: dict) -> None:
     problem = timezone_problem(values["timezone"])
     if problem:
         raise RuleError(problem, "timezone")
+    if values["date_style"] not in DATE_STYLES:
+        raise RuleError("Choose one of the date styles.", "date_style")
+    if values["time_style"] not in TIME_STYLES:
+        raise RuleError("Choose 12-hour or 24-hour times.", "time_style")
     for name in NUMBER_FIELDS:
         if values[name] is None or values[name] < 0:
             raise RuleError("Enter a number of zero or more.", name)

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from ..csv_safe import safe_row
 from ..extensions import db
-from ..scheduling import STATUS_LABELS
+from ..vocabulary import MAINTENANCE_STATUS as STATUS_LABELS
 from ..services.clinic import clinic_today, get_settings
 from ..status import clock_for, stream
 from .forms import UpcomingFilterForm, WorklistFilterForm

@@ -13,16 +13,12 @@ from ..courses import open_course_for
 from ..errors import RuleError
 from ..infusions import record_infusion
 from .bookings import APPOINTMENT_FIELDS, actor_id, book
+from ...vocabulary import APPOINTMENT_STATUS, CANCEL_REASON
 
 log = logging.getLogger(__name__)
 
-STATUS_LABELS = {
-    "pending": "booked, not yet confirmed", "booked": "confirmed", "arrived": "arrived",
-    "fulfilled": "completed", "cancelled": "cancelled", "noshow": "no-show",
-    "entered-in-error": "entered in error",
-}
-CANCEL_REASON_LABELS = {"patient": "Patient cancelled", "clinic": "Clinic cancelled",
-                        "clinical": "Clinical reason", "late-cancel": "Late cancellation"}
+# The labels live in the one glossary (tracker.vocabulary).
+STATUS_LABELS, CANCEL_REASON_LABELS = APPOINTMENT_STATUS, CANCEL_REASON
 # The FHIR Appointment state machine of DOMAIN.md; any status may become entered-in-error.
 TRANSITIONS = {
     "pending": {"booked", "cancelled", "noshow", "entered-in-error"},
