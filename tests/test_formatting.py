@@ -1,5 +1,6 @@
 """One way to write dates and times: the clinic's date and clock styles, in clinic time."""
-from datetime import date, datetime, time, timezone
+
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,11 +26,17 @@ def test_default_date_style_and_single_digit_days():
     assert format_day(date(2028, 2, 29)) == "Tue 29 Feb 2028"
 
 
-@pytest.mark.parametrize("moment, h24, h12", [
-    (time(14, 30), "14:30", "2:30 pm"), (time(9, 5), "09:05", "9:05 am"),
-    (time(0, 0), "00:00", "midnight"), (time(12, 0), "12:00", "noon"), (time(0, 30), "00:30", "12:30 am"),
-    (time(12, 45), "12:45", "12:45 pm"),
-])
+@pytest.mark.parametrize(
+    "moment, h24, h12",
+    [
+        (time(14, 30), "14:30", "2:30 pm"),
+        (time(9, 5), "09:05", "9:05 am"),
+        (time(0, 0), "00:00", "midnight"),
+        (time(12, 0), "12:00", "noon"),
+        (time(0, 30), "00:30", "12:30 am"),
+        (time(12, 45), "12:45", "12:45 pm"),
+    ],
+)
 def test_clock_styles(moment, h24, h12):
     """24-hour and 12-hour clocks, with noon and midnight written out."""
     assert (format_clock(moment, "24h"), format_clock(moment, "12h")) == (h24, h12)
@@ -38,10 +45,10 @@ def test_clock_styles(moment, h24, h12):
 def test_instants_are_shown_in_clinic_time_on_the_clinic_date():
     """An instant at 03:30 UTC is the evening before in New York; summer and winter offsets differ."""
     style = Style("weekday", "24h", ZoneInfo("America/New_York"))
-    late = datetime(2026, 12, 3, 3, 30, tzinfo=timezone.utc)
+    late = datetime(2026, 12, 3, 3, 30, tzinfo=UTC)
     assert style.when(late) == "Wed 2 Dec 2026, 22:30"
     assert style.day(late) == "Wed 2 Dec 2026"
-    assert style.clock(datetime(2026, 7, 1, 13, 0, tzinfo=timezone.utc)) == "09:00"  # EDT
+    assert style.clock(datetime(2026, 7, 1, 13, 0, tzinfo=UTC)) == "09:00"  # EDT
     assert style.when(None) == style.day(None) == "—"
 
 

@@ -195,11 +195,11 @@ def test_patient_page_lists_the_patients_reminders(app, client, login_as, log_ro
     login_as("frontdesk")
     text = page_text(client, f"/patients/{log_rows['ada']}")
     section = text[text.index('id="reminders-heading"'):]
-    assert "window closing" in section and "window upcoming" in section
+    assert "Window closing soon" in section and "Window opening soon" in section
     assert "mail server unavailable" in section
     assert f"/reminders/?patient_id={log_rows['ada']}" in section
     other = page_text(client, f"/patients/{log_rows['bo']}")
-    assert "window closing" not in other[other.index('id="reminders-heading"'):]
+    assert "Window closing soon" not in other[other.index('id="reminders-heading"'):]
 
 
 def test_heartbeat_warning_for_admins(app, client, login_as):

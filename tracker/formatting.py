@@ -5,6 +5,7 @@ instant is shown in the clinic's time zone. Machine formats (CSV, JSON, .ics) st
 and do not come here. The names of days and months are written out here rather than taken
 from the process locale, so a server's locale cannot change what patients read.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +15,20 @@ from zoneinfo import ZoneInfo
 from jinja2 import pass_context
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 # The clinic's choices, each shown to the admin as an example of the same day.
 DATE_STYLES = {
@@ -94,8 +107,11 @@ class Style:
 
 def style_for(settings) -> Style:
     """The Style of the clinic settings row."""
-    return Style(settings.date_style or DEFAULT_DATE_STYLE, settings.time_style or DEFAULT_TIME_STYLE,
-                 ZoneInfo(settings.timezone))
+    return Style(
+        settings.date_style or DEFAULT_DATE_STYLE,
+        settings.time_style or DEFAULT_TIME_STYLE,
+        ZoneInfo(settings.timezone),
+    )
 
 
 def request_style() -> Style:
@@ -145,5 +161,6 @@ def local_date_filter(context, value: datetime) -> date:
 
 def init_formatting(app) -> None:
     """Register the date and time filters on the app's Jinja environment (pages and mail)."""
-    app.jinja_env.filters.update(day=day_filter, clock=clock_filter, when=when_filter,
-                                 local_date=local_date_filter)
+    app.jinja_env.filters.update(
+        day=day_filter, clock=clock_filter, when=when_filter, local_date=local_date_filter
+    )

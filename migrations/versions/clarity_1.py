@@ -18,10 +18,12 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table("clinic_settings") as batch:
-        batch.add_column(sa.Column("date_style", sa.String(length=20), nullable=False,
-                                   server_default="weekday"))
-        batch.add_column(sa.Column("time_style", sa.String(length=8), nullable=False,
-                                   server_default="24h"))
+        batch.add_column(
+            sa.Column("date_style", sa.String(length=20), nullable=False, server_default="weekday")
+        )
+        batch.add_column(
+            sa.Column("time_style", sa.String(length=8), nullable=False, server_default="24h")
+        )
     with op.batch_alter_table("courses") as batch:
         batch.add_column(sa.Column("hold_until", sa.Date(), nullable=True))
 

@@ -60,21 +60,21 @@ def test_clinician_records_session_from_day_sheet(journey, live_app):
 
     page.get_by_role("link", name="Morgan Ellery").click()
     assert page.get_by_role("heading", name="Morgan Ellery", exact=True).is_visible()
-    course = page.get_by_role("region", name="Current course")
+    course = page.get_by_role("region", name="Overview")
     opens, closes = today + timedelta(days=30), today + timedelta(days=90)
     assert course.get_by_text("Last maintenance infusion").is_visible()
     facts = course.get_by_role("definition")
-    assert facts.filter(has_text=today.isoformat()).count() >= 1  # last qualifying infusion, anchor
-    assert facts.filter(has_text=opens.isoformat()).count() == 1
-    assert facts.filter(has_text=closes.isoformat()).count() == 1
+    assert facts.filter(has_text=format_day(today)).count() >= 1  # the last maintenance infusion
+    assert facts.filter(has_text=format_day(opens)).count() == 1
+    assert facts.filter(has_text=format_day(closes)).count() == 1
     assert course.get_by_role("img", name="Maintenance window timeline").is_visible()
-    infusions = page.get_by_role("table", name="Every infusion of this patient, newest first (clinic time)")
-    assert infusions.get_by_role("cell", name="36.25").is_visible()  # 72.5 kg x 0.5 mg/kg
-    pain = page.get_by_role("region", name="Pain before and after")
+    infusions = page.get_by_role("table", name="Every session of this patient, newest first (clinic time)")
+    assert infusions.get_by_role("cell", name="0.5 mg/kg × 72.5 kg = 36.25 mg").is_visible()
+    pain = page.get_by_role("region", name="Sessions")
     assert pain.get_by_role("img", name="Pain before and after each session").is_visible()
     pain.get_by_text("Pain scores as a table").click()
-    newest = pain.get_by_role("row").filter(has_text=today.isoformat())
-    assert [c.strip() for c in newest.get_by_role("cell").all_inner_texts()] == [today.isoformat(), "6", "2"]
+    newest = pain.get_by_role("table").last.get_by_role("row").filter(has_text=format_day(today))
+    assert [c.strip() for c in newest.get_by_role("cell").all_inner_texts()] == [format_day(today), "6", "2"]
     appointments = page.get_by_role("region", name="Appointments")
     assert appointments.get_by_role("row").filter(has_text="Maintenance 40 min").get_by_role(
         "cell", name="completed").is_visible()

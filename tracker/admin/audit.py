@@ -2,6 +2,7 @@
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -92,7 +93,7 @@ def change_rows(event) -> list[tuple[str, object, object]]:
 # Fields whose values are codes of one vocabulary, and fields that name another record.
 VALUE_VOCABULARY = {"state": "course_state", "state_before_hold": "course_state", "status": "appointment_status",
                     "outcome": "outcome", "mode": "mode", "role": "role", "cancel_reason": "cancel_reason"}
-REFERENCES = {"chair_id": Chair, "appointment_type_id": AppointmentType, "clinician_id": User,
+REFERENCES: dict[str, Any] = {"chair_id": Chair, "appointment_type_id": AppointmentType, "clinician_id": User,
               "recorded_by_id": User}
 # Internal links between records: the trail shows what they mean (a move), not the numbers.
 UNSHOWN = {"rescheduled_from_id", "course_id", "appointment_id", "patient_id"}
@@ -113,7 +114,7 @@ class EventRow:
 
 def _names(events) -> dict[str, dict]:
     """Display names of the records the events refer to (chairs, types, staff), a query per kind."""
-    wanted: dict[type, set] = {}
+    wanted: dict[Any, set] = {}
     for event in events:
         for side in ("before", "after"):
             values = (event.changes or {}).get(side) or {}
@@ -121,7 +122,7 @@ def _names(events) -> dict[str, dict]:
                 for field, model in REFERENCES.items():
                     if isinstance(values.get(field), int):
                         wanted.setdefault(model, set()).add(values[field])
-    found: dict[type, dict] = {}
+    found: dict[Any, dict] = {}
     for model, ids in wanted.items():
         rows = db.session.scalars(select(model).where(model.id.in_(ids)))
         found[model] = {row.id: (row.label if isinstance(row, User) else row.name) for row in rows}

@@ -123,10 +123,14 @@ def pain_chart(infusions) -> Optional[PainChart]:
     scored = scored[-MAX_CHART_SESSIONS:]
     if not scored:
         return None
-    step = (CHART_RIGHT - CHART_LEFT) / max(len(scored) - 1, 1)
+    # Points sit by date, so a long gap between sessions shows as a long gap.
+    first, span = scored[0].given_on, (scored[-1].given_on - scored[0].given_on).days
     points = []
-    for index, infusion in enumerate(scored):
-        x = round(CHART_LEFT + step * index if len(scored) > 1 else (CHART_LEFT + CHART_RIGHT) / 2, 1)
+    for infusion in scored:
+        if span:
+            x = round(CHART_LEFT + (CHART_RIGHT - CHART_LEFT) * (infusion.given_on - first).days / span, 1)
+        else:
+            x = round((CHART_LEFT + CHART_RIGHT) / 2, 1)
         points.append(PainPoint(
             x, infusion.given_on, infusion.pain_before, infusion.pain_after,
             None if infusion.pain_before is None else pain_y(infusion.pain_before),

@@ -22,6 +22,7 @@ from ..services.clinic import get_settings
 from ..services.errors import RuleError
 from ..vocabulary import MAINTENANCE_STATUS
 from . import charts
+from .minimum import sees_clinical, session_rows
 from .forms import (
     ConfirmForm, DischargeForm, HoldForm, IntervalForm, ModeForm, OpenCourseForm, PatientForm,
     SeriesPlannedForm,
@@ -190,12 +191,13 @@ def render_detail(patient_id: int, *, status: int = 200, submitted: dict | None 
     if view is not None and view.window is not None:
         line = charts.timeline(view.window, today, view.lapsed_from,
                                [i.given_on for i in open_course.infusions if i.qualifies])
-    infusions = sorted((i for c in patient.courses for i in c.infusions),
-                       key=lambda i: i.given_at, reverse=True)
+    infusions = [i for c in patient.courses for i in c.infusions]
+    clinical = sees_clinical(current_user)
     return render_template(
         "patients/detail.html", patient=patient, open_course=open_course, view=view,
-        timeline=line, earlier=earlier, infusions=infusions, today=today,
-        zone=ZoneInfo(settings.timezone), pain=charts.pain_chart(infusions),
+        timeline=line, earlier=earlier, sessions=session_rows(infusions, clinical=clinical),
+        clinical=clinical, today=today, zone=ZoneInfo(settings.timezone),
+        pain=charts.pain_chart(infusions) if clinical else None,
         forms=_page_forms(open_course, settings, submitted or {}), failed_action=failed_action,
         failed_messages=failed_messages,
         status_labels=MAINTENANCE_STATUS, settings=settings,
