@@ -2,6 +2,7 @@
 behind a disclosure, the sessions table fitting 1366 px, and the front desk's view."""
 
 from datetime import timedelta
+from itertools import pairwise
 from decimal import Decimal
 
 from tracker.extensions import db
@@ -86,8 +87,8 @@ def test_clinician_sees_actions_first_and_everything_fits(
         "the sessions table scrolls sideways at 1366 px"
     )
     xs = [float(c.get_attribute("cx")) for c in page.locator("svg.chart circle").all()]
-    gaps = [b - a for a, b in zip(xs, xs[1:])]
-    days = [a - b for a, b in zip(SESSION_DAYS_AGO, SESSION_DAYS_AGO[1:])]
+    gaps = [b - a for a, b in pairwise(xs)]
+    days = [a - b for a, b in pairwise(SESSION_DAYS_AGO)]
     assert [
         round(gap / gaps[0] * days[0]) for gap in gaps
     ] == days  # spaced by date, not by session
