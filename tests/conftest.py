@@ -51,7 +51,8 @@ def build_app(tmp_path, **overrides):
             _db.create_all()
         from tracker.services.clinic import ensure_settings
 
-        ensure_settings()
+        # Patient reminders say "call us" and wait until the clinic has a phone number.
+        ensure_settings().phone = "+1 555 0100"
         _db.session.commit()
     return app
 

@@ -103,8 +103,9 @@ def test_every_template_pair_is_complete_and_used(app_ctx):
     assert names == {"window_upcoming", "window_closing", "appointment", "staff_digest"}
 
 
-def test_staff_digest_shows_no_clinical_detail(app_ctx):
-    """The staff digest may name patients and MRNs but shows no indication or clinical numbers."""
+def test_staff_digest_carries_counts_and_a_link_only(app_ctx):
+    """The staff digest counts the unbooked patients per status and links to the worklist; it
+    names no patient, no MRN and nothing clinical."""
     make_user(role="frontdesk")
     patient, course = maintenance_patient(date(2026, 2, 1), first_name="Sam", last_name="Quill")
     course.indication = "Chronic migraine"
@@ -115,6 +116,11 @@ def test_staff_digest_shows_no_clinical_detail(app_ctx):
     assert run_sweep(clock=Clock.for_settings(local(on, 7), get_settings())).sent == 1
     (message,) = written_messages(app_ctx)
     text = every_part_as_text(message)
-    assert "Quill, Sam" in text and patient.mrn in text
+    assert "Quill" not in text and "Sam" not in text and patient.mrn not in text
     for word in ("migraine", "infusion", "ketamine", "pain", "dose"):
         assert word not in text.lower()
+    plain = message.get_body(("plain",)).get_content()
+    assert "Unbooked patients on the worklist for Wed 1 Apr 2026: 1." in plain
+    assert "Due: 1" in plain and "Overdue: 0" in plain and "/worklist/" in plain
+    html = message.get_body(("html",)).get_content()
+    assert re.search(r'<a href="[^"]*/worklist/"[^>]*>Open the worklist</a>', html)

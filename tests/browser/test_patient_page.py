@@ -2,8 +2,8 @@
 behind a disclosure, the sessions table fitting 1366 px, and the front desk's view."""
 
 from datetime import timedelta
-from itertools import pairwise
 from decimal import Decimal
+from itertools import pairwise
 
 from tracker.extensions import db
 from tracker.services import infusions as infusion_service

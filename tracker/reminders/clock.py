@@ -14,6 +14,8 @@ class Clock:
     zone: ZoneInfo
     send_hours_start: int
     send_hours_end: int
+    # Patient mail tells people to call the clinic: without a clinic phone it waits.
+    patient_mail_held: bool = False
 
     @classmethod
     def for_settings(cls, now: datetime, settings) -> "Clock":
@@ -21,7 +23,8 @@ class Clock:
         if now.tzinfo is None:
             raise ValueError("a sweep's instant must be timezone-aware")
         return cls(now.astimezone(timezone.utc), ZoneInfo(settings.timezone),
-                   settings.send_hours_start, settings.send_hours_end)
+                   settings.send_hours_start, settings.send_hours_end,
+                   patient_mail_held=not (settings.phone or "").strip())
 
     @classmethod
     def on_date(cls, day: date, settings) -> "Clock":

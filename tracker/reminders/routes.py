@@ -1,6 +1,6 @@
 """Routes of the reminders area: the reminders log, retry and cancel; the public unsubscribe page."""
 import logging
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 from ..extensions import csrf, db
 from ..models import Patient, Reminder, User
 from ..security import local_path, roles_required
-from ..services.clinic import clinic_zone, get_settings
+from ..services.clinic import get_settings
 from ..services.errors import RuleError
 from . import actions
 from .forms import KIND_CHOICES, STATUS_CHOICES, ReminderActionForm, ReminderFilterForm
@@ -108,14 +108,10 @@ def scheduler_heartbeat_problem():
     return heartbeat_problem()
 
 
-@bp.app_template_filter("clinic_time")
-def clinic_time(moment) -> str:
-    """An instant as clinic-local 'YYYY-MM-DD HH:MM'."""
-    if moment is None:
-        return "—"
-    if "reminders_clinic_zone" not in g:  # one settings query per request, not one per row
-        g.reminders_clinic_zone = clinic_zone()
-    return moment.astimezone(g.reminders_clinic_zone).strftime("%Y-%m-%d %H:%M")
+@bp.app_template_global()
+def patient_mail_held() -> bool:
+    """True while patient reminders wait for a clinic phone number (they tell people to call)."""
+    return not (get_settings().phone or "").strip()
 
 
 @public_bp.route("/unsubscribe/<token>", methods=["GET", "POST"])

@@ -81,6 +81,8 @@ def claimable(clock: Clock, real_now: datetime, *, retry_from: datetime | None =
     ]
     if not clock.in_send_hours:
         conditions.append(Reminder.kind.not_in(WINDOW_KINDS))
+    if clock.patient_mail_held:  # no clinic phone yet: patient mail waits, the staff digest goes
+        conditions.append(Reminder.kind == "staff_digest")
     return conditions
 
 
