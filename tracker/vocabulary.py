@@ -128,7 +128,6 @@ FIELD = {
     "closed_on": "Closed",
     "series_ended_early": "Series ended early",
     "hold_reason": "Reason for the hold",
-    "hold_until": "Hold ends",
     "state_before_hold": "State before the hold",
     "discharge_reason": "Reason for discharge",
     "last_qualifying_on": "Last completed infusion",

@@ -1,4 +1,4 @@
-"""clinic date and time styles; a hold may carry the day it ends
+"""clinic date and time styles (how pages, emails and the day sheet write dates and times)
 
 Revision ID: clarity_1
 Revises: mail_1
@@ -24,13 +24,9 @@ def upgrade():
         batch.add_column(
             sa.Column("time_style", sa.String(length=8), nullable=False, server_default="24h")
         )
-    with op.batch_alter_table("courses") as batch:
-        batch.add_column(sa.Column("hold_until", sa.Date(), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table("courses") as batch:
-        batch.drop_column("hold_until")
     with op.batch_alter_table("clinic_settings") as batch:
         batch.drop_column("time_style")
         batch.drop_column("date_style")

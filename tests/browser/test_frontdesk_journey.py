@@ -5,6 +5,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tracker.extensions import db
+from tracker.formatting import format_day
 from tracker.models import Appointment
 from tracker.services.clinic import clinic_today
 
@@ -79,14 +80,14 @@ def test_frontdesk_books_reschedules_and_cancels_from_worklist(journey, staff, l
 
     assert page.get_by_role("heading", name="Book an appointment for Casey Nguyen").is_visible()
     opens, closes = today - timedelta(days=10), today + timedelta(days=50)
-    assert page.get_by_text(f"Maintenance window: opens {opens.strftime('%a %d %b %Y')}, "
-                            f"closes {closes.strftime('%a %d %b %Y')}.").is_visible()
+    assert page.get_by_text(f"Maintenance window: opens {format_day(opens)}, "
+                            f"closes {format_day(closes)}.").is_visible()
     journey.check("book (slot finder)")
     chosen = choose_slot(page, 1)
     page.get_by_role("button", name="Book", exact=True).click()
     assert page.get_by_role("heading", name="Appointment: Casey Nguyen").is_visible()
     assert page.get_by_role("status").get_by_text(
-        f"Booked {chosen['day']} {chosen['start']} on {chosen['chair']}.").is_visible()
+        f"Booked {chosen['day']}, {chosen['start']} on {chosen['chair']}.").is_visible()
     assert status_shown(page, "booked, not yet confirmed")
     journey.check("appointment (booked)")
     page.get_by_role("button", name="Confirm").click()
@@ -108,7 +109,7 @@ def test_frontdesk_books_reschedules_and_cancels_from_worklist(journey, staff, l
     assert page.get_by_role("heading", name="Appointment: Casey Nguyen").is_visible()
     assert page.get_by_role("link", name="the earlier appointment").is_visible()
     assert page.get_by_role("definition").filter(
-        has_text=f"{moved_to['day']} {moved_to['start']} to {moved_to['end']}").is_visible()
+        has_text=f"{moved_to['day']}, {moved_to['start']} to {moved_to['end']}").is_visible()
     assert page.get_by_role("definition").filter(has_text=moved_to["chair"]).first.is_visible()
     journey.check("appointment (rescheduled)")
 

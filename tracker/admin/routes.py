@@ -14,6 +14,7 @@ from ..services.clinic import get_settings, update_settings
 from ..services.errors import RuleError
 from ..services.staff import create_user, reset_password, unlock_user, update_user
 from . import audit as trail
+from .checklist import checklist
 from .forms import AuditFilterForm, EditUserForm, NewUserForm, ResetPasswordForm, SettingsForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -45,7 +46,9 @@ def _apply(form, change, message, endpoint: str, **values):
 @roles_required("admin")
 def index():
     """Links to everything an admin manages."""
-    return render_template("admin/index.html", others=OTHER_ADMIN_PAGES)
+    steps = checklist(get_settings())
+    return render_template("admin/index.html", others=OTHER_ADMIN_PAGES, steps=steps,
+                           missing=sum(not step.done for step in steps))
 
 
 @bp.get("/users")

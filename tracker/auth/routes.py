@@ -38,7 +38,7 @@ def login():
         if wait:
             record_attempt(email, ip, user, False, current_app.config, refused=True)
             db.session.commit()
-            form.password.errors.append(_locked_message(wait))
+            form.form_errors.append(_locked_message(wait))  # a message, not a field to correct
             response = current_app.make_response((render_template("auth/login.html", form=form), 429))
             response.headers["Retry-After"] = str(wait)
             return response
@@ -50,7 +50,7 @@ def login():
             user.set_password(form.password.data)  # upgrade an older hash while we hold the password
         db.session.commit()
         if not ok:
-            form.password.errors.append("Email or password is not right.")
+            form.form_errors.append("Email or password is not right.")
             return render_template("auth/login.html", form=form), 200
         login_user(user, remember=form.remember.data)
         return redirect(_safe_next(request.args.get("next")))

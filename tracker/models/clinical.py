@@ -86,7 +86,6 @@ class Course(db.Model):
     series_ended_early: Mapped[bool] = mapped_column(default=False)
     hold_reason: Mapped[Optional[str]] = mapped_column(String(200))
     state_before_hold: Mapped[Optional[str]] = mapped_column(String(20))
-    hold_until: Mapped[Optional[date]] = mapped_column(Date)  # the hold ends on this clinic-local day
     discharge_reason: Mapped[Optional[str]] = mapped_column(String(200))
     # Facts derived from the infusions, refreshed by services.courses.refresh_course.
     qualifying_count: Mapped[int] = mapped_column(default=0)

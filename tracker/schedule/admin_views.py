@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..booking import WEEKDAYS
 from ..extensions import db
+from ..formatting import request_style
 from ..models import AppointmentType, Chair, ClosedDate, OpeningHours
 from ..saving import acting_user, commit, save
 from ..security import roles_required
@@ -121,10 +122,10 @@ def closed_dates():
         return _closed_dates_page()
     form = ClosedDateForm()
     saved = form.validate_on_submit() and commit(form, lambda: resources.add_closed_date(
-        on=form.on.data, reason=form.reason.data or "", actor=acting_user()))
+        on=form.on.data, reason=form.reason.data or "", actor=acting_user(), today=clinic_today()))
     if saved:
         closed, booked = saved.result
-        flash(f"Closed on {closed.on.isoformat()}.", "success")
+        flash(f"Closed on {request_style().day(closed.on)}.", "success")
         if booked:
             flash(f"{booked} appointment(s) are still booked that day: reschedule them.", "error")
         return redirect(url_for(".closed_dates"), 303)

@@ -80,8 +80,11 @@ def set_opening_hours(week: dict[int, tuple[time, time] | None], *, actor) -> No
                  before={"week": before}, after={"week": after})
 
 
-def add_closed_date(*, on: date, reason: str, actor) -> tuple[ClosedDate, int]:
-    """Close the clinic on a date; returns it and the number of active bookings that day."""
+def add_closed_date(*, on: date, reason: str, actor, today: date) -> tuple[ClosedDate, int]:
+    """Close the clinic on a date from `today` on; returns it and the number of active bookings
+    that day. A past date is refused: closing it would change nothing but the record."""
+    if on < today:
+        raise RuleError("That date has passed: choose today or a later date.", "on")
     if db.session.scalar(select(ClosedDate.id).where(ClosedDate.on == on)) is not None:
         raise RuleError("That date is already closed.", "on")
     closed = ClosedDate(on=on, reason=reason.strip())

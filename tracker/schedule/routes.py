@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import booking
 from ..database import lock_for_write
 from ..extensions import db
+from ..formatting import request_style
 from ..models import Appointment, AppointmentType, Chair, Patient, User
 from ..patients.forms import InfusionForm
 from ..saving import acting_user, commit, flash_errors, put_error, save
@@ -196,7 +197,7 @@ def _booking_page(patient, *, form, template, appointment=None):
                 return error.field if typed else "slot"
 
             saved = save(form, change, validate=False, field_for=field_for,
-                         message=lambda booked: f"Booked {schedule_local(booked.start_at)} on {chair.name}.",
+                         message=lambda booked: f"Booked {request_style().when(booked.start_at)} on {chair.name}.",
                          to=lambda booked: url_for(".appointment", appointment_id=booked.id))
             if saved:
                 return saved
