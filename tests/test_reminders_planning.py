@@ -309,7 +309,8 @@ def test_hold_and_as_needed_cancel_window_reminders(app_ctx):
 
 
 def test_staff_digest_lists_unbooked_patients_for_front_desk(app_ctx):
-    """The daily digest goes to each front-desk user and lists unbooked due and overdue patients."""
+    """The daily digest goes to each front-desk user and counts unbooked due and overdue patients
+    (booked ones are not counted; no patient is named)."""
     desk = make_user(role="frontdesk")
     make_user(role="clinician")
     due, _ = maintenance_patient(date(2026, 3, 1), first_name="Dana", last_name="Due")
@@ -324,8 +325,9 @@ def test_staff_digest_lists_unbooked_patients_for_front_desk(app_ctx):
     (message,) = outbox(app_ctx)
     assert message["To"] == desk.email
     text = message.get_body(("plain",)).get_content()
-    assert f"Due, Dana (MRN {due.mrn})" in text and f"Overdue, Olive (MRN {overdue.mrn})" in text
-    assert "Booked" not in text
+    assert "Unbooked patients on the worklist for Fri 10 Apr 2026: 2." in text
+    assert "Due: 1" in text and "Overdue: 1" in text
+    assert due.mrn not in text and "Dana" not in text and "Booked" not in text
     assert sweep_at(local(date(2026, 4, 10), 9, 0)).sent == 0  # once a day
 
 
