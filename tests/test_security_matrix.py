@@ -65,7 +65,8 @@ ROUTES = {
     ("patients.course_action", "POST"): (LOGIN, 403, 400, 400),
     ("patients.record_infusion", "GET"): (LOGIN, 403, 200, 200),
     ("patients.record_infusion", "POST"): (LOGIN, 403, 400, 400),
-    ("patients.delete_infusion", "POST"): (LOGIN, 403, 303, 303),
+    ("patients.infusion_in_error", "GET"): (LOGIN, 403, 200, 200),
+    ("patients.infusion_in_error", "POST"): (LOGIN, 403, 400, 400),
     ("schedule.complete", "GET"): (LOGIN, 403, 200, 200),
     ("schedule.complete", "POST"): (LOGIN, 403, 400, 400),
     # admin

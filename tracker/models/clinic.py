@@ -45,6 +45,8 @@ class ClinicSettings(db.Model):
     default_recovery_min: Mapped[int] = mapped_column(default=45)
     max_concurrent_per_clinician: Mapped[int] = mapped_column(default=3)
     slot_step_min: Mapped[int] = mapped_column(default=15)
+    # Entering sessions: warn when a dose differs from the patient's last by more than this share.
+    dose_change_warn_percent: Mapped[int] = mapped_column(default=25, server_default="25")
 
 
 class AuditEvent(db.Model):

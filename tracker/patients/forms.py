@@ -139,5 +139,12 @@ class DischargeForm(FlaskForm):
                                                              Length(max=200), NoControlCharacters()])
 
 
+class EnteredInErrorForm(FlaskForm):
+    """Mark a record entered in error: the reason is required (the record stays, struck out)."""
+
+    reason = StringField("Why was this entered in error?", validators=[
+        InputRequired(message="Say why this was entered in error."), Length(max=200), NoControlCharacters()])
+
+
 class ConfirmForm(FlaskForm):
     """A one-button action (end series early, resume, restart, delete): only the CSRF token."""

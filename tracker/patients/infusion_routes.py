@@ -1,4 +1,4 @@
-"""Recording an infusion (directly or from an appointment) and removing one entered in error."""
+"""Recording an infusion (directly or from an appointment) and marking one entered in error."""
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from .. import scheduling
 from ..extensions import db
-from ..models import Appointment, Course, Infusion, Patient
+from ..models import Appointment, Course, Infusion, Patient, utcnow
 from ..security import roles_required
 from ..services import appointments as appointment_service
 from ..services import clinic
@@ -14,7 +14,7 @@ from ..services import courses as course_service
 from ..services import infusions as infusion_service
 from ..services.clinic import get_settings, local_to_utc
 from ..services.errors import RuleError
-from .forms import ConfirmForm, InfusionForm
+from .forms import EnteredInErrorForm, InfusionForm
 from .routes import bp, current_actor, put_error
 
 
@@ -35,7 +35,8 @@ def _appointment_problem(appointment: Appointment | None) -> str | None:
     """Why no session can be recorded against this appointment (the service's rule), or None."""
     if appointment is None:
         return None
-    if db.session.scalar(select(Infusion.id).where(Infusion.appointment_id == appointment.id).limit(1)):
+    if db.session.scalar(select(Infusion.id).where(Infusion.appointment_id == appointment.id,
+                                               Infusion.entered_in_error_at.is_(None)).limit(1)):
         return "An infusion is already recorded for that appointment."
     if appointment_service.can_complete(appointment):
         return None
@@ -109,20 +110,33 @@ def _record(form: InfusionForm, patient: Patient, course: Course, appointment, s
     return infusion
 
 
-@bp.post("/<int:patient_id>/infusions/<int:infusion_id>/delete")
+@bp.route("/<int:patient_id>/infusions/<int:infusion_id>/entered-in-error", methods=["GET", "POST"])
 @roles_required("clinician")
-def delete_infusion(patient_id: int, infusion_id: int):
-    """Remove an infusion entered in error; the course re-anchors."""
+def infusion_in_error(patient_id: int, infusion_id: int):
+    """Confirm, with a reason, that an infusion was entered in error: the row stays, struck out,
+    and the course's window returns to what it was without it."""
     infusion = db.get_or_404(Infusion, infusion_id)
     if infusion.patient_id != patient_id:
         abort(404)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
-    if infusion.course.state not in ("series_in_progress", "maintenance", "on_hold"):
-        flash("That infusion belongs to a closed course and cannot be removed.", "error")
-        return redirect(url_for(".detail", patient_id=patient_id), 303)
-    infusion_service.remove_infusion(infusion, actor=current_actor())
-    db.session.commit()
-    flash("Infusion removed; the course dates were recalculated.", "success")
-    return redirect(url_for(".detail", patient_id=patient_id), 303)
+    patient = db.get_or_404(Patient, patient_id)
+    form = EnteredInErrorForm()
+    problem = None
+    if infusion.in_error:
+        problem = "This infusion is already marked entered in error."
+    elif infusion.course.state not in ("series_in_progress", "maintenance", "on_hold"):
+        problem = "That infusion belongs to a closed course and cannot be changed."
+    if problem is None and form.validate_on_submit():
+        try:
+            infusion_service.mark_in_error(infusion, actor=current_actor(), reason=form.reason.data,
+                                           now=utcnow())
+            db.session.commit()
+        except RuleError as error:
+            db.session.rollback()
+            put_error(form, error)
+        else:
+            flash("Marked as entered in error; it no longer counts and the course dates were "
+                  "recalculated.", "success")
+            return redirect(url_for(".detail", patient_id=patient_id), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("patients/infusion_in_error.html", patient=patient, infusion=infusion,
+                           form=form, problem=problem, zone=ZoneInfo(get_settings().timezone)), status
