@@ -54,6 +54,8 @@ ROUTES = {
     ("schedule.appointment", "GET"): (LOGIN, 200, 200, 200),
     ("schedule.appointment_ics", "GET"): (LOGIN, 200, 200, 200),
     ("schedule.appointment_status", "POST"): (LOGIN, 303, 303, 303),
+    ("schedule.appointment_in_error", "GET"): (LOGIN, 200, 200, 200),
+    ("schedule.appointment_in_error", "POST"): (LOGIN, 400, 400, 400),
     ("schedule.reschedule", "GET"): (LOGIN, 200, 200, 200),
     ("schedule.reschedule", "POST"): (LOGIN, 400, 400, 400),
     ("reminders.index", "GET"): (LOGIN, 200, 200, 200),

@@ -5,10 +5,10 @@ from decimal import Decimal
 import pytest
 
 from tracker.extensions import db
+from tracker.models import utcnow
 from tracker.services.clinic import get_settings
 from tracker.services.courses import end_series_early
 from tracker.services.errors import RuleError
-from tracker.models import utcnow
 from tracker.services.infusions import mark_in_error, record_infusion
 
 from .factories import local_noon, make_course, make_patient

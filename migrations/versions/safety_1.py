@@ -19,14 +19,22 @@ depends_on = None
 
 def upgrade():
     with op.batch_alter_table("infusions") as batch:
-        batch.add_column(sa.Column("entered_in_error_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(
+            sa.Column("entered_in_error_at", sa.DateTime(timezone=True), nullable=True)
+        )
         batch.add_column(sa.Column("entered_in_error_reason", sa.String(length=200), nullable=True))
         batch.add_column(sa.Column("entered_in_error_by_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key("fk_infusions_entered_in_error_by_id_users", "users",
-                                 ["entered_in_error_by_id"], ["id"], ondelete="SET NULL")
+        batch.create_foreign_key(
+            "fk_infusions_entered_in_error_by_id_users",
+            "users",
+            ["entered_in_error_by_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
     with op.batch_alter_table("clinic_settings") as batch:
-        batch.add_column(sa.Column("dose_change_warn_percent", sa.Integer(), nullable=False,
-                                   server_default="25"))
+        batch.add_column(
+            sa.Column("dose_change_warn_percent", sa.Integer(), nullable=False, server_default="25")
+        )
 
 
 def downgrade():

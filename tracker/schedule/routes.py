@@ -14,8 +14,9 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import booking
 from ..database import lock_for_write
 from ..extensions import db
-from ..models import Appointment, AppointmentType, Chair, Patient, User
-from ..patients.forms import InfusionForm
+from ..models import Appointment, AppointmentType, Chair, Patient, User, utcnow
+from ..reminders import notices
+from ..patients.forms import EnteredInErrorForm, InfusionForm
 from ..security import roles_required
 from ..services import appointments as service
 from ..services.clinic import MAX_YEAR, MIN_YEAR, clinic_today, clinic_zone, get_settings, local_to_utc
@@ -197,11 +198,13 @@ def _booking_page(patient, *, form, template, appointment=None):
                     booked = service.book(patient, appointment_type=type_, chair=chair,
                                           start_at=start_at, actor=_actor(), clinician=clinician,
                                           notes=form.notes.data or "")
+                    notices.visit_booked(booked, now=utcnow(), settings=get_settings())
                 else:
                     locked = _locked_appointment(appointment.id)
                     booked = service.reschedule(locked, chair=chair, start_at=start_at,
                                                 actor=_actor(), reason=form.reason.data,
                                                 appointment_type=type_, clinician=clinician)
+                    notices.visit_moved(booked, now=utcnow(), settings=get_settings())
                 db.session.commit()
             except RuleError as error:
                 db.session.rollback()
@@ -314,14 +317,15 @@ def _appointment_page(appointment_id: int, *, status_form=None, failed_action=No
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
     rescheduled_to = db.session.scalar(select(Appointment.id).where(
         Appointment.rescheduled_from_id == appointment.id))
-    allowed = service.TRANSITIONS.get(appointment.status, set())
-    actions = [a for a, to in STATUS_ACTIONS.items() if to in allowed]
+    allowed = service.actions_now(appointment, now=utcnow())
+    actions = [a for a, to in STATUS_ACTIONS.items() if to in allowed and a != "error"]
     forms = {a: (status_form if a == failed_action and status_form else StatusForm(formdata=None))
              for a in actions}
     return render_template(
         "schedule/appointment.html", appointment=appointment, users=users, forms=forms,
         action_labels=ACTION_LABELS, rescheduled_to=rescheduled_to,
         can_reschedule=service.can_reschedule(appointment),
+        can_mark_in_error="entered-in-error" in allowed,
         can_complete=service.can_complete(appointment) and current_user.has_role("clinician"),
         cancel_labels=service.CANCEL_REASON_LABELS,
     ), status
@@ -339,9 +343,7 @@ def appointment_status(appointment_id: int):
         return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
     appointment = _locked_appointment(appointment_id)
     try:
-        service.change_status(appointment, STATUS_ACTIONS[action], actor=_actor(),
-                              reason=form.reason.data if action == "cancel" else None)
-        db.session.commit()
+        _mark(appointment, STATUS_ACTIONS[action], form.reason.data if action in ("cancel", "error") else None)
     except RuleError as error:
         db.session.rollback()
         if error.field == "reason":
@@ -349,8 +351,41 @@ def appointment_status(appointment_id: int):
             return _appointment_page(appointment_id, status_form=form, failed_action=action, status=400)
         flash(str(error), "error")
         return _appointment_page(appointment_id, status=400)
-    flash(f"Appointment {service.STATUS_LABELS[appointment.status]}.", "success")
+    flash(service.DONE_MESSAGES[appointment.status], "success")
     return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
+
+
+def _mark(appointment: Appointment, to_status: str, reason: str | None) -> None:
+    """A staff status step, the patient's notice when it cancels a visit they were told of, commit."""
+    now = utcnow()
+    service.mark(appointment, to_status, actor=_actor(), now=now, reason=reason)
+    if appointment.status in notices.CANCELLED:
+        notices.visit_cancelled(appointment, now=now, settings=get_settings())
+    db.session.commit()
+
+
+@bp.route("/appointments/<int:appointment_id>/entered-in-error", methods=["GET", "POST"])
+@roles_required("frontdesk", "clinician")
+def appointment_in_error(appointment_id: int):
+    """Confirm, with a reason, that an appointment was entered in error; it stays, struck out."""
+    form = EnteredInErrorForm()
+    appointment = _load_appointment(appointment_id)
+    problem = None
+    if "entered-in-error" not in service.TRANSITIONS.get(appointment.status, set()):
+        problem = "This appointment is already marked entered in error."
+    elif form.validate_on_submit():
+        try:
+            _mark(_locked_appointment(appointment_id), "entered-in-error", form.reason.data)
+        except RuleError as error:
+            db.session.rollback()
+            put_error(form, error)
+            appointment = _load_appointment(appointment_id)
+        else:
+            flash(service.DONE_MESSAGES["entered-in-error"], "success")
+            return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("schedule/appointment_in_error.html", appointment=appointment, form=form,
+                           problem=problem), status
 
 
 @bp.route("/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
