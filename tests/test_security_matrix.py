@@ -65,6 +65,8 @@ ROUTES = {
     # clinicians (and admin)
     ("patients.open_course", "POST"): (LOGIN, 403, 400, 400),
     ("patients.course_action", "POST"): (LOGIN, 403, 400, 400),
+    ("patients.discharge", "GET"): (LOGIN, 403, 200, 200),
+    ("patients.discharge", "POST"): (LOGIN, 403, 400, 400),
     ("patients.record_infusion", "GET"): (LOGIN, 403, 200, 200),
     ("patients.record_infusion", "POST"): (LOGIN, 403, 400, 400),
     ("patients.infusion_in_error", "GET"): (LOGIN, 403, 200, 200),
@@ -92,6 +94,8 @@ ROUTES = {
     ("schedule.closed_dates", "GET"): (LOGIN, 403, 403, 200),
     ("schedule.closed_dates", "POST"): (LOGIN, 403, 403, 400),
     ("schedule.closed_date_delete", "POST"): (LOGIN, 403, 403, 303),
+    ("schedule.closed_day", "GET"): (LOGIN, 200, 200, 200),
+    ("schedule.closed_day_cancel", "POST"): (LOGIN, 303, 303, 303),
     ("schedule.appointment_types", "GET"): (LOGIN, 403, 403, 200),
     ("schedule.appointment_types", "POST"): (LOGIN, 403, 403, 400),
     ("schedule.appointment_type_update", "POST"): (LOGIN, 403, 403, 400),

@@ -13,7 +13,7 @@ from wtforms.validators import StopValidation, ValidationError
 from ..models import ROLES
 from ..passwords import password_problem
 from ..services.clinic import (
-    MAX_CONCURRENT_RANGE, MAX_YEAR, MIN_YEAR, SLOT_STEP_MIN_RANGE, timezone_problem,
+    DOSE_CHANGE_WARN_RANGE, MAX_CONCURRENT_RANGE, MAX_YEAR, MIN_YEAR, SLOT_STEP_MIN_RANGE, timezone_problem,
 )
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
 from ..validators import EmailAddress, NoControlCharacters
@@ -153,6 +153,9 @@ class SettingsForm(FlaskForm):
     default_recovery_min = _whole("Recovery (minutes)", 0, 480)
     max_concurrent_per_clinician = _whole("Infusions at once per clinician", *MAX_CONCURRENT_RANGE)
     slot_step_min = _whole("Booking slot step (minutes)", *SLOT_STEP_MIN_RANGE)
+    # Entering sessions
+    dose_change_warn_percent = _whole("Warn when a dose differs from the last by more than (%)",
+                                      *DOSE_CHANGE_WARN_RANGE)
 
     GROUPS = {
         "Clinic": ("clinic_name", "display_name", "phone", "address", "timezone"),
@@ -163,6 +166,7 @@ class SettingsForm(FlaskForm):
                       "send_hours_start", "send_hours_end", "digest_hour", "max_send_attempts"),
         "Chair time": ("default_prep_min", "default_recovery_min", "max_concurrent_per_clinician",
                        "slot_step_min"),
+        "Entering sessions": ("dose_change_warn_percent",),
     }
 
     def validate_timezone(self, field):

@@ -117,9 +117,8 @@ def pain_y(score: int) -> float:
 
 
 def pain_chart(infusions) -> Optional[PainChart]:
-    """The last MAX_CHART_SESSIONS sessions with a pain score, oldest first; None if none.
-    Sessions entered in error are left out."""
-    scored = [i for i in infusions if not i.in_error and (i.pain_before is not None or i.pain_after is not None)]
+    """The last MAX_CHART_SESSIONS sessions with a pain score, oldest first; None if none."""
+    scored = [i for i in infusions if i.pain_before is not None or i.pain_after is not None]
     scored.sort(key=lambda i: i.given_at)
     scored = scored[-MAX_CHART_SESSIONS:]
     if not scored:

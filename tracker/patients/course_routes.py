@@ -1,8 +1,8 @@
 """Clinicians' course actions on the patient page: open a course, interval, mode, hold ..."""
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
 from ..extensions import db
-from ..models import Course, Patient
+from ..models import Course, Patient, utcnow
 from ..security import roles_required
 from ..services import clinic
 from ..services import courses as course_service
@@ -22,7 +22,6 @@ COURSE_ACTIONS = {
     "end_series": (ConfirmForm, None, "Series ended early; maintenance has started."),
     "hold": (HoldForm, "hold", "Course on hold."),
     "resume": (ConfirmForm, None, "Course resumed."),
-    "discharge": (DischargeForm, "discharge", "Patient discharged from the course."),
     "restart": (ConfirmForm, None, "Series restarted as a new course."),
 }
 
@@ -71,8 +70,6 @@ def _apply_course_action(action: str, course: Course, form) -> None:
         course_service.hold(course, actor=actor, reason=form.reason.data)
     elif action == "resume":
         course_service.resume(course, actor=actor)
-    elif action == "discharge":
-        course_service.discharge(course, actor=actor, on=clinic.clinic_today(), reason=form.reason.data)
     elif action == "restart":
         course_service.restart_series(course, actor=actor, on=clinic.clinic_today(), settings=get_settings())
 
@@ -97,3 +94,26 @@ def course_action(patient_id: int, course_id: int, action: str):
             put_error(form, error)
     key = prefix or "confirm"
     return render_detail(patient_id, status=400, submitted={key: form}, failed_action=action)
+
+
+@bp.route("/<int:patient_id>/courses/<int:course_id>/discharge", methods=["GET", "POST"])
+@roles_required("clinician")
+def discharge(patient_id: int, course_id: int):
+    """Confirm a discharge on its own page, with the reason: the course ends, its record stays."""
+    course = _course_of(patient_id, course_id)
+    patient = db.get_or_404(Patient, patient_id)
+    form = DischargeForm(prefix="discharge")
+    if course.is_open and form.validate_on_submit():
+        try:
+            course_service.discharge(course, actor=current_actor(), on=clinic.clinic_today(),
+                                     reason=form.reason.data)
+            db.session.commit()
+        except RuleError as error:
+            db.session.rollback()
+            put_error(form, error)
+        else:
+            flash("Discharged: the course has ended; no more windows or reminders for it.", "success")
+            return redirect(url_for(".detail", patient_id=patient_id), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("patients/discharge.html", patient=patient, course=course, form=form,
+                           now=utcnow()), status

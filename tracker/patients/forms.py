@@ -82,6 +82,7 @@ class PatientForm(FlaskForm):
     phone = StringField("Phone", validators=[Optional(), Length(max=40), NoControlCharacters()])
     email_consent = BooleanField("Consents to email reminders")
     email_opt_out = BooleanField("Opted out of email (no reminders are sent)")
+    add_anyway = BooleanField("Add anyway: this is a different person")
 
     VALUE_FIELDS = ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone",
                     "email_consent", "email_opt_out")

@@ -126,13 +126,14 @@ def visit_moved(appointment: Appointment, *, now: datetime, settings) -> bool:
     return _plan("visit_moved", appointment, now=now, settings=settings)
 
 
-def visit_cancelled(appointment: Appointment, *, now: datetime, settings) -> bool:
+def visit_cancelled(appointment: Appointment, *, now: datetime, settings, only_if_told: bool = True) -> bool:
     """Plan the cancellation notice (METHOD:CANCEL) of a visit the patient was told of; flush.
 
-    A visit the patient never heard of needs no cancellation: its waiting notices are retired
-    by the sweep instead.
+    A visit the patient never heard of by email needs no cancellation: its waiting notices are
+    retired by the sweep instead. Closing a day tells every patient (`only_if_told=False`): they
+    may have booked by phone.
     """
-    if not _patient_was_told(appointment.id):
+    if only_if_told and not _patient_was_told(appointment.id):
         return False
     return _plan("visit_cancelled", appointment, now=now, settings=settings)
 

@@ -74,11 +74,12 @@ NUMBER_FIELDS = (
     "series_max_gap_days", "max_dose_mg_per_kg", "upcoming_days", "window_upcoming_days",
     "window_closing_days", "appointment_hours", "send_hours_start", "send_hours_end",
     "digest_hour", "max_send_attempts", "default_prep_min", "default_recovery_min",
-    "max_concurrent_per_clinician", "slot_step_min",
+    "max_concurrent_per_clinician", "slot_step_min", "dose_change_warn_percent",
 )
 # Limits the settings service checks itself (the admin and capacity forms read them).
 MAX_CONCURRENT_RANGE = (1, 50)
 SLOT_STEP_MIN_RANGE = (5, 120)
+DOSE_CHANGE_WARN_RANGE = (1, 1000)  # percent of the last dose; the session form warns above it
 SETTINGS_FIELDS = tuple(TEXT_FIELDS) + NUMBER_FIELDS
 DOSE_PLACES = Decimal("0.001")
 
@@ -120,7 +121,8 @@ def _check(values: dict) -> None:
     if values["lapse_grace_days"] > MAX_INTERVAL_DAYS:
         raise RuleError(f"Enter at most {MAX_INTERVAL_DAYS} days.", "lapse_grace_days")
     for name, (low, high) in (("max_concurrent_per_clinician", MAX_CONCURRENT_RANGE),
-                              ("slot_step_min", SLOT_STEP_MIN_RANGE)):
+                              ("slot_step_min", SLOT_STEP_MIN_RANGE),
+                              ("dose_change_warn_percent", DOSE_CHANGE_WARN_RANGE)):
         if not low <= values[name] <= high:
             raise RuleError(f"Enter a number from {low} to {high}.", name)
     if values["send_hours_start"] >= values["send_hours_end"]:
