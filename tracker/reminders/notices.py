@@ -126,7 +126,9 @@ def visit_moved(appointment: Appointment, *, now: datetime, settings) -> bool:
     return _plan("visit_moved", appointment, now=now, settings=settings)
 
 
-def visit_cancelled(appointment: Appointment, *, now: datetime, settings, only_if_told: bool = True) -> bool:
+def visit_cancelled(
+    appointment: Appointment, *, now: datetime, settings, only_if_told: bool = True
+) -> bool:
     """Plan the cancellation notice (METHOD:CANCEL) of a visit the patient was told of; flush.
 
     A visit the patient never heard of by email needs no cancellation: its waiting notices are

@@ -1,4 +1,5 @@
 """Visits booked on a day the clinic closes: listed for moving, or cancelled together."""
+
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -14,11 +15,18 @@ from .transitions import change_status
 def visits_on(day: date) -> list[Appointment]:
     """The active visits of a clinic-local day, earliest first, with patient and chair."""
     start, end = day_bounds(day, day, clinic_zone())
-    return list(db.session.scalars(
-        select(Appointment).where(Appointment.status.in_(ACTIVE_STATUSES), Appointment.start_at >= start,
-                                  Appointment.start_at < end)
-        .options(joinedload(Appointment.patient), joinedload(Appointment.chair))
-        .order_by(Appointment.start_at, Appointment.chair_id)))
+    return list(
+        db.session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.status.in_(ACTIVE_STATUSES),
+                Appointment.start_at >= start,
+                Appointment.start_at < end,
+            )
+            .options(joinedload(Appointment.patient), joinedload(Appointment.chair))
+            .order_by(Appointment.start_at, Appointment.chair_id)
+        )
+    )
 
 
 def cancel_visits_on(day: date, *, actor, now: datetime) -> list[Appointment]:
