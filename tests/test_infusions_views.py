@@ -107,6 +107,8 @@ def test_late_evening_session_belongs_to_its_local_date(app, client, login_as):
     ({"dose_mg_per_kg": "NaN"}, "dose_mg_per_kg", "Enter a number."),
     ({"weight_kg": "Infinity"}, "weight_kg", "Enter a number."),
     ({"given_at": "9999-12-31T23:30"}, "given_at", "Check the year."),
+    ({"bp_systolic": "80", "bp_diastolic": "80"}, "bp_diastolic", "must be lower than the systolic"),
+    ({"bp_systolic": "110", "bp_diastolic": "130"}, "bp_diastolic", "must be lower than the systolic"),
 ])
 def test_bad_input_is_refused_on_its_field(app, client, login_as, changes, field, message):
     """Each bad value comes back on its field with the typed values kept, and nothing is saved."""
@@ -284,3 +286,21 @@ def test_infusion_of_a_closed_course_stays(app, client, login_as):
     assert response.status_code == 400 and "closed course and cannot be changed" in response.text
     with app.app_context():
         assert db.session.get(Infusion, 1).entered_in_error_at is None
+
+
+def test_session_form_carries_forward_and_shows_the_new_window(app, client, login_as):
+    """The form opens with the last session's weight and dose; saving says which window the course
+    now has, and warns (without refusing) when the dose is far from the last."""
+    patient_id, _ = _setup(app, series_planned=1)
+    login_as("clinician")
+    assert client.post(f"/patients/{patient_id}/infusions/new", data=GOOD).status_code == 303
+    form = client.get(f"/patients/{patient_id}/infusions/new").text
+    assert re.search(r'id="weight_kg"[^>]*value="72.50"', form)
+    assert re.search(r'id="dose_mg_per_kg"[^>]*value="0.500"', form)
+    assert 'data-last-dose="0.5"' in form and 'data-warn-percent="25"' in form
+    assert 'src="/static/js/session-form.js"' in form and "<script>" not in form
+    booster = {**GOOD, "given_at": "2026-04-10T10:00", "dose_mg_per_kg": "0.8"}
+    response = client.post(f"/patients/{patient_id}/infusions/new", data=booster, follow_redirects=True)
+    assert "Next window: Sun 10 May 2026 to Thu 9 Jul 2026 (last maintenance infusion Fri 10 Apr 2026)." in response.text
+    assert "Check the dose: 0.800 mg/kg differs from the last (0.500 mg/kg) by 60%" in response.text
+    assert _infusion_count(app) == 2

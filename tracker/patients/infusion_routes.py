@@ -16,6 +16,7 @@ from ..services.clinic import get_settings, local_to_utc
 from ..services.errors import RuleError
 from .forms import EnteredInErrorForm, InfusionForm
 from .routes import bp, current_actor, put_error
+from .sessions import session_messages
 
 
 def _appointment_for(patient: Patient) -> Appointment | None:
@@ -56,8 +57,14 @@ def record_infusion(patient_id: int):
     settings = get_settings()
     zone = ZoneInfo(settings.timezone)
     form = InfusionForm()
-    if request.method == "GET" and appointment is not None:
-        form.given_at.data = appointment.start_at.astimezone(zone).replace(tzinfo=None)
+    last = infusion_service.last_recorded(patient.id)
+    if request.method == "GET":
+        if appointment is not None:
+            form.given_at.data = appointment.start_at.astimezone(zone).replace(tzinfo=None)
+        else:  # a session is usually recorded as it happens: now, clinic time, to the minute
+            form.given_at.data = utcnow().astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
+        if last is not None:  # carried forward: the clinician checks them, rather than retyping
+            form.weight_kg.data, form.dose_mg_per_kg.data = last.weight_kg, last.dose_mg_per_kg
     if course is None:
         form.form_errors.append("This patient has no open course: open a course first.")
     elif course.state not in ("series_in_progress", "maintenance"):
@@ -65,14 +72,15 @@ def record_infusion(patient_id: int):
     elif (problem := _appointment_problem(appointment)) is not None:
         form.form_errors.append(problem)
     elif request.method == "POST":
+        previous_dose = last.dose_mg_per_kg if last is not None else None
         infusion = _record(form, patient, course, appointment, settings)
         if infusion is not None:
-            total = f" Total dose {infusion.total_mg} mg." if infusion.total_mg is not None else ""
-            flash(f"Infusion recorded.{total}", "success")
+            for message, category in session_messages(infusion, course, previous_dose, settings):
+                flash(message, category)
             return redirect(url_for(".detail", patient_id=patient.id), 303)
     status = 400 if request.method == "POST" else 200
     return render_template("patients/infusion_form.html", form=form, patient=patient, course=course,
-                           appointment=appointment, settings=settings, zone=zone), status
+                           appointment=appointment, settings=settings, zone=zone, last=last), status
 
 
 def _record(form: InfusionForm, patient: Patient, course: Course, appointment, settings):

@@ -17,8 +17,10 @@ from ..extensions import db
 from ..models import Appointment, AppointmentType, Chair, Patient, User, utcnow
 from ..reminders import notices
 from ..patients.forms import EnteredInErrorForm, InfusionForm
+from ..patients.sessions import session_messages
 from ..security import roles_required
 from ..services import appointments as service
+from ..services import infusions as infusion_service
 from ..services.clinic import MAX_YEAR, MIN_YEAR, clinic_today, clinic_zone, get_settings, local_to_utc
 from ..services.courses import open_course_for
 from ..services.errors import RuleError
@@ -421,7 +423,10 @@ def complete(appointment_id: int):
         flash(str(service.not_completable(appointment)), "error")
         return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
     form = InfusionForm()
+    last = infusion_service.last_recorded(appointment.patient_id)
     if request.method == "GET":
+        if last is not None:  # carried forward from the last session: checked, not retyped
+            form.weight_kg.data, form.dose_mg_per_kg.data = last.weight_kg, last.dose_mg_per_kg
         kind = appointment.appointment_type
         given = appointment.start_at + timedelta(minutes=kind.prep_min)
         form.given_at.data = given.astimezone(clinic_zone()).replace(tzinfo=None, second=0, microsecond=0)
@@ -429,18 +434,22 @@ def complete(appointment_id: int):
     if form.validate_on_submit():
         try:
             given_at = clinic_instant(form.given_at.data, "given_at")
-            service.complete(_locked_appointment(appointment_id), actor=_actor(), given_at=given_at,
-                             values=form.infusion_values())
+            infusion = service.complete(_locked_appointment(appointment_id), actor=_actor(), given_at=given_at,
+                                        values=form.infusion_values())
             db.session.commit()
         except RuleError as error:
             db.session.rollback()
             put_error(form, error)
         else:
             flash("Session recorded; the appointment is completed.", "success")
+            for message, category in session_messages(infusion, infusion.course, last.dose_mg_per_kg if last else None,
+                                                      get_settings()):
+                flash(message, category)
             return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
         appointment = _load_appointment(appointment_id)
     status = 400 if form.errors or form.form_errors else 200
-    return render_template("schedule/complete.html", appointment=appointment, form=form), status
+    return render_template("schedule/complete.html", appointment=appointment, form=form, last=last,
+                           settings=get_settings()), status
 
 
 from . import admin_views, sheets  # noqa: E402,F401  (they add routes to bp)

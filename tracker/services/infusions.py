@@ -71,6 +71,9 @@ def check_values(values: dict, *, patient: Patient, settings: ClinicSettings, to
         value = values.get(name)
         if value is not None and not low <= value <= high:
             errors[name] = f"Enter a value between {low} and {high}."
+    systolic, diastolic = values.get("bp_systolic"), values.get("bp_diastolic")
+    if systolic is not None and diastolic is not None and diastolic >= systolic and "bp_diastolic" not in errors:
+        errors["bp_diastolic"] = "The diastolic pressure must be lower than the systolic; check both numbers."
     for name, limit in TEXT_MAX_LENGTHS.items():
         if len(values.get(name) or "") > limit:
             errors[name] = f"Use at most {limit} characters."
