@@ -21,7 +21,21 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+class ClinicSQLAlchemy(SQLAlchemy):
+    """Flask-SQLAlchemy whose pages are bounded: a page number past the last shows the last page
+    (the page number from the query string is read by tracker.bounds)."""
+
+    def paginate(self, select, *, page=None, **kwargs):
+        from .bounds import requested_page
+
+        kwargs["error_out"] = False
+        result = super().paginate(select, page=page or requested_page(), **kwargs)
+        if result.pages and result.page > result.pages:
+            result = super().paginate(select, page=result.pages, **kwargs)
+        return result
+
+
+db = ClinicSQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -6,9 +6,11 @@ AREAS = ("errors", "auth", "main", "patients", "worklist", "schedule", "reminder
 
 def register_blueprints(app):
     """Import tracker.<area>.routes and register its `bp` for every area."""
+    from .bounds import RecordIdConverter
     from .security import can
 
     app.jinja_env.globals["can"] = can
+    app.url_map.converters["int"] = RecordIdConverter  # before any rule is added
 
     for area in AREAS:
         module = importlib.import_module(f"tracker.{area}.routes")

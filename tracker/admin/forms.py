@@ -20,16 +20,7 @@ from ..validators import EmailAddress, NoControlCharacters
 
 ROLE_CHOICES = {"frontdesk": "Front desk", "clinician": "Clinician", "admin": "Admin"}
 assert set(ROLE_CHOICES) == set(ROLES)
-LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
-
-
-class SingleLine:
-    """WTForms validator: no control characters and no line breaks (names go into mail headers)."""
-
-    def __call__(self, form, field):
-        NoControlCharacters()(form, field)
-        if isinstance(field.data, str) and any(mark in field.data for mark in LINE_BREAKS):
-            raise ValidationError("Keep this on one line.")
+SingleLine = NoControlCharacters  # it refuses line breaks too outside text areas
 
 
 class FiniteDecimal:

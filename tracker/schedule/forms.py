@@ -1,7 +1,7 @@
 """Forms of the schedule area: booking, status actions and the clinic's resources."""
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, DateTimeLocalField, FieldList, FormField, HiddenField, IntegerField,
+    BooleanField, DateTimeLocalField, FieldList, FormField, HiddenField, IntegerField,
     RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField,
 )
 from wtforms.form import Form
@@ -11,6 +11,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..booking import WEEKDAYS
+from ..form_fields import DateField
 from ..models import CANCEL_REASONS
 from ..services.appointments import CANCEL_REASON_LABELS
 from ..services.clinic import MAX_CONCURRENT_RANGE, SLOT_STEP_MIN_RANGE
@@ -54,6 +55,7 @@ class RescheduleForm(BookForm):
     """Reschedule: why the old appointment is cancelled, then the new time."""
 
     reason = SelectField("Who asked for the change", choices=RESCHEDULE_CHOICES, default="patient")
+    version = HiddenField()  # the old appointment's version when the page was opened
 
 
 class StatusForm(FlaskForm):
@@ -61,6 +63,7 @@ class StatusForm(FlaskForm):
 
     action = HiddenField(validators=[InputRequired()])
     reason = SelectField("Reason", choices=CANCEL_CHOICES, validate_choice=False, default="")
+    version = HiddenField()  # the appointment's version when the page was opened
 
 
 class MultiCheckboxField(SelectMultipleField):
