@@ -22,17 +22,13 @@ class Base(DeclarativeBase):
 
 
 class ClinicSQLAlchemy(SQLAlchemy):
-    """Flask-SQLAlchemy whose pages are bounded: a page number past the last shows the last page
-    (the page number from the query string is read by tracker.bounds)."""
+    """Flask-SQLAlchemy whose page number from the query string is bounded (tracker.bounds): a
+    page far past the last is an empty page, never an offset the database cannot hold."""
 
     def paginate(self, select, *, page=None, **kwargs):
         from .bounds import requested_page
 
-        kwargs["error_out"] = False
-        result = super().paginate(select, page=page or requested_page(), **kwargs)
-        if result.pages and result.page > result.pages:
-            result = super().paginate(select, page=result.pages, **kwargs)
-        return result
+        return super().paginate(select, page=page or requested_page(), **kwargs)
 
 
 db = ClinicSQLAlchemy(model_class=Base)
