@@ -116,20 +116,22 @@ def _add_life(db, patients: int, bench_date: date) -> dict:
 
 
 def _holds_and_discharges(db, courses, plans, bench_date):
-    from sqlalchemy import update
+    from sqlalchemy import select, update
 
     from tracker.models import Course
 
+    # Course rows carry an optimistic-locking version: a bulk update by id names the one it read.
+    versions = dict(db.session.execute(select(Course.id, Course.version)).all())
     holds, discharges = [], []
     for mrn, plan in plans.items():
         _patient_id, course_id, state, _anchor = courses[mrn]
         if state != "maintenance":
             continue
         if plan.plan == "on_hold":
-            holds.append({"id": course_id, "state": "on_hold", "state_before_hold": "maintenance",
+            holds.append({"id": course_id, "version": versions[course_id], "state": "on_hold", "state_before_hold": "maintenance",
                           "hold_reason": "travelling"})
         elif plan.plan == "discharged":
-            discharges.append({"id": course_id, "state": "discharged",
+            discharges.append({"id": course_id, "version": versions[course_id], "state": "discharged",
                                "closed_on": bench_date - timedelta(days=plan.number % 200),
                                "discharge_reason": "treatment goals met"})
     for batch in (holds, discharges):
