@@ -115,17 +115,6 @@ def test_closed_date_far_in_the_future_is_a_field_error(app, client, login_as):
         assert db.session.scalar(select(func.count(ClosedDate.id))) == 0
 
 
-def test_series_first_day_far_in_the_future_is_a_field_error(app, client, login_as):
-    """A series starting in 9999 is refused on its field, not computed into an overflow."""
-    patient_id = _patient_with_course(app)
-    login_as("frontdesk")
-    response = client.post(
-        f"/schedule/book-series?patient_id={patient_id}",
-        data={"first_day": "9999-12-31", "weekdays": ["0"], "wall_time": "09:00", "count": "3"},
-    )
-    assert response.status_code == 400 and "Enter a date between 1900 and 2200." in response.text
-
-
 @pytest.mark.parametrize(
     "dose, message",
     [
@@ -133,7 +122,7 @@ def test_series_first_day_far_in_the_future_is_a_field_error(app, client, login_
         ("1e-999999", "Use at most 3 decimal places."),
         ("0.0005", "Use at most 3 decimal places."),
         ("1e999999", "The dose is above the clinic maximum"),
-        ("9" * 60, "Enter a number, like 0.5."),
+        ("9" * 60, "Enter a number."),
     ],
 )
 def test_a_dose_is_never_rounded_to_something_else(app, client, login_as, dose, message):

@@ -12,7 +12,7 @@ from .services.clinic import MAX_YEAR, MIN_YEAR
 MAX_NUMBER_LENGTH = 40  # characters of a typed number; longer is not a measurement
 
 
-class DateField(fields.DateField):
+class BoundedDateField(fields.DateField):
     """A date in MIN_YEAR..MAX_YEAR: beyond that is a typing slip, and past what date sums allow."""
 
     def pre_validate(self, form):
@@ -37,9 +37,9 @@ class ExactDecimalField(fields.DecimalField):
                 raise InvalidOperation
             number = Decimal(raw)
         except InvalidOperation:
-            raise ValueError("Enter a number, like 0.5.") from None
+            raise ValueError("Enter a number.") from None
         if not number.is_finite():
-            raise ValueError("Enter a number, like 0.5.")
+            raise ValueError("Enter a number.")
         self.data = number
 
     def pre_validate(self, form):

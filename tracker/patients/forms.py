@@ -7,7 +7,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..form_fields import DateField, ExactDecimalField
+from ..form_fields import BoundedDateField, ExactDecimalField
 from ..services.clinic import MAX_YEAR, MIN_YEAR
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
 from ..services.infusions import (
@@ -67,7 +67,7 @@ class PatientForm(FlaskForm):
                                                        Length(max=80), NoControlCharacters(), PersonName()])
     last_name = StringField("Last name", validators=[InputRequired(message="Enter the last name."),
                                                      Length(max=80), NoControlCharacters(), PersonName()])
-    date_of_birth = DateField("Date of birth", format="%Y-%m-%d",
+    date_of_birth = BoundedDateField("Date of birth", format="%Y-%m-%d",
                               validators=[InputRequired(message="Enter the date of birth as YYYY-MM-DD.")])
     email = StringField("Email", validators=[Optional(), Length(max=254), EmailAddress()])
     phone = StringField("Phone", validators=[Optional(), Length(max=40), NoControlCharacters()])

@@ -1,7 +1,7 @@
 """Forms of the schedule area: booking, status actions and the clinic's resources."""
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateTimeLocalField, FieldList, FormField, HiddenField, IntegerField,
+    BooleanField, DateField, DateTimeLocalField, FieldList, FormField, HiddenField, IntegerField,
     RadioField, SelectField, SelectMultipleField, StringField, TextAreaField, TimeField,
 )
 from wtforms.form import Form
@@ -11,7 +11,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..booking import WEEKDAYS
-from ..form_fields import DateField
+from ..form_fields import BoundedDateField
 from ..models import CANCEL_REASONS
 from ..services.appointments import CANCEL_REASON_LABELS
 from ..services.clinic import MAX_CONCURRENT_RANGE, SLOT_STEP_MIN_RANGE
@@ -136,7 +136,7 @@ class HoursForm(FlaskForm):
 class ClosedDateForm(FlaskForm):
     """A date the clinic is closed."""
 
-    on = DateField("Date", validators=[InputRequired(message="Enter the date.")])
+    on = BoundedDateField("Date", validators=[InputRequired(message="Enter the date.")])
     reason = StringField("Reason (e.g. public holiday)", validators=[Length(max=120), NoControlCharacters()])
 
 
