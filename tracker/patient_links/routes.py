@@ -4,5 +4,6 @@ from . import (  # noqa: F401  (each registers its views on bp)
     book_views,
     bp,  # noqa: F401
     resend_views,
+    staff_marks,
     visit_views,
 )
