@@ -6,12 +6,13 @@ from datetime import date
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, RadioField, StringField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
 
 from ..validators import EmailAddress, NoControlCharacters
 from .visits import CANCEL_CHOICES
 
 MIN_BIRTH_YEAR = 1900
+DOB_MESSAGE = "Enter your date of birth as year-month-day, for example 1980-05-17."
 
 
 class SlotForm(FlaskForm):
@@ -65,12 +66,10 @@ class ResendForm(FlaskForm):
     )
     date_of_birth = DateField(
         "Your date of birth",
-        validators=[InputRequired(message="Enter your date of birth, for example 1980-05-17.")],
+        validators=[InputRequired(message=DOB_MESSAGE)],
     )
 
     def validate_date_of_birth(self, field):
-        if (
-            isinstance(field.data, date)
-            and not MIN_BIRTH_YEAR <= field.data.year <= date.today().year
-        ):
-            raise ValidationError("Enter your date of birth, for example 1980-05-17.")
+        if field.data is None or not MIN_BIRTH_YEAR <= field.data.year <= date.today().year:
+            field.errors[:] = []  # one message in words, not the parser's
+            raise StopValidation(DOB_MESSAGE)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app, redirect, request, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Patient
@@ -28,9 +28,10 @@ SOURCE_FACTOR = 3  # one source may ask for this many addresses' worth per hour
 
 def matching_patients(address: str, date_of_birth) -> list[Patient]:
     """Patients with that address on file and that date of birth who may be emailed."""
+    # The birth date is indexed; the address is compared without regard to case.
     rows = db.session.scalars(
         select(Patient)
-        .where(Patient.email == address, Patient.date_of_birth == date_of_birth)
+        .where(Patient.date_of_birth == date_of_birth, func.lower(Patient.email) == address.lower())
         .limit(5)
     )
     return [patient for patient in rows if patient.may_email]
