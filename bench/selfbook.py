@@ -35,6 +35,7 @@ def measure_selfbook(database_url: str, bench_date, runs: int) -> tuple[float, f
     app = bench_app(database_url)
     app.config["PATIENT_PAGE_LIMIT_PER_MINUTE"] = 1_000_000  # the bench is one source
     real_now, real_today = page_clock.utcnow, page_clock.clinic_today
+    added: list[int] = []
     try:
         with app.app_context():
             zone = ZoneInfo(get_settings().timezone)
@@ -57,8 +58,9 @@ def measure_selfbook(database_url: str, bench_date, runs: int) -> tuple[float, f
                 .order_by(Course.id)
                 .limit(1)
             )
-            if course is None:
-                raise Unavailable("no unbooked patient with an open window on the bench date")
+            if course is None:  # a small clinic books every waiting patient: add one for the run
+                course = _waiting_patient(db, bench_date)
+                added.append(course.patient_id)
             with app.test_request_context():
                 path = f"/my/book/{make_token('book', course.patient_id, course.id)}"
             db.session.remove()
@@ -82,5 +84,42 @@ def measure_selfbook(database_url: str, bench_date, runs: int) -> tuple[float, f
     finally:
         page_clock.utcnow, page_clock.clinic_today = real_now, real_today
         with app.app_context():
+            if added:  # the cached clinic is left as it was built
+                from tracker.models import Patient
+
+                db.session.delete(db.session.get(Patient, added[0]))
+                db.session.commit()
             db.session.remove()
             db.engine.dispose()
+
+
+def _waiting_patient(db, bench_date):
+    """A patient in maintenance, window open on the bench date, nothing booked (committed)."""
+    from tracker.models import Course, Patient
+
+    anchor = bench_date - timedelta(days=40)
+    patient = Patient(
+        mrn="BENCH-SELFBOOK",
+        first_name="Bench",
+        last_name="Waiting",
+        date_of_birth=anchor.replace(year=1980),
+        email="bench.waiting@example.org",
+        email_consent=True,
+    )
+    course = Course(
+        patient=patient,
+        state="maintenance",
+        mode="scheduled",
+        series_planned=1,
+        min_days=30,
+        max_days=90,
+        opened_on=anchor,
+        qualifying_count=1,
+        last_qualifying_on=anchor,
+        anchor_date=anchor,
+        window_opens=anchor + timedelta(days=30),
+        window_closes=anchor + timedelta(days=90),
+    )
+    db.session.add_all([patient, course])
+    db.session.commit()
+    return course

@@ -99,7 +99,7 @@ def online_times(patient, appointment_type, *, now: datetime, today: date, setti
         today=today,
         now=notice,
         from_day=booking.wall(notice, clinic_zone()).date(),
-        limit=OFFERED * 2,
+        limit=OFFERED + PER_DAY,  # a few spare for times other patients hold
         per_day=PER_DAY,
         chair_ids=chairs,
     )
