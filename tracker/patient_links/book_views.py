@@ -8,6 +8,7 @@ from flask import redirect, request, url_for
 from .. import booking
 from ..extensions import db
 from ..models import Course, Patient
+from ..saving import commit
 from ..services.clinic import clinic_zone, get_settings
 from ..services.errors import RuleError
 from . import bp
@@ -101,10 +102,11 @@ def choose(token):
         return redirect(request.path, 303)
     chair_id, seconds = picked
     appointment_type = bookable_type(course)
-    try:
+
+    def hold_it():
         if appointment_type is None:
             raise RuleError("Online booking is not open at the moment.", "slot")
-        hold = take_hold(
+        return take_hold(
             patient,
             course=course,
             appointment_type=appointment_type,
@@ -114,12 +116,11 @@ def choose(token):
             today=today(),
             settings=get_settings(),
         )
-    except RuleError as error:
-        db.session.rollback()
-        form.slot.errors = [str(error)]
+
+    saved = commit(form, hold_it, field_for=lambda error: "slot")
+    if saved is None:
         return _times_page(token, patient, course, form, status=409)
-    db.session.commit()
-    return redirect(url_for("patient_links.held", token=token, hold_id=hold.id), 303)
+    return redirect(url_for("patient_links.held", token=token, hold_id=saved.result.id), 303)
 
 
 @bp.get("/book/<token>/time/<int(max=2147483647):hold_id>")
@@ -162,14 +163,16 @@ def book_held(token, hold_id):
     if not form.validate():
         return redirect(url_for("patient_links.held", token=token, hold_id=hold_id), 303)
     settings = get_settings()
-    try:
-        appointment = book_hold(patient, hold_id, now=now(), settings=settings)
-    except RuleError as error:
-        db.session.rollback()
-        failed = SlotForm(formdata=None)
-        failed.slot.errors = [str(error)]
+    failed = SlotForm(formdata=None)
+    saved = commit(
+        failed,
+        lambda: book_hold(patient, hold_id, now=now(), settings=settings),
+        field_for=lambda error: "slot",
+    )
+    if saved is None:
         return _times_page(token, patient, course, failed, status=409)
-    db.session.commit()
-    if patient.may_email:
-        deliver(confirmation_message(appointment, patient, settings), "online booking confirmation")
+    if patient.may_email:  # mail goes after the commit
+        deliver(
+            confirmation_message(saved.result, patient, settings), "online booking confirmation"
+        )
     return redirect(url_for("patient_links.book", token=token), 303)

@@ -9,8 +9,8 @@ from flask import redirect, request, url_for
 from .. import booking
 from ..extensions import db
 from ..models import Appointment, Patient
+from ..saving import commit
 from ..services.clinic import clinic_zone, get_settings
-from ..services.errors import RuleError
 from . import bp, visits
 from .common import describe, link_problem, now, render_page, slot_choices, today
 from .forms import ActionForm, CancelForm, SlotForm, parse_slot
@@ -76,14 +76,13 @@ def _act(token, action, done: str):
     if resolved is None:
         return problem
     patient, visit = resolved
-    if not ActionForm().validate():
+    form = ActionForm()
+    if not form.validate():
         return redirect(url_for("patient_links.manage", token=token), 303)
-    try:
-        changed = action(visit)
-    except RuleError as error:
-        db.session.rollback()
-        return _page(token, patient, visit, status=409, error=str(error))
-    db.session.commit()
+    saved = commit(form, lambda: action(visit))
+    if saved is None:
+        return _page(token, patient, visit, status=409, error=" ".join(form.form_errors))
+    changed = saved.result
     return redirect(
         url_for(
             "patient_links.manage", token=token, done=done if changed is not False else "already"
@@ -114,15 +113,13 @@ def cancel(token):
     form = CancelForm()
     if not form.validate():
         return _page(token, patient, visit, status=400, cancel_form=form)
-    try:
-        visits.cancel(visit, form.reason.data, now=now(), settings=get_settings())
-    except RuleError as error:
-        db.session.rollback()
-        if error.field == "reason":
-            form.reason.errors = [str(error)]
+    saved = commit(
+        form, lambda: visits.cancel(visit, form.reason.data, now=now(), settings=get_settings())
+    )
+    if saved is None:
+        if form.reason.errors:
             return _page(token, patient, visit, status=400, cancel_form=form)
-        return _page(token, patient, visit, status=409, error=str(error))
-    db.session.commit()
+        return _page(token, patient, visit, status=409, error=" ".join(form.form_errors))
     return redirect(url_for("patient_links.manage", token=token), 303)
 
 
@@ -175,20 +172,19 @@ def move(token):
     if picked is None:  # the form's validator refused it already
         return redirect(request.path, 303)
     chair_id, seconds = picked
-    try:
-        visits.move(
+    saved = commit(
+        form,
+        lambda: visits.move(
             visit,
             chair_id=chair_id,
             start_at=booking.from_epoch(seconds),
             now=now(),
             today=today(),
             settings=get_settings(),
-        )
-    except RuleError as error:
-        db.session.rollback()
-        if error.field == "slot":
-            form.slot.errors = [str(error)]
+        ),
+    )
+    if saved is None:
+        if form.slot.errors:
             return _move_page(token, patient, visit, form, status=409)
-        return _page(token, patient, visit, status=409, error=str(error))
-    db.session.commit()
+        return _page(token, patient, visit, status=409, error=" ".join(form.form_errors))
     return redirect(url_for("patient_links.manage", token=token, done="moved"), 303)
