@@ -150,7 +150,8 @@ def _chairs_and_hours(db):
     for number in range(1, CHAIRS + 1):
         if f"Chair {number}" not in existing:
             position += 1
-            db.session.add(Chair(name=f"Chair {number}", position=position, active=True))
+            db.session.add(Chair(name=f"Chair {number}", position=position, active=True,
+                                 bookable_online=True))
     if not db.session.scalar(select(func.count()).select_from(OpeningHours)):
         for weekday in range(5):
             db.session.add(OpeningHours(weekday=weekday, opens=OPENS, closes=CLOSES))
@@ -162,7 +163,8 @@ def _chairs_and_hours(db):
     booster = db.session.scalar(select(AppointmentType).where(AppointmentType.name == "Booster 40 min"))
     if booster is None:
         booster = AppointmentType(name="Booster 40 min", prep_min=BLOCK[0], infusion_min=BLOCK[1],
-                                  recovery_min=BLOCK[2], for_series=False, active=True)
+                                  recovery_min=BLOCK[2], for_series=False, active=True,
+                                  bookable_online=True)
         db.session.add(booster)
     clinicians = []
     # Four clinicians supervise three chairs each; two front-desk staff get the daily digest.

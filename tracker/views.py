@@ -1,7 +1,8 @@
 """Blueprint registration: one blueprint per area."""
 import importlib
 
-AREAS = ("errors", "auth", "main", "patients", "worklist", "schedule", "reminders", "admin")
+AREAS = ("errors", "auth", "main", "patients", "worklist", "schedule", "reminders", "admin",
+         "patient_links")
 
 
 def register_blueprints(app):

@@ -26,6 +26,7 @@ class Chair(db.Model):
     name: Mapped[str] = mapped_column(String(60), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
+    bookable_online: Mapped[bool] = mapped_column(default=False)  # patients may book it from a link
 
 
 class OpeningHours(db.Model):
@@ -67,6 +68,7 @@ class AppointmentType(db.Model):
     recovery_min: Mapped[int] = mapped_column(default=45)
     for_series: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    bookable_online: Mapped[bool] = mapped_column(default=False)  # patients may book it from a link
 
     @property
     def block_minutes(self) -> int:

@@ -98,6 +98,7 @@ class ChairForm(FlaskForm):
     name = StringField("Chair name", validators=[
         InputRequired(message="Enter a name."), Length(max=60), NoControlCharacters()])
     position = IntegerField("Position", default=0, validators=[Optional(), NumberRange(min=0, max=999)])
+    bookable_online = BooleanField("Patients may book it online")
 
 
 class RequiredWhenOpen:
@@ -153,6 +154,7 @@ class AppointmentTypeForm(FlaskForm):
         InputRequired(message="Enter the minutes."), NumberRange(min=0, max=240)])
     for_series = BooleanField("Used for series sessions")
     active = BooleanField("Offered for booking", default=True)
+    bookable_online = BooleanField("Patients may book it online")
 
 
 class CapacityForm(FlaskForm):
