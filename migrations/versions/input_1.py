@@ -1,7 +1,7 @@
 """optimistic locking: a version column on patients, courses, infusions and appointments
 
 Revision ID: input_1
-Revises: mail_1
+Revises: selfservice_1
 Create Date: 2026-12-03 19:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "input_1"
-down_revision = "mail_1"
+down_revision = "selfservice_1"
 branch_labels = None
 depends_on = None
 
