@@ -144,8 +144,9 @@ def test_every_template_pair_is_complete_and_used(app_ctx):
     for name in names:
         assert os.path.exists(os.path.join(EMAIL_TEMPLATES, f"{name}.txt"))
         assert os.path.exists(os.path.join(EMAIL_TEMPLATES, f"{name}.html"))
+    # The self-service pair is rendered in tests/test_patient_links_privacy.py.
     assert names == {"window_upcoming", "window_closing", "appointment", "staff_digest",
-                     "visit_booked", "visit_moved", "visit_cancelled"}
+                     "visit_booked_online", "patient_links", "visit_booked", "visit_moved", "visit_cancelled"}
 
 
 def test_staff_digest_shows_no_clinical_detail(app_ctx):

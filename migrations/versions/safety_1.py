@@ -2,7 +2,7 @@
 dose change that warns on the session form
 
 Revision ID: safety_1
-Revises: mail_1
+Revises: input_1
 Create Date: 2026-12-03 18:40:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "safety_1"
-down_revision = "mail_1"
+down_revision = "input_1"
 branch_labels = None
 depends_on = None
 

@@ -5,23 +5,25 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from .. import scheduling
+from ..bounds import record_id
 from ..extensions import db
 from ..models import Appointment, Course, Infusion, Patient, utcnow
+from ..saving import acting_user, commit, put_error, refused_status
 from ..security import roles_required
 from ..services import appointments as appointment_service
 from ..services import clinic
 from ..services import courses as course_service
 from ..services import infusions as infusion_service
 from ..services.clinic import get_settings, local_to_utc
-from ..services.errors import RuleError
+from ..services.errors import RuleError, expect_version
 from .forms import EnteredInErrorForm, InfusionForm
-from .routes import bp, current_actor, put_error
+from .routes import bp
 from .sessions import session_messages
 
 
 def _appointment_for(patient: Patient) -> Appointment | None:
     """The appointment named by ?appointment_id=, which must be this patient's (else 404)."""
-    appointment_id = request.args.get("appointment_id", type=int)
+    appointment_id = record_id(request.args.get("appointment_id"))
     if appointment_id is None:
         if request.args.get("appointment_id"):
             abort(404)
@@ -78,7 +80,7 @@ def record_infusion(patient_id: int):
             for message, category in session_messages(infusion, course, previous_dose, settings):
                 flash(message, category)
             return redirect(url_for(".detail", patient_id=patient.id), 303)
-    status = 400 if request.method == "POST" else 200
+    status = refused_status(form) if request.method == "POST" else 200
     return render_template("patients/infusion_form.html", form=form, patient=patient, course=course,
                            appointment=appointment, settings=settings, zone=zone, last=last), status
 
@@ -104,18 +106,17 @@ def _record(form: InfusionForm, patient: Patient, course: Course, appointment, s
                 put_error(form, RuleError(message, name))
     if not valid or given_at is None or form.errors:
         return None
-    try:
+
+    def change() -> Infusion:
         infusion = infusion_service.record_infusion(
-            course, actor=current_actor(), settings=settings, today=today, given_at=given_at,
+            course, actor=acting_user(), settings=settings, today=today, given_at=given_at,
             appointment_id=appointment.id if appointment else None, **form.infusion_values())
         if appointment is not None:
-            appointment_service.fulfil_from_infusion(appointment, infusion, current_actor())
-        db.session.commit()
-    except RuleError as error:
-        db.session.rollback()
-        put_error(form, error)
-        return None
-    return infusion
+            appointment_service.fulfil_from_infusion(appointment, infusion, acting_user())
+        return infusion
+
+    saved = commit(form, change)
+    return saved.result if saved else None
 
 
 @bp.route("/<int:patient_id>/infusions/<int:infusion_id>/entered-in-error", methods=["GET", "POST"])
@@ -128,23 +129,24 @@ def infusion_in_error(patient_id: int, infusion_id: int):
         abort(404)
     patient = db.get_or_404(Patient, patient_id)
     form = EnteredInErrorForm()
+    if request.method == "GET":
+        form.version.data = str(infusion.version)
     problem = None
     if infusion.in_error:
         problem = "This infusion is already marked entered in error."
     elif infusion.course.state not in ("series_in_progress", "maintenance", "on_hold"):
         problem = "That infusion belongs to a closed course and cannot be changed."
     if problem is None and form.validate_on_submit():
-        try:
-            infusion_service.mark_in_error(infusion, actor=current_actor(), reason=form.reason.data,
-                                           now=utcnow())
-            db.session.commit()
-        except RuleError as error:
-            db.session.rollback()
-            put_error(form, error)
-        else:
+
+        def change() -> Infusion:
+            expect_version(infusion, form.version.data, "infusion")
+            return infusion_service.mark_in_error(infusion, actor=acting_user(), reason=form.reason.data,
+                                                  now=utcnow())
+
+        if commit(form, change) is not None:
             flash("Marked as entered in error; it no longer counts and the course dates were "
                   "recalculated.", "success")
             return redirect(url_for(".detail", patient_id=patient_id), 303)
-    status = 400 if request.method == "POST" else 200
+    status = refused_status(form) if request.method == "POST" else 200
     return render_template("patients/infusion_in_error.html", patient=patient, infusion=infusion,
                            form=form, problem=problem, zone=ZoneInfo(get_settings().timezone)), status
