@@ -140,10 +140,10 @@ def test_booked_and_planner_candidates_match_the_python_rules(app_ctx, data, on)
     assert part_sizes(clock) == expected_sizes
     # Page by page (each part read from its nearer end) the worklist is the export's order.
     whole = [row.course_id for row in db.session.execute(
-        export_rows(clock, statuses=URGENCY, booked=None, search_text=None))]
+        export_rows(clock, statuses=URGENCY, booked=None))]
     paged, page = [], 1
     while True:
-        found = worklist_page(clock, statuses=URGENCY, booked=None, search_text=None, page=page,
+        found = worklist_page(clock, statuses=URGENCY, booked=None, page=page,
                               per_page=2)
         paged += [row.course_id for row in found.items]
         if not found.has_next:

@@ -11,11 +11,11 @@ BOOKED_CHOICES = {"": "Booked and unbooked", "unbooked": "Unbooked only", "booke
 
 
 class WorklistFilterForm(Form):
-    """Status, booked/unbooked and a name or MRN search."""
+    """Status, booked/unbooked and a patient search (services/search.py)."""
 
     status = SelectField("Status", choices=STATUS_CHOICES, default="")
     booked = SelectField("Booking", choices=BOOKED_CHOICES, default="")
-    q = StringField("Name or MRN", validators=[Optional(), Length(max=80), NoControlCharacters()])
+    q = StringField("Find a patient", validators=[Optional(), Length(max=100), NoControlCharacters()])
 
     @property
     def statuses(self) -> tuple[str, ...]:

@@ -8,11 +8,12 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Sequence
 
-from sqlalchemy import Date, and_, bindparam, case, func, literal, or_, select, union_all
+from sqlalchemy import Date, and_, bindparam, case, false, func, literal, select, union_all
 
 from ..database import data_version
 from ..extensions import db
 from ..models import ACTIVE_STATUSES, Appointment, Course, Patient
+from ..services.search import SearchQuery, matching_ids
 from ..status import (
     Clock, after_anchor, booked_expr, next_appointment_expr, open_courses, status_expr,
     status_filter, status_parts,
@@ -53,25 +54,6 @@ class Page:
     @property
     def next_num(self) -> int:
         return self.page + 1
-
-
-def search_filter(text: str | None):
-    """MRN exactly, or a name starting with the text (last, first, or 'first last')."""
-    if not text:
-        return None
-    conditions = [Patient.mrn == text, _starts(Patient.last_name, text),
-                  _starts(Patient.first_name, text)]
-    if " " in text:
-        first, _, last = text.partition(" ")
-        conditions.append(and_(_starts(Patient.first_name, first.strip()),
-                               _starts(Patient.last_name, last.strip())))
-    return or_(*conditions)
-
-
-def _starts(column, text: str):
-    """Case-insensitive 'starts with', the text's own % and _ taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.ilike(escaped + "%", escape="\\")
 
 
 def _param_clock(zone: str, utc_offset_minutes: int) -> Clock:
@@ -154,7 +136,7 @@ def _part_where(clock: Clock, status: str, part: str):
 
 
 def worklist_page(clock: Clock, *, statuses: Sequence[str], booked: bool | None,
-                  search_text: str | None, page: int, per_page: int) -> Page:
+                  search: SearchQuery | None = None, page: int, per_page: int) -> Page:
     """The page of the worklist: unbooked first, then by URGENCY, then oldest date first.
 
     Unbooked patients come first because they are the front desk's work: a booked patient
@@ -165,13 +147,13 @@ def worklist_page(clock: Clock, *, statuses: Sequence[str], booked: bool | None,
     booked counts, and the page: a UNION ALL of the parts that overlap the page, each read
     from its nearer end, so the last page costs what the first does (a search: two).
     """
-    search = search_filter(search_text)
+    found = matching_ids(search) if search is not None else None
     wanted_booked = (False, True) if booked is None else (booked,)
     if search is not None:  # a search narrows the list to a few patients: sort them directly
-        counts = searched_counts(clock, search)
+        counts = searched_counts(clock, found)
         total = sum(counts[(s, b)] for s in URGENCY if s in statuses for b in wanted_booked)
         number, offset = _page_offset(page, per_page, total)
-        stmt = export_rows(clock, statuses=statuses, booked=booked, search_text=search_text)
+        stmt = export_rows(clock, statuses=statuses, booked=booked, search=search)
         return Page(db.session.execute(stmt.offset(offset).limit(per_page)).all(),
                     number, per_page, total, counts)
     sizes = part_sizes(clock)
@@ -297,33 +279,35 @@ def _by_status(sizes: dict[tuple[bool, int], int]) -> dict[tuple[str, bool], int
     return counts
 
 
-def searched_counts(clock: Clock, search) -> dict[tuple[str, bool], int]:
-    """{(status, booked): number} among the patients matching a search (few: counted directly)."""
-    rows = _searched(clock, URGENCY, search).subquery()
+def searched_counts(clock: Clock, found) -> dict[tuple[str, bool], int]:
+    """{(status, booked): number} among the patients a search found (few: counted directly)."""
+    rows = _searched(clock, URGENCY, found).subquery()
     stmt = select(rows.c.status, rows.c.booked, func.count()).group_by(rows.c.status, rows.c.booked)
     found = {(name, bool(booked)): n for name, booked, n in db.session.execute(stmt)}
     return {(name, b): found.get((name, b), 0) for name in URGENCY for b in (False, True)}
 
 
-def export_rows(clock: Clock, *, statuses: Sequence[str], booked: bool | None, search_text: str | None):
+def export_rows(clock: Clock, *, statuses: Sequence[str], booked: bool | None,
+                search: SearchQuery | None = None):
     """The whole filtered worklist as one ordered statement (for streaming to CSV)."""
-    search = search_filter(search_text)
     chosen = [s for s in URGENCY if s in statuses]
-    stmt = open_courses(clock, chosen) if search is None else _searched(clock, chosen, search)
+    found = matching_ids(search) if search is not None else None
+    stmt = open_courses(clock, chosen) if search is None else _searched(clock, chosen, found)
     if booked is not None:
         stmt = stmt.where(booked_expr(clock) if booked else ~booked_expr(clock))
     return stmt.order_by(*ordering(clock))
 
 
-def _searched(clock: Clock, statuses: Sequence[str], search):
-    """Open courses of the patients matching a search, with one of `statuses`.
+def _searched(clock: Clock, statuses: Sequence[str], found):
+    """Open courses of the patients a search found (`found`: their ids, or None for nobody).
 
     The status is tested on the CASE (not the index ranges) and the patients as a list of
     ids, so the database finds the few matching patients first, then their courses.
     """
+    if found is None:
+        return open_courses(clock).where(false())
     return (open_courses(clock)
-            .where(Course.patient_id.in_(select(Patient.id).where(search)),
-                   status_expr(clock).in_(list(statuses))))
+            .where(Course.patient_id.in_(found), status_expr(clock).in_(list(statuses))))
 
 
 def ordering(clock: Clock):

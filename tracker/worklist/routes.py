@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from ..csv_safe import safe_row
 from ..extensions import db
 from ..scheduling import STATUS_LABELS
+from ..services import search
 from ..services.clinic import clinic_today, get_settings
 from ..status import clock_for, stream
 from .forms import UpcomingFilterForm, WorklistFilterForm
@@ -68,6 +69,12 @@ def _links() -> dict[str, tuple[str, str]]:
             for name, endpoint in (("patient", "patients.detail"), ("book", "schedule.book"))}
 
 
+def _search(form: WorklistFilterForm, settings, today: date) -> search.SearchQuery | None:
+    """The worklist's search box as the one patient search's query (None when empty)."""
+    text = form.search
+    return search.parse(text, date_order=settings.date_order, today=today) if text else None
+
+
 def _page_number() -> int:
     return max(1, request.args.get("page", 1, type=int) or 1)
 
@@ -81,7 +88,7 @@ def index():
     settings = get_settings()
     clock = clock_for(clinic_today(), settings)
     page = worklist_page(clock, statuses=form.statuses, booked=form.booked_filter,
-                         search_text=form.search, page=_page_number(),
+                         search=_search(form, settings, clock.on), page=_page_number(),
                          per_page=current_app.config["PAGE_SIZE"])
     return render_template("worklist/index.html", form=form, page=page, today=clock.on,
                            rows=_rows(page.items, ZoneInfo(settings.timezone)), links=_links(),
@@ -118,7 +125,7 @@ def export_csv():
     clock = clock_for(clinic_today(), settings)
     zone = ZoneInfo(settings.timezone)
     statement = export_rows(clock, statuses=form.statuses, booked=form.booked_filter,
-                            search_text=form.search)
+                            search=_search(form, settings, clock.on))
     log.info("worklist exported by user %s", current_user.id)
 
     def lines():
