@@ -8,16 +8,15 @@ from typing import Optional
 from zoneinfo import ZoneInfo
 
 from flask import (
-    Blueprint, Response, current_app, flash, redirect, render_template, request,
-    stream_with_context, url_for,
+    Blueprint, Response, current_app, render_template, request, stream_with_context, url_for,
 )
 from flask_login import current_user, login_required
 
 from ..csv_safe import safe_row
 from ..extensions import db
 from ..models import Patient, utcnow
+from ..saving import acting_user, save
 from ..security import local_path
-from ..services.errors import RuleError
 from ..scheduling import STATUS_LABELS
 from ..services import outreach, search
 from ..services.clinic import clinic_today, get_settings
@@ -209,21 +208,16 @@ def log_call(patient_id: int):
     """Log a call from a worklist row in one step; back to the same page of the list."""
     form = CallForm()
     back = local_path(form.next.data) or url_for(".index")
-    if not form.validate():
-        problems = [message for messages in form.errors.values() for message in messages]
-        flash(" ".join(problems) or "The call was not logged; try again.", "error")
-        return redirect(back, 303)
-    try:
-        attempt = outreach.log_attempt(patient_id, outcome=form.outcome.data, note=form.note.data or "",
-                                       actor=current_user._get_current_object(), now=utcnow())
-        db.session.commit()
-    except RuleError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(back, 303)
-    patient = db.session.get(Patient, attempt.patient_id)
-    flash(f"Call logged for {patient.full_name}: {outreach.OUTCOME_LABELS[attempt.outcome]}.", "success")
-    return redirect(back, 303)
+
+    def change():
+        return outreach.log_attempt(patient_id, outcome=form.outcome.data, note=form.note.data or "",
+                                    actor=acting_user(), now=utcnow())
+
+    def message(attempt) -> str:
+        patient = db.session.get(Patient, attempt.patient_id)
+        return f"Call logged for {patient.full_name}: {outreach.OUTCOME_LABELS[attempt.outcome]}."
+
+    return save(form, change, message=message, to=back, refused_to=back)
 
 
 @bp.app_template_global()
