@@ -20,7 +20,7 @@ class WorklistFilterForm(Form):
     status = SelectField("Status", choices=STATUS_CHOICES, default="")
     booked = SelectField("Booking", choices=BOOKED_CHOICES, default="")
     contact = SelectField("Calls", choices=CONTACT_CHOICES, default="")
-    q = StringField("Find a patient", validators=[Optional(), Length(max=100), NoControlCharacters()])
+    q = StringField("Name, MRN, birth date or phone", validators=[Optional(), Length(max=100), NoControlCharacters()])
 
     @property
     def statuses(self) -> tuple[str, ...]:
