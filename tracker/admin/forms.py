@@ -13,8 +13,8 @@ from wtforms.validators import StopValidation, ValidationError
 from ..models import ROLES
 from ..passwords import password_problem
 from ..services.clinic import (
-    MAX_CONCURRENT_RANGE, MAX_YEAR, MIN_YEAR, RECALL_QUIET_DAYS_RANGE, SLOT_STEP_MIN_RANGE,
-    timezone_problem,
+    MAX_CONCURRENT_RANGE, MAX_YEAR, MIN_YEAR, ONLINE_RANGES, RECALL_QUIET_DAYS_RANGE,
+    SLOT_STEP_MIN_RANGE, timezone_problem,
 )
 from ..services.search import DATE_ORDERS
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
@@ -22,16 +22,7 @@ from ..validators import EmailAddress, NoControlCharacters
 
 ROLE_CHOICES = {"frontdesk": "Front desk", "clinician": "Clinician", "admin": "Admin"}
 assert set(ROLE_CHOICES) == set(ROLES)
-LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
-
-
-class SingleLine:
-    """WTForms validator: no control characters and no line breaks (names go into mail headers)."""
-
-    def __call__(self, form, field):
-        NoControlCharacters()(form, field)
-        if isinstance(field.data, str) and any(mark in field.data for mark in LINE_BREAKS):
-            raise ValidationError("Keep this on one line.")
+SingleLine = NoControlCharacters  # it refuses line breaks too outside text areas
 
 
 class FiniteDecimal:
@@ -158,6 +149,15 @@ class SettingsForm(FlaskForm):
     # Search and recall
     date_order = SelectField("Dates of birth are typed", choices=DATE_ORDERS)
     recall_quiet_days = _whole("A called patient sorts lower for (days)", *RECALL_QUIET_DAYS_RANGE)
+    # Patient self-service
+    online_min_notice_hours = _whole("Online booking: at least this many hours ahead",
+                                     *ONLINE_RANGES["online_min_notice_hours"])
+    online_horizon_days = _whole("Online booking: at most this many days ahead",
+                                 *ONLINE_RANGES["online_horizon_days"])
+    online_cutoff_hours = _whole("No online move or cancel within (hours before the visit)",
+                                 *ONLINE_RANGES["online_cutoff_hours"])
+    online_late_cancel = BooleanField("Accept an online cancel inside that time, recorded as a late cancellation")
+    online_bookings_confirmed = BooleanField("Visits booked online are confirmed at once")
 
     GROUPS = {
         "Clinic": ("clinic_name", "display_name", "phone", "address", "timezone"),
@@ -169,6 +169,8 @@ class SettingsForm(FlaskForm):
         "Chair time": ("default_prep_min", "default_recovery_min", "max_concurrent_per_clinician",
                        "slot_step_min"),
         "Search and recall": ("date_order", "recall_quiet_days"),
+        "Patient self-service": ("online_min_notice_hours", "online_horizon_days", "online_cutoff_hours",
+                                 "online_late_cancel", "online_bookings_confirmed"),
     }
 
     def validate_timezone(self, field):

@@ -5,6 +5,7 @@ from .clinical import (
 )
 from .outreach import OUTREACH_OUTCOMES, OutreachAttempt
 from .outbox import REMINDER_KINDS, REMINDER_STATUSES, Reminder, SchedulerHeartbeat
+from .patient_links import PageHit, SlotHold
 from .schedule import (
     ACTIVE_STATUSES, APPOINTMENT_STATUSES, CANCEL_REASONS, Appointment, AppointmentStatusChange,
     AppointmentType, Chair, ClosedDate, OpeningHours,
@@ -15,7 +16,8 @@ from .types import UTCDateTime, utcnow
 __all__ = [
     "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "AuditEvent", "Appointment", "AppointmentStatusChange",
     "AppointmentType", "CANCEL_REASONS", "COURSE_STATES", "Chair", "ClinicSettings", "ClosedDate",
-    "Course", "Infusion", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OUTREACH_OUTCOMES", "OpeningHours", "OutreachAttempt",
-    "Patient", "REMINDER_KINDS", "REMINDER_STATUSES", "ROLES", "Reminder", "SchedulerHeartbeat",
+    "Course", "Infusion", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OUTREACH_OUTCOMES",
+    "OpeningHours", "OutreachAttempt", "PageHit", "Patient", "REMINDER_KINDS", "REMINDER_STATUSES",
+    "ROLES", "Reminder", "SchedulerHeartbeat", "SlotHold",
     "UTCDateTime", "User", "utcnow",
 ]

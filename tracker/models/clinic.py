@@ -49,6 +49,12 @@ class ClinicSettings(db.Model):
     # many days a patient who was called sorts below those not yet called.
     date_order: Mapped[str] = mapped_column(String(3), default="MDY")
     recall_quiet_days: Mapped[int] = mapped_column(default=3)
+    # Patient self-service (book and manage links)
+    online_min_notice_hours: Mapped[int] = mapped_column(default=24)  # earliest online booking
+    online_horizon_days: Mapped[int] = mapped_column(default=60)  # latest online booking
+    online_cutoff_hours: Mapped[int] = mapped_column(default=24)  # no online move/cancel inside
+    online_late_cancel: Mapped[bool] = mapped_column(default=False)  # cancel inside: late-cancel
+    online_bookings_confirmed: Mapped[bool] = mapped_column(default=False)  # else pending
 
 
 class AuditEvent(db.Model):

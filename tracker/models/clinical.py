@@ -57,6 +57,9 @@ class Patient(db.Model):
     phone_key: Mapped[Optional[str]] = mapped_column(key_text(search_keys.PHONE_KEY_LENGTH))
     phone_key_reversed: Mapped[Optional[str]] = mapped_column(key_text(search_keys.PHONE_KEY_LENGTH))
     email_key: Mapped[Optional[str]] = mapped_column(key_text(search_keys.EMAIL_KEY_LENGTH))
+    # Optimistic locking: every UPDATE bumps it and checks it; forms carry the version they showed.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
     courses: Mapped[list["Course"]] = relationship(
         back_populates="patient", order_by="Course.id", cascade="all, delete-orphan"
@@ -123,6 +126,9 @@ class Course(db.Model):
     anchor_date: Mapped[Optional[date]] = mapped_column(Date)
     window_opens: Mapped[Optional[date]] = mapped_column(Date)
     window_closes: Mapped[Optional[date]] = mapped_column(Date)
+    # Optimistic locking: every UPDATE bumps it and checks it; forms carry the version they showed.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
     patient: Mapped[Patient] = relationship(back_populates="courses")
     infusions: Mapped[list["Infusion"]] = relationship(
@@ -177,6 +183,9 @@ class Infusion(db.Model):
     early_reason: Mapped[Optional[str]] = mapped_column(String(200))
     recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Optimistic locking: every UPDATE bumps it and checks it; forms carry the version they showed.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
     course: Mapped[Course] = relationship(back_populates="infusions")
 

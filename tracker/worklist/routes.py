@@ -13,6 +13,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from ..csv_safe import safe_row
+from ..bounds import requested_page
 from ..extensions import db
 from ..models import Patient, utcnow
 from ..saving import acting_user, save
@@ -112,7 +113,7 @@ def _search(form: WorklistFilterForm, settings, today: date) -> search.SearchQue
 
 
 def _page_number() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    return requested_page()
 
 
 @bp.get("/")
