@@ -19,6 +19,7 @@ from .build import build_clinic
 from .databases import PostgresStore, SQLiteStore, remove_tree, schema_key
 from .measure import Unavailable, measure_due, measure_floor, measure_slots, measure_sweep
 from .procs import ROOT
+from .search import search_figures
 from .selfbook import measure_selfbook
 from .web import worklist_figures
 
@@ -28,7 +29,8 @@ TARGETS = (
     ("due_s", "<=", 2), ("due_ratio", "<=", 3), ("due_peak_rss_mb", "<=", 300),
     ("worklist_p50_ms", "<=", 50), ("worklist_p95_ms", "<=", 150), ("worklist_ratio", "<=", 10),
     ("worklist_rps_ratio", ">=", 0.1), ("sweep_s", "<=", 10), ("slots_ms", "<=", 20),
-    ("growth_due", "<=", 12), ("growth_sweep", "<=", 12), ("selfbook_p50_ms", "<=", 50),
+    ("growth_due", "<=", 12), ("growth_sweep", "<=", 12), ("search_p50_ms", "<=", 20),
+    ("selfbook_p50_ms", "<=", 50),
 )
 UNITS = {"_per_s": "msg/s", "_ms": "ms", "_mb": "MB", "_rps": "req/s", "_s": "s"}  # longest first
 
@@ -146,6 +148,8 @@ def run(args) -> int:
             (("due_s", "due_peak_rss_mb", "due_ratio"), lambda: _due(report, store, runs, scratch, found)),
             (("worklist_p50_ms", "worklist_p95_ms", "worklist_ratio", "worklist_rps", "worklist_rps_ratio"),
              lambda: _worklist(report, store, meta, args)),
+            (("search_p50_ms", "search_p95_ms", "search_page_p50_ms"),
+             lambda: _search(report, store, meta, args)),
             (("sweep_s", "sweep_msgs_per_s"), lambda: _sweep(report, store, meta, scratch, found)),
             (("slots_ms",), lambda: _slots(report, store, args)),
             (("selfbook_p50_ms", "selfbook_p95_ms"), lambda: _selfbook(report, store, args)),
@@ -179,6 +183,14 @@ def _worklist(report, store, meta, args) -> None:
     report.figure("worklist_rps", web["worklist_rps"], 1)
     report.figure("worklist_rps_ratio", web["worklist_rps"] / web["bare_rps"], 3)
     report.echo(f"# load: bare route {web['bare_rps']:.1f} req/s (2 gunicorn workers, 8 client threads)")
+
+
+def _search(report, store, meta, args) -> None:
+    found = search_figures(store.url, BENCH_DATE, meta["admin_email"], meta["admin_password"],
+                           os.path.join(args.cache_dir, "gunicorn.log"), args.patients, args.smoke,
+                           report.echo)
+    for name in ("search_p50_ms", "search_p95_ms", "search_page_p50_ms"):
+        report.figure(name, found[name], 1)
 
 
 def _sweep(report, store, meta, scratch, found) -> None:

@@ -52,6 +52,8 @@ ROUTES = {
     ("worklist.upcoming", "GET"): (LOGIN, 200, 200, 200),
     ("worklist.export_csv", "GET"): (LOGIN, 200, 200, 200),
     ("patients.index", "GET"): (LOGIN, 200, 200, 200),
+    ("search.results", "GET"): (LOGIN, 200, 200, 200),
+    ("search.suggest", "GET"): (LOGIN, 200, 200, 200),
     ("patients.new", "GET"): (LOGIN, 200, 200, 200),
     ("patients.new", "POST"): (LOGIN, 400, 400, 400),
     ("patients.detail", "GET"): (LOGIN, 200, 200, 200),

@@ -1,7 +1,7 @@
 """Blueprint registration: one blueprint per area."""
 import importlib
 
-AREAS = ("errors", "auth", "main", "patients", "worklist", "schedule", "reminders", "admin",
+AREAS = ("errors", "auth", "main", "patients", "search", "worklist", "schedule", "reminders", "admin",
          "patient_links")
 
 

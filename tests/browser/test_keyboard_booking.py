@@ -61,7 +61,7 @@ def test_booking_with_keyboard_only(journey, live_app):
     assert is_focused(page.get_by_role("main"))
 
     # Narrow the worklist to the patient, then follow their Book link.
-    tab_to(page, page.get_by_label("Name or MRN"))
+    tab_to(page, page.get_by_label("Name, MRN, birth date or phone"))
     page.keyboard.type("Kowalski")
     press_to_load(page)
     assert page.get_by_role("row").filter(has_text="Halvorsen").count() == 0

@@ -3,6 +3,7 @@ from .clinic import AuditEvent, ClinicSettings
 from .clinical import (
     COURSE_STATES, MODES, OPEN_STATES, OUTCOMES, Course, Infusion, Patient,
 )
+from .outreach import OUTREACH_OUTCOMES, OutreachAttempt
 from .outbox import REMINDER_KINDS, REMINDER_STATUSES, Reminder, SchedulerHeartbeat
 from .patient_links import PageHit, SlotHold
 from .schedule import (
@@ -15,8 +16,8 @@ from .types import UTCDateTime, utcnow
 __all__ = [
     "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "AuditEvent", "Appointment", "AppointmentStatusChange",
     "AppointmentType", "CANCEL_REASONS", "COURSE_STATES", "Chair", "ClinicSettings", "ClosedDate",
-    "Course", "Infusion", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OpeningHours",
-    "PageHit", "Patient", "REMINDER_KINDS", "REMINDER_STATUSES", "ROLES", "Reminder", "SchedulerHeartbeat",
-    "SlotHold",
+    "Course", "Infusion", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OUTREACH_OUTCOMES",
+    "OpeningHours", "OutreachAttempt", "PageHit", "Patient", "REMINDER_KINDS", "REMINDER_STATUSES",
+    "ROLES", "Reminder", "SchedulerHeartbeat", "SlotHold",
     "UTCDateTime", "User", "utcnow",
 ]
