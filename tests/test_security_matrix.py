@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from tracker.extensions import csrf, db
 from tracker.models import (
-    Appointment, AppointmentType, Chair, ClosedDate, Infusion, Reminder, User, utcnow,
+    ApiToken, Appointment, AppointmentType, Chair, ClosedDate, Infusion, Reminder, User, utcnow,
 )
 
 from .conftest import build_app, login
@@ -94,11 +94,28 @@ ROUTES = {
     ("schedule.appointment_type_update", "POST"): (LOGIN, 403, 403, 400),
     ("schedule.capacity", "GET"): (LOGIN, 403, 403, 200),
     ("schedule.capacity", "POST"): (LOGIN, 403, 403, 400),
+    ("api_tokens.index", "GET"): (LOGIN, 403, 403, 200),
+    ("api_tokens.index", "POST"): (LOGIN, 403, 403, 400),
+    ("api_tokens.revoke", "POST"): (LOGIN, 403, 403, 303),
+    # the JSON API: a session never authenticates it (bearer tokens only); its document is public
+    ("api.openapi", "GET"): (200, 200, 200, 200),
+    ("api.patients", "GET"): (401, 401, 401, 401),
+    ("api.patient", "GET"): (401, 401, 401, 401),
+    ("api.free_slots", "GET"): (401, 401, 401, 401),
+    ("api.worklist", "GET"): (401, 401, 401, 401),
+    ("api.appointments", "GET"): (401, 401, 401, 401),
+    ("api.appointment", "GET"): (401, 401, 401, 401),
+    ("api.book", "POST"): (401, 401, 401, 401),
+    ("api.move", "POST"): (401, 401, 401, 401),
+    ("api.cancel", "POST"): (401, 401, 401, 401),
+    ("api.confirm", "POST"): (401, 401, 401, 401),
 }
 
 # POST routes that skip the CSRF token check, and why that is safe (asserted below).
 CSRF_EXEMPT = {
     "public_reminders.unsubscribe": "RFC 8058 one-click unsubscribe; the signed token is the proof",
+    **{f"api.{name}": "a bearer token is the only proof the API accepts; a session gets 401"
+       for name in ("book", "move", "cancel", "confirm")},
 }
 
 # Fixed URL values that need no database row.
@@ -152,10 +169,14 @@ def make_world() -> dict:
     spare = User(email=f"spare{patient.id}@clinic.test", role="frontdesk", name="Spare", password_hash=_HASH)
     db.session.add_all([reminder, spare])
     db.session.flush()
+    api_token = ApiToken(user_id=spare.id, prefix="trk_matrix", token_hash=f"{patient.id:064d}", scope="read")
+    db.session.add(api_token)
+    db.session.flush()
     return {
         "patient_id": patient.id, "course_id": course.id, "infusion_id": infusion.id,
         "appointment_id": appointment.id, "reminder_id": reminder.id, "chair_id": chair.id,
         "type_id": kind.id, "closed_id": closed.id, "user_id": spare.id, "token": make_token(patient.id),
+        "token_id": api_token.id,
     }
 
 
@@ -236,7 +257,7 @@ def _is_exempt(app, endpoint: str) -> bool:
     view = app.view_functions[endpoint]
     blueprint = endpoint.rsplit(".", 1)[0] if "." in endpoint else None
     return (f"{view.__module__}.{view.__name__}" in csrf._exempt_views
-            or blueprint in csrf._exempt_blueprints)
+            or app.blueprints.get(blueprint) in csrf._exempt_blueprints)
 
 
 def _csrf_token(client, path="/login") -> str:
