@@ -109,6 +109,13 @@ ROUTES = {
     ("api.move", "POST"): (401, 401, 401, 401),
     ("api.cancel", "POST"): (401, 401, 401, 401),
     ("api.confirm", "POST"): (401, 401, 401, 401),
+    # calendar feeds: anyone's own; chairs' by admins; the secret URL needs no login
+    ("feeds.index", "GET"): (LOGIN, 200, 200, 200),
+    ("feeds.issue_mine", "POST"): (LOGIN, 200, 200, 200),
+    ("feeds.revoke_mine", "POST"): (LOGIN, 303, 303, 303),
+    ("feeds.issue_chair", "POST"): (LOGIN, 403, 403, 200),
+    ("feeds.revoke_chair", "POST"): (LOGIN, 403, 403, 303),
+    ("public_feeds.subscription", "GET"): (404, 404, 404, 404),  # an unknown secret
 }
 
 # POST routes that skip the CSRF token check, and why that is safe (asserted below).
@@ -122,6 +129,7 @@ CSRF_EXEMPT = {
 FIXED_ARGUMENTS = {
     ("static", "filename"): "css/app.css",
     ("patients.course_action", "action"): "mode",
+    ("public_feeds.subscription", "secret"): "not-a-feed-secret",
 }
 
 # Query-string values some pages need (their value comes from make_world).

@@ -1,6 +1,7 @@
 """All models, importable from one place."""
 from .api import API_SCOPES, ApiToken
 from .clinic import AuditEvent, ClinicSettings
+from .feeds import FEED_KINDS, CalendarFeed
 from .clinical import (
     COURSE_STATES, MODES, OPEN_STATES, OUTCOMES, Course, Infusion, Patient,
 )
@@ -13,7 +14,7 @@ from .staff import ROLES, LoginAttempt, User
 from .types import UTCDateTime, utcnow
 
 __all__ = [
-    "API_SCOPES", "ApiToken",
+    "API_SCOPES", "ApiToken", "CalendarFeed", "FEED_KINDS",
     "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "AuditEvent", "Appointment", "AppointmentStatusChange",
     "AppointmentType", "CANCEL_REASONS", "COURSE_STATES", "Chair", "ClinicSettings", "ClosedDate",
     "Course", "Infusion", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OpeningHours",
