@@ -63,7 +63,9 @@ def index():
             getattr(form, error.field or "name").errors.append(str(error))
         else:
             # The secret is shown in this response only (never stored, never in a redirect).
-            return _page(NewTokenForm(formdata=None), secret=secret, issued=token, status=201)
+            fresh = NewTokenForm(formdata=None)
+            fresh.user_id.choices = _staff_choices()
+            return _page(fresh, secret=secret, issued=token, status=201)
     if form.is_submitted():
         form.user_id.choices = _staff_choices()
         return _page(form, status=400)
