@@ -1,7 +1,7 @@
 """Blueprint registration: one blueprint per area."""
 import importlib
 
-AREAS = ("errors", "auth", "main", "patients", "worklist", "schedule", "reminders", "admin", "api", "feeds")
+AREAS = ("errors", "auth", "main", "patients", "worklist", "schedule", "reminders", "admin", "api", "feeds", "webhooks")
 
 
 def register_blueprints(app):

@@ -27,6 +27,7 @@ OTHER_ADMIN_PAGES = (
     ("schedule.capacity", "Clinician capacity"),
     ("reminders.index", "Reminders log"),
     ("api_tokens.index", "API tokens"),
+    ("webhooks.index", "Webhooks"),
 )
 
 

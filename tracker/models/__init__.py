@@ -12,9 +12,11 @@ from .schedule import (
 )
 from .staff import ROLES, LoginAttempt, User
 from .types import UTCDateTime, utcnow
+from .webhooks import DELIVERY_STATUSES, WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "API_SCOPES", "ApiToken", "CalendarFeed", "FEED_KINDS",
+    "API_SCOPES", "ApiToken", "CalendarFeed", "DELIVERY_STATUSES", "FEED_KINDS", "WEBHOOK_EVENTS",
+    "WebhookDelivery", "WebhookEndpoint",
     "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "AuditEvent", "Appointment", "AppointmentStatusChange",
     "AppointmentType", "CANCEL_REASONS", "COURSE_STATES", "Chair", "ClinicSettings", "ClosedDate",
     "Course", "Infusion", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OpeningHours",
