@@ -49,7 +49,7 @@ def test_saving_every_setting_is_audited(client, login_as, app):
     """A valid form saves every value and records one audit event with only what changed."""
     admin = login_as("admin")
     response = client.post("/admin/settings", data=NEW_VALUES)
-    assert response.status_code == 302
+    assert response.status_code == 303
     with app.app_context():
         settings = db.session.get(ClinicSettings, 1)
         for name, value in NEW_VALUES.items():
@@ -65,7 +65,7 @@ def test_saving_every_setting_is_audited(client, login_as, app):
         assert event.changes["after"]["max_dose_mg_per_kg"] == "2.500"
         assert set(event.changes["after"]) == set(NEW_VALUES)
     again = client.post("/admin/settings", data=NEW_VALUES)  # nothing changed: nothing audited
-    assert again.status_code == 302
+    assert again.status_code == 303
     with app.app_context():
         assert len(db.session.scalars(select(AuditEvent).where(AuditEvent.entity == "clinic_settings")).all()) == 1
 

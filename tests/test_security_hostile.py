@@ -184,7 +184,7 @@ def test_staff_name_is_stored_and_shown_escaped(app):
 
 def _save_and_show_staff_name(client, app, target_id, name):
     response = client.post(f"/admin/users/{target_id}", data={"name": name, "role": "frontdesk", "active": "y"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     with app.app_context():
         stored = db.session.get(User, target_id).name
     assert stored == name.strip()
@@ -218,7 +218,7 @@ def _save_and_show_settings(client, app, clinic_name, address):
             if name != "csrf_token":
                 values[name] = str(getattr(current, name))
     values.update(clinic_name=clinic_name, address=address)
-    assert client.post("/admin/settings", data=values).status_code == 302
+    assert client.post("/admin/settings", data=values).status_code == 303
     with app.app_context():
         current = db.session.get(ClinicSettings, 1)
         assert (current.clinic_name, current.address) == (clinic_name.strip(), address.strip())

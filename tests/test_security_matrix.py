@@ -58,8 +58,8 @@ ROUTES = {
     ("schedule.reschedule", "POST"): (LOGIN, 400, 400, 400),
     ("reminders.index", "GET"): (LOGIN, 200, 200, 200),
     # front desk (and admin)
-    ("reminders.retry", "POST"): (LOGIN, 302, 403, 302),
-    ("reminders.cancel", "POST"): (LOGIN, 302, 403, 302),
+    ("reminders.retry", "POST"): (LOGIN, 303, 403, 303),
+    ("reminders.cancel", "POST"): (LOGIN, 303, 403, 303),
     # clinicians (and admin)
     ("patients.open_course", "POST"): (LOGIN, 403, 400, 400),
     ("patients.course_action", "POST"): (LOGIN, 403, 400, 400),
@@ -74,9 +74,9 @@ ROUTES = {
     ("admin.new_user", "GET"): (LOGIN, 403, 403, 200),
     ("admin.new_user", "POST"): (LOGIN, 403, 403, 200),
     ("admin.edit_user", "GET"): (LOGIN, 403, 403, 200),
-    ("admin.edit_user", "POST"): (LOGIN, 403, 403, 302),
+    ("admin.edit_user", "POST"): (LOGIN, 403, 403, 303),
     ("admin.reset_user_password", "POST"): (LOGIN, 403, 403, 200),
-    ("admin.unlock", "POST"): (LOGIN, 403, 403, 302),
+    ("admin.unlock", "POST"): (LOGIN, 403, 403, 303),
     ("admin.settings", "GET"): (LOGIN, 403, 403, 200),
     ("admin.settings", "POST"): (LOGIN, 403, 403, 200),
     ("admin.audit", "GET"): (LOGIN, 403, 403, 200),

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from .. import scheduling
 from ..extensions import db
 from ..models import Appointment, Course, Infusion, Patient
+from ..saving import acting_user, commit, put_error, save
 from ..security import roles_required
 from ..services import appointments as appointment_service
 from ..services import clinic
@@ -15,7 +16,7 @@ from ..services import infusions as infusion_service
 from ..services.clinic import get_settings, local_to_utc
 from ..services.errors import RuleError
 from .forms import ConfirmForm, InfusionForm
-from .routes import bp, current_actor, put_error
+from .routes import bp
 
 
 def _appointment_for(patient: Patient) -> Appointment | None:
@@ -95,18 +96,17 @@ def _record(form: InfusionForm, patient: Patient, course: Course, appointment, s
                 put_error(form, RuleError(message, name))
     if not valid or given_at is None or form.errors:
         return None
-    try:
+
+    def change() -> Infusion:
         infusion = infusion_service.record_infusion(
-            course, actor=current_actor(), settings=settings, today=today, given_at=given_at,
+            course, actor=acting_user(), settings=settings, today=today, given_at=given_at,
             appointment_id=appointment.id if appointment else None, **form.infusion_values())
         if appointment is not None:
-            appointment_service.fulfil_from_infusion(appointment, infusion, current_actor())
-        db.session.commit()
-    except RuleError as error:
-        db.session.rollback()
-        put_error(form, error)
-        return None
-    return infusion
+            appointment_service.fulfil_from_infusion(appointment, infusion, acting_user())
+        return infusion
+
+    saved = commit(form, change)
+    return saved.result if saved else None
 
 
 @bp.post("/<int:patient_id>/infusions/<int:infusion_id>/delete")
@@ -122,7 +122,7 @@ def delete_infusion(patient_id: int, infusion_id: int):
     if infusion.course.state not in ("series_in_progress", "maintenance", "on_hold"):
         flash("That infusion belongs to a closed course and cannot be removed.", "error")
         return redirect(url_for(".detail", patient_id=patient_id), 303)
-    infusion_service.remove_infusion(infusion, actor=current_actor())
-    db.session.commit()
-    flash("Infusion removed; the course dates were recalculated.", "success")
-    return redirect(url_for(".detail", patient_id=patient_id), 303)
+    return save(form, lambda: infusion_service.remove_infusion(infusion, actor=acting_user()),
+                message="Infusion removed; the course dates were recalculated.",
+                to=url_for(".detail", patient_id=patient_id), validate=False,
+                refused_to=url_for(".detail", patient_id=patient_id))

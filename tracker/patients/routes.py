@@ -9,14 +9,14 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import scheduling
 from ..extensions import db
 from ..models import OPEN_STATES, Course, Patient
+from ..saving import acting_user, commit, put_error
 from ..services import clinic
 from ..services import patients as patient_service
 from ..services.clinic import get_settings
@@ -32,20 +32,6 @@ log = logging.getLogger(__name__)
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_SEARCH_TERMS = 4
-
-
-def current_actor():
-    """The logged-in staff member, as the services' `actor`."""
-    return current_user._get_current_object()
-
-
-def put_error(form, error: RuleError) -> None:
-    """A service's RuleError back on its form field, or on the form as a whole."""
-    target = getattr(form, error.field, None) if error.field else None
-    if target is not None and hasattr(target, "errors"):
-        target.errors = [*target.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
 
 
 def _search(statement, q: str):
@@ -124,21 +110,15 @@ def _save_patient(form: PatientForm, patient: Patient | None) -> Patient | None:
         put_error(form, RuleError(message, name))
     if problems:
         return None
-    try:
+
+    def change() -> Patient:
         if patient is None:
-            patient = patient_service.create_patient(values, actor=current_actor(), today=today)
-        else:
-            patient = patient_service.update_patient(patient, values, actor=current_actor(), today=today)
-        db.session.commit()
-    except RuleError as error:
-        db.session.rollback()
-        put_error(form, error)
-        return None
-    except IntegrityError:  # another user saved the same MRN a moment earlier
-        db.session.rollback()
-        put_error(form, RuleError("Another patient already has this MRN.", "mrn"))
-        return None
-    return patient
+            return patient_service.create_patient(values, actor=acting_user(), today=today)
+        return patient_service.update_patient(patient, values, actor=acting_user(), today=today)
+
+    # A unique MRN taken by another user a moment earlier comes back from the database.
+    saved = commit(form, change, on_duplicate=RuleError("Another patient already has this MRN.", "mrn"))
+    return saved.result if saved else None
 
 
 def _load_patient(patient_id: int) -> Patient:
