@@ -3,15 +3,14 @@ used, revoke one."""
 
 import logging
 
-from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_login import current_user
+from flask import Blueprint, render_template, url_for
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import ApiToken, User, utcnow
+from ..saving import acting_user, commit, save
 from ..security import roles_required
 from ..services.clinic import clinic_zone
-from ..services.errors import RuleError
 from .forms import SCOPE_CHOICES, NewTokenForm, RevokeForm
 from .tokens import issue_token, revoke_token, tokens_listing
 
@@ -50,26 +49,15 @@ def index():
     form.user_id.choices = _staff_choices()
     if form.validate_on_submit():
         user = db.get_or_404(User, int(form.user_id.data))
-        try:
-            token, secret = issue_token(
-                user,
-                scope=form.scope.data,
-                name=form.name.data or "",
-                actor=current_user._get_current_object(),
-            )
-            db.session.commit()
-        except RuleError as error:
-            db.session.rollback()
-            getattr(form, error.field or "name").errors.append(str(error))
-        else:
+        saved = commit(form, lambda: issue_token(user, scope=form.scope.data, name=form.name.data or "",
+                                                 actor=acting_user()))
+        if saved is not None:
             # The secret is shown in this response only (never stored, never in a redirect).
+            token, secret = saved.result
             fresh = NewTokenForm(formdata=None)
             fresh.user_id.choices = _staff_choices()
             return _page(fresh, secret=secret, issued=token, status=201)
-    if form.is_submitted():
-        form.user_id.choices = _staff_choices()
-        return _page(form, status=400)
-    return _page(form)
+    return _page(form, status=400 if form.is_submitted() else 200)
 
 
 @admin_bp.post("/<int:token_id>/revoke")
@@ -78,12 +66,7 @@ def revoke(token_id: int):
     """Revoke a token once the admin has ticked the box; it stops working at once."""
     token = db.get_or_404(ApiToken, token_id)
     form = RevokeForm()
-    if not form.validate_on_submit():
-        flash("Tick the box to revoke the token; nothing was changed.", "error")
-        return redirect(url_for(".index"), 303)
-    if revoke_token(token, actor=current_user._get_current_object(), now=utcnow()):
-        db.session.commit()
-        flash("Token revoked.", "success")
-    else:
-        flash("That token was revoked already.", "info")
-    return redirect(url_for(".index"), 303)
+    index_url = url_for(".index")
+    return save(form, lambda: revoke_token(token, actor=acting_user(), now=utcnow()),
+                message=lambda done: "Token revoked." if done else "That token was revoked already.",
+                to=index_url, refused_to=index_url)

@@ -3,11 +3,12 @@ page where staff make, rotate and stop their own URL, and admins those of the ch
 
 import logging
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..models import Chair, utcnow
+from ..saving import acting_user, save
 from ..services.appointments import active_chairs
 from ..services.clinic import clinic_today, clinic_zone, get_settings
 from .calendar import DAYS_AHEAD, DAYS_BACK, feed_etag, feed_ics, feed_range
@@ -73,19 +74,17 @@ def _issue(owner):
     """Make (or rotate) the URL; it is shown on this answer only, an older one stops working."""
     if not IssueFeedForm().validate_on_submit():
         abort(400)
-    feed, secret = issue_feed(owner, actor=current_user._get_current_object(), now=utcnow())
+    feed, secret = issue_feed(owner, actor=acting_user(), now=utcnow())
     db.session.commit()
     return _page(shown={(feed.kind, feed.chair_id): _feed_url(secret)})
 
 
 def _revoke(owner):
     """Stop the URL once the box is ticked."""
-    if not RevokeFeedForm().validate_on_submit():
-        flash("Tick the box to stop the URL; nothing was changed.", "error")
-    elif revoke_feed(owner, actor=current_user._get_current_object(), now=utcnow()):
-        db.session.commit()
-        flash("The subscription URL no longer works.", "success")
-    return redirect(url_for(".index"), 303)
+    index_url = url_for(".index")
+    return save(RevokeFeedForm(), lambda: revoke_feed(owner, actor=acting_user(), now=utcnow()),
+                message=lambda done: "The subscription URL no longer works." if done else "There was no URL to stop.",
+                to=index_url, refused_to=index_url)
 
 
 @bp.post("/staff/issue")

@@ -2,24 +2,23 @@
 once), pause it, send a test, and read the delivery log."""
 import logging
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_login import current_user
+from flask import Blueprint, flash, redirect, render_template, url_for
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import WebhookDelivery, WebhookEndpoint, utcnow
+from ..saving import acting_user, commit, save
 from ..security import roles_required
 from ..services.clinic import clinic_zone
-from .events import body_for
+from .endpoints import add_endpoint, queue_test
+from .endpoints import set_active as set_endpoint_active
 from .forms import EVENT_LABELS, ActiveForm, ButtonForm, EndpointForm
 from .sending import claim, deliver, worker_name
-from .signing import new_secret
 
 bp = Blueprint("webhooks", __name__, url_prefix="/admin/webhooks")
 log = logging.getLogger(__name__)
 
 LOG_ROWS = 50
-TEST_EVENT = "webhook.test"
 
 
 @bp.before_request
@@ -40,13 +39,10 @@ def index():
     """The endpoints, and the form to add one."""
     form = EndpointForm()
     if form.validate_on_submit():
-        endpoint = WebhookEndpoint(url=form.url.data, description=form.description.data or "",
-                                   events=" ".join(e for e in EVENT_LABELS if e in form.events.data),
-                                   secret=new_secret(), created_by_id=current_user.id, created_at=utcnow())
-        db.session.add(endpoint)
-        db.session.commit()
-        log.info("webhook endpoint %s added", endpoint.id)
-        return _index_page(EndpointForm(formdata=None), secret=endpoint.secret, status=201)
+        saved = commit(form, lambda: add_endpoint(url=form.url.data, description=form.description.data or "",
+                                                  events=form.events.data, actor=acting_user(), now=utcnow()))
+        if saved is not None:
+            return _index_page(EndpointForm(formdata=None), secret=saved.result.secret, status=201)
     return _index_page(form, status=400 if form.is_submitted() else 200)
 
 
@@ -73,31 +69,26 @@ def set_active(endpoint_id: int):
     """Pause or resume sending to the endpoint."""
     found = _endpoint(endpoint_id)
     form = ActiveForm()
-    if not form.validate_on_submit():
-        abort(400)
-    found.active = bool(form.active.data)
-    db.session.commit()
-    flash("Events are sent to this address." if found.active else "Sending to this address is paused.", "success")
-    return redirect(url_for(".endpoint", endpoint_id=found.id), 303)
+    back = url_for(".endpoint", endpoint_id=found.id)
+    return save(form, lambda: set_endpoint_active(found, bool(form.active.data), actor=acting_user()),
+                message=lambda e: "Events are sent to this address." if e.active else "Sending to this address is paused.",
+                to=back, refused_to=back)
 
 
 @bp.post("/<int:endpoint_id>/test")
 @roles_required("admin")
 def send_test(endpoint_id: int):
-    """Queue a signed test event and send it now; the log shows the answer."""
+    """Queue a signed test event and send it now (after the commit); the log shows the answer."""
     found = _endpoint(endpoint_id)
-    if not ButtonForm().validate_on_submit():
-        abort(400)
+    back = url_for(".endpoint", endpoint_id=found.id)
     now = utcnow()
-    delivery = WebhookDelivery(endpoint_id=found.id, event=TEST_EVENT, next_attempt_at=now,
-                               dedupe_key=f"{found.id}:{TEST_EVENT}:{now.timestamp()}",
-                               body=body_for(TEST_EVENT, now, {"endpoint_id": found.id}))
-    db.session.add(delivery)
-    db.session.commit()
+    saved = commit(ButtonForm(), lambda: queue_test(found, now=now))
+    if saved is None:
+        return redirect(back, 303)
     worker = worker_name()
-    outcome = deliver(delivery.id, worker) if claim(delivery.id, worker, now) else "retrying"
+    outcome = deliver(saved.result.id, worker) if claim(saved.result.id, worker, now) else "retrying"
     if outcome == "delivered":
         flash("Test event delivered.", "success")
     else:
         flash("The test event was not delivered; the log below says why. It will be retried.", "error")
-    return redirect(url_for(".endpoint", endpoint_id=found.id), 303)
+    return redirect(back, 303)
