@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from tracker.extensions import csrf, db
 from tracker.models import (
-    ApiToken, Appointment, AppointmentType, Chair, ClosedDate, Infusion, Reminder, User, utcnow,
+    ApiToken, Appointment, WebhookEndpoint, AppointmentType, Chair, ClosedDate, Infusion, Reminder, User, utcnow,
 )
 
 from .conftest import build_app, login
@@ -116,6 +116,11 @@ ROUTES = {
     ("feeds.issue_chair", "POST"): (LOGIN, 403, 403, 200),
     ("feeds.revoke_chair", "POST"): (LOGIN, 403, 403, 303),
     ("public_feeds.subscription", "GET"): (404, 404, 404, 404),  # an unknown secret
+    ("webhooks.index", "GET"): (LOGIN, 403, 403, 200),
+    ("webhooks.index", "POST"): (LOGIN, 403, 403, 400),
+    ("webhooks.endpoint", "GET"): (LOGIN, 403, 403, 200),
+    ("webhooks.set_active", "POST"): (LOGIN, 403, 403, 303),
+    ("webhooks.send_test", "POST"): (LOGIN, 403, 403, 303),  # to a closed local port: logged, retried
 }
 
 # POST routes that skip the CSRF token check, and why that is safe (asserted below).
@@ -178,13 +183,14 @@ def make_world() -> dict:
     db.session.add_all([reminder, spare])
     db.session.flush()
     api_token = ApiToken(user_id=spare.id, prefix="trk_matrix", token_hash=f"{patient.id:064d}", scope="read")
-    db.session.add(api_token)
+    hook = WebhookEndpoint(url="http://127.0.0.1:9/closed", events="appointment.booked", secret="whsec_matrix")
+    db.session.add_all([api_token, hook])
     db.session.flush()
     return {
         "patient_id": patient.id, "course_id": course.id, "infusion_id": infusion.id,
         "appointment_id": appointment.id, "reminder_id": reminder.id, "chair_id": chair.id,
         "type_id": kind.id, "closed_id": closed.id, "user_id": spare.id, "token": make_token(patient.id),
-        "token_id": api_token.id,
+        "token_id": api_token.id, "endpoint_id": hook.id,
     }
 
 

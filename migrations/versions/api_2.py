@@ -92,7 +92,8 @@ def upgrade():
         sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "status IN ('pending','sending','delivered','failed')", name=op.f("ck_webhook_deliveries_status")
+            "status IN ('pending','sending','delivered','failed')",
+            name=op.f("ck_webhook_deliveries_status"),
         ),
         sa.ForeignKeyConstraint(
             ["endpoint_id"],
@@ -107,7 +108,9 @@ def upgrade():
         batch.create_index(
             "ix_webhook_deliveries_endpoint_created", ["endpoint_id", "created_at"], unique=False
         )
-        batch.create_index("ix_webhook_deliveries_status_next", ["status", "next_attempt_at"], unique=False)
+        batch.create_index(
+            "ix_webhook_deliveries_status_next", ["status", "next_attempt_at"], unique=False
+        )
 
 
 def downgrade():

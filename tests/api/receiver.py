@@ -1,4 +1,5 @@
 """A real local HTTP server that receives webhook deliveries and checks their signatures."""
+
 import json
 import threading
 import time
@@ -22,12 +23,21 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.lock:
                     status = receiver.answers.pop(0) if receiver.answers else 200
-                    receiver.received.append({
-                        "headers": dict(self.headers), "body": body, "json": json.loads(body),
-                        "signed": receiver.secret is not None and verify(
-                            receiver.secret, self.headers.get(SIGNATURE_HEADER, ""), body, int(time.time())),
-                        "status": status,
-                    })
+                    receiver.received.append(
+                        {
+                            "headers": dict(self.headers),
+                            "body": body,
+                            "json": json.loads(body),
+                            "signed": receiver.secret is not None
+                            and verify(
+                                receiver.secret,
+                                self.headers.get(SIGNATURE_HEADER, ""),
+                                body,
+                                int(time.time()),
+                            ),
+                            "status": status,
+                        }
+                    )
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -49,8 +49,12 @@ def index():
     form.user_id.choices = _staff_choices()
     if form.validate_on_submit():
         user = db.get_or_404(User, int(form.user_id.data))
-        saved = commit(form, lambda: issue_token(user, scope=form.scope.data, name=form.name.data or "",
-                                                 actor=acting_user()))
+        saved = commit(
+            form,
+            lambda: issue_token(
+                user, scope=form.scope.data, name=form.name.data or "", actor=acting_user()
+            ),
+        )
         if saved is not None:
             # The secret is shown in this response only (never stored, never in a redirect).
             token, secret = saved.result
@@ -67,6 +71,10 @@ def revoke(token_id: int):
     token = db.get_or_404(ApiToken, token_id)
     form = RevokeForm()
     index_url = url_for(".index")
-    return save(form, lambda: revoke_token(token, actor=acting_user(), now=utcnow()),
-                message=lambda done: "Token revoked." if done else "That token was revoked already.",
-                to=index_url, refused_to=index_url)
+    return save(
+        form,
+        lambda: revoke_token(token, actor=acting_user(), now=utcnow()),
+        message=lambda done: "Token revoked." if done else "That token was revoked already.",
+        to=index_url,
+        refused_to=index_url,
+    )

@@ -82,9 +82,15 @@ def _issue(owner):
 def _revoke(owner):
     """Stop the URL once the box is ticked."""
     index_url = url_for(".index")
-    return save(RevokeFeedForm(), lambda: revoke_feed(owner, actor=acting_user(), now=utcnow()),
-                message=lambda done: "The subscription URL no longer works." if done else "There was no URL to stop.",
-                to=index_url, refused_to=index_url)
+    return save(
+        RevokeFeedForm(),
+        lambda: revoke_feed(owner, actor=acting_user(), now=utcnow()),
+        message=lambda done: (
+            "The subscription URL no longer works." if done else "There was no URL to stop."
+        ),
+        to=index_url,
+        refused_to=index_url,
+    )
 
 
 @bp.post("/staff/issue")

@@ -1,4 +1,5 @@
 """Webhooks: endpoints an admin registers, and the outbox of signed deliveries to them."""
+
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
@@ -8,8 +9,13 @@ from ..extensions import db
 from .types import UTCDateTime, one_of, utcnow
 
 WEBHOOK_EVENTS = (
-    "appointment.booked", "appointment.moved", "appointment.cancelled", "appointment.no_show",
-    "appointment.fulfilled", "window.opened", "patient.lapsed",
+    "appointment.booked",
+    "appointment.moved",
+    "appointment.cancelled",
+    "appointment.no_show",
+    "appointment.fulfilled",
+    "window.opened",
+    "patient.lapsed",
 )
 DELIVERY_STATUSES = ("pending", "sending", "delivered", "failed")
 

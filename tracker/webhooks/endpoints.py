@@ -1,5 +1,6 @@
 """Webhook endpoints: add one (with a new signing secret), pause or resume it, queue a test.
 Only this package writes the webhook tables."""
+
 import logging
 from datetime import datetime
 
@@ -16,17 +17,31 @@ TEST_EVENT = "webhook.test"
 ENDPOINT_FIELDS = ("url", "description", "events", "active")
 
 
-def add_endpoint(*, url: str, description: str, events: list[str], actor, now: datetime) -> WebhookEndpoint:
+def add_endpoint(
+    *, url: str, description: str, events: list[str], actor, now: datetime
+) -> WebhookEndpoint:
     """Register an address for the chosen events, with a fresh secret. Flushes."""
     chosen = [name for name in WEBHOOK_EVENTS if name in events]
     if not chosen:
         raise RuleError("Choose at least one event.", "events")
-    endpoint = WebhookEndpoint(url=url, description=description, events=" ".join(chosen), secret=new_secret(),
-                               created_by_id=audit.actor_fields(actor)[0], created_at=now)
+    endpoint = WebhookEndpoint(
+        url=url,
+        description=description,
+        events=" ".join(chosen),
+        secret=new_secret(),
+        created_by_id=audit.actor_fields(actor)[0],
+        created_at=now,
+    )
     db.session.add(endpoint)
     db.session.flush()
-    audit.record(actor, entity="webhook_endpoint", entity_id=endpoint.id, patient_id=None, action="create",
-                 after=audit.snapshot(endpoint, ENDPOINT_FIELDS))
+    audit.record(
+        actor,
+        entity="webhook_endpoint",
+        entity_id=endpoint.id,
+        patient_id=None,
+        action="create",
+        after=audit.snapshot(endpoint, ENDPOINT_FIELDS),
+    )
     log.info("webhook endpoint %s added", endpoint.id)
     return endpoint
 
@@ -36,16 +51,27 @@ def set_active(endpoint: WebhookEndpoint, active: bool, *, actor) -> WebhookEndp
     before = audit.snapshot(endpoint, ENDPOINT_FIELDS)
     endpoint.active = active
     db.session.flush()
-    audit.record(actor, entity="webhook_endpoint", entity_id=endpoint.id, patient_id=None, action="update",
-                 before=before, after=audit.snapshot(endpoint, ENDPOINT_FIELDS))
+    audit.record(
+        actor,
+        entity="webhook_endpoint",
+        entity_id=endpoint.id,
+        patient_id=None,
+        action="update",
+        before=before,
+        after=audit.snapshot(endpoint, ENDPOINT_FIELDS),
+    )
     return endpoint
 
 
 def queue_test(endpoint: WebhookEndpoint, *, now: datetime) -> WebhookDelivery:
     """A signed test event for the address, due now. Flushes."""
-    delivery = WebhookDelivery(endpoint_id=endpoint.id, event=TEST_EVENT, next_attempt_at=now,
-                               dedupe_key=f"{endpoint.id}:{TEST_EVENT}:{now.timestamp()}",
-                               body=body_for(TEST_EVENT, now, {"endpoint_id": endpoint.id}))
+    delivery = WebhookDelivery(
+        endpoint_id=endpoint.id,
+        event=TEST_EVENT,
+        next_attempt_at=now,
+        dedupe_key=f"{endpoint.id}:{TEST_EVENT}:{now.timestamp()}",
+        body=body_for(TEST_EVENT, now, {"endpoint_id": endpoint.id}),
+    )
     db.session.add(delivery)
     db.session.flush()
     return delivery

@@ -6,6 +6,7 @@ Appointment events come from the status history every service already writes
 (AppointmentStatusChange), so no booking, move or cancel path can skip them. Bodies carry
 ids, statuses and times only: never names, notes or anything clinical.
 """
+
 import json
 import logging
 import uuid
@@ -30,21 +31,36 @@ log = logging.getLogger(__name__)
 
 PENDING_KEY = "webhook_events"
 RECENT_DAYS = 7  # a date event found late (the scheduler was down) is still sent this long after
-APPOINTMENT_EVENTS = {"cancelled": "appointment.cancelled", "noshow": "appointment.no_show",
-                      "fulfilled": "appointment.fulfilled"}
+APPOINTMENT_EVENTS = {
+    "cancelled": "appointment.cancelled",
+    "noshow": "appointment.no_show",
+    "fulfilled": "appointment.fulfilled",
+}
 
 
 def body_for(event_name: str, occurred_at, data: dict) -> str:
     """The JSON body: an event id, its type and time, and the ids and times it concerns."""
-    return json.dumps({"id": str(uuid.uuid4()), "type": event_name,
-                       "occurred_at": occurred_at.isoformat(), "data": data}, sort_keys=True)
+    return json.dumps(
+        {
+            "id": str(uuid.uuid4()),
+            "type": event_name,
+            "occurred_at": occurred_at.isoformat(),
+            "data": data,
+        },
+        sort_keys=True,
+    )
 
 
 def _appointment_data(appointment: Appointment) -> dict:
-    return {"appointment_id": appointment.id, "patient_id": appointment.patient_id,
-            "course_id": appointment.course_id, "chair_id": appointment.chair_id,
-            "start_at": appointment.start_at.isoformat(), "end_at": appointment.end_at.isoformat(),
-            "status": appointment.status}
+    return {
+        "appointment_id": appointment.id,
+        "patient_id": appointment.patient_id,
+        "course_id": appointment.course_id,
+        "chair_id": appointment.chair_id,
+        "start_at": appointment.start_at.isoformat(),
+        "end_at": appointment.end_at.isoformat(),
+        "status": appointment.status,
+    }
 
 
 def _event_name(change: AppointmentStatusChange, appointment: Appointment) -> str | None:
@@ -75,10 +91,12 @@ def _enqueue(session) -> None:
     session.flush()
     noted = session.info.pop(PENDING_KEY, [])
     moved_away = {a.rescheduled_from_id for _, a in noted if a.rescheduled_from_id}
-    endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))))
+    endpoints = list(
+        session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
+    )
     for change, appointment in noted:
         name = _event_name(change, appointment)
-        if name == "appointment.cancelled" and appointment.id in moved_away:
+        if name is None or (name == "appointment.cancelled" and appointment.id in moved_away):
             continue  # the move's own event says it; the cancelled half is not a separate event
         data = _appointment_data(appointment)
         if name == "appointment.moved":
@@ -87,10 +105,15 @@ def _enqueue(session) -> None:
             data["cancel_reason"] = appointment.cancel_reason
         for endpoint in endpoints:
             if name in endpoint.event_names:
-                session.add(WebhookDelivery(endpoint_id=endpoint.id, event=name,
-                                            dedupe_key=f"{endpoint.id}:{name}:change-{change.id}",
-                                            body=body_for(name, change.at or utcnow(), data),
-                                            next_attempt_at=utcnow()))
+                session.add(
+                    WebhookDelivery(
+                        endpoint_id=endpoint.id,
+                        event=name,
+                        dedupe_key=f"{endpoint.id}:{name}:change-{change.id}",
+                        body=body_for(name, change.at or utcnow(), data),
+                        next_attempt_at=utcnow(),
+                    )
+                )
 
 
 @event.listens_for(Session, "after_rollback")
@@ -105,14 +128,18 @@ def insert_new(session, rows: list[dict]) -> int:
     if not rows:
         return 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(WebhookDelivery).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    statement = (
+        insert(WebhookDelivery).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
     return session.execute(statement.returning(WebhookDelivery.id)).all().__len__()
 
 
 def plan_date_events(session, clock: Clock) -> int:
     """Deliveries for windows that opened and patients who lapsed in the last RECENT_DAYS days,
     found with the status rule's own SQL (tracker.status); each once per endpoint."""
-    endpoints = list(session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))))
+    endpoints = list(
+        session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
+    )
     wanted = {name for e in endpoints for name in e.event_names}
     if not wanted & {"window.opened", "patient.lapsed"}:
         return 0
@@ -120,24 +147,58 @@ def plan_date_events(session, clock: Clock) -> int:
     now, rows = utcnow(), []
     found = []
     if "window.opened" in wanted:
-        opened = session.execute(select(Course.id, Course.patient_id, Course.window_opens, Course.window_closes)
-                                 .where(status_predicate("due", clock), Course.window_opens >= since))
-        found += [("window.opened", c, {"course_id": c.id, "patient_id": c.patient_id,
-                                        "window_opens": c.window_opens.isoformat(),
-                                        "window_closes": c.window_closes.isoformat()},
-                   c.window_opens.isoformat()) for c in opened]
+        opened = session.execute(
+            select(Course.id, Course.patient_id, Course.window_opens, Course.window_closes).where(
+                status_predicate("due", clock), Course.window_opens >= since
+            )
+        )
+        found += [
+            (
+                "window.opened",
+                c,
+                {
+                    "course_id": c.id,
+                    "patient_id": c.patient_id,
+                    "window_opens": c.window_opens.isoformat(),
+                    "window_closes": c.window_closes.isoformat(),
+                },
+                c.window_opens.isoformat(),
+            )
+            for c in opened
+        ]
     if "patient.lapsed" in wanted:
-        lapsed = session.execute(select(Course.id, Course.patient_id, Course.window_closes)
-                                 .where(status_predicate("lapsed", clock),
-                                        Course.window_closes >= clock.lapsed_before - timedelta(days=RECENT_DAYS)))
-        found += [("patient.lapsed", c, {"course_id": c.id, "patient_id": c.patient_id,
-                                         "window_closes": c.window_closes.isoformat()},
-                   c.window_closes.isoformat()) for c in lapsed]
+        lapsed = session.execute(
+            select(Course.id, Course.patient_id, Course.window_closes).where(
+                status_predicate("lapsed", clock),
+                Course.window_closes >= clock.lapsed_before - timedelta(days=RECENT_DAYS),
+            )
+        )
+        found += [
+            (
+                "patient.lapsed",
+                c,
+                {
+                    "course_id": c.id,
+                    "patient_id": c.patient_id,
+                    "window_closes": c.window_closes.isoformat(),
+                },
+                c.window_closes.isoformat(),
+            )
+            for c in lapsed
+        ]
     for name, course, data, day in found:
         for endpoint in endpoints:
             if name in endpoint.event_names:
-                rows.append({"endpoint_id": endpoint.id, "event": name, "status": "pending",
-                             "dedupe_key": f"{endpoint.id}:{name}:course-{course.id}:{day}",
-                             "body": body_for(name, now, data), "next_attempt_at": now,
-                             "attempts": 0, "created_at": now})
+                rows.append(
+                    {
+                        "endpoint_id": endpoint.id,
+                        "event": name,
+                        "status": "pending",
+                        "dedupe_key": f"{endpoint.id}:{name}:course-{course.id}:{day}",
+                        "body": body_for(name, now, data),
+                        "next_attempt_at": now,
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                )
     return insert_new(session, rows)

@@ -1,4 +1,5 @@
 """Forms of the webhooks admin pages."""
+
 from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
@@ -39,16 +40,27 @@ class EventsField(SelectMultipleField):
 class EndpointForm(FlaskForm):
     """Register a URL for some events."""
 
-    url = StringField("Address (URL)", validators=[InputRequired(message="Enter the address."),
-                                                   Length(max=500), NoControlCharacters()])
-    description = StringField("What it is", validators=[Optional(), Length(max=120), NoControlCharacters()])
-    events = EventsField("Events", choices=EVENT_LABELS, default=list(WEBHOOK_EVENTS),
-                         validators=[AtLeastOne()])
+    url = StringField(
+        "Address (URL)",
+        validators=[
+            InputRequired(message="Enter the address."),
+            Length(max=500),
+            NoControlCharacters(),
+        ],
+    )
+    description = StringField(
+        "What it is", validators=[Optional(), Length(max=120), NoControlCharacters()]
+    )
+    events = EventsField(
+        "Events", choices=EVENT_LABELS, default=list(WEBHOOK_EVENTS), validators=[AtLeastOne()]
+    )
 
     def validate_url(self, field):
         parts = urlsplit((field.data or "").strip())
         if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise ValidationError("Enter an address starting with https:// (or http:// on a private network).")
+            raise ValidationError(
+                "Enter an address starting with https:// (or http:// on a private network)."
+            )
         field.data = field.data.strip()
 
 

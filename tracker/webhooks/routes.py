@@ -1,5 +1,6 @@
 """The admin's webhooks pages: register an endpoint and its events (its signing secret shown
 once), pause it, send a test, and read the delivery log."""
+
 import logging
 
 from flask import Blueprint, flash, redirect, render_template, url_for
@@ -29,8 +30,9 @@ def admin_only():
 
 def _index_page(form: EndpointForm, *, secret: str | None = None, status: int = 200):
     endpoints = list(db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
-    return render_template("webhooks/index.html", form=form, endpoints=endpoints, secret=secret,
-                           labels=EVENT_LABELS), status
+    return render_template(
+        "webhooks/index.html", form=form, endpoints=endpoints, secret=secret, labels=EVENT_LABELS
+    ), status
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -39,8 +41,16 @@ def index():
     """The endpoints, and the form to add one."""
     form = EndpointForm()
     if form.validate_on_submit():
-        saved = commit(form, lambda: add_endpoint(url=form.url.data, description=form.description.data or "",
-                                                  events=form.events.data, actor=acting_user(), now=utcnow()))
+        saved = commit(
+            form,
+            lambda: add_endpoint(
+                url=form.url.data,
+                description=form.description.data or "",
+                events=form.events.data,
+                actor=acting_user(),
+                now=utcnow(),
+            ),
+        )
         if saved is not None:
             return _index_page(EndpointForm(formdata=None), secret=saved.result.secret, status=201)
     return _index_page(form, status=400 if form.is_submitted() else 200)
@@ -55,12 +65,23 @@ def _endpoint(endpoint_id: int) -> WebhookEndpoint:
 def endpoint(endpoint_id: int):
     """One endpoint: its events, pause, send a test, and its latest deliveries."""
     found = _endpoint(endpoint_id)
-    deliveries = list(db.session.scalars(
-        select(WebhookDelivery).where(WebhookDelivery.endpoint_id == found.id)
-        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc()).limit(LOG_ROWS)))
-    return render_template("webhooks/endpoint.html", endpoint=found, deliveries=deliveries,
-                           labels=EVENT_LABELS, zone=clinic_zone(), button=ButtonForm(formdata=None),
-                           active_form=ActiveForm(formdata=None, active=found.active))
+    deliveries = list(
+        db.session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == found.id)
+            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
+            .limit(LOG_ROWS)
+        )
+    )
+    return render_template(
+        "webhooks/endpoint.html",
+        endpoint=found,
+        deliveries=deliveries,
+        labels=EVENT_LABELS,
+        zone=clinic_zone(),
+        button=ButtonForm(formdata=None),
+        active_form=ActiveForm(formdata=None, active=found.active),
+    )
 
 
 @bp.post("/<int:endpoint_id>/active")
@@ -70,9 +91,15 @@ def set_active(endpoint_id: int):
     found = _endpoint(endpoint_id)
     form = ActiveForm()
     back = url_for(".endpoint", endpoint_id=found.id)
-    return save(form, lambda: set_endpoint_active(found, bool(form.active.data), actor=acting_user()),
-                message=lambda e: "Events are sent to this address." if e.active else "Sending to this address is paused.",
-                to=back, refused_to=back)
+    return save(
+        form,
+        lambda: set_endpoint_active(found, bool(form.active.data), actor=acting_user()),
+        message=lambda e: (
+            "Events are sent to this address." if e.active else "Sending to this address is paused."
+        ),
+        to=back,
+        refused_to=back,
+    )
 
 
 @bp.post("/<int:endpoint_id>/test")
@@ -86,9 +113,13 @@ def send_test(endpoint_id: int):
     if saved is None:
         return redirect(back, 303)
     worker = worker_name()
-    outcome = deliver(saved.result.id, worker) if claim(saved.result.id, worker, now) else "retrying"
+    outcome = (
+        deliver(saved.result.id, worker) if claim(saved.result.id, worker, now) else "retrying"
+    )
     if outcome == "delivered":
         flash("Test event delivered.", "success")
     else:
-        flash("The test event was not delivered; the log below says why. It will be retried.", "error")
+        flash(
+            "The test event was not delivered; the log below says why. It will be retried.", "error"
+        )
     return redirect(back, 303)

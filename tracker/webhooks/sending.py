@@ -1,6 +1,7 @@
 """The webhook outbox: claim a due delivery atomically, POST it signed, record the answer,
 retry with back-off. Safe with any number of schedulers: a claim is a compare-and-set on the
 row, so each delivery is sent by one of them (again only if its sender died mid-lease)."""
+
 import logging
 import os
 import socket
@@ -46,32 +47,53 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _claimable(now: datetime):
-    return or_(and_(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now),
-               and_(WebhookDelivery.status == "sending", WebhookDelivery.lease_until < now))
+    return or_(
+        and_(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now),
+        and_(WebhookDelivery.status == "sending", WebhookDelivery.lease_until < now),
+    )
 
 
 def claim(delivery_id: int, worker: str, now: datetime) -> bool:
     """Take one delivery for this worker if it is still due; commits. Exactly one racer wins:
     the UPDATE re-checks the row under its lock."""
     result = db.session.execute(
-        update(WebhookDelivery).where(WebhookDelivery.id == delivery_id, _claimable(now))
-        .values(status="sending", lease_until=now + LEASE, claimed_by=worker,
-                attempts=WebhookDelivery.attempts + 1)
-        .execution_options(synchronize_session=False))
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id, _claimable(now))
+        .values(
+            status="sending",
+            lease_until=now + LEASE,
+            claimed_by=worker,
+            attempts=WebhookDelivery.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     return bool(getattr(result, "rowcount", 0))
 
 
-def post(endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime) -> tuple[int | None, str | None]:
+def post(
+    endpoint: WebhookEndpoint, delivery: WebhookDelivery, now: datetime
+) -> tuple[int | None, str | None]:
     """POST the body signed now; (status code, error) with error None on a 2xx answer."""
     body = delivery.body.encode("utf-8")
-    request = urllib.request.Request(endpoint.url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": "InfusionTracker-Webhooks/1",
-        "Tracker-Event": delivery.event, "Tracker-Delivery": str(delivery.id),
-        SIGNATURE_HEADER: signature(endpoint.secret, int(now.timestamp()), body)})
+    request = urllib.request.Request(
+        endpoint.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "InfusionTracker-Webhooks/1",
+            "Tracker-Event": delivery.event,
+            "Tracker-Delivery": str(delivery.id),
+            SIGNATURE_HEADER: signature(endpoint.secret, int(now.timestamp()), body),
+        },
+    )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310 (admin-set http(s) URL)
-            return answer.status, None if 200 <= answer.status < 300 else f"answered {answer.status}"
+            return (
+                answer.status,
+                None if 200 <= answer.status < 300 else f"answered {answer.status}",
+            )
     except urllib.error.HTTPError as error:
         return error.code, f"answered {error.code}"
     except (urllib.error.URLError, OSError, ValueError) as error:
@@ -94,13 +116,18 @@ def deliver(delivery_id: int, worker: str, now: datetime | None = None) -> str:
     elif delivery.attempts >= MAX_ATTEMPTS:
         values, outcome = {"status": "failed", "last_error": error}, "failed"
     else:
-        values = {"status": "pending", "last_error": error,
-                  "next_attempt_at": done + backoff(delivery.attempts)}
+        values = {
+            "status": "pending",
+            "last_error": error,
+            "next_attempt_at": done + backoff(delivery.attempts),
+        }
         outcome = "retrying"
-    db.session.execute(update(WebhookDelivery)
-                       .where(WebhookDelivery.id == delivery_id, WebhookDelivery.claimed_by == worker)
-                       .values(last_status_code=code, lease_until=None, **values)
-                       .execution_options(synchronize_session=False))
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.claimed_by == worker)
+        .values(last_status_code=code, lease_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     log.info("webhook delivery %s to endpoint %s: %s", delivery_id, endpoint.id, outcome)
     return outcome
@@ -110,9 +137,14 @@ def deliver_due(result: SweepResult, worker: str, now: datetime | None = None) -
     """Claim and send every delivery due now, a batch at a time."""
     now = now or utcnow()
     while True:
-        due = list(db.session.scalars(select(WebhookDelivery.id).where(_claimable(now))
-                                      .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-                                      .limit(BATCH)))
+        due = list(
+            db.session.scalars(
+                select(WebhookDelivery.id)
+                .where(_claimable(now))
+                .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+                .limit(BATCH)
+            )
+        )
         db.session.rollback()  # end the read before the claims
         claimed = [delivery_id for delivery_id in due if claim(delivery_id, worker, now)]
         for delivery_id in claimed:

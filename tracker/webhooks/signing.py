@@ -1,6 +1,7 @@
 """The signature: HMAC-SHA256 over "<unix timestamp>.<body>" with the endpoint's secret, sent
 as `Tracker-Signature: t=<timestamp>,v1=<hex>`. Receivers refuse a timestamp outside the
 replay window."""
+
 import hashlib
 import hmac
 import secrets
@@ -20,8 +21,9 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
-def verify(secret: str, header: str, body: bytes, now: int,
-           tolerance: int = REPLAY_WINDOW_SECONDS) -> bool:
+def verify(
+    secret: str, header: str, body: bytes, now: int, tolerance: int = REPLAY_WINDOW_SECONDS
+) -> bool:
     """True when the header signs this body with this secret within the replay window."""
     parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
     try:
