@@ -373,3 +373,19 @@ def test_run_sweep_plans_and_sends(app, clinic):
     assert (
         receiver.received[0]["json"]["type"] == "window.opened" and receiver.received[0]["signed"]
     )
+
+
+def test_the_documented_signature_check_accepts_our_signatures():
+    """The Python check printed in docs/api.md accepts a genuine signature and refuses a forged one."""
+    import pathlib
+    import re as regex
+    import time
+
+    docs = (pathlib.Path(__file__).parents[2] / "docs" / "api.md").read_text()
+    code = regex.search(r"```python\n(.*?)```", docs, regex.S).group(1)
+    namespace: dict = {}
+    exec(code, namespace)  # noqa: S102 (our own documentation)
+    body, now = b'{"type": "window.opened"}', int(time.time())
+    assert namespace["is_genuine"]("whsec_x", signature("whsec_x", now, body), body)
+    assert not namespace["is_genuine"]("whsec_x", signature("whsec_y", now, body), body)
+    assert not namespace["is_genuine"]("whsec_x", signature("whsec_x", now - 600, body), body)

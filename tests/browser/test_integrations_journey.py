@@ -76,3 +76,33 @@ def test_clinician_makes_a_calendar_feed(journey, staff, live_app, live_server):
     with live_app.app_context():
         assert db.session.scalar(select(CalendarFeed.kind)) == "staff"
     journey.finish("calendar-feeds")
+
+
+def test_admin_registers_a_webhook_and_sends_a_test(journey, staff, live_app):
+    """Admin → Webhooks: add an address with the form's defaults (every event ticked), copy the
+    secret, press Send a test: a real local server receives it signed; the log says delivered."""
+    from ..api.receiver import Receiver
+
+    page = journey.page
+    email, password = staff("admin")
+    log_in(page, email, password)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
+    page.get_by_role("link", name="Webhooks").click()
+    assert page.get_by_role("heading", name="Webhooks", exact=True).is_visible()
+    journey.check("webhooks, none yet")
+    with Receiver() as receiver:
+        page.get_by_label("Address (URL)").fill(receiver.url)
+        page.get_by_label("What it is").fill("Referral system")
+        assert page.get_by_label("A patient lapses").is_checked()  # every event is ticked to start with
+        page.get_by_role("button", name="Add address").click()
+        receiver.secret = page.get_by_label("Signing secret").input_value()
+        journey.check("webhook just added")
+        _screens(page, "webhooks-added")
+        page.get_by_role("link", name=receiver.url).click()
+        page.get_by_role("button", name="Send a test").click()
+        assert page.get_by_role("status").get_by_text("Test event delivered.").is_visible()
+    assert len(receiver.received) == 1 and receiver.received[0]["signed"]
+    assert page.get_by_role("cell", name="delivered", exact=True).is_visible()
+    journey.check("webhook address with its log")
+    _screens(page, "webhook-endpoint")
+    journey.finish("webhooks")
