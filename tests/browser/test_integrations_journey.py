@@ -93,7 +93,9 @@ def test_admin_registers_a_webhook_and_sends_a_test(journey, staff, live_app):
     with Receiver() as receiver:
         page.get_by_label("Address (URL)").fill(receiver.url)
         page.get_by_label("What it is").fill("Referral system")
-        assert page.get_by_label("A patient lapses").is_checked()  # every event is ticked to start with
+        assert page.get_by_label(
+            "A patient lapses"
+        ).is_checked()  # every event is ticked to start with
         page.get_by_role("button", name="Add address").click()
         receiver.secret = page.get_by_label("Signing secret").input_value()
         journey.check("webhook just added")
