@@ -243,8 +243,9 @@ def test_failed_answers_retry_with_backoff_then_give_up(app, clinic):
 
 
 @pytest.mark.slow
-def test_two_schedulers_deliver_each_event_exactly_once(app, make_app, clinic):
+def test_two_schedulers_deliver_each_event_exactly_once(app, make_app):
     """Two scheduler apps draining the same outbox at once: every delivery arrives once."""
+    second = make_app()  # first: on PostgreSQL a new app empties the shared test database
     with Receiver() as receiver:
         endpoint_id, receiver.secret = _endpoint(app, receiver.url)
         with app.app_context():
@@ -260,7 +261,6 @@ def test_two_schedulers_deliver_each_event_exactly_once(app, make_app, clinic):
                     )
                 )
             db.session.commit()
-        second = make_app()
         barrier = threading.Barrier(2)
         done = []
 

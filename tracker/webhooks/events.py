@@ -74,7 +74,11 @@ def _collect(session, flush_context, instances) -> None:
     """Note each new status change with the appointment it belongs to."""
     for change in [o for o in session.new if isinstance(o, AppointmentStatusChange)]:
         with session.no_autoflush:
-            appointment = session.get(Appointment, change.appointment_id)
+            appointment = (
+                change.appointment
+                if change.appointment_id is None
+                else session.get(Appointment, change.appointment_id)
+            )
         if appointment is not None and _event_name(change, appointment):
             session.info.setdefault(PENDING_KEY, []).append((change, appointment))
 
