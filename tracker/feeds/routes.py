@@ -43,7 +43,7 @@ def _feed_url(secret: str) -> str:
 
 
 def _page(*, shown: dict | None = None, status: int = 200):
-    user = current_user._get_current_object()
+    user = acting_user()
     chairs = active_chairs() if user.has_role("admin") else []
     return render_template(
         "feeds/index.html",
@@ -97,14 +97,14 @@ def _revoke(owner):
 @login_required
 def issue_mine():
     """A new URL for your own sessions (the old one stops)."""
-    return _issue(current_user._get_current_object())
+    return _issue(acting_user())
 
 
 @bp.post("/staff/revoke")
 @login_required
 def revoke_mine():
     """Stop your URL."""
-    return _revoke(current_user._get_current_object())
+    return _revoke(acting_user())
 
 
 @bp.post("/chairs/<int:chair_id>/issue")
