@@ -32,6 +32,19 @@ ROUTES = {
     ("auth.login", "POST"): (200, 302, 302, 302),
     ("public_reminders.unsubscribe", "GET"): (200, 200, 200, 200),
     ("public_reminders.unsubscribe", "POST"): (302, 302, 302, 302),
+    # patient links (the matrix's token is not one of theirs: a clear refusal, nothing changed)
+    ("patient_links.book", "GET"): (400, 400, 400, 400),
+    ("patient_links.choose", "POST"): (400, 400, 400, 400),
+    ("patient_links.held", "GET"): (400, 400, 400, 400),
+    ("patient_links.book_held", "POST"): (400, 400, 400, 400),
+    ("patient_links.manage", "GET"): (400, 400, 400, 400),
+    ("patient_links.confirm", "POST"): (400, 400, 400, 400),
+    ("patient_links.call_me", "POST"): (400, 400, 400, 400),
+    ("patient_links.cancel", "POST"): (400, 400, 400, 400),
+    ("patient_links.move_times", "GET"): (400, 400, 400, 400),
+    ("patient_links.move", "POST"): (400, 400, 400, 400),
+    ("patient_links.resend", "GET"): (200, 200, 200, 200),
+    ("patient_links.resend", "POST"): (400, 400, 400, 400),
     # any staff
     ("auth.logout", "POST"): (LOGIN, LOGIN, LOGIN, LOGIN),  # staff: logged out, sent to log in
     ("main.index", "GET"): (LOGIN, 302, 302, 302),
@@ -135,6 +148,8 @@ FIXED_ARGUMENTS = {
     ("static", "filename"): "css/app.css",
     ("patients.course_action", "action"): "mode",
     ("public_feeds.subscription", "secret"): "not-a-feed-secret",
+    ("patient_links.held", "hold_id"): 1,
+    ("patient_links.book_held", "hold_id"): 1,
 }
 
 # Query-string values some pages need (their value comes from make_world).

@@ -1,7 +1,7 @@
 """API tokens: per-user bearer tokens stored as SHA-256 hashes, with scope, last use, revocation
 
 Revision ID: api_1
-Revises: mail_1
+Revises: input_1
 Create Date: 2026-12-03 19:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "api_1"
-down_revision = "mail_1"
+down_revision = "input_1"
 branch_labels = None
 depends_on = None
 

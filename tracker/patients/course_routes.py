@@ -10,7 +10,8 @@ from ..services.clinic import get_settings
 from .forms import (
     ConfirmForm, DischargeForm, HoldForm, IntervalForm, ModeForm, OpenCourseForm, SeriesPlannedForm,
 )
-from ..saving import acting_user, save
+from ..saving import acting_user, refused_status, save
+from ..services.errors import expect_version
 from .routes import bp, render_detail
 
 # action -> (form class, form prefix, message after success). Prefixes keep the ids of the
@@ -81,9 +82,17 @@ def course_action(patient_id: int, course_id: int, action: str):
     course = _course_of(patient_id, course_id)
     form_class, prefix, message = COURSE_ACTIONS[action]
     form = form_class(prefix=prefix or "")
-    saved = save(form, lambda: _apply_course_action(action, course, form), message=message,
-                 to=url_for(".detail", patient_id=patient_id))
+
+    def change() -> None:
+        expect_version(course, form.version.data, "course")
+        _apply_course_action(action, course, form)
+
+    saved = save(form, change, message=message, to=url_for(".detail", patient_id=patient_id))
     if saved:
         return saved
     key = prefix or "confirm"
-    return render_detail(patient_id, status=400, submitted={key: form}, failed_action=action)
+    if getattr(form, "stale", False):  # the page shows the course as saved now, not the stale form
+        submitted = ConfirmForm(formdata=None)
+        submitted.form_errors.extend(form.form_errors)
+        return render_detail(patient_id, status=409, submitted={"confirm": submitted}, failed_action=action)
+    return render_detail(patient_id, status=refused_status(form), submitted={key: form}, failed_action=action)

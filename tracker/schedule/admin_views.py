@@ -43,7 +43,7 @@ def chairs():
         return _chairs_page()
     form = ChairForm(prefix="new")
     saved = _apply(form, lambda: resources.save_chair(None, name=form.name.data, position=form.position.data,
-                                                      actor=acting_user()),
+                                                      actor=acting_user(), bookable_online=form.bookable_online.data),
                    lambda chair: f"Chair {chair.name} added.", ".chairs")
     return saved or _chairs_page(add_form=form, status=400)
 
@@ -55,7 +55,7 @@ def chair_update(chair_id: int):
     chair = db.get_or_404(Chair, chair_id)
     form = ChairForm(prefix=f"chair{chair_id}")
     saved = _apply(form, lambda: resources.save_chair(chair, name=form.name.data, position=form.position.data,
-                                                      actor=acting_user()),
+                                                      actor=acting_user(), bookable_online=form.bookable_online.data),
                    "Chair saved.", ".chairs")
     return saved or _chairs_page(failed=(chair_id, form), status=400)
 

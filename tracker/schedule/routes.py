@@ -12,16 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import booking
+from ..bounds import record_id
 from ..database import lock_for_write
 from ..extensions import db
 from ..models import Appointment, AppointmentType, Chair, Patient, User
 from ..patients.forms import InfusionForm
-from ..saving import acting_user, commit, flash_errors, put_error, save
+from ..saving import acting_user, commit, flash_errors, put_error, refused_status, save
 from ..security import roles_required
 from ..services import appointments as service
 from ..services.clinic import MAX_YEAR, MIN_YEAR, clinic_today, clinic_zone, get_settings, local_to_utc
 from ..services.courses import open_course_for
-from ..services.errors import RuleError
+from ..services.errors import RuleError, expect_version
 from .. import calendar_export
 from .forms import BookForm, RescheduleForm, SeriesForm, SlotSearchForm, StatusForm
 
@@ -37,12 +38,8 @@ MAX_AHEAD_DAYS = 3 * 366
 
 
 def int_or_none(value) -> int | None:
-    """A positive integer from a query or form value, else None."""
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
+    """A record id from a query or form value, else None (tracker.bounds.record_id)."""
+    return record_id(value)
 
 
 def clinic_instant(naive: datetime, field: str) -> datetime:
@@ -185,9 +182,10 @@ def _booking_page(patient, *, form, template, appointment=None):
                 if appointment is None:
                     return service.book(patient, appointment_type=type_, chair=chair, start_at=start_at,
                                         actor=acting_user(), clinician=clinician, notes=form.notes.data or "")
-                return service.reschedule(_locked_appointment(appointment.id), chair=chair, start_at=start_at,
-                                          actor=acting_user(), reason=form.reason.data,
-                                          appointment_type=type_, clinician=clinician)
+                locked = _locked_appointment(appointment.id)
+                expect_version(locked, form.version.data, "appointment")
+                return service.reschedule(locked, chair=chair, start_at=start_at, actor=acting_user(),
+                                          reason=form.reason.data, appointment_type=type_, clinician=clinician)
 
             def field_for(error: RuleError) -> str | None:
                 # A typed time's problems sit on its fields; anything else (a proposal taken a
@@ -206,13 +204,15 @@ def _booking_page(patient, *, form, template, appointment=None):
                                              clinician_id=clinician.id if clinician else None,
                                              from_day=from_day)
     proposals = (search_result.slots or search_result.later_slots) if search_result else []
+    if request.method == "GET" and appointment is not None:
+        form.version.data = str(appointment.version)
     if request.method == "GET" and proposals:
         form.slot.data = _slot_choice(proposals[0])
     elif request.method == "GET":
         form.slot.data = "other"
     form.appointment_type_id.data = str(chosen_type.id) if chosen_type else ""
     form.clinician_id.data = str(clinician.id) if clinician else ""
-    status = 400 if form.errors or form.form_errors else 200
+    status = refused_status(form) if form.errors or form.form_errors else 200
     return render_template(
         template, patient=patient, course=course, form=form, search=search,
         result=search_result, proposals=proposals, slot_choice=_slot_choice,
@@ -326,14 +326,17 @@ def appointment_status(appointment_id: int):
         flash("That action is not available.", "error")
         return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
     appointment = _locked_appointment(appointment_id)
-    saved = commit(form, lambda: service.change_status(
-        appointment, STATUS_ACTIONS[action], actor=acting_user(),
-        reason=form.reason.data if action == "cancel" else None))
-    if saved is None:
+
+    def change() -> None:
+        expect_version(appointment, form.version.data, "appointment")
+        service.change_status(appointment, STATUS_ACTIONS[action], actor=acting_user(),
+                              reason=form.reason.data if action == "cancel" else None)
+
+    if commit(form, change) is None:
         if form.reason.errors:
             return _appointment_page(appointment_id, status_form=form, failed_action=action, status=400)
         flash_errors(form)
-        return _appointment_page(appointment_id, status=400)
+        return _appointment_page(appointment_id, status=refused_status(form))
     flash(f"Appointment {service.STATUS_LABELS[appointment.status]}.", "success")
     return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
 
