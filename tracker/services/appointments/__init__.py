@@ -10,7 +10,7 @@ from .bookings import (  # noqa: F401
 )
 from .slots import (  # noqa: F401
     CHUNK_DAYS, SEARCH_DAYS, SlotSearch, active_blocks, active_chairs, active_types, clinic_rules,
-    clinicians, day_bounds, default_type, length_of, search_slots,
+    clinicians, day_bounds, default_type, free_slots, length_of, search_slots,
 )
 from .transitions import (  # noqa: F401
     CANCEL_REASON_LABELS, COMPLETABLE, STATUS_LABELS, TRANSITIONS, can_complete, change_status, complete,
