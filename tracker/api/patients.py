@@ -7,8 +7,8 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import OPEN_STATES, AppointmentType, Course, Patient
-from ..patients.routes import _search
 from ..services import appointments as appointment_service
+from ..services import search
 from ..services.clinic import clinic_today, clinic_zone, get_settings
 from ..services.courses import open_course_for
 from .operations import STANDARD_ERRORS, may_see_clinical, operation, query_args
@@ -28,16 +28,18 @@ MAX_SLOT_RANGE_DAYS = 92  # one request searches at most about three months
     errors=STANDARD_ERRORS,
 )
 def patients():
-    """Patients whose name begins with each word of `q`, whose MRN is or begins with `q`, or
-    born on `q` (YYYY-MM-DD); every patient when `q` is empty. By last name, first name."""
+    """Patients found as the header search finds them (name words in any order, MRN, date of
+    birth, phone, email; services/search.py); every patient when `q` is empty."""
     args = query_args(PatientQuery)
-    statement = select(Patient)
-    q = " ".join(args["q"].split())
-    if q:
-        statement, problem = _search(statement, q)
-        if problem:
+    query = search.parse(args["q"], date_order=get_settings().date_order, today=clinic_today())
+    if not query.text:
+        statement = select(Patient).order_by(Patient.last_name, Patient.first_name, Patient.id)
+    else:
+        found = search.patients_statement(query)
+        if found is None:
+            problem = query.problem or "Nothing can match this search."
             raise Problem(422, problem, [field_error("q", problem)])
-    statement = statement.order_by(Patient.last_name, Patient.first_name, Patient.id)
+        statement = found
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     rows = db.session.scalars(
         statement.offset((args["page"] - 1) * args["per_page"]).limit(args["per_page"])
