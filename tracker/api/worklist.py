@@ -3,6 +3,7 @@
 from zoneinfo import ZoneInfo
 
 from ..scheduling import WORKLIST_STATUSES
+from ..services import search
 from ..services.clinic import clinic_today, get_settings
 from ..status import clock_for
 from ..worklist.queries import worklist_page
@@ -22,18 +23,19 @@ from .schemas import WorklistPage, WorklistQuery
 def worklist():
     """Patients due, overdue or lapsed, or whose series is interrupted, on today's date:
     unbooked first, then the most urgent, as on the worklist page; filter by `status`,
-    `booked` and a name or MRN (`q`)."""
+    `booked` and the header search's `q`."""
     args = query_args(WorklistQuery)
     settings = get_settings()
     clock = clock_for(clinic_today(), settings)
     zone = ZoneInfo(settings.timezone)
     statuses = (args["status"],) if args["status"] else WORKLIST_STATUSES
-    search = " ".join((args["q"] or "").split()) or None
+    text = " ".join((args["q"] or "").split())
+    query = search.parse(text, date_order=settings.date_order, today=clock.on) if text else None
     page = worklist_page(
         clock,
         statuses=statuses,
         booked=args["booked"],
-        search_text=search,
+        search=query,
         page=args["page"],
         per_page=args["per_page"],
     )
