@@ -20,6 +20,11 @@ NEW_VALUES = {
     "appointment_hours": "24", "send_hours_start": "9", "send_hours_end": "18", "digest_hour": "6",
     "max_send_attempts": "4", "default_prep_min": "20", "default_recovery_min": "30",
     "date_style": "long", "time_style": "12h",
+    "dose_change_warn_percent": "40",
+    "date_order": "DMY", "recall_quiet_days": "5",
+    # patient self-service
+    "online_min_notice_hours": "48", "online_horizon_days": "30", "online_cutoff_hours": "12",
+    "online_late_cancel": "y", "online_bookings_confirmed": "y",
 }
 
 
@@ -64,6 +69,8 @@ def test_saving_every_setting_is_audited(client, login_as, app):
             stored = getattr(settings, name)
             if isinstance(stored, Decimal):
                 assert stored == Decimal(value)
+            elif isinstance(stored, bool):  # a ticked checkbox posts "y"
+                assert stored is (value == "y"), name
             else:
                 assert str(stored) == value, name
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.entity == "clinic_settings"))

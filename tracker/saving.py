@@ -12,10 +12,11 @@ from typing import Any, Generic, TypeVar
 from flask import flash, redirect
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from .extensions import db
 from .models import User
-from .services.errors import RuleError
+from .services.errors import RuleError, StaleRecord
 
 T = TypeVar("T")
 
@@ -37,6 +38,18 @@ def put_error(form, error: RuleError, field: str | None = None) -> None:
         target.errors = [*(target.errors or []), str(error)]
     else:
         form.form_errors.append(str(error))
+
+
+def refuse_stale(form, error: StaleRecord) -> None:
+    """A change refused because the record moved on: above the form, and the form marked stale."""
+    put_error(form, RuleError(str(error)))
+    if form is not None:
+        form.stale = True
+
+
+def refused_status(form) -> int:
+    """The status of a page showing a refused form again: 409 when the record moved on, else 400."""
+    return 409 if getattr(form, "stale", False) else 400
 
 
 def flash_errors(form) -> None:
@@ -68,6 +81,20 @@ def commit(
     try:
         result = change()
         db.session.commit()
+    except StaleDataError:  # another request updated the row between our read and our write
+        db.session.rollback()
+        refuse_stale(
+            form,
+            StaleRecord(
+                "Someone else saved a change to this record a moment ago, so "
+                "nothing was saved. Check what is shown now, then try again."
+            ),
+        )
+        return None
+    except StaleRecord as error:
+        db.session.rollback()
+        refuse_stale(form, error)
+        return None
     except RuleError as error:
         db.session.rollback()
         put_error(form, error, field_for(error) if field_for else None)

@@ -47,6 +47,9 @@ REMINDER_KIND = {
     "window_upcoming": "Window opening soon",
     "window_closing": "Window closing soon",
     "appointment": "Appointment",
+    "visit_booked": "Visit booked",
+    "visit_moved": "Visit moved",
+    "visit_cancelled": "Visit cancelled",
     "staff_digest": "Staff digest",
 }
 REMINDER_STATUS = {

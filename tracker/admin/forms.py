@@ -13,23 +13,18 @@ from wtforms.validators import StopValidation, ValidationError
 from ..models import ROLES
 from ..passwords import password_problem
 from ..formatting import DATE_STYLES, DEFAULT_DATE_STYLE, DEFAULT_TIME_STYLE, TIME_STYLES
-from ..services.clinic import MAX_YEAR, MIN_YEAR, timezone_problem, zone_choices
+from ..services.clinic import (
+    DOSE_CHANGE_WARN_RANGE, MAX_YEAR, MIN_YEAR, ONLINE_RANGES, RECALL_QUIET_DAYS_RANGE, timezone_problem,
+    zone_choices,
+)
+from ..services.search import DATE_ORDERS
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
 from ..validators import EmailAddress, NoControlCharacters
 from ..vocabulary import ENTITY, ROLE
 
 ROLE_CHOICES = ROLE
 assert set(ROLE_CHOICES) == set(ROLES)
-LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
-
-
-class SingleLine:
-    """WTForms validator: no control characters and no line breaks (names go into mail headers)."""
-
-    def __call__(self, form, field):
-        NoControlCharacters()(form, field)
-        if isinstance(field.data, str) and any(mark in field.data for mark in LINE_BREAKS):
-            raise ValidationError("Keep this on one line.")
+SingleLine = NoControlCharacters  # it refuses line breaks too outside text areas
 
 
 class FiniteDecimal:
@@ -151,6 +146,21 @@ class SettingsForm(FlaskForm):
     max_send_attempts = _whole("Attempts before a reminder fails", 1, 20)
     default_prep_min = _whole("Preparation (minutes)", 0, 240)
     default_recovery_min = _whole("Recovery (minutes)", 0, 480)
+    # Search and recall
+    date_order = SelectField("Dates of birth are typed", choices=DATE_ORDERS)
+    recall_quiet_days = _whole("A called patient sorts lower for (days)", *RECALL_QUIET_DAYS_RANGE)
+    # Patient self-service
+    online_min_notice_hours = _whole("Online booking: at least this many hours ahead",
+                                     *ONLINE_RANGES["online_min_notice_hours"])
+    online_horizon_days = _whole("Online booking: at most this many days ahead",
+                                 *ONLINE_RANGES["online_horizon_days"])
+    online_cutoff_hours = _whole("No online move or cancel within (hours before the visit)",
+                                 *ONLINE_RANGES["online_cutoff_hours"])
+    online_late_cancel = BooleanField("Accept an online cancel inside that time, recorded as a late cancellation")
+    online_bookings_confirmed = BooleanField("Visits booked online are confirmed at once")
+    # Entering sessions
+    dose_change_warn_percent = _whole("Warn when a dose differs from the last by more than (%)",
+                                      *DOSE_CHANGE_WARN_RANGE)
     # Dates and times (clarity): how every page, email and the day sheet writes them
     date_style = SelectField("Date style", choices=DATE_STYLES, default=DEFAULT_DATE_STYLE)
     time_style = SelectField("Time style", choices=TIME_STYLES, default=DEFAULT_TIME_STYLE)
@@ -164,6 +174,10 @@ class SettingsForm(FlaskForm):
                       "send_hours_start", "send_hours_end", "digest_hour", "max_send_attempts"),
         # Clinician capacity and the slot step are edited on the capacity page only.
         "Chair time": ("default_prep_min", "default_recovery_min"),
+        "Search and recall": ("date_order", "recall_quiet_days"),
+        "Patient self-service": ("online_min_notice_hours", "online_horizon_days", "online_cutoff_hours",
+                                 "online_late_cancel", "online_bookings_confirmed"),
+        "Entering sessions": ("dose_change_warn_percent",),
         "Dates and times": ("date_style", "time_style"),
     }
 

@@ -1,8 +1,8 @@
 """Clinicians' course actions on the patient page: open a course, interval, mode, hold ..."""
-from flask import abort, url_for
+from flask import abort, render_template, request, url_for
 
 from ..extensions import db
-from ..models import Course, Patient
+from ..models import Course, Patient, utcnow
 from ..security import roles_required
 from ..services import clinic
 from ..services import courses as course_service
@@ -10,7 +10,8 @@ from ..services.clinic import get_settings
 from .forms import (
     ConfirmForm, DischargeForm, HoldForm, IntervalForm, ModeForm, OpenCourseForm, SeriesPlannedForm,
 )
-from ..saving import acting_user, save
+from ..saving import acting_user, refused_status, save
+from ..services.errors import expect_version
 from .routes import bp, render_detail
 
 # action -> (form class, form prefix, message after success). Prefixes keep the ids of the
@@ -22,7 +23,6 @@ COURSE_ACTIONS = {
     "end_series": (ConfirmForm, None, "Series ended early; maintenance has started."),
     "hold": (HoldForm, "hold", "Course on hold."),
     "resume": (ConfirmForm, None, "Course resumed."),
-    "discharge": (DischargeForm, "discharge", "Patient discharged from the course."),
     "restart": (ConfirmForm, None, "Series restarted as a new course."),
 }
 
@@ -66,8 +66,6 @@ def _apply_course_action(action: str, course: Course, form) -> None:
         course_service.hold(course, actor=actor, reason=form.reason.data)
     elif action == "resume":
         course_service.resume(course, actor=actor)
-    elif action == "discharge":
-        course_service.discharge(course, actor=actor, on=clinic.clinic_today(), reason=form.reason.data)
     elif action == "restart":
         course_service.restart_series(course, actor=actor, on=clinic.clinic_today(), settings=get_settings())
 
@@ -81,9 +79,41 @@ def course_action(patient_id: int, course_id: int, action: str):
     course = _course_of(patient_id, course_id)
     form_class, prefix, message = COURSE_ACTIONS[action]
     form = form_class(prefix=prefix or "")
-    saved = save(form, lambda: _apply_course_action(action, course, form), message=message,
-                 to=url_for(".detail", patient_id=patient_id))
+
+    def change() -> None:
+        expect_version(course, form.version.data, "course")
+        _apply_course_action(action, course, form)
+
+    saved = save(form, change, message=message, to=url_for(".detail", patient_id=patient_id))
     if saved:
         return saved
     key = prefix or "confirm"
-    return render_detail(patient_id, status=400, submitted={key: form}, failed_action=action)
+    if getattr(form, "stale", False):  # the page shows the course as saved now, not the stale form
+        submitted = ConfirmForm(formdata=None)
+        submitted.form_errors.extend(form.form_errors)
+        return render_detail(patient_id, status=409, submitted={"confirm": submitted}, failed_action=action)
+    return render_detail(patient_id, status=refused_status(form), submitted={key: form}, failed_action=action)
+
+
+@bp.route("/<int:patient_id>/courses/<int:course_id>/discharge", methods=["GET", "POST"])
+@roles_required("clinician")
+def discharge(patient_id: int, course_id: int):
+    """Confirm a discharge on its own page, with the reason: the course ends, its record stays."""
+    course = _course_of(patient_id, course_id)
+    patient = db.get_or_404(Patient, patient_id)
+    form = DischargeForm(prefix="discharge")
+    if request.method == "GET":
+        form.version.data = str(course.version)
+    if course.is_open:
+
+        def change() -> None:
+            expect_version(course, form.version.data, "course")
+            course_service.discharge(course, actor=acting_user(), on=clinic.clinic_today(), reason=form.reason.data)
+
+        saved = save(form, change, message="Discharged: the course has ended; no more windows or reminders for it.",
+                     to=url_for(".detail", patient_id=patient_id))
+        if saved:
+            return saved
+    status = refused_status(form) if request.method == "POST" else 200
+    return render_template("patients/discharge.html", patient=patient, course=course, form=form,
+                           now=utcnow()), status

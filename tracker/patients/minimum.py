@@ -28,7 +28,9 @@ class SessionRow:
     late: bool
     early_reason: str | None
     qualifies: bool
-    removable: bool
+    in_error: bool
+    correctable: bool  # may still be marked entered in error (a clinician, an open course)
+    entered_in_error_reason: str | None = None
     weight_kg: Decimal | None = None
     dose_mg_per_kg: Decimal | None = None
     total_mg: Decimal | None = None
@@ -83,7 +85,11 @@ def session_rows(infusions, *, clinical: bool) -> list[SessionRow]:
                 late=infusion.late,
                 early_reason=infusion.early_reason if clinical else None,
                 qualifies=infusion.qualifies,
-                removable=clinical and infusion.course.state in REMOVABLE_STATES,
+                in_error=infusion.in_error,
+                correctable=clinical
+                and not infusion.in_error
+                and infusion.course.state in REMOVABLE_STATES,
+                entered_in_error_reason=infusion.entered_in_error_reason if clinical else None,
                 **clinical_values,
             )
         )

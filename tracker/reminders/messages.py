@@ -8,6 +8,7 @@ from flask import current_app
 from ..calendar_export import appointment_ics
 from ..formatting import style_for
 from ..mail import Attachment, build_message, render_pair
+from ..patient_links.tokens import link_url
 from .unsubscribe import unsubscribe_url
 
 SUBJECTS = {
@@ -37,7 +38,8 @@ def window_message(reminder, *, patient, course, settings) -> Message:
     """window_upcoming / window_closing: the dates to book between and how to book."""
     return patient_message(reminder.kind, patient=patient, settings=settings,
                            subject=SUBJECTS[reminder.kind],
-                           opens=course.window_opens, closes=course.window_closes)
+                           opens=course.window_opens, closes=course.window_closes,
+                           book_url=link_url("book", patient.id, course.id))
 
 
 def appointment_message(reminder, *, patient, appointment, settings) -> Message:
@@ -48,7 +50,8 @@ def appointment_message(reminder, *, patient, appointment, settings) -> Message:
     return patient_message("appointment", patient=patient, settings=settings,
                            subject=f"Reminder: your visit on {style.day(appointment.start_at)} at "
                                    f"{style.clock(appointment.start_at)}",
-                           attachments=attachments, start_at=appointment.start_at)
+                           attachments=attachments, start_at=appointment.start_at,
+                           manage_url=link_url("manage", patient.id, appointment.id))
 
 
 def digest_message(*, user, digest, settings) -> Message:
