@@ -9,7 +9,6 @@ from tracker.extensions import db
 from tracker.models import Appointment, Course, Patient, Reminder, utcnow
 from tracker.patient_links.messages import confirmation_message, links_message
 from tracker.patient_links.tokens import make_token
-from tracker.reminders.clock import Clock
 from tracker.reminders.messages import appointment_message, window_message
 from tracker.services.clinic import get_settings
 
@@ -96,7 +95,6 @@ def test_every_patient_message_is_free_of_clinical_words(app):
         db.session.commit()
         settings = get_settings()
         patient = db.session.get(Patient, patient.id)
-        clock = Clock.for_settings(utcnow(), settings)
         messages = [
             window_message(Reminder(kind=kind), patient=patient, course=course, settings=settings)
             for kind in ("window_upcoming", "window_closing")
@@ -106,7 +104,6 @@ def test_every_patient_message_is_free_of_clinical_words(app):
                 Reminder(kind="appointment"),
                 patient=patient,
                 appointment=appointment,
-                clock=clock,
                 settings=settings,
             )
         )

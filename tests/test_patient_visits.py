@@ -207,7 +207,6 @@ def test_appointment_reminder_carries_the_manage_link(app):
     """The appointment reminder email links to this visit's manage page, with no clinical word."""
     from tracker.models import Patient
     from tracker.patient_links.tokens import read_token
-    from tracker.reminders.clock import Clock
     from tracker.reminders.messages import appointment_message
 
     appointment_id, _ = _visit_in(app, 72)
@@ -218,7 +217,6 @@ def test_appointment_reminder_carries_the_manage_link(app):
             Reminder(kind="appointment"),
             patient=db.session.get(Patient, appointment.patient_id),
             appointment=appointment,
-            clock=Clock.for_settings(utcnow(), settings),
             settings=settings,
         )
         text = message.get_body(("plain",)).get_content()

@@ -64,7 +64,7 @@ def test_booked_notice_goes_once_with_a_request_ics(mail_app, smtp):
     db.session.commit()
     assert _sweep().sent == 1 and _sweep().sent == 0
     (message,) = smtp.messages
-    assert message["Subject"] == "Your visit on Wednesday 20 May 2026 at 10:00"
+    assert message["Subject"] == "Your visit on Wed 20 May 2026 at 10:00"
     calendar = _calendar(message)
     event = calendar.walk("VEVENT")[0]
     assert calendar["METHOD"] == "REQUEST" and str(event["UID"]) == visit.uid
@@ -102,7 +102,7 @@ def test_move_sends_one_change_notice_and_cancels_the_old_reminder(mail_app, smt
     assert (old_reminder.status, old_reminder.skip_reason) == ("cancelled", "appointment moved")
     assert old_reminder.sent_at is None
     subjects = [m["Subject"] for m in smtp.messages]
-    assert subjects.count("New time for your visit: Thursday 21 May 2026 at 10:00") == 1
+    assert subjects.count("New time for your visit: Thu 21 May 2026 at 10:00") == 1
     moved = next(m for m in smtp.messages if m["Subject"].startswith("New time"))
     calendar = _calendar(moved)
     event = calendar.walk("VEVENT")[0]
@@ -135,7 +135,7 @@ def test_moved_twice_before_sending_tells_the_last_time_only(mail_app, smtp):
     db.session.commit()
     assert _sweep().sent == 1
     assert [m["Subject"] for m in smtp.messages] == [
-        "New time for your visit: Wednesday 20 May 2026 at 12:00"
+        "New time for your visit: Wed 20 May 2026 at 12:00"
     ]
     assert [r.skip_reason for r in _rows("visit_moved") if r.status == "cancelled"] == [
         "visit moved again"
@@ -155,7 +155,7 @@ def test_a_move_before_the_booked_notice_went_out_sends_one_message(mail_app, sm
     assert not notices.visit_moved(visit, now=NOW, settings=settings)
     db.session.commit()
     assert _sweep().sent == 1
-    assert [m["Subject"] for m in smtp.messages] == ["Your visit on Wednesday 20 May 2026 at 12:00"]
+    assert [m["Subject"] for m in smtp.messages] == ["Your visit on Wed 20 May 2026 at 12:00"]
 
 
 def test_cancellation_by_the_clinic_sends_method_cancel(mail_app, smtp):
@@ -171,7 +171,7 @@ def test_cancellation_by_the_clinic_sends_method_cancel(mail_app, smtp):
     db.session.commit()
     assert _sweep().sent == 1
     cancelled = smtp.messages[-1]
-    assert cancelled["Subject"] == "Cancelled: your visit on Wednesday 20 May 2026 at 10:00"
+    assert cancelled["Subject"] == "Cancelled: your visit on Wed 20 May 2026 at 10:00"
     calendar = _calendar(cancelled)
     event = calendar.walk("VEVENT")[0]
     assert (

@@ -75,7 +75,7 @@ def test_clinician_sees_actions_first_and_everything_fits(
     for name in ("Overview", "Sessions", "Appointments", "Messages", "History"):
         assert sections.get_by_role("link", name=name).is_visible()
     summary = page.get_by_text("Course actions: interval, mode, hold, discharge")
-    discharge = page.get_by_role("button", name="Discharge")
+    discharge = page.get_by_role("link", name="Discharge…")
     assert summary.is_visible() and not discharge.is_visible()
     journey.check("patient page (clinician)")
     page.screenshot(path="/tmp/clarity-patient-1366.png", full_page=True)
