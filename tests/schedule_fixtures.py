@@ -77,7 +77,7 @@ def frozen_clock(monkeypatch):
     import tracker.services.appointments as appointments
     from tracker.services.appointments import bookings, slots, transitions
 
-    for module in (appointments, slots, bookings, transitions):
+    for module in (appointments, slots, bookings, transitions, routes):
         monkeypatch.setattr(module, "utcnow", lambda: NOW)
     for module in (appointments, slots, transitions, routes, sheets):
         monkeypatch.setattr(module, "clinic_today", lambda: MONDAY)
