@@ -14,7 +14,8 @@ from ..services.clinic import clinic_today, get_settings
 from ..services.errors import RuleError
 from . import resources
 from .forms import AppointmentTypeForm, CapacityForm, ChairForm, ClosedDateForm, HoursForm
-from .routes import bp, put_error
+from .blueprint import bp
+from .helpers import put_error
 
 
 def _actor():
