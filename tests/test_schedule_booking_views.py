@@ -49,7 +49,7 @@ def test_book_page_shows_window_and_every_start_of_the_first_free_day(client, lo
     html = client.get(f"/schedule/book?patient_id={clinic['patient']}").get_data(as_text=True)
     assert "opens <strong>Thu 14 Jan 2027</strong>" in html and "closes <strong>Mon 15 Mar 2027</strong>" in html
     assert "(100 minute block) on Thu 14 Jan 2027" in html
-    morning, _, afternoon = html.partition(">Afternoon</h3>")
+    morning, _, afternoon = html.partition(">Afternoon</h2>")
     assert "08:00 to 09:40 · Chair 1" in morning and "11:45 to 13:25" in morning
     # 08:00 to 16:15 every 15 minutes: 34 starts, 16 before noon.
     assert html.count('name="slot" id="slot-') == 34 + 1

@@ -56,6 +56,9 @@ ROUTES = {
     ("schedule.appointment_status", "POST"): (LOGIN, 303, 303, 303),
     ("schedule.reschedule", "GET"): (LOGIN, 200, 200, 200),
     ("schedule.reschedule", "POST"): (LOGIN, 400, 400, 400),
+    ("schedule.move", "GET"): (LOGIN, 200, 200, 200),
+    ("schedule.move", "POST"): (LOGIN, 400, 400, 400),
+    ("schedule.confirm_all", "POST"): (LOGIN, 303, 303, 303),
     ("reminders.index", "GET"): (LOGIN, 200, 200, 200),
     # front desk (and admin)
     ("reminders.retry", "POST"): (LOGIN, 302, 403, 302),

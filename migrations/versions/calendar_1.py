@@ -24,11 +24,17 @@ def upgrade():
         batch.add_column(sa.Column("moved_to_chair_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(
             "fk_appointment_status_changes_moved_from_chair_id_chairs",
-            "chairs", ["moved_from_chair_id"], ["id"], ondelete="SET NULL",
+            "chairs",
+            ["moved_from_chair_id"],
+            ["id"],
+            ondelete="SET NULL",
         )
         batch.create_foreign_key(
             "fk_appointment_status_changes_moved_to_chair_id_chairs",
-            "chairs", ["moved_to_chair_id"], ["id"], ondelete="SET NULL",
+            "chairs",
+            ["moved_to_chair_id"],
+            ["id"],
+            ondelete="SET NULL",
         )
 
 

@@ -13,8 +13,8 @@ from ..security import roles_required
 from ..services.clinic import clinic_today, get_settings
 from ..services.errors import RuleError
 from . import resources
-from .forms import AppointmentTypeForm, CapacityForm, ChairForm, ClosedDateForm, HoursForm
 from .blueprint import bp
+from .forms import AppointmentTypeForm, CapacityForm, ChairForm, ClosedDateForm, HoursForm
 from .helpers import put_error
 
 

@@ -18,15 +18,32 @@ from ..services.clinic import clinic_zone, get_settings
 from ..services.errors import RuleError
 from .blueprint import bp
 from .forms import MoveForm, RescheduleForm, StatusForm
-from .helpers import actor, clinic_instant, load_appointment, locked_appointment, put_error, schedule_local
+from .helpers import (
+    actor,
+    clinic_instant,
+    load_appointment,
+    locked_appointment,
+    put_error,
+    schedule_local,
+)
 from .slot_picker import Saved, booking_page
 
 log = logging.getLogger(__name__)
 
-STATUS_ACTIONS = {"confirm": "booked", "arrived": "arrived", "noshow": "noshow",
-                  "cancel": "cancelled", "error": "entered-in-error"}
-ACTION_LABELS = {"confirm": "Confirm", "arrived": "Mark arrived", "noshow": "Mark no-show",
-                 "cancel": "Cancel", "error": "Mark entered in error"}
+STATUS_ACTIONS = {
+    "confirm": "booked",
+    "arrived": "arrived",
+    "noshow": "noshow",
+    "cancel": "cancelled",
+    "error": "entered-in-error",
+}
+ACTION_LABELS = {
+    "confirm": "Confirm",
+    "arrived": "Mark arrived",
+    "noshow": "Mark no-show",
+    "cancel": "Cancel",
+    "error": "Mark entered in error",
+}
 
 
 @bp.get("/appointments/<int:appointment_id>")
@@ -39,23 +56,43 @@ def appointment(appointment_id: int):
 def _appointment_page(appointment_id: int, *, status_form=None, failed_action=None, status=200):
     appointment = load_appointment(appointment_id)
     user_ids = {change.user_id for change in appointment.history if change.user_id}
-    users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
-    chair_ids = {c for change in appointment.history
-                 for c in (change.moved_from_chair_id, change.moved_to_chair_id) if c}
-    chairs = {c.id: c for c in db.session.scalars(select(Chair).where(Chair.id.in_(chair_ids)))} \
-        if chair_ids else {}
-    rescheduled_to = db.session.scalar(select(Appointment.id).where(
-        Appointment.rescheduled_from_id == appointment.id))
+    users = (
+        {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))}
+        if user_ids
+        else {}
+    )
+    chair_ids = {
+        c
+        for change in appointment.history
+        for c in (change.moved_from_chair_id, change.moved_to_chair_id)
+        if c
+    }
+    chairs = (
+        {c.id: c for c in db.session.scalars(select(Chair).where(Chair.id.in_(chair_ids)))}
+        if chair_ids
+        else {}
+    )
+    rescheduled_to = db.session.scalar(
+        select(Appointment.id).where(Appointment.rescheduled_from_id == appointment.id)
+    )
     allowed = service.TRANSITIONS.get(appointment.status, set())
     actions = [a for a, to in STATUS_ACTIONS.items() if to in allowed]
-    forms = {a: (status_form if a == failed_action and status_form else StatusForm(formdata=None))
-             for a in actions}
+    forms = {
+        a: (status_form if a == failed_action and status_form else StatusForm(formdata=None))
+        for a in actions
+    }
     return render_template(
-        "schedule/appointment.html", appointment=appointment, users=users, forms=forms,
-        action_labels=ACTION_LABELS, rescheduled_to=rescheduled_to, chairs=chairs,
+        "schedule/appointment.html",
+        appointment=appointment,
+        users=users,
+        forms=forms,
+        action_labels=ACTION_LABELS,
+        rescheduled_to=rescheduled_to,
+        chairs=chairs,
         can_reschedule=service.can_reschedule(appointment),
         can_complete=service.can_complete(appointment) and current_user.has_role("clinician"),
-        cancel_labels=service.CANCEL_REASON_LABELS, move_labels=service.MOVE_REASON_LABELS,
+        cancel_labels=service.CANCEL_REASON_LABELS,
+        move_labels=service.MOVE_REASON_LABELS,
     ), status
 
 
@@ -71,14 +108,20 @@ def appointment_status(appointment_id: int):
         return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
     appointment = locked_appointment(appointment_id)
     try:
-        service.change_status(appointment, STATUS_ACTIONS[action], actor=actor(),
-                              reason=form.reason.data if action == "cancel" else None)
+        service.change_status(
+            appointment,
+            STATUS_ACTIONS[action],
+            actor=actor(),
+            reason=form.reason.data if action == "cancel" else None,
+        )
         db.session.commit()
     except RuleError as error:
         db.session.rollback()
         if error.field == "reason":
             put_error(form, error)
-            return _appointment_page(appointment_id, status_form=form, failed_action=action, status=400)
+            return _appointment_page(
+                appointment_id, status_form=form, failed_action=action, status=400
+            )
         flash(str(error), "error")
         return _appointment_page(appointment_id, status=400)
     flash(f"Appointment {service.STATUS_LABELS[appointment.status]}.", "success")
@@ -97,15 +140,30 @@ def move(appointment_id: int):
 
     def save(chair, start_at, kind, clinician):
         moved = service.move_appointment(
-            locked_appointment(appointment_id), chair=chair, start_at=start_at, actor=actor(),
-            reason=form.reason.data, patient_agreed=form.patient_agreed.data,
-            appointment_type=kind, clinician=clinician)
+            locked_appointment(appointment_id),
+            chair=chair,
+            start_at=start_at,
+            actor=actor(),
+            reason=form.reason.data,
+            patient_agreed=form.patient_agreed.data,
+            appointment_type=kind,
+            clinician=clinician,
+        )
         state = "still confirmed" if moved.appointment.status == "booked" else "not yet confirmed"
-        return Saved(moved.appointment, f"Moved from {schedule_local(moved.from_start)} to "
-                     f"{schedule_local(moved.appointment.start_at)} on {chair.name} ({state}).", moved)
+        return Saved(
+            moved.appointment,
+            f"Moved from {schedule_local(moved.from_start)} to "
+            f"{schedule_local(moved.appointment.start_at)} on {chair.name} ({state}).",
+            moved,
+        )
 
-    return booking_page(appointment.patient, form=form, template="schedule/move.html", save=save,
-                        appointment=appointment)
+    return booking_page(
+        appointment.patient,
+        form=form,
+        template="schedule/move.html",
+        save=save,
+        appointment=appointment,
+    )
 
 
 @bp.route("/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
@@ -119,13 +177,24 @@ def reschedule(appointment_id: int):
     form = RescheduleForm()
 
     def save(chair, start_at, kind, clinician):
-        booked = service.reschedule(locked_appointment(appointment_id), chair=chair, start_at=start_at,
-                                    actor=actor(), reason=form.reason.data, appointment_type=kind,
-                                    clinician=clinician)
+        booked = service.reschedule(
+            locked_appointment(appointment_id),
+            chair=chair,
+            start_at=start_at,
+            actor=actor(),
+            reason=form.reason.data,
+            appointment_type=kind,
+            clinician=clinician,
+        )
         return Saved(booked, f"Booked {schedule_local(booked.start_at)} on {chair.name}.")
 
-    return booking_page(appointment.patient, form=form, template="schedule/reschedule.html",
-                        save=save, appointment=appointment)
+    return booking_page(
+        appointment.patient,
+        form=form,
+        template="schedule/reschedule.html",
+        save=save,
+        appointment=appointment,
+    )
 
 
 @bp.get("/appointments/<int:appointment_id>.ics")
@@ -134,10 +203,14 @@ def appointment_ics(appointment_id: int):
     """The appointment as a calendar file: stable UID, growing SEQUENCE, no clinical words."""
     appointment = db.get_or_404(Appointment, appointment_id)
     body = calendar_export.appointment_ics(appointment, get_settings())
-    return Response(body, mimetype="text/calendar", headers={
-        "Content-Disposition": f'attachment; filename="{calendar_export.filename_for(appointment)}"',
-        "Cache-Control": "private, no-store",
-    })
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": f'attachment; filename="{calendar_export.filename_for(appointment)}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @bp.route("/appointments/<int:appointment_id>/complete", methods=["GET", "POST"])
@@ -152,13 +225,19 @@ def complete(appointment_id: int):
     if request.method == "GET":
         kind = appointment.appointment_type
         given = appointment.start_at + timedelta(minutes=kind.prep_min)
-        form.given_at.data = given.astimezone(clinic_zone()).replace(tzinfo=None, second=0, microsecond=0)
+        form.given_at.data = given.astimezone(clinic_zone()).replace(
+            tzinfo=None, second=0, microsecond=0
+        )
         form.duration_min.data = kind.infusion_min
     if form.validate_on_submit():
         try:
             given_at = clinic_instant(form.given_at.data, "given_at")
-            service.complete(locked_appointment(appointment_id), actor=actor(), given_at=given_at,
-                             values=form.infusion_values())
+            service.complete(
+                locked_appointment(appointment_id),
+                actor=actor(),
+                given_at=given_at,
+                values=form.infusion_values(),
+            )
             db.session.commit()
         except RuleError as error:
             db.session.rollback()

@@ -63,6 +63,7 @@ class MoveForm(BookForm):
     reason = SelectField("Who asked for the change", choices=MOVE_REASON_LABELS, default="patient")
     patient_agreed = BooleanField("The patient agreed to the new time (it stays confirmed)",
                                   default=True)
+    confirmed = None  # a move keeps or drops the confirmation through patient_agreed
 
 
 class StatusForm(FlaskForm):

@@ -2,7 +2,7 @@
 first), book a series, and confirm a patient's unconfirmed visits in one action."""
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from .slot_picker import SLOT_FORMAT, Saved, booking_page, choices
 log = logging.getLogger(__name__)
 
 PATIENT_CHOICES = 10
+SERIES_DEFAULT_TIME = time(9)  # the series form opens at 09:00, so it can be sent as it opens
 
 
 @bp.route("/book", methods=["GET", "POST"])
@@ -89,6 +90,7 @@ def book_series():
         form.appointment_type_id.data = series_type.id if series_type else None
         form.first_day.data = clinic_today() + timedelta(days=1)
         form.weekdays.data = ["0", "2", "4"]
+        form.wall_time.data = SERIES_DEFAULT_TIME
         if course is not None and course.state == "series_in_progress":
             form.count.data = max(course.series_planned - course.qualifying_count, 1)
         else:
@@ -143,10 +145,7 @@ def confirm_all(patient_id: int):
     count = len(waiting)
     flash(f"Confirmed {count} appointment{'s' if count != 1 else ''}." if count
           else "Every appointment was already confirmed.", "success")
-    return redirect(request.form.get("next_url") if _safe_next(request.form.get("next_url"))
-                    else url_for("patients.detail", patient_id=patient.id), 303)
-
-
-def _safe_next(target: str | None) -> bool:
-    """Only a path of this site (no scheme, no host) is followed after confirming."""
-    return bool(target) and target.startswith("/") and not target.startswith("//")
+    target = request.form.get("next_url") or ""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = url_for("patients.detail", patient_id=patient.id)
+    return redirect(target, 303)

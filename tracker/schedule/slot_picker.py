@@ -8,7 +8,7 @@ shown on the page with that day's free starts, and nothing is saved.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from flask import flash, redirect, render_template, request, url_for
 
@@ -42,7 +42,7 @@ Save = Callable[[Chair, datetime, AppointmentType, User | None], Saved]
 
 def slot_choice(slot: booking.Slot) -> str:
     """The radio value of a free start: chair id and UTC start."""
-    return f"{slot.chair_id}|{slot.start.astimezone(timezone.utc).strftime(SLOT_FORMAT)}"
+    return f"{slot.chair_id}|{slot.start.astimezone(UTC).strftime(SLOT_FORMAT)}"
 
 
 def choices(types, clinicians, chairs):
@@ -75,7 +75,7 @@ def read_slot(form, chairs_by_id) -> tuple[Chair, datetime] | None:
     chair_part, _, start_part = (form.slot.data or "").partition("|")
     chair = chairs_by_id.get(int_or_none(chair_part))
     try:
-        start = datetime.strptime(start_part, SLOT_FORMAT).replace(tzinfo=timezone.utc)
+        start = datetime.strptime(start_part, SLOT_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         start = None
     if chair is None or start is None or not MIN_YEAR <= start.year <= MAX_YEAR:
@@ -98,14 +98,20 @@ def _search_state(patient, types, clinicians, appointment):
     if type_id is None and appointment is not None:
         type_id = appointment.appointment_type_id
     course = open_course_for(patient.id)
-    chosen = next((t for t in types if t.id == type_id), None) or service.default_type(course, types)
+    chosen = next((t for t in types if t.id == type_id), None) or service.default_type(
+        course, types
+    )
     search.appointment_type.data = chosen.id if chosen else None
     clinician_id = int_or_none(
         request.form.get("clinician_id") if posted else request.args.get("clinician")
     )
-    if clinician_id is None and appointment is not None and not posted:
-        if "clinician" not in request.args:
-            clinician_id = appointment.clinician_id
+    if (
+        clinician_id is None
+        and appointment is not None
+        and not posted
+        and "clinician" not in request.args
+    ):
+        clinician_id = appointment.clinician_id
     clinician = next((u for u in clinicians if u.id == clinician_id), None)
     search.clinician.data = str(clinician.id) if clinician else ""
     return search, course, chosen, clinician
@@ -138,10 +144,21 @@ def _clicked_cell(chairs_by_id) -> tuple[Chair, datetime] | None:
     return (chair, start) if chair is not None else None
 
 
-def booking_page(patient: Patient, *, form, template: str, save: Save, appointment=None,
-                 after_commit: Callable[[Saved], None] | None = None):
+def booking_page(
+    patient: Patient,
+    *,
+    form,
+    template: str,
+    save: Save,
+    appointment=None,
+    after_commit: Callable[[Saved], None] | None = None,
+):
     """Show the picker; on a valid POST save the chosen time, commit, redirect to it."""
-    types, clinicians, chairs = service.active_types(), service.clinicians(), service.active_chairs()
+    types, clinicians, chairs = (
+        service.active_types(),
+        service.clinicians(),
+        service.active_chairs(),
+    )
     chairs_by_id = {c.id: c for c in chairs}
     search, course, chosen_type, clinician = _search_state(patient, types, clinicians, appointment)
     form.chair_id.choices = choices(types, clinicians, chairs)[2]
@@ -169,15 +186,29 @@ def booking_page(patient: Patient, *, form, template: str, save: Save, appointme
     exclude_id = appointment.id if appointment is not None else None
     result, proposals, starts, cell_notice = None, [], None, None
     if chosen_type is not None and chairs:
-        result = service.search_slots(patient, chosen_type, limit=1, per_day=1, exclude_id=exclude_id,
-                                      clinician_id=clinician.id if clinician else None)
+        result = service.search_slots(
+            patient,
+            chosen_type,
+            limit=1,
+            per_day=1,
+            exclude_id=exclude_id,
+            clinician_id=clinician.id if clinician else None,
+        )
         proposals = result.slots or result.later_slots
         cell = _clicked_cell(chairs_by_id) if request.method == "GET" else None
-        day = _asked_day(search, form, today) or _default_day(cell, appointment, proposals, result, today)
+        day = _asked_day(search, form, today) or _default_day(
+            cell, appointment, proposals, result, today
+        )
         search.day.data = day
-        starts = service.day_starts(patient, chosen_type, day, not_before=today, exclude_id=exclude_id,
-                                    clinician_id=clinician.id if clinician else None,
-                                    prefer_chair=cell[0].id if cell else None)
+        starts = service.day_starts(
+            patient,
+            chosen_type,
+            day,
+            not_before=today,
+            exclude_id=exclude_id,
+            clinician_id=clinician.id if clinician else None,
+            prefer_chair=cell[0].id if cell else None,
+        )
         if cell is not None:
             cell_notice = _choose_cell(form, starts, cell)
     form.appointment_type_id.data = str(chosen_type.id) if chosen_type else ""
@@ -185,10 +216,23 @@ def booking_page(patient: Patient, *, form, template: str, save: Save, appointme
     form.day.data = starts.day.isoformat() if starts else ""
     status = 400 if form.errors or form.form_errors else 200
     return render_template(
-        template, patient=patient, course=course, form=form, search=search, result=result,
-        proposals=proposals, starts=starts, slot_choice=slot_choice, chosen_type=chosen_type,
-        clinician=clinician, chairs=chairs_by_id, appointment=appointment,
-        has_types=bool(types), has_chairs=bool(chairs), today=today, cell_notice=cell_notice,
+        template,
+        patient=patient,
+        course=course,
+        form=form,
+        search=search,
+        result=result,
+        proposals=proposals,
+        starts=starts,
+        slot_choice=slot_choice,
+        chosen_type=chosen_type,
+        clinician=clinician,
+        chairs=chairs_by_id,
+        appointment=appointment,
+        has_types=bool(types),
+        has_chairs=bool(chairs),
+        today=today,
+        cell_notice=cell_notice,
     ), status
 
 
@@ -215,5 +259,7 @@ def _choose_cell(form, starts, cell) -> str | None:
     form.slot.data = "other"
     form.start_at.data = booking.wall(start, request_zone())
     form.chair_id.data = str(chair.id)
-    return (f"{chair.name} at {form.start_at.data:%H:%M} is not free for this appointment type; "
-            "choose one of the free times, or book it as another time to see why.")
+    return (
+        f"{chair.name} at {form.start_at.data:%H:%M} is not free for this appointment type; "
+        "choose one of the free times, or book it as another time to see why."
+    )

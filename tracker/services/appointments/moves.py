@@ -23,9 +23,9 @@ from ..errors import RuleError
 from .bookings import (
     APPOINTMENT_FIELDS,
     EXCLUSION_VIOLATION,
+    actor_id,
     check_parts,
     lock_people,
-    actor_id,
 )
 from .slots import active_blocks, clinic_rules, length_of
 from .transitions import can_reschedule
