@@ -13,7 +13,14 @@ from tracker.services.clinic import clinic_today, get_settings
 
 from ..factories import make_patient
 from .conftest import log_in
-from .helpers import NARROW, OVERFLOW_TOLERANCE, add_appointment, horizontal_overflow, local_instant, set_up_clinic
+from .helpers import (
+    NARROW,
+    OVERFLOW_TOLERANCE,
+    add_appointment,
+    horizontal_overflow,
+    local_instant,
+    set_up_clinic,
+)
 
 WIDE = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -43,8 +50,16 @@ def test_series_booked_with_the_forms_defaults(journey, live_app, staff):
     with live_app.app_context():
         set_up_clinic()
         patient = make_patient(first_name="Sami", last_name="Okoro")
-        course_service.open_course(patient, get_settings(), actor="system", opened_on=clinic_today(),
-                                   indication="CRPS", series_planned=6, min_days=30, max_days=90)
+        course_service.open_course(
+            patient,
+            get_settings(),
+            actor="system",
+            opened_on=clinic_today(),
+            indication="CRPS",
+            series_planned=6,
+            min_days=30,
+            max_days=90,
+        )
         db.session.commit()
         patient_id = patient.id
     email, password = staff("frontdesk")
@@ -54,14 +69,21 @@ def test_series_booked_with_the_forms_defaults(journey, live_app, staff):
     page.get_by_role("link", name="Book a series").click()
     assert page.get_by_role("heading", name="Book a series for Sami Okoro").is_visible()
     weekdays = page.get_by_role("group", name="Weekdays")
-    assert [weekdays.get_by_label(day).is_checked() for day in ("Monday", "Tuesday", "Wednesday")] == [
-        True, False, True]
+    assert [
+        weekdays.get_by_label(day).is_checked() for day in ("Monday", "Tuesday", "Wednesday")
+    ] == [True, False, True]
     check_clean(journey, "book a series")
     page.get_by_role("button", name="Book the series").click()
-    assert page.get_by_role("status").get_by_text("Booked 6 sessions (not yet confirmed).").is_visible()
+    assert (
+        page.get_by_role("status")
+        .get_by_text("Booked 6 sessions (not yet confirmed).")
+        .is_visible()
+    )
     assert page.get_by_role("heading", name=re.compile("^Week of")).is_visible()
     with live_app.app_context():
-        starts = db.session.scalars(select(Appointment.start_at).order_by(Appointment.start_at)).all()
+        starts = db.session.scalars(
+            select(Appointment.start_at).order_by(Appointment.start_at)
+        ).all()
     assert len(starts) == 6
     # Without any box ticked the browser lets the form go and the server says what to do.
     page.goto(f"/schedule/book-series?patient_id={patient_id}")
@@ -73,7 +95,9 @@ def test_series_booked_with_the_forms_defaults(journey, live_app, staff):
     journey.finish("series-defaults")
 
 
-def test_booking_from_an_empty_calendar_cell(journey, live_app, live_server, playwright_browser, staff):
+def test_booking_from_an_empty_calendar_cell(
+    journey, live_app, live_server, playwright_browser, staff
+):
     """Week -> an empty chair time -> find the patient -> Book, confirmed on the phone: the
     visit sits in that chair at that time; at 360 px the calendar scrolls inside its own box."""
     with live_app.app_context():
@@ -90,7 +114,9 @@ def test_booking_from_an_empty_calendar_cell(journey, live_app, live_server, pla
     assert page.get_by_role("button", name="Print").is_visible()
     cell = f"Book Chair 2, {tomorrow.strftime('%a %d %b')} at 10:00"
     page.get_by_role("link", name=cell).click()  # 1
-    assert page.get_by_role("heading", name=f"Book Chair 2, {tomorrow.strftime('%a %d %b %Y')} at 10:00").is_visible()
+    assert page.get_by_role(
+        "heading", name=f"Book Chair 2, {tomorrow.strftime('%a %d %b %Y')} at 10:00"
+    ).is_visible()
     check_clean(journey, "book from a cell: choose the patient")
     page.get_by_label("Patient").fill("Quist")
     page.get_by_label("Patient").press("Enter")
@@ -100,36 +126,53 @@ def test_booking_from_an_empty_calendar_cell(journey, live_app, live_server, pla
     check_clean(journey, "book from a cell: the time chosen")
     page.get_by_label("The patient confirmed this time").check()
     page.get_by_role("button", name="Book", exact=True).click()  # 3
-    assert page.get_by_role("status").get_by_text(
-        f"Booked {tomorrow.strftime('%a %d %b %Y')} 10:00 on Chair 2 (confirmed).").is_visible()
+    assert (
+        page.get_by_role("status")
+        .get_by_text(f"Booked {tomorrow.strftime('%a %d %b %Y')} 10:00 on Chair 2 (confirmed).")
+        .is_visible()
+    )
     page.goto(f"/schedule/week?date={tomorrow.isoformat()}")
     assert page.get_by_role("link", name="Lena Quist", exact=True).is_visible()
     check_clean(journey, "week with the booking")
 
-    narrow = playwright_browser.new_context(base_url=live_server.url, viewport={"width": NARROW, "height": 740})
+    narrow = playwright_browser.new_context(
+        base_url=live_server.url, viewport={"width": NARROW, "height": 740}
+    )
     try:
         small = narrow.new_page()
         log_in(small, email, password)
         small.goto(f"/schedule/week?date={tomorrow.isoformat()}")
         assert horizontal_overflow(small) <= OVERFLOW_TOLERANCE
         box = small.locator(".week-wrap")
-        assert box.evaluate("el => el.scrollWidth > el.clientWidth")  # it scrolls, the page does not
+        assert box.evaluate(
+            "el => el.scrollWidth > el.clientWidth"
+        )  # it scrolls, the page does not
         box.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
         assert small.get_by_role("link", name="Lena Quist", exact=True).is_visible()
     finally:
         narrow.close()
-    screenshots(playwright_browser, live_server, email, f"/schedule/week?date={tomorrow.isoformat()}", "week")
+    screenshots(
+        playwright_browser,
+        live_server,
+        email,
+        f"/schedule/week?date={tomorrow.isoformat()}",
+        "week",
+    )
     journey.finish("book-from-cell")
 
 
-def test_moving_a_visit_to_later_the_same_day(journey, live_app, live_server, playwright_browser, staff):
+def test_moving_a_visit_to_later_the_same_day(
+    journey, live_app, live_server, playwright_browser, staff
+):
     """Day sheet -> Move (1) -> a later start the same day (2) -> Move to this time (3): the same
     appointment, still confirmed, one 'moved from ... to ...' in its history and the audit."""
     with live_app.app_context():
         clinic = set_up_clinic()
         tomorrow = clinic_today() + timedelta(days=1)
         patient = make_patient(first_name="Ada", last_name="Brennan")
-        visit = add_appointment(patient, clinic["chairs"][0], clinic["maintenance"], local_instant(tomorrow, 9))
+        visit = add_appointment(
+            patient, clinic["chairs"][0], clinic["maintenance"], local_instant(tomorrow, 9)
+        )
         db.session.commit()
         visit_id, uid = visit.id, visit.uid
     email, password = staff("frontdesk")
@@ -143,13 +186,24 @@ def test_moving_a_visit_to_later_the_same_day(journey, live_app, live_server, pl
     assert legend.inner_text().endswith(tomorrow.strftime("%a %d %b %Y"))  # its own day, not hidden
     assert page.get_by_role("heading", name="Afternoon").is_visible()
     check_clean(journey, "move")
-    screenshots(playwright_browser, live_server, email, f"/schedule/appointments/{visit_id}/move", "move")
+    screenshots(
+        playwright_browser, live_server, email, f"/schedule/appointments/{visit_id}/move", "move"
+    )
     page.get_by_role("radio", name=re.compile(r"^15:00 to 16:40 · ")).check()  # 2
     page.get_by_role("button", name="Move to this time").click()  # 3
     day = tomorrow.strftime("%a %d %b %Y")
-    assert page.get_by_role("status").get_by_text(
-        re.compile(rf"^Moved from {day} 09:00 to {day} 15:00 on Chair \d \(still confirmed\)\.$")).is_visible()
-    assert page.get_by_role("cell", name=re.compile(rf"^Moved from {day} 09:00, Chair 1 to {day} 15:00")).is_visible()
+    assert (
+        page.get_by_role("status")
+        .get_by_text(
+            re.compile(
+                rf"^Moved from {day} 09:00 to {day} 15:00 on Chair \d \(still confirmed\)\.$"
+            )
+        )
+        .is_visible()
+    )
+    assert page.get_by_role(
+        "cell", name=re.compile(rf"^Moved from {day} 09:00, Chair 1 to {day} 15:00")
+    ).is_visible()
     check_clean(journey, "appointment after the move")
     with live_app.app_context():
         stored = db.session.get(Appointment, visit_id)
@@ -158,5 +212,7 @@ def test_moving_a_visit_to_later_the_same_day(journey, live_app, live_server, pl
         moves = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "move")).all()
         assert [event.entity_id for event in moves] == [visit_id]
         assert db.session.scalars(select(Appointment.id)).all() == [visit_id]
-    screenshots(playwright_browser, live_server, email, f"/schedule/day?date={tomorrow.isoformat()}", "day")
+    screenshots(
+        playwright_browser, live_server, email, f"/schedule/day?date={tomorrow.isoformat()}", "day"
+    )
     journey.finish("move-later-same-day")
