@@ -12,20 +12,14 @@ from .. import calendar_export
 from ..extensions import db
 from ..models import Appointment, Chair, User
 from ..patients.forms import InfusionForm
+from ..saving import acting_user, commit, flash_errors, refused_status, save
 from ..security import roles_required
 from ..services import appointments as service
 from ..services.clinic import clinic_zone, get_settings
-from ..services.errors import RuleError
+from ..services.errors import expect_version
 from .blueprint import bp
 from .forms import MoveForm, RescheduleForm, StatusForm
-from .helpers import (
-    actor,
-    clinic_instant,
-    load_appointment,
-    locked_appointment,
-    put_error,
-    schedule_local,
-)
+from .helpers import clinic_instant, load_appointment, locked_appointment, schedule_local
 from .slot_picker import Saved, booking_page
 
 log = logging.getLogger(__name__)
@@ -107,23 +101,23 @@ def appointment_status(appointment_id: int):
         flash("That action is not available.", "error")
         return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
     appointment = locked_appointment(appointment_id)
-    try:
+
+    def change() -> None:
+        expect_version(appointment, form.version.data, "appointment")
         service.change_status(
             appointment,
             STATUS_ACTIONS[action],
-            actor=actor(),
+            actor=acting_user(),
             reason=form.reason.data if action == "cancel" else None,
         )
-        db.session.commit()
-    except RuleError as error:
-        db.session.rollback()
-        if error.field == "reason":
-            put_error(form, error)
+
+    if commit(form, change) is None:
+        if form.reason.errors:
             return _appointment_page(
                 appointment_id, status_form=form, failed_action=action, status=400
             )
-        flash(str(error), "error")
-        return _appointment_page(appointment_id, status=400)
+        flash_errors(form)
+        return _appointment_page(appointment_id, status=refused_status(form))
     flash(f"Appointment {service.STATUS_LABELS[appointment.status]}.", "success")
     return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
 
@@ -138,12 +132,14 @@ def move(appointment_id: int):
         return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
     form = MoveForm()
 
-    def save(chair, start_at, kind, clinician):
+    def move_to(chair, start_at, kind, clinician):
+        locked = locked_appointment(appointment_id)
+        expect_version(locked, form.version.data, "appointment")
         moved = service.move_appointment(
-            locked_appointment(appointment_id),
+            locked,
             chair=chair,
             start_at=start_at,
-            actor=actor(),
+            actor=acting_user(),
             reason=form.reason.data,
             patient_agreed=form.patient_agreed.data,
             appointment_type=kind,
@@ -161,7 +157,7 @@ def move(appointment_id: int):
         appointment.patient,
         form=form,
         template="schedule/move.html",
-        save=save,
+        save=move_to,
         appointment=appointment,
     )
 
@@ -176,12 +172,14 @@ def reschedule(appointment_id: int):
         return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
     form = RescheduleForm()
 
-    def save(chair, start_at, kind, clinician):
+    def rebook(chair, start_at, kind, clinician):
+        locked = locked_appointment(appointment_id)
+        expect_version(locked, form.version.data, "appointment")
         booked = service.reschedule(
-            locked_appointment(appointment_id),
+            locked,
             chair=chair,
             start_at=start_at,
-            actor=actor(),
+            actor=acting_user(),
             reason=form.reason.data,
             appointment_type=kind,
             clinician=clinician,
@@ -192,7 +190,7 @@ def reschedule(appointment_id: int):
         appointment.patient,
         form=form,
         template="schedule/reschedule.html",
-        save=save,
+        save=rebook,
         appointment=appointment,
     )
 
@@ -229,22 +227,25 @@ def complete(appointment_id: int):
             tzinfo=None, second=0, microsecond=0
         )
         form.duration_min.data = kind.infusion_min
-    if form.validate_on_submit():
-        try:
-            given_at = clinic_instant(form.given_at.data, "given_at")
-            service.complete(
-                locked_appointment(appointment_id),
-                actor=actor(),
-                given_at=given_at,
-                values=form.infusion_values(),
-            )
-            db.session.commit()
-        except RuleError as error:
-            db.session.rollback()
-            put_error(form, error)
-        else:
-            flash("Session recorded; the appointment is completed.", "success")
-            return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
+
+    def change():
+        given_at = clinic_instant(form.given_at.data, "given_at")
+        return service.complete(
+            locked_appointment(appointment_id),
+            actor=acting_user(),
+            given_at=given_at,
+            values=form.infusion_values(),
+        )
+
+    saved = save(
+        form,
+        change,
+        message="Session recorded; the appointment is completed.",
+        to=url_for(".appointment", appointment_id=appointment_id),
+    )
+    if saved:
+        return saved
+    if request.method == "POST":
         appointment = load_appointment(appointment_id)
     status = 400 if form.errors or form.form_errors else 200
     return render_template("schedule/complete.html", appointment=appointment, form=form), status

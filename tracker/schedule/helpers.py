@@ -1,10 +1,10 @@
-"""What the schedule's views share: the acting user, rule errors on fields, typed values, the
-clinic's zone per request, the template helpers, and loading an appointment (locked or not)."""
+"""What the schedule's views share: typed clinic times, the clinic's zone per request, the
+template helpers, and loading an appointment (locked or not). Saving goes through
+tracker.saving like every other view."""
 
 from datetime import datetime
 
 from flask import g
-from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -13,31 +13,7 @@ from ..extensions import db
 from ..models import Appointment
 from ..services import appointments as service
 from ..services.clinic import clinic_zone, local_to_utc
-from ..services.errors import RuleError
 from .blueprint import bp
-
-
-def actor():
-    """The logged-in staff member, as the services' `actor`."""
-    return current_user._get_current_object()
-
-
-def put_error(form, error: RuleError) -> None:
-    """A service's RuleError back on its form field, or on the form as a whole."""
-    target = getattr(form, error.field, None) if error.field else None
-    if target is not None and hasattr(target, "errors"):
-        target.errors = [*(target.errors or []), str(error)]
-    else:
-        form.form_errors.append(str(error))
-
-
-def int_or_none(value) -> int | None:
-    """A positive integer from a query or form value, else None."""
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
 
 
 def clinic_instant(naive: datetime, field: str) -> datetime:

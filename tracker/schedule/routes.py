@@ -7,10 +7,12 @@ from datetime import datetime, time, timedelta
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from ..bounds import record_id
 from ..database import lock_for_write
 from ..extensions import db
 from ..models import Appointment, Chair, Patient, utcnow
 from ..patients.routes import _search as patient_search
+from ..saving import acting_user, commit, flash_errors, put_error, save
 from ..security import roles_required
 from ..services import appointments as service
 from ..services.clinic import clinic_today, clinic_zone
@@ -18,7 +20,7 @@ from ..services.courses import open_course_for
 from ..services.errors import RuleError
 from .blueprint import bp
 from .forms import BookForm, ConfirmAllForm, SeriesForm
-from .helpers import actor, int_or_none, put_error, schedule_local
+from .helpers import schedule_local
 from .slot_picker import SLOT_FORMAT, Saved, booking_page, choices
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ SERIES_DEFAULT_TIME = time(9)  # the series form opens at 09:00, so it can be se
 @roles_required("frontdesk", "clinician")
 def book():
     """The slot finder for a patient; without one (a calendar cell), choose the patient first."""
-    patient_id = int_or_none(request.values.get("patient_id"))
+    patient_id = record_id(request.values.get("patient_id"))
     if patient_id is None:
         if request.method == "POST" or "patient_id" in request.values:
             abort(404)
@@ -41,7 +43,7 @@ def book():
 
     def save(chair, start_at, kind, clinician):
         booked = service.book(
-            patient, appointment_type=kind, chair=chair, start_at=start_at, actor=actor(),
+            patient, appointment_type=kind, chair=chair, start_at=start_at, actor=acting_user(),
             clinician=clinician, notes=form.notes.data or "", confirmed=form.confirmed.data,
         )
         state = "confirmed" if booked.status == "booked" else "not yet confirmed"
@@ -52,7 +54,7 @@ def book():
 
 def _choose_patient():
     """Booking from an empty calendar cell: find the patient, then book that chair and time."""
-    chair = db.session.get(Chair, int_or_none(request.args.get("chair")) or 0)
+    chair = db.session.get(Chair, record_id(request.args.get("chair")) or 0)
     start = request.args.get("start", "")[:16]
     q = " ".join((request.args.get("q") or "").split())[:100]
     found, problem = [], None
@@ -77,7 +79,7 @@ def _choose_patient():
 @roles_required("frontdesk", "clinician")
 def book_series():
     """Book N sessions on chosen weekdays at one time; each can be changed afterwards."""
-    patient = db.get_or_404(Patient, int_or_none(request.values.get("patient_id")) or 0)
+    patient = db.get_or_404(Patient, record_id(request.values.get("patient_id")) or 0)
     types, clinicians, chairs = service.active_types(), service.clinicians(), service.active_chairs()
     course = open_course_for(patient.id)
     form = SeriesForm()
@@ -102,24 +104,25 @@ def book_series():
         if type_ is None:
             put_error(form, RuleError("Choose an appointment type.", "appointment_type_id"))
         else:
-            try:
-                plan = service.book_series(
-                    patient, appointment_type=type_, chair=chair, first_day=form.first_day.data,
-                    weekdays=sorted({int(day) for day in form.weekdays.data}),
-                    wall_time=form.wall_time.data, count=form.count.data, actor=actor(),
-                    clinician=clinician, confirmed=form.confirmed.data)
-                db.session.commit()
-            except RuleError as error:
-                db.session.rollback()
-                put_error(form, error)
-            else:
+            def message(plan) -> str:
                 state = "confirmed" if form.confirmed.data else "not yet confirmed"
-                message = f"Booked {len(plan.appointments)} sessions ({state})."
+                text = f"Booked {len(plan.appointments)} sessions ({state})."
                 if plan.skipped:
-                    message += " Skipped closed dates: " + ", ".join(d.isoformat() for d in plan.skipped) + "."
-                flash(message, "success")
+                    text += " Skipped closed dates: " + ", ".join(d.isoformat() for d in plan.skipped) + "."
+                return text
+
+            def week_of_first(plan) -> str:
                 first = plan.appointments[0].start_at.astimezone(clinic_zone()).date()
-                return redirect(url_for(".week", date=first.isoformat()), 303)
+                return url_for(".week", date=first.isoformat())
+
+            saved = save(form, lambda: service.book_series(
+                patient, appointment_type=type_, chair=chair, first_day=form.first_day.data,
+                weekdays=sorted({int(day) for day in form.weekdays.data}),
+                wall_time=form.wall_time.data, count=form.count.data, actor=acting_user(),
+                clinician=clinician, confirmed=form.confirmed.data),
+                message=message, to=week_of_first, validate=False)
+            if saved:
+                return saved
     status = 400 if form.errors or form.form_errors else 200
     return render_template("schedule/book_series.html", patient=patient, course=course, form=form,
                            has_types=bool(types)), status
@@ -134,17 +137,24 @@ def confirm_all(patient_id: int):
     if not form.validate_on_submit():
         flash("That action is not available.", "error")
         return redirect(url_for("patients.detail", patient_id=patient.id), 303)
-    lock_for_write(db.session)
-    waiting = list(db.session.scalars(
-        select(Appointment).where(Appointment.patient_id == patient.id,
-                                  Appointment.status == "pending", Appointment.start_at >= utcnow())
-        .order_by(Appointment.start_at).with_for_update()))
-    for appointment in waiting:
-        service.change_status(appointment, "booked", actor=actor())
-    db.session.commit()
-    count = len(waiting)
-    flash(f"Confirmed {count} appointment{'s' if count != 1 else ''}." if count
-          else "Every appointment was already confirmed.", "success")
+
+    def confirm_waiting() -> int:
+        lock_for_write(db.session)
+        waiting = list(db.session.scalars(
+            select(Appointment).where(Appointment.patient_id == patient.id,
+                                      Appointment.status == "pending", Appointment.start_at >= utcnow())
+            .order_by(Appointment.start_at).with_for_update()))
+        for appointment in waiting:
+            service.change_status(appointment, "booked", actor=acting_user())
+        return len(waiting)
+
+    done = commit(form, confirm_waiting)
+    if done is None:
+        flash_errors(form)
+    elif done.result:
+        flash(f"Confirmed {done.result} appointment{'s' if done.result != 1 else ''}.", "success")
+    else:
+        flash("Every appointment was already confirmed.", "success")
     target = request.form.get("next_url") or ""
     if not target.startswith("/") or target.startswith("//") or "\\" in target:
         target = url_for("patients.detail", patient_id=patient.id)

@@ -13,14 +13,16 @@ from datetime import UTC, date, datetime, timedelta
 from flask import flash, redirect, render_template, request, url_for
 
 from .. import booking
+from ..bounds import record_id
 from ..extensions import db
 from ..models import Appointment, AppointmentType, Chair, Patient, User
+from ..saving import commit, put_error, refused_status
 from ..services import appointments as service
 from ..services.clinic import MAX_YEAR, MIN_YEAR, clinic_today
 from ..services.courses import open_course_for
 from ..services.errors import RuleError
 from .forms import SlotSearchForm
-from .helpers import clinic_instant, int_or_none, put_error, request_zone
+from .helpers import clinic_instant, request_zone
 
 SLOT_FORMAT = "%Y-%m-%dT%H:%M"
 MAX_AHEAD_DAYS = 3 * 366
@@ -57,7 +59,7 @@ def choices(types, clinicians, chairs):
 def read_slot(form, chairs_by_id) -> tuple[Chair, datetime] | None:
     """The chair and UTC start chosen on a BookForm; errors go on the form."""
     if form.slot.data == "other":
-        chair = chairs_by_id.get(int_or_none(form.chair_id.data))
+        chair = chairs_by_id.get(record_id(form.chair_id.data))
         if form.start_at.data is None:
             put_error(
                 form,
@@ -73,7 +75,7 @@ def read_slot(form, chairs_by_id) -> tuple[Chair, datetime] | None:
             put_error(form, error)
             return None
     chair_part, _, start_part = (form.slot.data or "").partition("|")
-    chair = chairs_by_id.get(int_or_none(chair_part))
+    chair = chairs_by_id.get(record_id(chair_part))
     try:
         start = datetime.strptime(start_part, SLOT_FORMAT).replace(tzinfo=UTC)
     except ValueError:
@@ -92,7 +94,7 @@ def _search_state(patient, types, clinicians, appointment):
     search.appointment_type.choices = type_choices
     search.clinician.choices = clinician_choices
     posted = request.method == "POST"
-    type_id = int_or_none(
+    type_id = record_id(
         request.form.get("appointment_type_id") if posted else request.args.get("appointment_type")
     )
     if type_id is None and appointment is not None:
@@ -102,7 +104,7 @@ def _search_state(patient, types, clinicians, appointment):
         course, types
     )
     search.appointment_type.data = chosen.id if chosen else None
-    clinician_id = int_or_none(
+    clinician_id = record_id(
         request.form.get("clinician_id") if posted else request.args.get("clinician")
     )
     if (
@@ -135,7 +137,7 @@ def _asked_day(search, form, today: date) -> date | None:
 
 def _clicked_cell(chairs_by_id) -> tuple[Chair, datetime] | None:
     """The chair and start clicked on the day sheet or the week (?chair=&start=, clinic time)."""
-    chair = chairs_by_id.get(int_or_none(request.args.get("chair")))
+    chair = chairs_by_id.get(record_id(request.args.get("chair")))
     try:
         naive = datetime.strptime(request.args.get("start", ""), SLOT_FORMAT)
         start = clinic_instant(naive, "start_at")
@@ -164,24 +166,23 @@ def booking_page(
     form.chair_id.choices = choices(types, clinicians, chairs)[2]
     if request.method == "POST" and form.validate_on_submit():
         picked = read_slot(form, chairs_by_id)
-        type_ = db.session.get(AppointmentType, int_or_none(form.appointment_type_id.data) or 0)
+        type_ = db.session.get(AppointmentType, record_id(form.appointment_type_id.data) or 0)
         if type_ is None:
             put_error(form, RuleError("Choose an appointment type.", "slot"))
         if picked is not None and type_ is not None:
-            try:
-                saved = save(picked[0], picked[1], type_, clinician)
-                db.session.commit()
-            except RuleError as error:
-                db.session.rollback()
+
+            def field_for(error: RuleError) -> str | None:
                 # A typed time's problems sit on its fields; anything else (a time taken a
                 # moment ago, the clinician's capacity) beside the day's free starts.
                 typed = form.slot.data == "other" and error.field in ("start_at", "chair_id")
-                put_error(form, RuleError(str(error), error.field if typed else "slot"))
-            else:
+                return error.field if typed else "slot"
+
+            done = commit(form, lambda: save(picked[0], picked[1], type_, clinician), field_for=field_for)
+            if done is not None:
                 if after_commit is not None:
-                    after_commit(saved)
-                flash(saved.message, "success")
-                return redirect(url_for(".appointment", appointment_id=saved.appointment.id), 303)
+                    after_commit(done.result)
+                flash(done.result.message, "success")
+                return redirect(url_for(".appointment", appointment_id=done.result.appointment.id), 303)
     today = clinic_today()
     exclude_id = appointment.id if appointment is not None else None
     result, proposals, starts, cell_notice = None, [], None, None
@@ -214,7 +215,9 @@ def booking_page(
     form.appointment_type_id.data = str(chosen_type.id) if chosen_type else ""
     form.clinician_id.data = str(clinician.id) if clinician else ""
     form.day.data = starts.day.isoformat() if starts else ""
-    status = 400 if form.errors or form.form_errors else 200
+    if request.method == "GET" and appointment is not None:
+        form.version.data = str(appointment.version)
+    status = refused_status(form) if form.errors or form.form_errors else 200
     return render_template(
         template,
         patient=patient,

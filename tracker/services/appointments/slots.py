@@ -127,10 +127,11 @@ def default_type(course: Course | None, types: list[AppointmentType]) -> Appoint
 def search_slots(patient: Patient, appointment_type: AppointmentType, *,
                  clinician_id: int | None = None, from_day: date | None = None,
                  today: date | None = None, now: datetime | None = None,
-                 limit: int = 12, per_day: int = 3, exclude_id: int | None = None) -> SlotSearch:
+                 limit: int = 12, per_day: int = 3, chair_ids: list[int] | None = None,
+                 exclude_id: int | None = None) -> SlotSearch:
     """The earliest free blocks for a patient: inside the maintenance window, or from the next
-    day on during a series, or from today otherwise. `exclude_id`: a visit being moved, whose
-    own block (and day) is free for it."""
+    day on during a series, or from today otherwise; on `chair_ids` only, when given.
+    `exclude_id`: a visit being moved, whose own block (and day) is free for it."""
     today = today or clinic_today()
     now = now or utcnow()
     course = open_course_for(patient.id)
@@ -141,14 +142,14 @@ def search_slots(patient: Patient, appointment_type: AppointmentType, *,
         search.window_passed = today > course.window_closes
         if search.first_day <= search.last_day:
             search.slots = _find(patient, appointment_type, search.first_day, search.last_day,
-                                 clinician_id, now, limit, per_day, exclude_id)
+                                 clinician_id, now, limit, per_day, chair_ids, exclude_id)
         if not search.slots:
             pushed_past = from_day is not None and from_day > course.window_closes
             search.window_full = not search.window_passed and not pushed_past
             after = max(course.window_closes + timedelta(days=1), today, from_day or today)
             search.later_slots = _find(patient, appointment_type, after,
                                        after + timedelta(days=SEARCH_DAYS), clinician_id, now,
-                                       limit, per_day, exclude_id)
+                                       limit, per_day, chair_ids, exclude_id)
         return search
     if course is not None and course.state == "series_in_progress":
         first = max(today, _last_booked_day(patient.id) or today) + timedelta(days=1)
@@ -158,7 +159,7 @@ def search_slots(patient: Patient, appointment_type: AppointmentType, *,
     first = max(first, from_day or first)
     search = SlotSearch(purpose, first, first + timedelta(days=SEARCH_DAYS))
     search.slots = _find(patient, appointment_type, search.first_day, search.last_day,
-                         clinician_id, now, limit, per_day, exclude_id)
+                         clinician_id, now, limit, per_day, chair_ids, exclude_id)
     return search
 
 
@@ -170,10 +171,10 @@ def _last_booked_day(patient_id: int) -> date | None:
 
 
 def _find(patient, appointment_type, first: date, last: date, clinician_id, now, limit, per_day,
-          exclude_id=None):
+          chair_ids=None, exclude_id=None):
     """The pure finder over the range, a fortnight at a time: one query of blocks per fortnight
     searched (never one per day or per candidate), stopping as soon as enough slots are found."""
-    chairs = [chair.id for chair in active_chairs()]
+    chairs = [chair.id for chair in active_chairs() if chair_ids is None or chair.id in chair_ids]
     if not chairs:
         return []
     rules = clinic_rules(first, last)
