@@ -20,7 +20,7 @@ from tracker.services.clinic import clinic_today, get_settings
 from ..factories import make_patient, make_user
 from .conftest import log_in
 from .helpers import add_appointment, complete_series, local_instant, set_up_clinic
-from .test_every_page import page_urls
+from .test_every_page import page_urls, patient_link_ids
 
 # Forms outside the page's own job: the header's log-out button.
 NOT_PAGE_FORMS = {"/logout"}
@@ -137,6 +137,9 @@ CHANGES = {
     ("schedule.day", "Show"): fill("Date", lambda: _day(1)),
     ("schedule.hours", "Save opening hours"): fill("Closes", "18:30"),
     ("schedule.week", "Show"): fill("Week of", lambda: _day(7)),
+    ("patient_links.resend", "Send me my links"): steps(
+        fill("Your email address", "dana@example.test"), fill("Your date of birth", "1980-04-12")
+    ),
     ("worklist.index", "Show"): fill("Name or MRN", "Whitfield"),
     ("worklist.upcoming", "Show"): fill("Window opens within (days)", "30"),
 }
@@ -173,8 +176,10 @@ def world(app) -> dict:
             max_days=90,
         )
         spare = make_user(role="frontdesk")
+        links = patient_link_ids(app, patient, appointment)
         db.session.commit()
         return {
+            **links,
             "patient_id": patient.id,
             "appointment_id": appointment.id,
             "user_id": spare.id,
@@ -189,6 +194,7 @@ def world(app) -> dict:
 # make for them (which time, why cancel, the reason for a hold or a discharge).
 REFUSED_AS_THEY_OPEN = {
     ("patients.new", "Add patient"),
+    ("patient_links.resend", "Send me my links"),
     ("patients.record_infusion", "Save infusion"),
     ("patients.detail", "Put on hold"),
     ("patients.detail", "Discharge"),

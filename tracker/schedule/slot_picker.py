@@ -177,12 +177,16 @@ def booking_page(
                 typed = form.slot.data == "other" and error.field in ("start_at", "chair_id")
                 return error.field if typed else "slot"
 
-            done = commit(form, lambda: save(picked[0], picked[1], type_, clinician), field_for=field_for)
+            done = commit(
+                form, lambda: save(picked[0], picked[1], type_, clinician), field_for=field_for
+            )
             if done is not None:
                 if after_commit is not None:
                     after_commit(done.result)
                 flash(done.result.message, "success")
-                return redirect(url_for(".appointment", appointment_id=done.result.appointment.id), 303)
+                return redirect(
+                    url_for(".appointment", appointment_id=done.result.appointment.id), 303
+                )
     today = clinic_today()
     exclude_id = appointment.id if appointment is not None else None
     result, proposals, starts, cell_notice = None, [], None, None
