@@ -66,14 +66,16 @@ def test_series_booked_with_the_forms_defaults(journey, live_app, staff):
     page = journey.page
     log_in(page, email, password)
     page.goto(f"/patients/{patient_id}")
-    page.get_by_role("link", name="Book a series").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Book a series").click()
     assert page.get_by_role("heading", name="Book a series for Sami Okoro").is_visible()
     weekdays = page.get_by_role("group", name="Weekdays")
     assert [
         weekdays.get_by_label(day).is_checked() for day in ("Monday", "Tuesday", "Wednesday")
     ] == [True, False, True]
     check_clean(journey, "book a series")
-    page.get_by_role("button", name="Book the series").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Book the series").click()
     assert (
         page.get_by_role("status")
         .get_by_text("Booked 6 sessions (not yet confirmed).")
@@ -89,7 +91,8 @@ def test_series_booked_with_the_forms_defaults(journey, live_app, staff):
     page.goto(f"/schedule/book-series?patient_id={patient_id}")
     for day in ("Monday", "Wednesday", "Friday"):
         page.get_by_role("group", name="Weekdays").get_by_label(day).uncheck()
-    page.get_by_role("button", name="Book the series").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Book the series").click()
     assert page.get_by_role("alert").filter(has_text="Choose at least one weekday.").is_visible()
     check_clean(journey, "book a series (no weekday)")
     journey.finish("series-defaults")
@@ -113,19 +116,23 @@ def test_booking_from_an_empty_calendar_cell(
     check_clean(journey, "week")
     assert page.get_by_role("button", name="Print").is_visible()
     cell = f"Book Chair 2, {tomorrow.strftime('%a %d %b')} at 10:00"
-    page.get_by_role("link", name=cell).click()  # 1
+    with page.expect_navigation():  # 1
+        page.get_by_role("link", name=cell).click()
     assert page.get_by_role(
         "heading", name=f"Book Chair 2, {tomorrow.strftime('%a %d %b %Y')} at 10:00"
     ).is_visible()
     check_clean(journey, "book from a cell: choose the patient")
     page.get_by_label("Patient").fill("Quist")
-    page.get_by_label("Patient").press("Enter")
-    page.get_by_role("link", name="Book Lena Quist").click()  # 2
+    with page.expect_navigation():
+        page.get_by_label("Patient").press("Enter")
+    with page.expect_navigation():  # 2
+        page.get_by_role("link", name="Book Lena Quist").click()
     chosen = page.get_by_role("radio", name=re.compile(r"^10:00 to 11:40 · Chair 2$"))
     assert chosen.is_checked()
     check_clean(journey, "book from a cell: the time chosen")
     page.get_by_label("The patient confirmed this time").check()
-    page.get_by_role("button", name="Book", exact=True).click()  # 3
+    with page.expect_navigation():  # 3
+        page.get_by_role("button", name="Book", exact=True).click()
     assert (
         page.get_by_role("status")
         .get_by_text(f"Booked {tomorrow.strftime('%a %d %b %Y')} 10:00 on Chair 2 (confirmed).")
@@ -180,7 +187,8 @@ def test_moving_a_visit_to_later_the_same_day(
     log_in(page, email, password)
     page.goto(f"/schedule/day?date={tomorrow.isoformat()}")
     check_clean(journey, "day sheet with click-to-book")
-    page.get_by_role("link", name="Move Ada Brennan, 09:00").click()  # 1
+    with page.expect_navigation():  # 1
+        page.get_by_role("link", name="Move Ada Brennan, 09:00").click()
     assert page.get_by_role("heading", name="Move Ada Brennan's appointment").is_visible()
     legend = page.get_by_role("group", name=re.compile("^Free chair time")).locator("legend")
     assert legend.inner_text().endswith(tomorrow.strftime("%a %d %b %Y"))  # its own day, not hidden
@@ -190,7 +198,8 @@ def test_moving_a_visit_to_later_the_same_day(
         playwright_browser, live_server, email, f"/schedule/appointments/{visit_id}/move", "move"
     )
     page.get_by_role("radio", name=re.compile(r"^15:00 to 16:40 · ")).check()  # 2
-    page.get_by_role("button", name="Move to this time").click()  # 3
+    with page.expect_navigation():  # 3
+        page.get_by_role("button", name="Move to this time").click()
     day = tomorrow.strftime("%a %d %b %Y")
     assert (
         page.get_by_role("status")

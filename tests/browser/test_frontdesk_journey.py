@@ -99,11 +99,11 @@ def test_frontdesk_books_reschedules_and_cancels_from_worklist(journey, staff, l
 
     page.get_by_role("link", name="Day sheet for that day").click()
     sheet = page.get_by_role("table", name="Chairs as columns, clinic time as rows")
-    block = sheet.get_by_role("cell").filter(has=page.get_by_role("link", name="Casey Nguyen"))
+    block = sheet.get_by_role("cell").filter(has=page.get_by_role("link", name="Casey Nguyen", exact=True))
     assert block.get_by_text(f"{chosen['start']}–{chosen['end']}").is_visible()
     journey.check("day sheet (booked day)")
 
-    block.get_by_role("link", name="Casey Nguyen").click()
+    block.get_by_role("link", name="Casey Nguyen", exact=True).click()
     page.get_by_role("link", name="Move to another time").click()
     assert page.get_by_role("heading", name="Move Casey Nguyen's appointment").is_visible()
     journey.check("move")
