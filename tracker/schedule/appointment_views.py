@@ -10,11 +10,14 @@ from sqlalchemy import select
 
 from .. import calendar_export
 from ..extensions import db
-from ..models import Appointment, Chair, User
-from ..patients.forms import InfusionForm
-from ..saving import acting_user, commit, flash_errors, refused_status, save
+from ..models import Appointment, Chair, User, utcnow
+from ..patients.forms import EnteredInErrorForm, InfusionForm
+from ..patients.sessions import session_messages
+from ..reminders import notices
+from ..saving import acting_user, commit, flash_errors, refused_status
 from ..security import roles_required
 from ..services import appointments as service
+from ..services import infusions as infusion_service
 from ..services.clinic import clinic_zone, get_settings
 from ..services.errors import expect_version
 from .blueprint import bp
@@ -69,8 +72,8 @@ def _appointment_page(appointment_id: int, *, status_form=None, failed_action=No
     rescheduled_to = db.session.scalar(
         select(Appointment.id).where(Appointment.rescheduled_from_id == appointment.id)
     )
-    allowed = service.TRANSITIONS.get(appointment.status, set())
-    actions = [a for a, to in STATUS_ACTIONS.items() if to in allowed]
+    allowed = service.actions_now(appointment, now=utcnow())
+    actions = [a for a, to in STATUS_ACTIONS.items() if to in allowed and a != "error"]
     forms = {
         a: (status_form if a == failed_action and status_form else StatusForm(formdata=None))
         for a in actions
@@ -84,6 +87,7 @@ def _appointment_page(appointment_id: int, *, status_form=None, failed_action=No
         rescheduled_to=rescheduled_to,
         chairs=chairs,
         can_reschedule=service.can_reschedule(appointment),
+        can_mark_in_error="entered-in-error" in allowed,
         can_complete=service.can_complete(appointment) and current_user.has_role("clinician"),
         cancel_labels=service.CANCEL_REASON_LABELS,
         move_labels=service.MOVE_REASON_LABELS,
@@ -104,11 +108,10 @@ def appointment_status(appointment_id: int):
 
     def change() -> None:
         expect_version(appointment, form.version.data, "appointment")
-        service.change_status(
+        _mark(
             appointment,
             STATUS_ACTIONS[action],
-            actor=acting_user(),
-            reason=form.reason.data if action == "cancel" else None,
+            form.reason.data if action in ("cancel", "error") else None,
         )
 
     if commit(form, change) is None:
@@ -118,7 +121,7 @@ def appointment_status(appointment_id: int):
             )
         flash_errors(form)
         return _appointment_page(appointment_id, status=refused_status(form))
-    flash(f"Appointment {service.STATUS_LABELS[appointment.status]}.", "success")
+    flash(service.DONE_MESSAGES[appointment.status], "success")
     return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
 
 
@@ -145,6 +148,7 @@ def move(appointment_id: int):
             appointment_type=kind,
             clinician=clinician,
         )
+        notices.visit_moved(moved.appointment, now=utcnow(), settings=get_settings())
         state = "still confirmed" if moved.appointment.status == "booked" else "not yet confirmed"
         return Saved(
             moved.appointment,
@@ -184,6 +188,7 @@ def reschedule(appointment_id: int):
             appointment_type=kind,
             clinician=clinician,
         )
+        notices.visit_moved(booked, now=utcnow(), settings=get_settings())
         return Saved(booked, f"Booked {schedule_local(booked.start_at)} on {chair.name}.")
 
     return booking_page(
@@ -220,7 +225,10 @@ def complete(appointment_id: int):
         flash(str(service.not_completable(appointment)), "error")
         return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
     form = InfusionForm()
+    last = infusion_service.last_recorded(appointment.patient_id)
     if request.method == "GET":
+        if last is not None:  # carried forward from the last session: checked, not retyped
+            form.weight_kg.data, form.dose_mg_per_kg.data = last.weight_kg, last.dose_mg_per_kg
         kind = appointment.appointment_type
         given = appointment.start_at + timedelta(minutes=kind.prep_min)
         form.given_at.data = given.astimezone(clinic_zone()).replace(
@@ -237,15 +245,58 @@ def complete(appointment_id: int):
             values=form.infusion_values(),
         )
 
-    saved = save(
-        form,
-        change,
-        message="Session recorded; the appointment is completed.",
-        to=url_for(".appointment", appointment_id=appointment_id),
-    )
+    saved = form.validate_on_submit() and commit(form, change)
     if saved:
-        return saved
+        infusion = saved.result
+        flash("Session recorded; the appointment is completed.", "success")
+        for message, category in session_messages(
+            infusion, infusion.course, last.dose_mg_per_kg if last else None, get_settings()
+        ):
+            flash(message, category)
+        return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
     if request.method == "POST":
         appointment = load_appointment(appointment_id)
     status = 400 if form.errors or form.form_errors else 200
-    return render_template("schedule/complete.html", appointment=appointment, form=form), status
+    return render_template(
+        "schedule/complete.html",
+        appointment=appointment,
+        form=form,
+        last=last,
+        settings=get_settings(),
+    ), status
+
+
+def _mark(appointment: Appointment, to_status: str, reason: str | None) -> None:
+    """A staff status step, and the patient's notice when it cancels a visit they were told of."""
+    now = utcnow()
+    service.mark(appointment, to_status, actor=acting_user(), now=now, reason=reason)
+    if appointment.status in notices.CANCELLED:
+        notices.visit_cancelled(appointment, now=now, settings=get_settings())
+
+
+@bp.route("/appointments/<int:appointment_id>/entered-in-error", methods=["GET", "POST"])
+@roles_required("frontdesk", "clinician")
+def appointment_in_error(appointment_id: int):
+    """Confirm, with a reason, that an appointment was entered in error; it stays, struck out."""
+    form = EnteredInErrorForm()
+    appointment = load_appointment(appointment_id)
+    problem = None
+    if "entered-in-error" not in service.TRANSITIONS.get(appointment.status, set()):
+        problem = "This appointment is already marked entered in error."
+    elif form.validate_on_submit():
+
+        def change() -> None:
+            locked = locked_appointment(appointment_id)
+            expect_version(locked, form.version.data, "appointment")
+            _mark(locked, "entered-in-error", form.reason.data)
+
+        if commit(form, change) is not None:
+            flash(service.DONE_MESSAGES["entered-in-error"], "success")
+            return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
+        appointment = load_appointment(appointment_id)
+    if request.method == "GET":
+        form.version.data = str(appointment.version)
+    status = refused_status(form) if request.method == "POST" else 200
+    return render_template(
+        "schedule/appointment_in_error.html", appointment=appointment, form=form, problem=problem
+    ), status

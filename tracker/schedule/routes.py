@@ -11,11 +11,12 @@ from ..bounds import record_id
 from ..database import lock_for_write
 from ..extensions import db
 from ..models import Appointment, Chair, Patient, utcnow
-from ..patients.routes import _search as patient_search
 from ..saving import acting_user, commit, flash_errors, put_error, save
 from ..security import roles_required
 from ..services import appointments as service
-from ..services.clinic import clinic_today, clinic_zone
+from ..services import search
+from ..reminders import notices
+from ..services.clinic import clinic_today, clinic_zone, get_settings
 from ..services.courses import open_course_for
 from ..services.errors import RuleError
 from .blueprint import bp
@@ -46,6 +47,7 @@ def book():
             patient, appointment_type=kind, chair=chair, start_at=start_at, actor=acting_user(),
             clinician=clinician, notes=form.notes.data or "", confirmed=form.confirmed.data,
         )
+        notices.visit_booked(booked, now=utcnow(), settings=get_settings())
         state = "confirmed" if booked.status == "booked" else "not yet confirmed"
         return Saved(booked, f"Booked {schedule_local(booked.start_at)} on {chair.name} ({state}).")
 
@@ -56,14 +58,11 @@ def _choose_patient():
     """Booking from an empty calendar cell: find the patient, then book that chair and time."""
     chair = db.session.get(Chair, record_id(request.args.get("chair")) or 0)
     start = request.args.get("start", "")[:16]
-    q = " ".join((request.args.get("q") or "").split())[:100]
-    found, problem = [], None
-    if q:
-        statement, problem = patient_search(select(Patient), q)
-        if statement is not None:
-            found = list(db.session.scalars(
-                statement.order_by(Patient.last_name, Patient.first_name, Patient.id)
-                .limit(PATIENT_CHOICES)))
+    query = search.parse(request.args.get("q"), date_order=get_settings().date_order, today=clinic_today())
+    q, found, problem = query.text, [], query.problem
+    statement = search.patients_statement(query) if q and not problem else None
+    if statement is not None:
+        found = list(db.session.scalars(statement.limit(PATIENT_CHOICES)))
     cell = None
     if chair is not None and start:
         try:

@@ -57,6 +57,7 @@ class DaySheet:
     closed_reason: str | None = None
     count: int = 0
     now_row: int | None = None  # the row holding the current time, on today only
+    closed_id: int | None = None  # the closed date's row, for moving its visits
 
     @property
     def is_open(self) -> bool:
@@ -103,13 +104,15 @@ def build_sheets(first: date, last: date, user_id: int | None) -> list[DaySheet]
     step = min(get_settings().slot_step_min, 60)  # rows of at most an hour (the step is >= 5)
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     hours = {row.weekday: (row.opens, row.closes) for row in db.session.scalars(select(OpeningHours))}
-    closed = {c.on: c.reason or "closed" for c in db.session.scalars(
+    closed_rows = {c.on: c for c in db.session.scalars(
         select(ClosedDate).where(ClosedDate.on >= first, ClosedDate.on <= last))}
+    closed = {on: c.reason or "closed" for on, c in closed_rows.items()}
     appointments = _appointments(first, last)
     booked_chairs = {a.chair_id for a in appointments}
     chairs = [c for c in db.session.scalars(select(Chair).order_by(Chair.position, Chair.name))
               if c.active or c.id in booked_chairs]
-    sheets = {day: DaySheet(day, chairs, hours=hours.get(day.weekday()), closed_reason=closed.get(day))
+    sheets = {day: DaySheet(day, chairs, hours=hours.get(day.weekday()), closed_reason=closed.get(day),
+                            closed_id=closed_rows[day].id if day in closed_rows else None)
               for day in days}
     blocks: dict[date, list] = {day: [] for day in days}
     for a in appointments:
