@@ -20,6 +20,7 @@ NEW_VALUES = {
     "appointment_hours": "24", "send_hours_start": "9", "send_hours_end": "18", "digest_hour": "6",
     "max_send_attempts": "4", "default_prep_min": "20", "default_recovery_min": "30",
     "max_concurrent_per_clinician": "2", "slot_step_min": "10",
+    "idle_timeout_minutes": "20", "two_factor_for_everyone": "True",
 }
 
 

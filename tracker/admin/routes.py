@@ -5,13 +5,16 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy import false, select
 
+from ..auth.throttle import account_holds
 from ..extensions import db
 from ..mail import outbox_dir
 from ..models import User, utcnow
 from ..security import roles_required
 from ..services.clinic import clinic_zone, get_settings, update_settings
 from ..services.errors import RuleError
+from ..services.sessions import end_sessions
 from ..services.staff import create_user, reset_password, unlock_user, update_user
+from ..services.two_factor import disable as disable_two_factor
 from . import audit as trail
 from .forms import AuditFilterForm, EditUserForm, NewUserForm, ResetPasswordForm, SettingsForm
 
@@ -73,7 +76,8 @@ def users():
     """Staff accounts, a page at a time."""
     page = db.paginate(select(User).order_by(User.email), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
-    return render_template("admin/users.html", page=page, now=utcnow())
+    held = account_holds([user.email for user in page.items], current_app.config)
+    return render_template("admin/users.html", page=page, held=held)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -88,7 +92,8 @@ def new_user():
 
 
 def _edit_page(user, form=None, password_form=None):
-    return render_template("admin/user_edit.html", user=user, now=utcnow(),
+    held_until = account_holds([user.email], current_app.config).get(user.email)
+    return render_template("admin/user_edit.html", user=user, held_until=held_until,
                            form=form or EditUserForm(obj=user),
                            password_form=password_form or ResetPasswordForm(formdata=None))
 
@@ -125,6 +130,19 @@ def unlock(user_id):
     unlock_user(current_user, user)
     db.session.commit()
     flash(f"{user.email} may log in again.", "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/two-factor/off")
+@roles_required("admin")
+def two_factor_off(user_id):
+    """Turn off a staff member's two-step login (a lost phone); they set it up again at login."""
+    user = db.get_or_404(User, user_id)
+    disable_two_factor(current_user, user)
+    end_sessions(user.id, "two_factor_reset", utcnow())
+    db.session.commit()
+    flash(f"Two-step login is off for {user.email}; they set it up again at their next login "
+          "if it is required.", "success")
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 

@@ -8,13 +8,14 @@ from .schedule import (
     ACTIVE_STATUSES, APPOINTMENT_STATUSES, CANCEL_REASONS, Appointment, AppointmentStatusChange,
     AppointmentType, Chair, ClosedDate, OpeningHours,
 )
-from .staff import ROLES, LoginAttempt, User
+from .staff import ATTEMPT_OUTCOMES, ROLES, LoginAttempt, RecoveryCode, StaffSession, User
 from .types import UTCDateTime, utcnow
 
 __all__ = [
-    "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "AuditEvent", "Appointment", "AppointmentStatusChange",
-    "AppointmentType", "CANCEL_REASONS", "COURSE_STATES", "Chair", "ClinicSettings", "ClosedDate",
+    "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "ATTEMPT_OUTCOMES", "AuditEvent", "Appointment",
+    "AppointmentStatusChange", "AppointmentType", "CANCEL_REASONS", "COURSE_STATES", "Chair", "ClinicSettings", "ClosedDate",
     "Course", "Infusion", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OpeningHours",
-    "Patient", "REMINDER_KINDS", "REMINDER_STATUSES", "ROLES", "Reminder", "SchedulerHeartbeat",
+    "Patient", "REMINDER_KINDS", "REMINDER_STATUSES", "ROLES", "RecoveryCode", "Reminder",
+    "SchedulerHeartbeat", "StaffSession",
     "UTCDateTime", "User", "utcnow",
 ]

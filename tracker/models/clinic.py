@@ -45,6 +45,9 @@ class ClinicSettings(db.Model):
     default_recovery_min: Mapped[int] = mapped_column(default=45)
     max_concurrent_per_clinician: Mapped[int] = mapped_column(default=3)
     slot_step_min: Mapped[int] = mapped_column(default=15)
+    # Staff sessions and logins
+    idle_timeout_minutes: Mapped[int] = mapped_column(default=30)
+    two_factor_for_everyone: Mapped[bool] = mapped_column(default=False)
 
 
 class AuditEvent(db.Model):

@@ -79,7 +79,10 @@ NUMBER_FIELDS = (
 # Limits the settings service checks itself (the admin and capacity forms read them).
 MAX_CONCURRENT_RANGE = (1, 50)
 SLOT_STEP_MIN_RANGE = (5, 120)
-SETTINGS_FIELDS = tuple(TEXT_FIELDS) + NUMBER_FIELDS
+# Staff sessions and logins
+IDLE_TIMEOUT_RANGE = (5, 720)  # minutes without activity before a session ends
+FLAG_FIELDS = ("two_factor_for_everyone",)
+SETTINGS_FIELDS = tuple(TEXT_FIELDS) + NUMBER_FIELDS + ("idle_timeout_minutes",) + FLAG_FIELDS
 DOSE_PLACES = Decimal("0.001")
 
 
@@ -125,6 +128,9 @@ def _check(values: dict) -> None:
             raise RuleError(f"Enter a number from {low} to {high}.", name)
     if values["send_hours_start"] >= values["send_hours_end"]:
         raise RuleError("The sending hours must end after they start.", "send_hours_end")
+    low, high = IDLE_TIMEOUT_RANGE
+    if not isinstance(values["idle_timeout_minutes"], int) or not low <= values["idle_timeout_minutes"] <= high:
+        raise RuleError(f"Enter a number of minutes from {low} to {high}.", "idle_timeout_minutes")
 
 
 def update_settings(actor, values: dict) -> ClinicSettings:
@@ -138,6 +144,8 @@ def update_settings(actor, values: dict) -> ClinicSettings:
     for name in TEXT_FIELDS:
         merged[name] = (merged[name] or "").strip()
     merged["max_dose_mg_per_kg"] = Decimal(merged["max_dose_mg_per_kg"]).quantize(DOSE_PLACES)
+    for name in FLAG_FIELDS:
+        merged[name] = bool(merged[name])
     _check(merged)
     before = snapshot(settings, SETTINGS_FIELDS)
     for name, value in merged.items():
