@@ -58,6 +58,7 @@ def _page(password_form=None, off_form=None, status=200):
         sessions=open_sessions(current_user.id, now, timedelta(minutes=minutes)),
         current=g.staff_session,
         idle_minutes=minutes,
+        browser_label=browser_label,
         codes_left=recovery_codes_left(current_user) if current_user.has_second_factor else 0,
         must_have_factor=required_for(current_user, settings, current_app.config),
     ), status
