@@ -35,11 +35,18 @@ run: $(VENV)/.requirements instance/config.py
 	  trap 'kill $$sched 2>/dev/null' EXIT INT TERM; \
 	  $(subst --app tracker,--app wsgi,$(FLASK)) run --host $(HOST) --port $(PORT)
 
+# With TEST_DATABASE_URL set, the SQLite and PostgreSQL passes run side by side (each writes its
+# own log, printed when both have finished); either failing fails the target.
 test: $(VENV)/.requirements-dev
-	env -u TEST_DATABASE_URL $(PY) -m pytest
-	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  echo "== again on PostgreSQL: $$TEST_DATABASE_URL"; \
+	@if [ -z "$$TEST_DATABASE_URL" ]; then \
 	  $(PY) -m pytest; \
+	else \
+	  echo "== SQLite and PostgreSQL ($$TEST_DATABASE_URL) side by side"; \
+	  env -u TEST_DATABASE_URL $(PY) -m pytest -p no:cacheprovider > .test-sqlite.log 2>&1 & sqlite=$$!; \
+	  $(PY) -m pytest -p no:cacheprovider > .test-postgresql.log 2>&1 & postgresql=$$!; \
+	  wait $$sqlite; sqlite_rc=$$?; wait $$postgresql; postgresql_rc=$$?; \
+	  echo "== SQLite"; cat .test-sqlite.log; echo "== PostgreSQL"; cat .test-postgresql.log; \
+	  test $$sqlite_rc -eq 0 && test $$postgresql_rc -eq 0; \
 	fi
 
 test-browser: $(VENV)/.requirements-dev
