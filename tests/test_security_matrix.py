@@ -12,13 +12,14 @@ from werkzeug.security import generate_password_hash
 
 from tracker.extensions import csrf, db
 from tracker.models import (
-    Appointment, AppointmentType, Chair, ClosedDate, Infusion, Reminder, User, utcnow,
+    Appointment, AppointmentType, Chair, ClosedDate, Infusion, Reminder, StaffSession, User, utcnow,
 )
 
 from .conftest import build_app, login
 from .factories import make_course, make_patient, make_user
 
 LOGIN = "login"  # a redirect to the login page
+LOGS_OUT = {("auth.end_all_sessions", "POST"), ("auth.logout", "POST")}
 ROLES = ("anonymous", "frontdesk", "clinician", "admin")
 
 # (endpoint, method): expected answer for (anonymous, frontdesk, clinician, admin).
@@ -34,6 +35,22 @@ ROUTES = {
     ("public_reminders.unsubscribe", "POST"): (302, 302, 302, 302),
     # any staff
     ("auth.logout", "POST"): (LOGIN, LOGIN, LOGIN, LOGIN),  # staff: logged out, sent to log in
+    # the second login step: without a pending login (a right password first), back to log in
+    ("auth.login_code", "GET"): (LOGIN, LOGIN, LOGIN, LOGIN),
+    ("auth.login_code", "POST"): (LOGIN, LOGIN, LOGIN, LOGIN),
+    ("auth.login_setup", "GET"): (LOGIN, LOGIN, LOGIN, LOGIN),
+    ("auth.login_setup", "POST"): (LOGIN, LOGIN, LOGIN, LOGIN),
+    # one's own account
+    ("auth.account", "GET"): (LOGIN, 200, 200, 200),
+    ("auth.change_password", "POST"): (LOGIN, 200, 200, 200),
+    ("auth.keep_alive", "POST"): (LOGIN, 302, 302, 302),
+    ("auth.end_one_session", "POST"): (LOGIN, 404, 404, 404),  # the world's session is someone else's
+    ("auth.end_all_sessions", "POST"): (LOGIN, LOGIN, LOGIN, LOGIN),
+    ("auth.two_factor", "GET"): (LOGIN, 200, 200, 200),
+    ("auth.two_factor", "POST"): (LOGIN, 200, 200, 200),
+    ("auth.two_factor_off", "POST"): (LOGIN, 200, 200, 200),
+    ("auth.recovery_codes", "GET"): (LOGIN, 200, 200, 200),
+    ("auth.recovery_codes", "POST"): (LOGIN, 404, 404, 404),  # no second factor: no codes to renew
     ("main.index", "GET"): (LOGIN, 302, 302, 302),
     ("worklist.index", "GET"): (LOGIN, 200, 200, 200),
     ("worklist.upcoming", "GET"): (LOGIN, 200, 200, 200),
@@ -77,6 +94,7 @@ ROUTES = {
     ("admin.edit_user", "POST"): (LOGIN, 403, 403, 302),
     ("admin.reset_user_password", "POST"): (LOGIN, 403, 403, 200),
     ("admin.unlock", "POST"): (LOGIN, 403, 403, 302),
+    ("admin.two_factor_off", "POST"): (LOGIN, 403, 403, 302),
     ("admin.settings", "GET"): (LOGIN, 403, 403, 200),
     ("admin.settings", "POST"): (LOGIN, 403, 403, 200),
     ("admin.audit", "GET"): (LOGIN, 403, 403, 200),
@@ -152,10 +170,15 @@ def make_world() -> dict:
     spare = User(email=f"spare{patient.id}@clinic.test", role="frontdesk", name="Spare", password_hash=_HASH)
     db.session.add_all([reminder, spare])
     db.session.flush()
+    spare_session = StaffSession(user_id=spare.id, token_hash=f"matrix-{patient.id:058d}",
+                                 expires_at=utcnow() + timedelta(hours=1))
+    db.session.add(spare_session)
+    db.session.flush()
     return {
         "patient_id": patient.id, "course_id": course.id, "infusion_id": infusion.id,
         "appointment_id": appointment.id, "reminder_id": reminder.id, "chair_id": chair.id,
         "type_id": kind.id, "closed_id": closed.id, "user_id": spare.id, "token": make_token(patient.id),
+        "session_id": spare_session.id,
     }
 
 
@@ -202,8 +225,8 @@ def test_role_matrix(app):
         client = app.test_client()
         if role != "anonymous":
             login(client, users[role])
-        # logging out ends the session: run it last
-        for endpoint, method in sorted(app_routes(app), key=lambda r: (r == ("auth.logout", "POST"), r)):
+        # logging out ends the session: run those last
+        for endpoint, method in sorted(app_routes(app), key=lambda r: (r in LOGS_OUT, r)):
             with app.app_context():
                 world = make_world()  # fresh rows: a POST before may have removed the last ones
                 db.session.commit()

@@ -83,6 +83,13 @@ def test_lock_is_in_the_audit_trail(app, client):
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login_locked"))
         assert event.entity == "user" and event.entity_id == user_id and event.actor == "system"
         assert event.changes["after"]["from"] == "10.6.6.6"
+    admin = app.test_client()
+    with app.app_context():
+        admin_email = make_user(role="admin").email
+        db.session.commit()
+    _post(admin, admin_email, DEFAULT_PASSWORD, ip="10.6.6.7")
+    trail = admin.get("/admin/audit", environ_base={"REMOTE_ADDR": "10.6.6.7"}).get_data(as_text=True)
+    assert "login_locked" in trail and "10.6.6.6" in trail
 
 
 def test_refused_attempts_are_logged_but_not_checked(app, client, caplog):

@@ -12,9 +12,9 @@ from .helpers import (
     local_instant, set_up_clinic,
 )
 
-# Not pages a person reads (files, the health probe, redirects); the login page has its own
-# tests (test_login_page.py): logged in, it redirects.
-NOT_PAGES = {"static", "main.health", "main.index", "auth.login"}
+# Not pages a person reads (files, the health probe, redirects); the login pages have their own
+# tests (test_login_page.py, test_account_and_two_step.py): logged in, they redirect.
+NOT_PAGES = {"static", "main.health", "main.index", "auth.login", "auth.login_code", "auth.login_setup"}
 FILES = (".csv", ".ics")  # downloads (calendar files, exports), not pages
 QUERY = {"schedule.book": "patient_id", "schedule.book_series": "patient_id"}
 
