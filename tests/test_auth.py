@@ -53,6 +53,7 @@ def test_wrong_password_shows_error_on_field(app, client):
 def test_account_held_after_repeated_failures(app, client):
     """Repeated failures hold the account for the address they came from: even the right
     password is refused there, and every attempt is logged."""
+    app.config["LOGIN_BACKOFF_SECONDS"] = 30  # a slow machine cannot outwait the first hold
     user_id, email = _user(app, role="frontdesk")
     for _ in range(5):
         client.post("/login", data={"email": email, "password": "wrong password!"})

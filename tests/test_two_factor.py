@@ -17,7 +17,8 @@ from .factories import DEFAULT_PASSWORD, make_user
 @pytest.fixture
 def strict_app(make_app):
     """The production default: admins must log in with two steps."""
-    return make_app(TWO_FACTOR_REQUIRED_FOR_ADMINS=True)
+    # A long first hold, so a slow machine cannot outwait it between two requests.
+    return make_app(TWO_FACTOR_REQUIRED_FOR_ADMINS=True, LOGIN_BACKOFF_SECONDS=30)
 
 
 def _user(app, role="frontdesk"):
