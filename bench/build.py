@@ -116,20 +116,22 @@ def _add_life(db, patients: int, bench_date: date) -> dict:
 
 
 def _holds_and_discharges(db, courses, plans, bench_date):
-    from sqlalchemy import update
+    from sqlalchemy import select, update
 
     from tracker.models import Course
 
+    # Course rows carry an optimistic-locking version: a bulk update by id names the one it read.
+    versions = dict(db.session.execute(select(Course.id, Course.version)).all())
     holds, discharges = [], []
     for mrn, plan in plans.items():
         _patient_id, course_id, state, _anchor = courses[mrn]
         if state != "maintenance":
             continue
         if plan.plan == "on_hold":
-            holds.append({"id": course_id, "state": "on_hold", "state_before_hold": "maintenance",
+            holds.append({"id": course_id, "version": versions[course_id], "state": "on_hold", "state_before_hold": "maintenance",
                           "hold_reason": "travelling"})
         elif plan.plan == "discharged":
-            discharges.append({"id": course_id, "state": "discharged",
+            discharges.append({"id": course_id, "version": versions[course_id], "state": "discharged",
                                "closed_on": bench_date - timedelta(days=plan.number % 200),
                                "discharge_reason": "treatment goals met"})
     for batch in (holds, discharges):
@@ -148,7 +150,8 @@ def _chairs_and_hours(db):
     for number in range(1, CHAIRS + 1):
         if f"Chair {number}" not in existing:
             position += 1
-            db.session.add(Chair(name=f"Chair {number}", position=position, active=True))
+            db.session.add(Chair(name=f"Chair {number}", position=position, active=True,
+                                 bookable_online=True))
     if not db.session.scalar(select(func.count()).select_from(OpeningHours)):
         for weekday in range(5):
             db.session.add(OpeningHours(weekday=weekday, opens=OPENS, closes=CLOSES))
@@ -160,7 +163,8 @@ def _chairs_and_hours(db):
     booster = db.session.scalar(select(AppointmentType).where(AppointmentType.name == "Booster 40 min"))
     if booster is None:
         booster = AppointmentType(name="Booster 40 min", prep_min=BLOCK[0], infusion_min=BLOCK[1],
-                                  recovery_min=BLOCK[2], for_series=False, active=True)
+                                  recovery_min=BLOCK[2], for_series=False, active=True,
+                                  bookable_online=True)
         db.session.add(booster)
     clinicians = []
     # Four clinicians supervise three chairs each; two front-desk staff get the daily digest.

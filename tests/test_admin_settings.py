@@ -20,6 +20,9 @@ NEW_VALUES = {
     "appointment_hours": "24", "send_hours_start": "9", "send_hours_end": "18", "digest_hour": "6",
     "max_send_attempts": "4", "default_prep_min": "20", "default_recovery_min": "30",
     "max_concurrent_per_clinician": "2", "slot_step_min": "10",
+    # patient self-service
+    "online_min_notice_hours": "48", "online_horizon_days": "30", "online_cutoff_hours": "12",
+    "online_late_cancel": "y", "online_bookings_confirmed": "y",
     "idle_timeout_minutes": "20", "two_factor_for_everyone": "True",
 }
 
@@ -50,13 +53,15 @@ def test_saving_every_setting_is_audited(client, login_as, app):
     """A valid form saves every value and records one audit event with only what changed."""
     admin = login_as("admin")
     response = client.post("/admin/settings", data=NEW_VALUES)
-    assert response.status_code == 302
+    assert response.status_code == 303
     with app.app_context():
         settings = db.session.get(ClinicSettings, 1)
         for name, value in NEW_VALUES.items():
             stored = getattr(settings, name)
             if isinstance(stored, Decimal):
                 assert stored == Decimal(value)
+            elif isinstance(stored, bool):  # a ticked checkbox posts "y"
+                assert stored is (value == "y"), name
             else:
                 assert str(stored) == value, name
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.entity == "clinic_settings"))
@@ -66,7 +71,7 @@ def test_saving_every_setting_is_audited(client, login_as, app):
         assert event.changes["after"]["max_dose_mg_per_kg"] == "2.500"
         assert set(event.changes["after"]) == set(NEW_VALUES)
     again = client.post("/admin/settings", data=NEW_VALUES)  # nothing changed: nothing audited
-    assert again.status_code == 302
+    assert again.status_code == 303
     with app.app_context():
         assert len(db.session.scalars(select(AuditEvent).where(AuditEvent.entity == "clinic_settings")).all()) == 1
 

@@ -58,7 +58,7 @@ def test_add_user_who_can_then_log_in(client, login_as, app):
     response = client.post("/admin/users/new", data={
         "email": " New.Desk@Clinic.test ", "name": "New Desk", "role": "frontdesk",
         "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/admin/users")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/admin/users")
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "new.desk@clinic.test"))
         assert (user.role, user.name, user.active) == ("frontdesk", "New Desk", True)
@@ -105,7 +105,7 @@ def test_edit_role_name_and_active(client, login_as, app):
     page = client.get(f"/admin/users/{user_id}")
     assert page.status_code == 200 and email in page.get_data(as_text=True)
     response = client.post(f"/admin/users/{user_id}", data={"name": "New Name", "role": "clinician"})
-    assert response.status_code == 302
+    assert response.status_code == 303
     with app.app_context():
         user = db.session.get(User, user_id)
         assert (user.name, user.role, user.active) == ("New Name", "clinician", False)
@@ -140,7 +140,7 @@ def test_admin_cannot_demote_or_deactivate_themselves(client, login_as, app):
         me = db.session.get(User, admin.id)
         assert (me.role, me.active) == ("admin", True) and me.name != "Me"
     rename = client.post(f"/admin/users/{admin.id}", data={"name": "Me", "role": "admin", "active": "y"})
-    assert rename.status_code == 302  # other changes to one's own account are fine
+    assert rename.status_code == 303  # other changes to one's own account are fine
 
 
 def _lock(app, email, user_id, ip="127.0.0.1"):
@@ -168,7 +168,7 @@ def test_reset_password_and_unlock(client, login_as, app):
                            data={"password": f"{local}-kettle-42", "confirm": f"{local}-kettle-42"})
     assert "The password must not contain your email name." in errors(own_name)
     ok = client.post(f"/admin/users/{user_id}/password", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-    assert ok.status_code == 302
+    assert ok.status_code == 303
     with app.app_context():
         user = db.session.get(User, user_id)
         assert user.check_password(NEW_PASSWORD)
@@ -186,7 +186,7 @@ def test_unlock_button_lifts_a_lock(client, login_as, app):
     assert app.test_client().post("/login", data={"email": email, "password": DEFAULT_PASSWORD}).status_code == 429
     assert "login held after failed attempts" in client.get("/admin/users").get_data(as_text=True)
     assert "Unlock login" in client.get(f"/admin/users/{user_id}").get_data(as_text=True)
-    assert client.post(f"/admin/users/{user_id}/unlock").status_code == 302
+    assert client.post(f"/admin/users/{user_id}/unlock").status_code == 303
     assert "Unlock login" not in client.get(f"/admin/users/{user_id}").get_data(as_text=True)
     assert app.test_client().post("/login", data={"email": email, "password": DEFAULT_PASSWORD}).status_code == 302
 
@@ -223,15 +223,15 @@ def test_admin_forms_work_with_csrf_protection_on(tmp_path):
         page = client.get(f"/admin/users/{target_id}").get_data(as_text=True)
         token = token_re.search(page).group(1)
         assert client.post(f"/admin/users/{target_id}", data={"name": "Renamed", "role": "clinician",
-                                                              "active": "y", "csrf_token": token}).status_code == 302
+                                                              "active": "y", "csrf_token": token}).status_code == 303
         assert client.post(f"/admin/users/{target_id}/password", data={
-            "password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token}).status_code == 302
+            "password": NEW_PASSWORD, "confirm": NEW_PASSWORD, "csrf_token": token}).status_code == 303
         token = token_re.search(client.get("/admin/settings").get_data(as_text=True)).group(1)
         form = client.get("/admin/settings").get_data(as_text=True)
         values = dict(re.findall(r'<input[^>]*id="(\w+)"[^>]*value="([^"]*)"', form))
         values["address"] = ""
         values["csrf_token"] = token
-        assert client.post("/admin/settings", data=values).status_code == 302
+        assert client.post("/admin/settings", data=values).status_code == 303
         with app.app_context():
             user = db.session.get(User, target_id)
             assert (user.name, user.role) == ("Renamed", "clinician") and user.check_password(NEW_PASSWORD)

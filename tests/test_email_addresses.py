@@ -101,7 +101,7 @@ def test_staff_account_email_is_checked(app, client, login_as):
         as_text=True
     )
     created = client.post("/admin/users/new", data={**form, "email": "Desk@Bücher.Example"})
-    assert created.status_code == 302
+    assert created.status_code == 303
     with app.app_context():
         assert (
             db.session.scalar(select(User.email).where(User.name == "New Desk"))

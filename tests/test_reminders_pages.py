@@ -94,7 +94,7 @@ def test_retry_failed_reminder(app, client, login_as, log_rows):
     """Retry puts a failed reminder back to pending with fresh attempts, audited; PRG back to the log."""
     user = login_as("frontdesk")
     response = client.post(f"/reminders/{log_rows['failed']}/retry", data={"back": "/reminders/?status=failed"})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/reminders/?status=failed")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/reminders/?status=failed")
     with app.app_context():
         row = db.session.get(Reminder, log_rows["failed"])
         assert (row.status, row.attempts, row.next_attempt_at) == ("pending", 0, None)
@@ -106,7 +106,7 @@ def test_retry_failed_reminder(app, client, login_as, log_rows):
 def test_cancel_pending_reminder(app, client, login_as, log_rows):
     """Cancel turns a pending reminder into a cancelled one with the reason."""
     login_as("frontdesk")
-    assert client.post(f"/reminders/{log_rows['pending']}/cancel").status_code == 302
+    assert client.post(f"/reminders/{log_rows['pending']}/cancel").status_code == 303
     with app.app_context():
         row = db.session.get(Reminder, log_rows["pending"])
         assert (row.status, row.skip_reason) == ("cancelled", "cancelled by staff")
@@ -246,6 +246,6 @@ def test_actions_need_csrf_token(csrf_client):
     assert client.post(f"/reminders/{row_id}/cancel").status_code == 400
     page = client.get("/reminders/").get_data(as_text=True)
     form_token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    assert client.post(f"/reminders/{row_id}/cancel", data={"csrf_token": form_token}).status_code == 302
+    assert client.post(f"/reminders/{row_id}/cancel", data={"csrf_token": form_token}).status_code == 303
     with app.app_context():
         assert db.session.get(Reminder, row_id).status == "cancelled"

@@ -100,7 +100,9 @@ def test_every_template_pair_is_complete_and_used(app_ctx):
     for name in names:
         assert os.path.exists(os.path.join(EMAIL_TEMPLATES, f"{name}.txt"))
         assert os.path.exists(os.path.join(EMAIL_TEMPLATES, f"{name}.html"))
-    assert names == {"window_upcoming", "window_closing", "appointment", "staff_digest"}
+    # The self-service pair is rendered in tests/test_patient_links_privacy.py.
+    assert names == {"window_upcoming", "window_closing", "appointment", "staff_digest",
+                     "visit_booked_online", "patient_links"}
 
 
 def test_staff_digest_shows_no_clinical_detail(app_ctx):

@@ -33,6 +33,19 @@ ROUTES = {
     ("auth.login", "POST"): (200, 302, 302, 302),
     ("public_reminders.unsubscribe", "GET"): (200, 200, 200, 200),
     ("public_reminders.unsubscribe", "POST"): (302, 302, 302, 302),
+    # patient links (the matrix's token is not one of theirs: a clear refusal, nothing changed)
+    ("patient_links.book", "GET"): (400, 400, 400, 400),
+    ("patient_links.choose", "POST"): (400, 400, 400, 400),
+    ("patient_links.held", "GET"): (400, 400, 400, 400),
+    ("patient_links.book_held", "POST"): (400, 400, 400, 400),
+    ("patient_links.manage", "GET"): (400, 400, 400, 400),
+    ("patient_links.confirm", "POST"): (400, 400, 400, 400),
+    ("patient_links.call_me", "POST"): (400, 400, 400, 400),
+    ("patient_links.cancel", "POST"): (400, 400, 400, 400),
+    ("patient_links.move_times", "GET"): (400, 400, 400, 400),
+    ("patient_links.move", "POST"): (400, 400, 400, 400),
+    ("patient_links.resend", "GET"): (200, 200, 200, 200),
+    ("patient_links.resend", "POST"): (400, 400, 400, 400),
     # any staff
     ("auth.logout", "POST"): (LOGIN, LOGIN, LOGIN, LOGIN),  # staff: logged out, sent to log in
     # the second login step: without a pending login (a right password first), back to log in
@@ -75,8 +88,8 @@ ROUTES = {
     ("schedule.reschedule", "POST"): (LOGIN, 400, 400, 400),
     ("reminders.index", "GET"): (LOGIN, 200, 200, 200),
     # front desk (and admin)
-    ("reminders.retry", "POST"): (LOGIN, 302, 403, 302),
-    ("reminders.cancel", "POST"): (LOGIN, 302, 403, 302),
+    ("reminders.retry", "POST"): (LOGIN, 303, 403, 303),
+    ("reminders.cancel", "POST"): (LOGIN, 303, 403, 303),
     # clinicians (and admin)
     ("patients.open_course", "POST"): (LOGIN, 403, 400, 400),
     ("patients.course_action", "POST"): (LOGIN, 403, 400, 400),
@@ -91,9 +104,9 @@ ROUTES = {
     ("admin.new_user", "GET"): (LOGIN, 403, 403, 200),
     ("admin.new_user", "POST"): (LOGIN, 403, 403, 200),
     ("admin.edit_user", "GET"): (LOGIN, 403, 403, 200),
-    ("admin.edit_user", "POST"): (LOGIN, 403, 403, 302),
+    ("admin.edit_user", "POST"): (LOGIN, 403, 403, 303),
     ("admin.reset_user_password", "POST"): (LOGIN, 403, 403, 200),
-    ("admin.unlock", "POST"): (LOGIN, 403, 403, 302),
+    ("admin.unlock", "POST"): (LOGIN, 403, 403, 303),
     ("admin.two_factor_off", "POST"): (LOGIN, 403, 403, 302),
     ("admin.settings", "GET"): (LOGIN, 403, 403, 200),
     ("admin.settings", "POST"): (LOGIN, 403, 403, 200),
@@ -123,6 +136,8 @@ CSRF_EXEMPT = {
 FIXED_ARGUMENTS = {
     ("static", "filename"): "css/app.css",
     ("patients.course_action", "action"): "mode",
+    ("patient_links.held", "hold_id"): 1,
+    ("patient_links.book_held", "hold_id"): 1,
 }
 
 # Query-string values some pages need (their value comes from make_world).

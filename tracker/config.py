@@ -68,6 +68,11 @@ class DefaultConfig:
     REMINDER_RETRY_MINUTES = 5  # first retry delay, doubled per failed attempt (max a day)
     REMINDER_PLAN_AHEAD_DAYS = 14  # rows are planned this far ahead (shown on patient pages)
     UNSUBSCRIBE_MAX_AGE_DAYS = 730
+    # Patient links (book, manage): how long one works, the hold on a chosen time, rate limits
+    PATIENT_LINK_MAX_AGE_DAYS = 120
+    PATIENT_HOLD_MINUTES = 5
+    PATIENT_PAGE_LIMIT_PER_MINUTE = 60  # requests to patient pages per source address
+    RESEND_LIMIT_PER_HOUR = 3  # "send me my link again" per email address, and per source x 3
     # Test hook only: sleep REMINDER_PAUSE_SECONDS after the Nth claim (tests kill the sweep there).
     REMINDER_PAUSE_AFTER_BATCH = None
     REMINDER_PAUSE_SECONDS = 3600

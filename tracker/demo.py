@@ -97,14 +97,15 @@ def ensure_booking_setup() -> bool:
     """Chairs, weekday opening hours and appointment types, for each table that is empty."""
     added = False
     if _is_empty(Chair):
-        db.session.add_all(Chair(name=f"Chair {n}", position=n) for n in range(1, 7))
+        db.session.add_all(Chair(name=f"Chair {n}", position=n, bookable_online=n <= 4) for n in range(1, 7))
         added = True
     if _is_empty(OpeningHours):
         db.session.add_all(OpeningHours(weekday=d, opens=time(8), closes=time(18)) for d in range(5))
         added = True
     if _is_empty(AppointmentType):
         db.session.add_all([
-            AppointmentType(name="Maintenance 40 min", prep_min=15, infusion_min=40, recovery_min=45),
+            AppointmentType(name="Maintenance 40 min", prep_min=15, infusion_min=40, recovery_min=45,
+                            bookable_online=True),
             AppointmentType(name="Series 4 h", prep_min=15, infusion_min=240, recovery_min=45,
                             for_series=True),
         ])

@@ -21,7 +21,17 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+class ClinicSQLAlchemy(SQLAlchemy):
+    """Flask-SQLAlchemy whose page number from the query string is bounded (tracker.bounds): a
+    page far past the last is an empty page, never an offset the database cannot hold."""
+
+    def paginate(self, select, *, page=None, **kwargs):
+        from .bounds import requested_page
+
+        return super().paginate(select, page=page or requested_page(), **kwargs)
+
+
+db = ClinicSQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -2,7 +2,7 @@
 idle timeout and two-factor clinic settings
 
 Revision ID: auth_1
-Revises: mail_1
+Revises: input_1
 Create Date: 2026-12-03 18:45:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "auth_1"
-down_revision = "mail_1"
+down_revision = "input_1"
 branch_labels = None
 depends_on = None
 

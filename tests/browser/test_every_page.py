@@ -20,7 +20,8 @@ QUERY = {"schedule.book": "patient_id", "schedule.book_series": "patient_id"}
 
 
 def page_urls(app, ids: dict) -> list[tuple[str, str]]:
-    """(endpoint, path) of every GET page, with the seeded records' ids in its arguments."""
+    """(endpoint, path) of every GET page, with the seeded records' ids in its arguments (an
+    endpoint's own values, such as a patient link's token, under ids[endpoint])."""
     urls = []
     with app.test_request_context():
         from flask import url_for
@@ -28,13 +29,34 @@ def page_urls(app, ids: dict) -> list[tuple[str, str]]:
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
             if "GET" not in rule.methods or rule.endpoint in NOT_PAGES or rule.rule.endswith(FILES):
                 continue
-            missing = set(rule.arguments) - set(ids)
+            own = ids.get(rule.endpoint, {})
+            missing = set(rule.arguments) - set(ids) - set(own)
             assert not missing, f"{rule.endpoint}: add an example value for {sorted(missing)} to this test"
-            values = {name: ids[name] for name in rule.arguments}
+            values = {name: own.get(name, ids.get(name)) for name in rule.arguments}
             if rule.endpoint in QUERY:
                 values[QUERY[rule.endpoint]] = ids[QUERY[rule.endpoint]]
             urls.append((rule.endpoint, url_for(rule.endpoint, **values)))
     return urls
+
+
+def patient_link_ids(app, patient, appointment) -> dict:
+    """Real book and manage links, and a live hold, for the patient pages."""
+    from tracker.models import SlotHold, utcnow
+    from tracker.patient_links.tokens import make_token as link_token
+
+    course = patient.courses[0]
+    hold = SlotHold(patient_id=patient.id, course_id=course.id, chair_id=appointment.chair_id,
+                    appointment_type_id=appointment.appointment_type_id,
+                    start_at=appointment.start_at + timedelta(days=2),
+                    end_at=appointment.end_at + timedelta(days=2),
+                    expires_at=utcnow() + timedelta(days=1))
+    db.session.add(hold)
+    db.session.flush()
+    with app.test_request_context():
+        book = {"token": link_token("book", patient.id, course.id)}
+        manage = {"token": link_token("manage", patient.id, appointment.id)}
+    return {"patient_links.book": book, "patient_links.held": {**book, "hold_id": hold.id},
+            "patient_links.manage": manage, "patient_links.move_times": manage}
 
 
 def test_every_page_is_accessible_local_and_narrow(journey, live_app, playwright_browser, live_server):
@@ -50,7 +72,7 @@ def test_every_page_is_accessible_local_and_narrow(journey, live_app, playwright
                                       local_instant(today, 11), clinician=admin)
         db.session.commit()
         ids = {"patient_id": patient.id, "appointment_id": appointment.id, "user_id": admin.id,
-               "token": make_token(patient.id)}
+               "token": make_token(patient.id), **patient_link_ids(live_app, patient, appointment)}
         email = admin.email
     urls = page_urls(live_app, ids)
 

@@ -13,24 +13,15 @@ from wtforms.validators import StopValidation, ValidationError
 from ..models import ROLES
 from ..passwords import password_problem
 from ..services.clinic import (
-    IDLE_TIMEOUT_RANGE, MAX_CONCURRENT_RANGE, MAX_YEAR, MIN_YEAR, SLOT_STEP_MIN_RANGE,
-    timezone_problem,
+    IDLE_TIMEOUT_RANGE, MAX_CONCURRENT_RANGE, MAX_YEAR, MIN_YEAR, ONLINE_RANGES,
+    SLOT_STEP_MIN_RANGE, timezone_problem,
 )
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
 from ..validators import EmailAddress, NoControlCharacters
 
 ROLE_CHOICES = {"frontdesk": "Front desk", "clinician": "Clinician", "admin": "Admin"}
 assert set(ROLE_CHOICES) == set(ROLES)
-LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
-
-
-class SingleLine:
-    """WTForms validator: no control characters and no line breaks (names go into mail headers)."""
-
-    def __call__(self, form, field):
-        NoControlCharacters()(form, field)
-        if isinstance(field.data, str) and any(mark in field.data for mark in LINE_BREAKS):
-            raise ValidationError("Keep this on one line.")
+SingleLine = NoControlCharacters  # it refuses line breaks too outside text areas
 
 
 class FiniteDecimal:
@@ -154,6 +145,15 @@ class SettingsForm(FlaskForm):
     default_recovery_min = _whole("Recovery (minutes)", 0, 480)
     max_concurrent_per_clinician = _whole("Infusions at once per clinician", *MAX_CONCURRENT_RANGE)
     slot_step_min = _whole("Booking slot step (minutes)", *SLOT_STEP_MIN_RANGE)
+    # Patient self-service
+    online_min_notice_hours = _whole("Online booking: at least this many hours ahead",
+                                     *ONLINE_RANGES["online_min_notice_hours"])
+    online_horizon_days = _whole("Online booking: at most this many days ahead",
+                                 *ONLINE_RANGES["online_horizon_days"])
+    online_cutoff_hours = _whole("No online move or cancel within (hours before the visit)",
+                                 *ONLINE_RANGES["online_cutoff_hours"])
+    online_late_cancel = BooleanField("Accept an online cancel inside that time, recorded as a late cancellation")
+    online_bookings_confirmed = BooleanField("Visits booked online are confirmed at once")
     # Staff logins
     idle_timeout_minutes = _whole("Log staff out after this many idle minutes", *IDLE_TIMEOUT_RANGE)
     two_factor_for_everyone = BooleanField("Everyone logs in with two steps (admins always do)")
@@ -167,6 +167,8 @@ class SettingsForm(FlaskForm):
                       "send_hours_start", "send_hours_end", "digest_hour", "max_send_attempts"),
         "Chair time": ("default_prep_min", "default_recovery_min", "max_concurrent_per_clinician",
                        "slot_step_min"),
+        "Patient self-service": ("online_min_notice_hours", "online_horizon_days", "online_cutoff_hours",
+                                 "online_late_cancel", "online_bookings_confirmed"),
         "Staff logins": ("idle_timeout_minutes", "two_factor_for_everyone"),
     }
 

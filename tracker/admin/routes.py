@@ -1,14 +1,14 @@
 """Routes of the admin area: staff accounts, clinic settings, mail settings, the audit trail."""
 import logging
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import Blueprint, current_app, render_template, request, url_for
 from sqlalchemy import false, select
 
 from ..auth.throttle import account_holds
 from ..extensions import db
 from ..mail import outbox_dir
 from ..models import User, utcnow
+from ..saving import acting_user, save
 from ..security import roles_required
 from ..services.clinic import clinic_zone, get_settings, update_settings
 from ..services.errors import RuleError
@@ -38,29 +38,9 @@ def admin_only():
     """Every admin page needs an admin (the views say so again, for the route table)."""
 
 
-def _put_back(form, error: RuleError) -> None:
-    """Show a service's rule error on its form field (or above the form)."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None and hasattr(field, "errors"):
-        field.errors = list(field.errors) + [str(error)]
-    else:
-        flash(str(error), "error")
-
-
 def _apply(form, change, message, endpoint: str, **values):
-    """For a valid form run `change`, commit, flash `message` (or `message(result)`) and redirect
-    to `endpoint`; None when the form is invalid or the rule error is back on it."""
-    if not form.validate_on_submit():
-        return None
-    try:
-        result = change()
-    except RuleError as error:
-        db.session.rollback()
-        _put_back(form, error)
-        return None
-    db.session.commit()
-    flash(message(result) if callable(message) else message, "success")
-    return redirect(url_for(endpoint, **values))
+    """The admin pages' save: `message` may read the service's result; back to `endpoint`."""
+    return save(form, change, message=message, to=url_for(endpoint, **values))
 
 
 @bp.get("/")
@@ -86,7 +66,7 @@ def new_user():
     """Add a staff account."""
     form = NewUserForm()
     saved = _apply(form, lambda: create_user(email=form.email.data, role=form.role.data, name=form.name.data or "",
-                                             password=form.password.data, actor=current_user),
+                                             password=form.password.data, actor=acting_user()),
                    lambda user: f"Added {user.email} as {user.role}.", "admin.users")
     return saved or render_template("admin/user_new.html", form=form)
 
@@ -104,7 +84,7 @@ def edit_user(user_id):
     """Change a staff account's name, role and whether it may log in."""
     user = db.get_or_404(User, user_id)
     form = EditUserForm(obj=user)
-    saved = _apply(form, lambda: update_user(current_user, user, role=form.role.data, name=form.name.data or "",
+    saved = _apply(form, lambda: update_user(acting_user(), user, role=form.role.data, name=form.name.data or "",
                                              active=form.active.data),
                    f"Saved {user.email}.", "admin.edit_user", user_id=user_id)
     return saved or _edit_page(user, form=form)
@@ -117,7 +97,7 @@ def reset_user_password(user_id):
     user = db.get_or_404(User, user_id)
     password_form = ResetPasswordForm()
     password_form.account_email = user.email
-    saved = _apply(password_form, lambda: reset_password(current_user, user, password_form.password.data),
+    saved = _apply(password_form, lambda: reset_password(acting_user(), user, password_form.password.data),
                    f"New password set for {user.email}.", "admin.edit_user", user_id=user_id)
     return saved or _edit_page(user, password_form=password_form)
 
@@ -127,10 +107,9 @@ def reset_user_password(user_id):
 def unlock(user_id):
     """Lift a login lock before it runs out."""
     user = db.get_or_404(User, user_id)
-    unlock_user(current_user, user)
-    db.session.commit()
-    flash(f"{user.email} may log in again.", "success")
-    return redirect(url_for("admin.edit_user", user_id=user.id))
+    back = url_for("admin.edit_user", user_id=user.id)
+    return save(None, lambda: unlock_user(acting_user(), user), message=f"{user.email} may log in again.",
+                to=back, validate=False, refused_to=back)
 
 
 @bp.post("/users/<int:user_id>/two-factor/off")
@@ -175,7 +154,7 @@ def settings():
     """Every clinic setting, with field-level errors; and the mail settings in force."""
     clinic = get_settings()
     form = SettingsForm(obj=clinic)
-    saved = _apply(form, lambda: update_settings(current_user, form.settings_values()),
+    saved = _apply(form, lambda: update_settings(acting_user(), form.settings_values()),
                    "Settings saved.", "admin.settings")
     return saved or render_template("admin/settings.html", form=form, mail=mail_settings())
 

@@ -1,8 +1,10 @@
 """Error pages: never a bare 500, never a stack trace."""
 import logging
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 bp = Blueprint("errors", __name__)
 log = logging.getLogger(__name__)
@@ -30,6 +32,25 @@ def csrf_error(error):
 
 for _code in (400, 403, 404, 405, 413, 429):
     bp.app_errorhandler(_code)(lambda error, code=_code: _page(code))
+
+
+@bp.app_errorhandler(OperationalError)
+@bp.app_errorhandler(InterfaceError)
+@bp.app_errorhandler(DisconnectionError)
+@bp.app_errorhandler(PoolTimeoutError)
+def database_unavailable(error):
+    """The database is down or unreachable: the app's own page (503), rendered without it."""
+    from ..extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001  the connection is gone; the session is discarded at teardown
+        log.debug("rollback after a database outage failed")
+    log.error("database unavailable: %s", type(getattr(error, "orig", None) or error).__name__)
+    # Straight from the Jinja environment: render_template's context processors would load the
+    # logged-in user (Flask-Login's current_user), which is a database query.
+    page = current_app.jinja_env.get_template("errors/unavailable.html").render()
+    return page, 503, {"Retry-After": "30"}
 
 
 @bp.app_errorhandler(500)

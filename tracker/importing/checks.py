@@ -13,7 +13,7 @@ from ..models import MODES, OUTCOMES
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
 from ..services.infusions import DURATION_MIN_RANGE, PAIN_RANGE, TEXT_MAX_LENGTHS, WEIGHT_KG_RANGE
 from ..services.patients import EARLIEST_BIRTH
-from ..validators import CONTROL_RE, email_problem, normalized_email
+from ..validators import CONTROL_RE, LINE_BREAKS, email_problem, name_problem, normalized_email, normalized_name
 
 PATIENT_COLUMNS = ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone",
                    "email_consent", "indication", "series_planned", "min_days", "max_days", "mode")
@@ -22,8 +22,9 @@ INFUSION_COLUMNS = ("mrn", "given_at", "outcome", "dose_mg_per_kg", "weight_kg",
 
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 DATE_TIME_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})$")
-INTEGER_RE = re.compile(r"^[+-]?\d+$")
-DECIMAL_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+INTEGER_RE = re.compile(r"^[+-]?[0-9]+$")
+MAX_INTEGER_LENGTH = 12  # every whole-number column is far shorter; int() of 5,000 digits raises
+DECIMAL_RE = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
 NOTES_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tabs and newlines allowed
 DATE_ONLY_TIME = time(12, 0)  # a session recorded by date only is placed at local noon
 ZERO = Decimal(0)
@@ -68,6 +69,18 @@ class Row:
             self.fail(column, f"longer than {limit} characters")
         elif CONTROL_RE.search(value):
             self.fail(column, "contains control characters")
+        elif any(mark in value for mark in LINE_BREAKS):
+            self.fail(column, "contains a line break (keep it on one line)")
+        return value
+
+    def name(self, column: str) -> str | None:
+        """A name or MRN: required, NFKC-normalized, one alphabet, nothing invisible."""
+        self.cells[column] = normalized_name(self.cells[column])
+        value = self.text(column, required=True)
+        if value and not any(c == column for c, _ in self.problems):
+            problem = name_problem(value)
+            if problem:
+                self.fail(column, problem[0].lower() + problem[1:].rstrip("."))
         return value
 
     def day(self, column: str, today: date) -> date | None:
@@ -91,7 +104,7 @@ class Row:
         value = self.cells[column]
         if not value:
             return default
-        if not INTEGER_RE.match(value):
+        if not INTEGER_RE.match(value) or len(value) > MAX_INTEGER_LENGTH:
             self.fail(column, f"not a whole number: {value[:20]!r}")
             return None
         number = int(value)
@@ -124,9 +137,9 @@ def check_patient(cells: dict[str, str], context: CheckContext) -> tuple[dict, l
     """The values of one patients.csv row and its problems."""
     row = Row(cells)
     values = {
-        "mrn": row.text("mrn", required=True),
-        "first_name": row.text("first_name", required=True),
-        "last_name": row.text("last_name", required=True),
+        "mrn": row.name("mrn"),
+        "first_name": row.name("first_name"),
+        "last_name": row.name("last_name"),
         "date_of_birth": row.day("date_of_birth", context.today),
         "email": row.text("email"),
         "phone": row.text("phone"),
@@ -224,7 +237,7 @@ def check_infusion(cells: dict[str, str], context: CheckContext, *, known: bool,
     (None when unknown or itself invalid: the birth check is then skipped).
     """
     row = Row(cells)
-    values: dict = {"mrn": row.text("mrn", required=True)}
+    values: dict = {"mrn": row.name("mrn")}
     if values["mrn"] and not known:
         row.fail("mrn", "unknown MRN (not in the patients file)")
     values["given_on"] = values["given_at"] = None

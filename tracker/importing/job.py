@@ -21,6 +21,7 @@ from sqlalchemy import select
 from ..models import OUTCOMES, Infusion, Patient
 from ..services import audit
 from ..services.infusions import total_mg
+from ..validators import normalized_name
 from .bulk import CoursePlanner, batched, course_row, insert_courses, insert_patients, insert_rows
 from .checks import INFUSION_COLUMNS, PATIENT_COLUMNS, CheckContext, check_infusion, check_patient
 from .reader import CsvFile, Problem
@@ -114,7 +115,7 @@ class ClinicImport:
     def _infusion_rows(self, problems: list[Problem], patients_readable: bool = True):
         """(line, cells, patient number or None, values or None when the row has problems)."""
         for line, cells in self.infusions.records(problems):
-            patient = self.index.get(cells["mrn"].strip())
+            patient = self.index.get(normalized_name(cells["mrn"]))
             birth = self.birth_ordinals[patient] if patient is not None else 0
             values, row_problems = check_infusion(
                 cells, self.context, known=patient is not None or not patients_readable,

@@ -45,6 +45,12 @@ class ClinicSettings(db.Model):
     default_recovery_min: Mapped[int] = mapped_column(default=45)
     max_concurrent_per_clinician: Mapped[int] = mapped_column(default=3)
     slot_step_min: Mapped[int] = mapped_column(default=15)
+    # Patient self-service (book and manage links)
+    online_min_notice_hours: Mapped[int] = mapped_column(default=24)  # earliest online booking
+    online_horizon_days: Mapped[int] = mapped_column(default=60)  # latest online booking
+    online_cutoff_hours: Mapped[int] = mapped_column(default=24)  # no online move/cancel inside
+    online_late_cancel: Mapped[bool] = mapped_column(default=False)  # cancel inside: late-cancel
+    online_bookings_confirmed: Mapped[bool] = mapped_column(default=False)  # else pending
     # Staff sessions and logins
     idle_timeout_minutes: Mapped[int] = mapped_column(default=30)
     two_factor_for_everyone: Mapped[bool] = mapped_column(default=False)

@@ -37,6 +37,9 @@ class Patient(db.Model):
     email_opt_out_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Optimistic locking: every UPDATE bumps it and checks it; forms carry the version they showed.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
     courses: Mapped[list["Course"]] = relationship(
         back_populates="patient", order_by="Course.id", cascade="all, delete-orphan"
@@ -93,6 +96,9 @@ class Course(db.Model):
     anchor_date: Mapped[Optional[date]] = mapped_column(Date)
     window_opens: Mapped[Optional[date]] = mapped_column(Date)
     window_closes: Mapped[Optional[date]] = mapped_column(Date)
+    # Optimistic locking: every UPDATE bumps it and checks it; forms carry the version they showed.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
     patient: Mapped[Patient] = relationship(back_populates="courses")
     infusions: Mapped[list["Infusion"]] = relationship(
@@ -147,6 +153,9 @@ class Infusion(db.Model):
     early_reason: Mapped[Optional[str]] = mapped_column(String(200))
     recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Optimistic locking: every UPDATE bumps it and checks it; forms carry the version they showed.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
     course: Mapped[Course] = relationship(back_populates="infusions")
 

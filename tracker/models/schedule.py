@@ -26,6 +26,7 @@ class Chair(db.Model):
     name: Mapped[str] = mapped_column(String(60), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
+    bookable_online: Mapped[bool] = mapped_column(default=False)  # patients may book it from a link
 
 
 class OpeningHours(db.Model):
@@ -67,6 +68,7 @@ class AppointmentType(db.Model):
     recovery_min: Mapped[int] = mapped_column(default=45)
     for_series: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    bookable_online: Mapped[bool] = mapped_column(default=False)  # patients may book it from a link
 
     @property
     def block_minutes(self) -> int:
@@ -106,6 +108,9 @@ class Appointment(db.Model):
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Optimistic locking: every UPDATE bumps it and checks it; forms carry the version they showed.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
     patient = relationship("Patient")
     course = relationship("Course")

@@ -1,5 +1,5 @@
 """Clinicians' course actions on the patient page: open a course, interval, mode, hold ..."""
-from flask import abort, flash, redirect, url_for
+from flask import abort, url_for
 
 from ..extensions import db
 from ..models import Course, Patient
@@ -7,11 +7,12 @@ from ..security import roles_required
 from ..services import clinic
 from ..services import courses as course_service
 from ..services.clinic import get_settings
-from ..services.errors import RuleError
 from .forms import (
     ConfirmForm, DischargeForm, HoldForm, IntervalForm, ModeForm, OpenCourseForm, SeriesPlannedForm,
 )
-from .routes import bp, current_actor, put_error, render_detail
+from ..saving import acting_user, refused_status, save
+from ..services.errors import expect_version
+from .routes import bp, render_detail
 
 # action -> (form class, form prefix, message after success). Prefixes keep the ids of the
 # small forms on the patient page apart; one-button forms carry only the plain CSRF token.
@@ -33,18 +34,13 @@ def open_course(patient_id: int):
     """Open a new course for the patient; empty numbers take the clinic defaults."""
     patient = db.get_or_404(Patient, patient_id)
     form = OpenCourseForm(prefix="open")
-    if form.validate_on_submit():
-        try:
-            course_service.open_course(
-                patient, get_settings(), actor=current_actor(), opened_on=clinic.clinic_today(),
-                indication=form.indication.data, series_planned=form.series_planned.data,
-                min_days=form.min_days.data, max_days=form.max_days.data, mode=form.mode.data)
-            db.session.commit()
-            flash("Course opened.", "success")
-            return redirect(url_for(".detail", patient_id=patient.id), 303)
-        except RuleError as error:
-            db.session.rollback()
-            put_error(form, error)
+    saved = save(form, lambda: course_service.open_course(
+        patient, get_settings(), actor=acting_user(), opened_on=clinic.clinic_today(),
+        indication=form.indication.data, series_planned=form.series_planned.data,
+        min_days=form.min_days.data, max_days=form.max_days.data, mode=form.mode.data),
+        message="Course opened.", to=url_for(".detail", patient_id=patient.id))
+    if saved:
+        return saved
     return render_detail(patient_id, status=400, submitted={"open": form}, failed_action="open")
 
 
@@ -57,7 +53,7 @@ def _course_of(patient_id: int, course_id: int) -> Course:
 
 def _apply_course_action(action: str, course: Course, form) -> None:
     """Call the course service that matches the action."""
-    actor = current_actor()
+    actor = acting_user()
     if action == "interval":
         course_service.set_interval(course, actor=actor, min_days=form.min_days.data,
                                     max_days=form.max_days.data)
@@ -86,14 +82,17 @@ def course_action(patient_id: int, course_id: int, action: str):
     course = _course_of(patient_id, course_id)
     form_class, prefix, message = COURSE_ACTIONS[action]
     form = form_class(prefix=prefix or "")
-    if form.validate_on_submit():
-        try:
-            _apply_course_action(action, course, form)
-            db.session.commit()
-            flash(message, "success")
-            return redirect(url_for(".detail", patient_id=patient_id), 303)
-        except RuleError as error:
-            db.session.rollback()
-            put_error(form, error)
+
+    def change() -> None:
+        expect_version(course, form.version.data, "course")
+        _apply_course_action(action, course, form)
+
+    saved = save(form, change, message=message, to=url_for(".detail", patient_id=patient_id))
+    if saved:
+        return saved
     key = prefix or "confirm"
-    return render_detail(patient_id, status=400, submitted={key: form}, failed_action=action)
+    if getattr(form, "stale", False):  # the page shows the course as saved now, not the stale form
+        submitted = ConfirmForm(formdata=None)
+        submitted.form_errors.extend(form.form_errors)
+        return render_detail(patient_id, status=409, submitted={"confirm": submitted}, failed_action=action)
+    return render_detail(patient_id, status=refused_status(form), submitted={key: form}, failed_action=action)

@@ -2,30 +2,21 @@
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, DateField, DateTimeLocalField, DecimalField, IntegerField, SelectField,
-    StringField, TextAreaField,
+    BooleanField, DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField,
+    TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..form_fields import BoundedDateField, ExactDecimalField
 from ..services.clinic import MAX_YEAR, MIN_YEAR
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
 from ..services.infusions import (
     DURATION_MIN_RANGE, PAIN_RANGE, TEXT_MAX_LENGTHS, VITAL_RANGES, WEIGHT_KG_RANGE,
 )
-from ..validators import EmailAddress, NoControlCharacters
+from ..validators import EmailAddress, NoControlCharacters, PersonName
 
 OUTCOME_CHOICES = {"completed": "Completed", "stopped_early": "Stopped early", "not_started": "Not started"}
 MODE_CHOICES = {"scheduled": "Scheduled (a window)", "as_needed": "As needed (no window)"}
-
-
-class FiniteDecimalField(DecimalField):
-    """A decimal field that refuses NaN and infinities (they break every comparison)."""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None and not self.data.is_finite():
-            self.data = None
-            raise ValueError("Enter a number.")
 
 
 class InfusionForm(FlaskForm):
@@ -35,8 +26,8 @@ class InfusionForm(FlaskForm):
                                   validators=[InputRequired(message="Enter the date and time.")])
     outcome = SelectField("Outcome", choices=OUTCOME_CHOICES, default="completed")
     counts_toward_series = BooleanField("Stopped early, but counts toward the series")
-    weight_kg = FiniteDecimalField("Weight (kg)", places=2, validators=[Optional(), NumberRange(*WEIGHT_KG_RANGE)])
-    dose_mg_per_kg = FiniteDecimalField("Dose (mg/kg)", places=3, validators=[Optional(), NumberRange(min=0)])
+    weight_kg = ExactDecimalField("Weight (kg)", places=2, validators=[Optional(), NumberRange(*WEIGHT_KG_RANGE)])
+    dose_mg_per_kg = ExactDecimalField("Dose (mg/kg)", places=3, validators=[Optional(), NumberRange(min=0)])
     duration_min = IntegerField("Duration (minutes)", validators=[Optional(), NumberRange(*DURATION_MIN_RANGE)])
     pain_before = IntegerField("Pain before (0-10)", validators=[Optional(), NumberRange(*PAIN_RANGE)])
     pain_after = IntegerField("Pain after (0-10)", validators=[Optional(), NumberRange(*PAIN_RANGE)])
@@ -71,17 +62,18 @@ class PatientForm(FlaskForm):
     """Demographics and email consent; any staff member may add or edit them."""
 
     mrn = StringField("MRN", validators=[InputRequired(message="Enter the MRN."), Length(max=40),
-                                         NoControlCharacters()])
+                                         NoControlCharacters(), PersonName()])
     first_name = StringField("First name", validators=[InputRequired(message="Enter the first name."),
-                                                       Length(max=80), NoControlCharacters()])
+                                                       Length(max=80), NoControlCharacters(), PersonName()])
     last_name = StringField("Last name", validators=[InputRequired(message="Enter the last name."),
-                                                     Length(max=80), NoControlCharacters()])
-    date_of_birth = DateField("Date of birth", format="%Y-%m-%d",
+                                                     Length(max=80), NoControlCharacters(), PersonName()])
+    date_of_birth = BoundedDateField("Date of birth", format="%Y-%m-%d",
                               validators=[InputRequired(message="Enter the date of birth as YYYY-MM-DD.")])
     email = StringField("Email", validators=[Optional(), Length(max=254), EmailAddress()])
     phone = StringField("Phone", validators=[Optional(), Length(max=40), NoControlCharacters()])
     email_consent = BooleanField("Consents to email reminders")
     email_opt_out = BooleanField("Opted out of email (no reminders are sent)")
+    version = HiddenField()  # the patient's version when the form was opened
 
     VALUE_FIELDS = ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone",
                     "email_consent", "email_opt_out")
@@ -110,12 +102,14 @@ class IntervalForm(FlaskForm):
                             validators=[InputRequired(message="Enter the minimum days."), NumberRange(min=0, max=MAX_INTERVAL_DAYS)])
     max_days = IntegerField("Window closes after (days)",
                             validators=[InputRequired(message="Enter the maximum days."), NumberRange(min=0, max=MAX_INTERVAL_DAYS)])
+    version = HiddenField()  # the course's version when the page was opened
 
 
 class ModeForm(FlaskForm):
     """Scheduled maintenance (a window) or as needed (never due)."""
 
     mode = SelectField("Maintenance mode", choices=MODE_CHOICES)
+    version = HiddenField()  # the course's version when the page was opened
 
 
 class SeriesPlannedForm(FlaskForm):
@@ -123,6 +117,7 @@ class SeriesPlannedForm(FlaskForm):
 
     series_planned = IntegerField("Series infusions planned",
                                   validators=[InputRequired(message="Enter a number."), NumberRange(min=1, max=MAX_SERIES_PLANNED)])
+    version = HiddenField()  # the course's version when the page was opened
 
 
 class HoldForm(FlaskForm):
@@ -130,6 +125,7 @@ class HoldForm(FlaskForm):
 
     reason = StringField("Reason for the hold", validators=[InputRequired(message="Give the reason."),
                                                             Length(max=200), NoControlCharacters()])
+    version = HiddenField()  # the course's version when the page was opened
 
 
 class DischargeForm(FlaskForm):
@@ -137,7 +133,11 @@ class DischargeForm(FlaskForm):
 
     reason = StringField("Reason for discharge", validators=[InputRequired(message="Give the reason."),
                                                              Length(max=200), NoControlCharacters()])
+    version = HiddenField()  # the course's version when the page was opened
 
 
 class ConfirmForm(FlaskForm):
-    """A one-button action (end series early, resume, restart, delete): only the CSRF token."""
+    """A one-button action (end series early, resume, restart, delete): the CSRF token and the
+    version of the record the page showed."""
+
+    version = HiddenField()

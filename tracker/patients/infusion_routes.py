@@ -5,22 +5,24 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from .. import scheduling
+from ..bounds import record_id
 from ..extensions import db
 from ..models import Appointment, Course, Infusion, Patient
+from ..saving import acting_user, commit, put_error, refused_status, save
 from ..security import roles_required
 from ..services import appointments as appointment_service
 from ..services import clinic
 from ..services import courses as course_service
 from ..services import infusions as infusion_service
 from ..services.clinic import get_settings, local_to_utc
-from ..services.errors import RuleError
+from ..services.errors import RuleError, expect_version
 from .forms import ConfirmForm, InfusionForm
-from .routes import bp, current_actor, put_error
+from .routes import bp
 
 
 def _appointment_for(patient: Patient) -> Appointment | None:
     """The appointment named by ?appointment_id=, which must be this patient's (else 404)."""
-    appointment_id = request.args.get("appointment_id", type=int)
+    appointment_id = record_id(request.args.get("appointment_id"))
     if appointment_id is None:
         if request.args.get("appointment_id"):
             abort(404)
@@ -69,7 +71,7 @@ def record_infusion(patient_id: int):
             total = f" Total dose {infusion.total_mg} mg." if infusion.total_mg is not None else ""
             flash(f"Infusion recorded.{total}", "success")
             return redirect(url_for(".detail", patient_id=patient.id), 303)
-    status = 400 if request.method == "POST" else 200
+    status = refused_status(form) if request.method == "POST" else 200
     return render_template("patients/infusion_form.html", form=form, patient=patient, course=course,
                            appointment=appointment, settings=settings, zone=zone), status
 
@@ -95,18 +97,17 @@ def _record(form: InfusionForm, patient: Patient, course: Course, appointment, s
                 put_error(form, RuleError(message, name))
     if not valid or given_at is None or form.errors:
         return None
-    try:
+
+    def change() -> Infusion:
         infusion = infusion_service.record_infusion(
-            course, actor=current_actor(), settings=settings, today=today, given_at=given_at,
+            course, actor=acting_user(), settings=settings, today=today, given_at=given_at,
             appointment_id=appointment.id if appointment else None, **form.infusion_values())
         if appointment is not None:
-            appointment_service.fulfil_from_infusion(appointment, infusion, current_actor())
-        db.session.commit()
-    except RuleError as error:
-        db.session.rollback()
-        put_error(form, error)
-        return None
-    return infusion
+            appointment_service.fulfil_from_infusion(appointment, infusion, acting_user())
+        return infusion
+
+    saved = commit(form, change)
+    return saved.result if saved else None
 
 
 @bp.post("/<int:patient_id>/infusions/<int:infusion_id>/delete")
@@ -122,7 +123,12 @@ def delete_infusion(patient_id: int, infusion_id: int):
     if infusion.course.state not in ("series_in_progress", "maintenance", "on_hold"):
         flash("That infusion belongs to a closed course and cannot be removed.", "error")
         return redirect(url_for(".detail", patient_id=patient_id), 303)
-    infusion_service.remove_infusion(infusion, actor=current_actor())
-    db.session.commit()
-    flash("Infusion removed; the course dates were recalculated.", "success")
-    return redirect(url_for(".detail", patient_id=patient_id), 303)
+
+    def change() -> None:
+        expect_version(infusion, form.version.data, "infusion")
+        infusion_service.remove_infusion(infusion, actor=acting_user())
+
+    return save(form, change,
+                message="Infusion removed; the course dates were recalculated.",
+                to=url_for(".detail", patient_id=patient_id), validate=False,
+                refused_to=url_for(".detail", patient_id=patient_id))

@@ -9,18 +9,18 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import and_, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import scheduling
 from ..extensions import db
 from ..models import OPEN_STATES, Course, Patient
+from ..saving import acting_user, commit, put_error, refused_status
 from ..services import clinic
 from ..services import patients as patient_service
 from ..services.clinic import get_settings
-from ..services.errors import RuleError
+from ..services.errors import RuleError, expect_version
 from . import charts
 from .forms import (
     ConfirmForm, DischargeForm, HoldForm, IntervalForm, ModeForm, OpenCourseForm, PatientForm,
@@ -32,20 +32,6 @@ log = logging.getLogger(__name__)
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_SEARCH_TERMS = 4
-
-
-def current_actor():
-    """The logged-in staff member, as the services' `actor`."""
-    return current_user._get_current_object()
-
-
-def put_error(form, error: RuleError) -> None:
-    """A service's RuleError back on its form field, or on the form as a whole."""
-    target = getattr(form, error.field, None) if error.field else None
-    if target is not None and hasattr(target, "errors"):
-        target.errors = [*target.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
 
 
 def _search(statement, q: str):
@@ -110,7 +96,21 @@ def edit(patient_id: int):
         if _save_patient(form, patient) is not None:
             flash("Patient saved.", "success")
             return redirect(url_for(".detail", patient_id=patient.id), 303)
-    return render_template("patients/form.html", form=form, patient=patient), 400 if form.errors else 200
+        if getattr(form, "stale", False):
+            _show_saved_values(form, patient)
+    status = refused_status(form) if form.errors else 200
+    return render_template("patients/form.html", form=form, patient=patient), status
+
+
+def _show_saved_values(form: PatientForm, patient: Patient) -> None:
+    """After a stale edit: what is saved now, beside each field that differs, and the current
+    version on the form so that saving again (after checking) goes through."""
+    for name in ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone"):
+        saved, typed = getattr(patient, name), form[name].data
+        if (saved or None) != (typed.strip() if isinstance(typed, str) else typed or None):
+            shown = saved.isoformat() if isinstance(saved, date) else saved or "nothing"
+            put_error(form, RuleError(f"Saved meanwhile: {shown}.", name))
+    form.version.data = str(patient.version)
 
 
 def _save_patient(form: PatientForm, patient: Patient | None) -> Patient | None:
@@ -124,21 +124,16 @@ def _save_patient(form: PatientForm, patient: Patient | None) -> Patient | None:
         put_error(form, RuleError(message, name))
     if problems:
         return None
-    try:
+
+    def change() -> Patient:
         if patient is None:
-            patient = patient_service.create_patient(values, actor=current_actor(), today=today)
-        else:
-            patient = patient_service.update_patient(patient, values, actor=current_actor(), today=today)
-        db.session.commit()
-    except RuleError as error:
-        db.session.rollback()
-        put_error(form, error)
-        return None
-    except IntegrityError:  # another user saved the same MRN a moment earlier
-        db.session.rollback()
-        put_error(form, RuleError("Another patient already has this MRN.", "mrn"))
-        return None
-    return patient
+            return patient_service.create_patient(values, actor=acting_user(), today=today)
+        expect_version(patient, form.version.data, "patient")
+        return patient_service.update_patient(patient, values, actor=acting_user(), today=today)
+
+    # A unique MRN taken by another user a moment earlier comes back from the database.
+    saved = commit(form, change, on_duplicate=RuleError("Another patient already has this MRN.", "mrn"))
+    return saved.result if saved else None
 
 
 def _load_patient(patient_id: int) -> Patient:
@@ -164,13 +159,15 @@ def _page_forms(course: Course | None, settings, submitted: dict) -> dict:
         "confirm": make("confirm", ConfirmForm),
     }
     if course is not None:
+        version = course.version
         forms.update(
             interval=make("interval", IntervalForm, "interval", min_days=course.min_days,
-                          max_days=course.max_days),
-            mode=make("mode", ModeForm, "mode", mode=course.mode),
-            series=make("series", SeriesPlannedForm, "series", series_planned=course.series_planned),
-            hold=make("hold", HoldForm, "hold"),
-            discharge=make("discharge", DischargeForm, "discharge"),
+                          max_days=course.max_days, version=version),
+            mode=make("mode", ModeForm, "mode", mode=course.mode, version=version),
+            series=make("series", SeriesPlannedForm, "series", series_planned=course.series_planned,
+                        version=version),
+            hold=make("hold", HoldForm, "hold", version=version),
+            discharge=make("discharge", DischargeForm, "discharge", version=version),
         )
     return forms
 

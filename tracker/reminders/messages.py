@@ -8,6 +8,7 @@ from flask import current_app
 
 from ..calendar_export import appointment_ics
 from ..mail import Attachment, build_message, render_pair
+from ..patient_links.tokens import link_url
 from .clock import Clock
 from .unsubscribe import unsubscribe_url
 
@@ -48,7 +49,8 @@ def window_message(reminder, *, patient, course, settings) -> Message:
     """window_upcoming / window_closing: the dates to book between and how to book."""
     return patient_message(reminder.kind, patient=patient, settings=settings,
                            subject=SUBJECTS[reminder.kind],
-                           opens=format_day(course.window_opens), closes=format_day(course.window_closes))
+                           opens=format_day(course.window_opens), closes=format_day(course.window_closes),
+                           book_url=link_url("book", patient.id, course.id))
 
 
 def appointment_message(reminder, *, patient, appointment, clock: Clock, settings) -> Message:
@@ -58,7 +60,8 @@ def appointment_message(reminder, *, patient, appointment, clock: Clock, setting
                               {"method": "PUBLISH"})]
     return patient_message("appointment", patient=patient, settings=settings,
                            subject=f"Reminder: your visit on {format_day(local.date())} at {format_time(local)}",
-                           attachments=attachments, day=format_day(local.date()), time=format_time(local))
+                           attachments=attachments, day=format_day(local.date()), time=format_time(local),
+                           manage_url=link_url("manage", patient.id, appointment.id))
 
 
 def digest_message(*, user, digest, settings) -> Message:

@@ -1,15 +1,14 @@
 """Routes of the reminders area: the reminders log, retry and cancel; the public unsubscribe page."""
 import logging
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import csrf, db
 from ..models import Patient, Reminder, User
+from ..saving import acting_user, save
 from ..security import local_path, roles_required
 from ..services.clinic import clinic_zone, get_settings
-from ..services.errors import RuleError
 from . import actions
 from .forms import KIND_CHOICES, STATUS_CHOICES, ReminderActionForm, ReminderFilterForm
 from .heartbeat import heartbeat_problem
@@ -68,15 +67,9 @@ def _act(reminder_id: int, action, done: str):
     reminder = db.get_or_404(Reminder, reminder_id)
     if not form.validate_on_submit():
         abort(400)
-    try:
-        action(reminder, actor=current_user._get_current_object())
-    except RuleError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        flash(done, "success")
-    return redirect(_back_to(form.back.data))
+    back = _back_to(form.back.data)
+    return save(form, lambda: action(reminder, actor=acting_user()), message=done, to=back, validate=False,
+                refused_to=back)
 
 
 @bp.post("/<int(max=2147483647):reminder_id>/retry")

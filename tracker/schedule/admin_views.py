@@ -3,42 +3,22 @@ appointment types and clinician capacity."""
 from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import select
 
 from ..booking import WEEKDAYS
 from ..extensions import db
 from ..models import AppointmentType, Chair, ClosedDate, OpeningHours
+from ..saving import acting_user, commit, save
 from ..security import roles_required
 from ..services.clinic import clinic_today, get_settings
-from ..services.errors import RuleError
 from . import resources
 from .forms import AppointmentTypeForm, CapacityForm, ChairForm, ClosedDateForm, HoursForm
-from .routes import bp, put_error
-
-
-def _actor():
-    return current_user._get_current_object()
-
-
-def _saved(message: str, endpoint: str):
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for(endpoint), 303)
+from .routes import bp
 
 
 def _apply(form, change, message, endpoint: str):
-    """For a valid form run `change`, commit and redirect to `endpoint`, flashing `message` (or
-    `message(result)`); None when the form is invalid or the rule error is back on it."""
-    if not form.validate_on_submit():
-        return None
-    try:
-        result = change()
-    except RuleError as error:
-        db.session.rollback()
-        put_error(form, error)
-        return None
-    return _saved(message(result) if callable(message) else message, endpoint)
+    """The resource pages' save: `message` may read the service's result; back to `endpoint`."""
+    return save(form, change, message=message, to=url_for(endpoint))
 
 
 # ---------------------------------------------------------------------------- chairs
@@ -63,7 +43,7 @@ def chairs():
         return _chairs_page()
     form = ChairForm(prefix="new")
     saved = _apply(form, lambda: resources.save_chair(None, name=form.name.data, position=form.position.data,
-                                                      actor=_actor()),
+                                                      actor=acting_user(), bookable_online=form.bookable_online.data),
                    lambda chair: f"Chair {chair.name} added.", ".chairs")
     return saved or _chairs_page(add_form=form, status=400)
 
@@ -75,7 +55,7 @@ def chair_update(chair_id: int):
     chair = db.get_or_404(Chair, chair_id)
     form = ChairForm(prefix=f"chair{chair_id}")
     saved = _apply(form, lambda: resources.save_chair(chair, name=form.name.data, position=form.position.data,
-                                                      actor=_actor()),
+                                                      actor=acting_user(), bookable_online=form.bookable_online.data),
                    "Chair saved.", ".chairs")
     return saved or _chairs_page(failed=(chair_id, form), status=400)
 
@@ -86,14 +66,15 @@ def chair_active(chair_id: int):
     """Take a chair out of use, or back into use; its bookings stay."""
     chair = db.get_or_404(Chair, chair_id)
     active = request.form.get("active") == "1"  # CSRFProtect has checked the token already
-    still_booked = resources.set_chair_active(chair, active=active, actor=_actor())
-    db.session.commit()
-    if active:
-        flash(f"{chair.name} is in use again.", "success")
-    else:
+
+    def message(still_booked: int) -> str:
+        if active:
+            return f"{chair.name} is in use again."
         note = f" It still holds {still_booked} active booking(s); move them." if still_booked else ""
-        flash(f"{chair.name} is out of use: no new bookings.{note}", "success")
-    return redirect(url_for(".chairs"), 303)
+        return f"{chair.name} is out of use: no new bookings.{note}"
+
+    return save(None, lambda: resources.set_chair_active(chair, active=active, actor=acting_user()),
+                message=message, to=url_for(".chairs"), validate=False, refused_to=url_for(".chairs"))
 
 
 # ---------------------------------------------------------------------------- opening hours
@@ -115,12 +96,10 @@ def hours():
         for weekday, entry in enumerate(form.days.entries):
             day = entry.form
             week[weekday] = (day.opens.data, day.closes.data) if day.open.data else None
-        try:
-            resources.set_opening_hours(week, actor=_actor())
-            return _saved("Opening hours saved.", ".hours")
-        except RuleError as error:
-            db.session.rollback()
-            put_error(form, error)
+        saved = save(form, lambda: resources.set_opening_hours(week, actor=acting_user()),
+                     message="Opening hours saved.", to=url_for(".hours"), validate=False)
+        if saved:
+            return saved
     status = 400 if form.errors or form.form_errors else 200
     return render_template("schedule/hours.html", form=form, weekdays=WEEKDAYS), status
 
@@ -141,19 +120,14 @@ def closed_dates():
     if request.method == "GET":
         return _closed_dates_page()
     form = ClosedDateForm()
-    if form.validate_on_submit():
-        try:
-            closed, booked = resources.add_closed_date(on=form.on.data, reason=form.reason.data or "",
-                                                       actor=_actor())
-            db.session.commit()
-        except RuleError as error:
-            db.session.rollback()
-            put_error(form, error)
-        else:
-            flash(f"Closed on {closed.on.isoformat()}.", "success")
-            if booked:
-                flash(f"{booked} appointment(s) are still booked that day: reschedule them.", "error")
-            return redirect(url_for(".closed_dates"), 303)
+    saved = form.validate_on_submit() and commit(form, lambda: resources.add_closed_date(
+        on=form.on.data, reason=form.reason.data or "", actor=acting_user()))
+    if saved:
+        closed, booked = saved.result
+        flash(f"Closed on {closed.on.isoformat()}.", "success")
+        if booked:
+            flash(f"{booked} appointment(s) are still booked that day: reschedule them.", "error")
+        return redirect(url_for(".closed_dates"), 303)
     return _closed_dates_page(form, status=400)
 
 
@@ -162,8 +136,9 @@ def closed_dates():
 def closed_date_delete(closed_id: int):
     """Open again on a date that was closed."""
     closed = db.get_or_404(ClosedDate, closed_id)
-    resources.remove_closed_date(closed, actor=_actor())
-    return _saved("The clinic is open on that date again.", ".closed_dates")
+    return save(None, lambda: resources.remove_closed_date(closed, actor=acting_user()),
+                message="The clinic is open on that date again.", to=url_for(".closed_dates"),
+                validate=False, refused_to=url_for(".closed_dates"))
 
 
 # ---------------------------------------------------------------------------- appointment types
@@ -190,7 +165,7 @@ def appointment_types():
     if request.method == "GET":
         return _types_page()
     form = AppointmentTypeForm(prefix="new")
-    saved = _apply(form, lambda: resources.save_appointment_type(None, _type_values(form), actor=_actor()),
+    saved = _apply(form, lambda: resources.save_appointment_type(None, _type_values(form), actor=acting_user()),
                    lambda kind: f"Appointment type {kind.name} added.", ".appointment_types")
     return saved or _types_page(add_form=form, status=400)
 
@@ -201,7 +176,7 @@ def appointment_type_update(type_id: int):
     """Change an appointment type; booked blocks keep their times."""
     kind = db.get_or_404(AppointmentType, type_id)
     form = AppointmentTypeForm(prefix=f"type{type_id}")
-    saved = _apply(form, lambda: resources.save_appointment_type(kind, _type_values(form), actor=_actor()),
+    saved = _apply(form, lambda: resources.save_appointment_type(kind, _type_values(form), actor=acting_user()),
                    "Appointment type saved.", ".appointment_types")
     return saved or _types_page(failed=(type_id, form), status=400)
 
@@ -216,7 +191,7 @@ def capacity():
     form = CapacityForm(obj=settings)
     saved = _apply(form, lambda: resources.set_capacity(
         max_concurrent=form.max_concurrent_per_clinician.data, step_min=form.slot_step_min.data,
-        actor=_actor()), "Capacity saved.", ".capacity")
+        actor=acting_user()), "Capacity saved.", ".capacity")
     if saved:
         return saved
     status = 400 if form.errors or form.form_errors else 200

@@ -11,6 +11,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..booking import WEEKDAYS
+from ..form_fields import BoundedDateField
 from ..models import CANCEL_REASONS
 from ..services.appointments import CANCEL_REASON_LABELS
 from ..services.clinic import MAX_CONCURRENT_RANGE, SLOT_STEP_MIN_RANGE
@@ -54,6 +55,7 @@ class RescheduleForm(BookForm):
     """Reschedule: why the old appointment is cancelled, then the new time."""
 
     reason = SelectField("Who asked for the change", choices=RESCHEDULE_CHOICES, default="patient")
+    version = HiddenField()  # the old appointment's version when the page was opened
 
 
 class StatusForm(FlaskForm):
@@ -61,6 +63,7 @@ class StatusForm(FlaskForm):
 
     action = HiddenField(validators=[InputRequired()])
     reason = SelectField("Reason", choices=CANCEL_CHOICES, validate_choice=False, default="")
+    version = HiddenField()  # the appointment's version when the page was opened
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -95,6 +98,7 @@ class ChairForm(FlaskForm):
     name = StringField("Chair name", validators=[
         InputRequired(message="Enter a name."), Length(max=60), NoControlCharacters()])
     position = IntegerField("Position", default=0, validators=[Optional(), NumberRange(min=0, max=999)])
+    bookable_online = BooleanField("Patients may book it online")
 
 
 class RequiredWhenOpen:
@@ -133,7 +137,7 @@ class HoursForm(FlaskForm):
 class ClosedDateForm(FlaskForm):
     """A date the clinic is closed."""
 
-    on = DateField("Date", validators=[InputRequired(message="Enter the date.")])
+    on = BoundedDateField("Date", validators=[InputRequired(message="Enter the date.")])
     reason = StringField("Reason (e.g. public holiday)", validators=[Length(max=120), NoControlCharacters()])
 
 
@@ -150,6 +154,7 @@ class AppointmentTypeForm(FlaskForm):
         InputRequired(message="Enter the minutes."), NumberRange(min=0, max=240)])
     for_series = BooleanField("Used for series sessions")
     active = BooleanField("Offered for booking", default=True)
+    bookable_online = BooleanField("Patients may book it online")
 
 
 class CapacityForm(FlaskForm):

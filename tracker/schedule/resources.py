@@ -15,7 +15,7 @@ from ..services.errors import RuleError
 
 log = logging.getLogger(__name__)
 
-TYPE_FIELDS = ("name", "prep_min", "infusion_min", "recovery_min", "for_series", "active")
+TYPE_FIELDS = ("name", "prep_min", "infusion_min", "recovery_min", "for_series", "active", "bookable_online")
 
 
 def _name_taken(model, name: str, own_id: int | None) -> bool:
@@ -25,23 +25,27 @@ def _name_taken(model, name: str, own_id: int | None) -> bool:
     return db.session.scalar(query) is not None
 
 
-def save_chair(chair: Chair | None, *, name: str, position: int | None, actor) -> Chair:
-    """Add a chair, in use (None), or rename and reorder one."""
+def save_chair(chair: Chair | None, *, name: str, position: int | None, actor,
+               bookable_online: bool = False) -> Chair:
+    """Add a chair, in use (None), or rename and reorder one; say whether patients book it online."""
     name = name.strip()
     if not name:
         raise RuleError("Enter a name.", "name")
     if _name_taken(Chair, name, chair.id if chair else None):
         raise RuleError("A chair with this name already exists.", "name")
-    before = {"name": chair.name, "position": chair.position} if chair else None
+    before = {"name": chair.name, "position": chair.position,
+              "bookable_online": chair.bookable_online} if chair else None
     if chair is None:
-        chair = Chair(name=name, position=position or 0, active=True)
+        chair = Chair(name=name, position=position or 0, active=True, bookable_online=bool(bookable_online))
         db.session.add(chair)
     else:
         chair.name, chair.position = name, position or 0
+        chair.bookable_online = bool(bookable_online)
     db.session.flush()
     audit.record(actor, entity="chair", entity_id=chair.id, patient_id=None,
                  action="update" if before else "create", before=before,
-                 after={"name": chair.name, "position": chair.position})
+                 after={"name": chair.name, "position": chair.position,
+                        "bookable_online": chair.bookable_online})
     return chair
 
 

@@ -12,15 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import booking
+from ..bounds import record_id
 from ..database import lock_for_write
 from ..extensions import db
 from ..models import Appointment, AppointmentType, Chair, Patient, User
 from ..patients.forms import InfusionForm
+from ..saving import acting_user, commit, flash_errors, put_error, refused_status, save
 from ..security import roles_required
 from ..services import appointments as service
 from ..services.clinic import MAX_YEAR, MIN_YEAR, clinic_today, clinic_zone, get_settings, local_to_utc
 from ..services.courses import open_course_for
-from ..services.errors import RuleError
+from ..services.errors import RuleError, expect_version
 from .. import calendar_export
 from .forms import BookForm, RescheduleForm, SeriesForm, SlotSearchForm, StatusForm
 
@@ -35,26 +37,9 @@ SLOT_FORMAT = "%Y-%m-%dT%H:%M"
 MAX_AHEAD_DAYS = 3 * 366
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
-def put_error(form, error: RuleError) -> None:
-    """A service's RuleError back on its form field, or on the form as a whole."""
-    target = getattr(form, error.field, None) if error.field else None
-    if target is not None and hasattr(target, "errors"):
-        target.errors = [*(target.errors or []), str(error)]
-    else:
-        form.form_errors.append(str(error))
-
-
 def int_or_none(value) -> int | None:
-    """A positive integer from a query or form value, else None."""
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
+    """A record id from a query or form value, else None (tracker.bounds.record_id)."""
+    return record_id(value)
 
 
 def clinic_instant(naive: datetime, field: str) -> datetime:
@@ -192,39 +177,42 @@ def _booking_page(patient, *, form, template, appointment=None):
             put_error(form, RuleError("Choose an appointment type.", "slot"))
         if result is not None and type_ is not None:
             chair, start_at = result
-            try:
+
+            def change() -> Appointment:
                 if appointment is None:
-                    booked = service.book(patient, appointment_type=type_, chair=chair,
-                                          start_at=start_at, actor=_actor(), clinician=clinician,
-                                          notes=form.notes.data or "")
-                else:
-                    locked = _locked_appointment(appointment.id)
-                    booked = service.reschedule(locked, chair=chair, start_at=start_at,
-                                                actor=_actor(), reason=form.reason.data,
-                                                appointment_type=type_, clinician=clinician)
-                db.session.commit()
-            except RuleError as error:
-                db.session.rollback()
+                    return service.book(patient, appointment_type=type_, chair=chair, start_at=start_at,
+                                        actor=acting_user(), clinician=clinician, notes=form.notes.data or "")
+                locked = _locked_appointment(appointment.id)
+                expect_version(locked, form.version.data, "appointment")
+                return service.reschedule(locked, chair=chair, start_at=start_at, actor=acting_user(),
+                                          reason=form.reason.data, appointment_type=type_, clinician=clinician)
+
+            def field_for(error: RuleError) -> str | None:
                 # A typed time's problems sit on its fields; anything else (a proposal taken a
                 # moment ago, the clinician's capacity) on the list of free times.
                 typed = form.slot.data == "other" and error.field in ("start_at", "chair_id")
-                put_error(form, RuleError(str(error), error.field if typed else "slot"))
-            else:
-                flash(f"Booked {schedule_local(booked.start_at)} on {chair.name}.", "success")
-                return redirect(url_for(".appointment", appointment_id=booked.id), 303)
+                return error.field if typed else "slot"
+
+            saved = save(form, change, validate=False, field_for=field_for,
+                         message=lambda booked: f"Booked {schedule_local(booked.start_at)} on {chair.name}.",
+                         to=lambda booked: url_for(".appointment", appointment_id=booked.id))
+            if saved:
+                return saved
     search_result = None
     if chosen_type is not None and chairs:
         search_result = service.search_slots(patient, chosen_type,
                                              clinician_id=clinician.id if clinician else None,
                                              from_day=from_day)
     proposals = (search_result.slots or search_result.later_slots) if search_result else []
+    if request.method == "GET" and appointment is not None:
+        form.version.data = str(appointment.version)
     if request.method == "GET" and proposals:
         form.slot.data = _slot_choice(proposals[0])
     elif request.method == "GET":
         form.slot.data = "other"
     form.appointment_type_id.data = str(chosen_type.id) if chosen_type else ""
     form.clinician_id.data = str(clinician.id) if clinician else ""
-    status = 400 if form.errors or form.form_errors else 200
+    status = refused_status(form) if form.errors or form.form_errors else 200
     return render_template(
         template, patient=patient, course=course, form=form, search=search,
         result=search_result, proposals=proposals, slot_choice=_slot_choice,
@@ -262,23 +250,23 @@ def book_series():
         if type_ is None:
             put_error(form, RuleError("Choose an appointment type.", "appointment_type_id"))
         else:
-            try:
-                plan = service.book_series(
-                    patient, appointment_type=type_, chair=chair, first_day=form.first_day.data,
-                    weekdays=sorted({int(day) for day in form.weekdays.data}),
-                    wall_time=form.wall_time.data, count=form.count.data, actor=_actor(),
-                    clinician=clinician)
-                db.session.commit()
-            except RuleError as error:
-                db.session.rollback()
-                put_error(form, error)
-            else:
-                message = f"Booked {len(plan.appointments)} sessions."
+            def message(plan) -> str:
+                text = f"Booked {len(plan.appointments)} sessions."
                 if plan.skipped:
-                    message += " Skipped closed dates: " + ", ".join(d.isoformat() for d in plan.skipped) + "."
-                flash(message, "success")
+                    text += " Skipped closed dates: " + ", ".join(d.isoformat() for d in plan.skipped) + "."
+                return text
+
+            def week_of_first(plan) -> str:
                 first = plan.appointments[0].start_at.astimezone(clinic_zone()).date()
-                return redirect(url_for(".week", date=first.isoformat()), 303)
+                return url_for(".week", date=first.isoformat())
+
+            saved = save(form, lambda: service.book_series(
+                patient, appointment_type=type_, chair=chair, first_day=form.first_day.data,
+                weekdays=sorted({int(day) for day in form.weekdays.data}),
+                wall_time=form.wall_time.data, count=form.count.data, actor=acting_user(),
+                clinician=clinician), message=message, to=week_of_first, validate=False)
+            if saved:
+                return saved
     status = 400 if form.errors or form.form_errors else 200
     return render_template("schedule/book_series.html", patient=patient, course=course, form=form,
                            has_types=bool(types)), status
@@ -338,17 +326,17 @@ def appointment_status(appointment_id: int):
         flash("That action is not available.", "error")
         return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
     appointment = _locked_appointment(appointment_id)
-    try:
-        service.change_status(appointment, STATUS_ACTIONS[action], actor=_actor(),
+
+    def change() -> None:
+        expect_version(appointment, form.version.data, "appointment")
+        service.change_status(appointment, STATUS_ACTIONS[action], actor=acting_user(),
                               reason=form.reason.data if action == "cancel" else None)
-        db.session.commit()
-    except RuleError as error:
-        db.session.rollback()
-        if error.field == "reason":
-            put_error(form, error)
+
+    if commit(form, change) is None:
+        if form.reason.errors:
             return _appointment_page(appointment_id, status_form=form, failed_action=action, status=400)
-        flash(str(error), "error")
-        return _appointment_page(appointment_id, status=400)
+        flash_errors(form)
+        return _appointment_page(appointment_id, status=refused_status(form))
     flash(f"Appointment {service.STATUS_LABELS[appointment.status]}.", "success")
     return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
 
@@ -391,18 +379,17 @@ def complete(appointment_id: int):
         given = appointment.start_at + timedelta(minutes=kind.prep_min)
         form.given_at.data = given.astimezone(clinic_zone()).replace(tzinfo=None, second=0, microsecond=0)
         form.duration_min.data = kind.infusion_min
-    if form.validate_on_submit():
-        try:
-            given_at = clinic_instant(form.given_at.data, "given_at")
-            service.complete(_locked_appointment(appointment_id), actor=_actor(), given_at=given_at,
-                             values=form.infusion_values())
-            db.session.commit()
-        except RuleError as error:
-            db.session.rollback()
-            put_error(form, error)
-        else:
-            flash("Session recorded; the appointment is completed.", "success")
-            return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
+
+    def change():
+        given_at = clinic_instant(form.given_at.data, "given_at")
+        return service.complete(_locked_appointment(appointment_id), actor=acting_user(), given_at=given_at,
+                                values=form.infusion_values())
+
+    saved = save(form, change, message="Session recorded; the appointment is completed.",
+                 to=url_for(".appointment", appointment_id=appointment_id))
+    if saved:
+        return saved
+    if request.method == "POST":
         appointment = _load_appointment(appointment_id)
     status = 400 if form.errors or form.form_errors else 200
     return render_template("schedule/complete.html", appointment=appointment, form=form), status

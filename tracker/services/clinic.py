@@ -79,10 +79,15 @@ NUMBER_FIELDS = (
 # Limits the settings service checks itself (the admin and capacity forms read them).
 MAX_CONCURRENT_RANGE = (1, 50)
 SLOT_STEP_MIN_RANGE = (5, 120)
+# Patient self-service (book and manage links): hours and days, and two choices.
+ONLINE_RANGES = {"online_min_notice_hours": (0, 720), "online_horizon_days": (1, 366),
+                 "online_cutoff_hours": (0, 720)}
+ONLINE_FLAGS = ("online_late_cancel", "online_bookings_confirmed")
 # Staff sessions and logins
 IDLE_TIMEOUT_RANGE = (5, 720)  # minutes without activity before a session ends
 FLAG_FIELDS = ("two_factor_for_everyone",)
-SETTINGS_FIELDS = tuple(TEXT_FIELDS) + NUMBER_FIELDS + ("idle_timeout_minutes",) + FLAG_FIELDS
+SETTINGS_FIELDS = (tuple(TEXT_FIELDS) + NUMBER_FIELDS + tuple(ONLINE_RANGES) + ONLINE_FLAGS
+                   + ("idle_timeout_minutes",) + FLAG_FIELDS)
 DOSE_PLACES = Decimal("0.001")
 
 
@@ -128,6 +133,9 @@ def _check(values: dict) -> None:
             raise RuleError(f"Enter a number from {low} to {high}.", name)
     if values["send_hours_start"] >= values["send_hours_end"]:
         raise RuleError("The sending hours must end after they start.", "send_hours_end")
+    for name, (low, high) in ONLINE_RANGES.items():
+        if not isinstance(values[name], int) or not low <= values[name] <= high:
+            raise RuleError(f"Enter a number from {low} to {high}.", name)
     low, high = IDLE_TIMEOUT_RANGE
     if not isinstance(values["idle_timeout_minutes"], int) or not low <= values["idle_timeout_minutes"] <= high:
         raise RuleError(f"Enter a number of minutes from {low} to {high}.", "idle_timeout_minutes")
@@ -143,6 +151,8 @@ def update_settings(actor, values: dict) -> ClinicSettings:
     merged = {name: values.get(name, getattr(settings, name)) for name in SETTINGS_FIELDS}
     for name in TEXT_FIELDS:
         merged[name] = (merged[name] or "").strip()
+    for name in ONLINE_FLAGS:
+        merged[name] = bool(merged[name])
     merged["max_dose_mg_per_kg"] = Decimal(merged["max_dose_mg_per_kg"]).quantize(DOSE_PLACES)
     for name in FLAG_FIELDS:
         merged[name] = bool(merged[name])

@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import Patient, Reminder, utcnow
-from ..validators import email_problem, normalized_email
+from ..validators import email_problem, name_problem, normalized_email, normalized_name
 from . import audit
 from .errors import RuleError
 
@@ -18,10 +18,10 @@ EARLIEST_BIRTH = date(1900, 1, 1)
 
 
 def clean_values(values: dict) -> dict:
-    """Trimmed text, empty optional text as None, booleans as booleans."""
+    """Trimmed text (names and MRN in NFKC), empty optional text as None, booleans as booleans."""
     cleaned = dict(values)
     for name in ("mrn", "first_name", "last_name"):
-        cleaned[name] = (cleaned.get(name) or "").strip()
+        cleaned[name] = normalized_name(cleaned.get(name))
     for name in ("email", "phone"):
         cleaned[name] = (cleaned.get(name) or "").strip() or None
     cleaned["email"] = normalized_email(cleaned["email"])
@@ -38,6 +38,8 @@ def patient_problems(values: dict, *, today: date, patient_id: int | None = None
         errors["mrn"] = "Enter the MRN."
     elif len(mrn) > 40:
         errors["mrn"] = "Use at most 40 characters."
+    elif problem := name_problem(mrn):
+        errors["mrn"] = problem
     else:
         query = select(Patient.id).where(Patient.mrn == mrn)
         if patient_id is not None:
@@ -49,6 +51,8 @@ def patient_problems(values: dict, *, today: date, patient_id: int | None = None
             errors[name] = f"Enter the {label}."
         elif len(values[name]) > 80:
             errors[name] = "Use at most 80 characters."
+        elif problem := name_problem(values[name]):
+            errors[name] = problem
     born = values.get("date_of_birth")
     if born is None:
         errors["date_of_birth"] = "Enter the date of birth as YYYY-MM-DD."

@@ -13,6 +13,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from ..csv_safe import safe_row
+from ..bounds import requested_page
 from ..extensions import db
 from ..scheduling import STATUS_LABELS
 from ..services.clinic import clinic_today, get_settings
@@ -69,7 +70,7 @@ def _links() -> dict[str, tuple[str, str]]:
 
 
 def _page_number() -> int:
-    return max(1, request.args.get("page", 1, type=int) or 1)
+    return requested_page()
 
 
 @bp.get("/")

@@ -125,9 +125,9 @@ def default_type(course: Course | None, types: list[AppointmentType]) -> Appoint
 def search_slots(patient: Patient, appointment_type: AppointmentType, *,
                  clinician_id: int | None = None, from_day: date | None = None,
                  today: date | None = None, now: datetime | None = None,
-                 limit: int = 12, per_day: int = 3) -> SlotSearch:
+                 limit: int = 12, per_day: int = 3, chair_ids: list[int] | None = None) -> SlotSearch:
     """The earliest free blocks for a patient: inside the maintenance window, or from the next
-    day on during a series, or from today otherwise."""
+    day on during a series, or from today otherwise; on `chair_ids` only, when given."""
     today = today or clinic_today()
     now = now or utcnow()
     course = open_course_for(patient.id)
@@ -138,14 +138,14 @@ def search_slots(patient: Patient, appointment_type: AppointmentType, *,
         search.window_passed = today > course.window_closes
         if search.first_day <= search.last_day:
             search.slots = _find(patient, appointment_type, search.first_day, search.last_day,
-                                 clinician_id, now, limit, per_day)
+                                 clinician_id, now, limit, per_day, chair_ids)
         if not search.slots:
             pushed_past = from_day is not None and from_day > course.window_closes
             search.window_full = not search.window_passed and not pushed_past
             after = max(course.window_closes + timedelta(days=1), today, from_day or today)
             search.later_slots = _find(patient, appointment_type, after,
                                        after + timedelta(days=SEARCH_DAYS), clinician_id, now,
-                                       limit, per_day)
+                                       limit, per_day, chair_ids)
         return search
     if course is not None and course.state == "series_in_progress":
         first = max(today, _last_booked_day(patient.id) or today) + timedelta(days=1)
@@ -155,7 +155,7 @@ def search_slots(patient: Patient, appointment_type: AppointmentType, *,
     first = max(first, from_day or first)
     search = SlotSearch(purpose, first, first + timedelta(days=SEARCH_DAYS))
     search.slots = _find(patient, appointment_type, search.first_day, search.last_day,
-                         clinician_id, now, limit, per_day)
+                         clinician_id, now, limit, per_day, chair_ids)
     return search
 
 
@@ -166,10 +166,11 @@ def _last_booked_day(patient_id: int) -> date | None:
     return None if last is None else last.astimezone(clinic_zone()).date()
 
 
-def _find(patient, appointment_type, first: date, last: date, clinician_id, now, limit, per_day):
+def _find(patient, appointment_type, first: date, last: date, clinician_id, now, limit, per_day,
+          chair_ids=None):
     """The pure finder over the range, a fortnight at a time: one query of blocks per fortnight
     searched (never one per day or per candidate), stopping as soon as enough slots are found."""
-    chairs = [chair.id for chair in active_chairs()]
+    chairs = [chair.id for chair in active_chairs() if chair_ids is None or chair.id in chair_ids]
     if not chairs:
         return []
     rules = clinic_rules(first, last)

@@ -1,0 +1,118 @@
+"""No clinical word, and not the product's name, on any patient page or in any patient message
+of the self-service links, for a patient whose record is full of such words."""
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tracker.extensions import db
+from tracker.models import Appointment, Course, Patient, Reminder, utcnow
+from tracker.patient_links.messages import confirmation_message, links_message
+from tracker.patient_links.tokens import make_token
+from tracker.reminders.clock import Clock
+from tracker.reminders.messages import appointment_message, window_message
+from tracker.services.clinic import get_settings
+
+from .patient_link_fixtures import (
+    assert_no_clinical_words,
+    due_patient,
+    open_clinic,
+    slot_values,
+    visit,
+)
+
+
+def _bodies(message) -> list[str]:
+    return [message["Subject"]] + [
+        message.get_body((part,)).get_content() for part in ("plain", "html")
+    ]
+
+
+def test_every_patient_page_state_is_free_of_clinical_words(app):
+    """Booking (times, held, booked, closed), manage (pending, late, cancelled), move, a bad and
+    an expired link, the resend form and its answer, and the rate-limit page."""
+    with app.app_context():
+        clinic = open_clinic()
+        patient, course = due_patient()
+        other, other_course = due_patient()
+        late = visit(
+            other, clinic["chairs"][1], clinic["maintenance"], utcnow() + timedelta(hours=5)
+        )
+        db.session.commit()
+        with app.test_request_context():
+            book = f"/my/book/{make_token('book', patient.id, course.id)}"
+            late_link = f"/my/visit/{make_token('manage', other.id, late.id)}"
+        other_course_id = other_course.id
+    client = app.test_client()
+    pages = [
+        client.get(book),
+        client.get(late_link),
+        client.get("/my/visit/forged"),
+        client.get("/my/links"),
+    ]
+    slot = slot_values(pages[0].get_data(as_text=True))[0]
+    held = client.post(book, data={"slot": slot})
+    pages.append(client.get(held.headers["Location"]))
+    client.post(held.headers["Location"])
+    pages.append(client.get(book))  # booked
+    with app.app_context():
+        appointment = db.session.scalars(
+            select(Appointment).where(Appointment.status == "pending", Appointment.id != late.id)
+        ).one()
+        with app.test_request_context():
+            manage = f"/my/visit/{make_token('manage', appointment.patient_id, appointment.id)}"
+        db.session.get(Course, other_course_id).state = "on_hold"
+        db.session.commit()
+    pages += [client.get(manage), client.get(manage + "/move")]
+    client.post(manage + "/cancel", data={"reason": "not_needed"})
+    pages.append(client.get(manage))  # cancelled
+    pages.append(
+        client.post("/my/links", data={"email": "x@example.test", "date_of_birth": "1980-05-17"})
+    )
+    pages.append(client.get("/my/links?sent=1"))
+    app.config["PATIENT_LINK_MAX_AGE_DAYS"] = -1
+    pages.append(client.get(book))  # expired
+    app.config["PATIENT_LINK_MAX_AGE_DAYS"] = 120
+    app.config["PATIENT_PAGE_LIMIT_PER_MINUTE"] = 0
+    pages.append(client.get(book))  # too many
+    for response in pages:
+        assert response.status_code < 500
+        body = response.get_data(as_text=True)
+        if response.status_code in (301, 302, 303):
+            continue
+        assert_no_clinical_words(body)
+    assert any("cannot be moved or cancelled online" in p.get_data(as_text=True) for p in pages)
+
+
+def test_every_patient_message_is_free_of_clinical_words(app):
+    """Window reminders, the appointment reminder, the online booking confirmation and the
+    links email."""
+    with app.app_context():
+        clinic = open_clinic()
+        patient, course = due_patient()
+        appointment = visit(
+            patient, clinic["chairs"][0], clinic["maintenance"], utcnow() + timedelta(days=3)
+        )
+        db.session.commit()
+        settings = get_settings()
+        patient = db.session.get(Patient, patient.id)
+        clock = Clock.for_settings(utcnow(), settings)
+        messages = [
+            window_message(Reminder(kind=kind), patient=patient, course=course, settings=settings)
+            for kind in ("window_upcoming", "window_closing")
+        ]
+        messages.append(
+            appointment_message(
+                Reminder(kind="appointment"),
+                patient=patient,
+                appointment=appointment,
+                clock=clock,
+                settings=settings,
+            )
+        )
+        messages.append(confirmation_message(appointment, patient, settings))
+        messages.append(links_message(patient, settings, visits=[appointment], course=None))
+        messages.append(links_message(patient, settings, visits=[], course=course))
+        for message in messages:
+            for body in _bodies(message):
+                assert_no_clinical_words(body)

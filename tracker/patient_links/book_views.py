@@ -1,0 +1,178 @@
+"""Book-my-visit: the link in the window reminders. Shows the first name, the clinic and free
+times in the window; a chosen time is held for a few minutes, then booked with one more click."""
+
+from __future__ import annotations
+
+from flask import redirect, request, url_for
+
+from .. import booking
+from ..extensions import db
+from ..models import Course, Patient
+from ..saving import commit
+from ..services.clinic import clinic_zone, get_settings
+from ..services.errors import RuleError
+from . import bp
+from .common import describe, link_problem, now, render_page, slot_choices, today
+from .forms import ActionForm, SlotForm, parse_slot
+from .holds import book_hold, live_hold, take_hold
+from .messages import confirmation_message, deliver, upcoming_visits
+from .times import bookable_type, online_times
+from .tokens import LinkProblem, make_token, read_token
+
+BOOK_PAGE = "patient_links/book.html"
+
+
+def _resolve(token: str):
+    """(patient, course) named by a valid book link, or the page to answer with instead."""
+    try:
+        link = read_token("book", token)
+    except LinkProblem as problem:
+        return None, link_problem(expired=problem.expired)
+    patient = db.session.get(Patient, link.patient_id)
+    course = db.session.get(Course, link.target_id)
+    if patient is None or course is None or course.patient_id != patient.id:
+        return None, link_problem()
+    if course.state != "maintenance" or course.mode != "scheduled" or course.window_opens is None:
+        return None, link_problem(gone="closed")
+    return (patient, course), None
+
+
+def _times_page(
+    token: str,
+    patient: Patient,
+    course: Course,
+    form: SlotForm,
+    status: int = 200,
+    notice: str | None = None,
+):
+    """The booking page: the window and the times that can be chosen now."""
+    settings = get_settings()
+    visits = upcoming_visits(patient.id, now())
+    if visits:
+        visit = visits[0]
+        return render_page(
+            "patient_links/booked.html",
+            first_name=patient.first_name,
+            visit=describe(visit),
+            confirmed=visit.status == "booked",
+            manage_url=url_for(
+                "patient_links.manage", token=make_token("manage", patient.id, visit.id)
+            ),
+            notice=notice,
+        )
+    found = online_times(
+        patient, bookable_type(course), now=now(), today=today(), settings=settings
+    )
+    return render_page(
+        BOOK_PAGE,
+        status=status,
+        token=token,
+        form=form,
+        first_name=patient.first_name,
+        times=slot_choices(found.slots, clinic_zone()),
+        window_passed=found.window_passed,
+        opens=found.window_opens,
+        closes=found.window_closes,
+        notice=notice,
+    )
+
+
+@bp.get("/book/<token>")
+def book(token):
+    """The times a patient may book (or, once booked, their visit)."""
+    resolved, problem = _resolve(token)
+    if resolved is None:
+        return problem
+    patient, course = resolved
+    return _times_page(token, patient, course, SlotForm(formdata=None))
+
+
+@bp.post("/book/<token>")
+def choose(token):
+    """Hold the chosen time for the patient, then ask them to book it."""
+    resolved, problem = _resolve(token)
+    if resolved is None:
+        return problem
+    patient, course = resolved
+    form = SlotForm()
+    if not form.validate():
+        return _times_page(token, patient, course, form, status=400)
+    picked = parse_slot(form.slot.data)
+    if picked is None:  # the form's validator refused it already
+        return redirect(request.path, 303)
+    chair_id, seconds = picked
+    appointment_type = bookable_type(course)
+
+    def hold_it():
+        if appointment_type is None:
+            raise RuleError("Online booking is not open at the moment.", "slot")
+        return take_hold(
+            patient,
+            course=course,
+            appointment_type=appointment_type,
+            chair_id=chair_id,
+            start_at=booking.from_epoch(seconds),
+            now=now(),
+            today=today(),
+            settings=get_settings(),
+        )
+
+    saved = commit(form, hold_it, field_for=lambda error: "slot")
+    if saved is None:
+        return _times_page(token, patient, course, form, status=409)
+    return redirect(url_for("patient_links.held", token=token, hold_id=saved.result.id), 303)
+
+
+@bp.get("/book/<token>/time/<int(max=2147483647):hold_id>")
+def held(token, hold_id):
+    """The held time, how long it is kept, and the button that books it."""
+    resolved, problem = _resolve(token)
+    if resolved is None:
+        return problem
+    patient, course = resolved
+    hold = live_hold(hold_id, patient.id, now())
+    if hold is None:
+        return _times_page(
+            token,
+            patient,
+            course,
+            SlotForm(formdata=None),
+            notice="The time you chose was kept for you for a few minutes only. "
+            "Please choose a time again.",
+        )
+    local_expiry = hold.expires_at.astimezone(clinic_zone())
+    return render_page(
+        "patient_links/held.html",
+        token=token,
+        hold_id=hold.id,
+        form=ActionForm(),
+        first_name=patient.first_name,
+        visit=describe(hold),
+        kept_until=f"{local_expiry:%H:%M}",
+    )
+
+
+@bp.post("/book/<token>/time/<int(max=2147483647):hold_id>")
+def book_held(token, hold_id):
+    """Book the held time; the confirmation email (with its calendar file) follows the commit."""
+    resolved, problem = _resolve(token)
+    if resolved is None:
+        return problem
+    patient, course = resolved
+    form = ActionForm()
+    if not form.validate():
+        return redirect(url_for("patient_links.held", token=token, hold_id=hold_id), 303)
+    settings = get_settings()
+    failed = SlotForm(formdata=None)
+    saved = commit(
+        failed,
+        lambda: book_hold(patient, hold_id, now=now(), settings=settings),
+        field_for=lambda error: "slot",
+    )
+    if saved is None:
+        return _times_page(token, patient, course, failed, status=409)
+    if patient.may_email:  # mail goes after the commit
+        deliver(
+            confirmation_message(saved.result, patient, settings), "online booking confirmation"
+        )
+    return redirect(url_for("patient_links.book", token=token), 303)

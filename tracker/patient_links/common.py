@@ -1,0 +1,81 @@
+"""What every patient page shares: the rate limit, the clinic's name, the one clock read per
+request, and the page for a link that cannot be used."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import g, render_template, request
+
+from .. import booking
+from ..models import utcnow
+from ..services.clinic import clinic_today, get_settings
+from . import bp
+from .forms import slot_value
+from .limits import page_allowed
+from .messages import visit_facts
+
+LINK_PAGE = "patient_links/link_problem.html"
+
+
+@bp.before_request
+def limit_requests():
+    """Too many requests from one source: a short page asking to wait (429)."""
+    if not page_allowed(request.remote_addr or "unknown"):
+        return render_page("patient_links/too_many.html", status=429)
+    return None
+
+
+def now() -> datetime:
+    """The request's one reading of the clock."""
+    if "patient_now" not in g:
+        g.patient_now = utcnow()
+    return g.patient_now
+
+
+def today():
+    """The clinic's date for this request."""
+    if "patient_today" not in g:
+        g.patient_today = clinic_today()
+    return g.patient_today
+
+
+def render_page(template: str, status: int = 200, **context):
+    """A patient page: the clinic's display name and contact details, never the product's."""
+    settings = get_settings()
+    return render_template(template, settings=settings, **context), status
+
+
+def link_problem(expired: bool = False, gone: str | None = None):
+    """A link that is forged, altered, expired or points at something gone: say what to do."""
+    state = "expired" if expired else (gone or "invalid")
+    return render_page(LINK_PAGE, status=200 if gone else 400, state=state)
+
+
+def slot_choices(slots, zone) -> list[dict]:
+    """The times as the page lists them: value for the button, day and time in words."""
+    listed = []
+    for slot in slots:
+        local = booking.wall(slot.start, zone)
+        listed.append(
+            {
+                "value": slot_value(slot.chair_id, booking.epoch(slot.start)),
+                "day": f"{local:%A} {local.day} {local:%B}",
+                "time": f"{local:%H:%M}",
+                "date": local.date(),
+            }
+        )
+    return listed
+
+
+def describe(appointment) -> dict:
+    """Day and time of a visit in the emails' words."""
+    return visit_facts(appointment)
+
+
+@bp.app_template_filter("patient_day")
+def patient_day(day) -> str:
+    """A date in the words of the patient emails ('Wednesday 1 April 2026')."""
+    from ..reminders.messages import format_day
+
+    return format_day(day)

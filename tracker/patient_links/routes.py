@@ -1,0 +1,9 @@
+"""The patient pages' blueprint with every view registered on it (the area's entry point)."""
+
+from . import (  # noqa: F401  (each registers its views on bp)
+    book_views,
+    bp,  # noqa: F401
+    resend_views,
+    staff_marks,
+    visit_views,
+)
