@@ -107,7 +107,7 @@ ROUTES = {
     ("admin.edit_user", "POST"): (LOGIN, 403, 403, 303),
     ("admin.reset_user_password", "POST"): (LOGIN, 403, 403, 200),
     ("admin.unlock", "POST"): (LOGIN, 403, 403, 303),
-    ("admin.two_factor_off", "POST"): (LOGIN, 403, 403, 302),
+    ("admin.two_factor_off", "POST"): (LOGIN, 403, 403, 303),
     ("admin.settings", "GET"): (LOGIN, 403, 403, 200),
     ("admin.settings", "POST"): (LOGIN, 403, 403, 200),
     ("admin.audit", "GET"): (LOGIN, 403, 403, 200),

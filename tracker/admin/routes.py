@@ -12,9 +12,8 @@ from ..saving import acting_user, save
 from ..security import roles_required
 from ..services.clinic import clinic_zone, get_settings, update_settings
 from ..services.errors import RuleError
-from ..services.sessions import end_sessions
 from ..services.staff import create_user, reset_password, unlock_user, update_user
-from ..services.two_factor import disable as disable_two_factor
+from ..services.two_factor import reset_two_factor
 from . import audit as trail
 from .forms import AuditFilterForm, EditUserForm, NewUserForm, ResetPasswordForm, SettingsForm
 
@@ -117,12 +116,10 @@ def unlock(user_id):
 def two_factor_off(user_id):
     """Turn off a staff member's two-step login (a lost phone); they set it up again at login."""
     user = db.get_or_404(User, user_id)
-    disable_two_factor(current_user, user)
-    end_sessions(user.id, "two_factor_reset", utcnow())
-    db.session.commit()
-    flash(f"Two-step login is off for {user.email}; they set it up again at their next login "
-          "if it is required.", "success")
-    return redirect(url_for("admin.edit_user", user_id=user.id))
+    back = url_for("admin.edit_user", user_id=user.id)
+    return save(None, lambda: reset_two_factor(acting_user(), user, utcnow()),
+                message=f"Two-step login is off for {user.email}; they set it up again at their "
+                        "next login if it is required.", to=back, validate=False, refused_to=back)
 
 
 def mail_settings() -> list[tuple[str, str]]:

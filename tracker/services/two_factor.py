@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select
 from ..extensions import db
 from ..models import RecoveryCode, User
 from .audit import record
+from .sessions import end_sessions
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,12 @@ def disable(actor, user: User) -> None:
     db.session.flush()
     record(actor, entity="user", entity_id=user.id, patient_id=None, action="two_factor_off")
     log.info("second factor turned off for user %s", user.id)
+
+
+def reset_two_factor(actor, user: User, now: datetime) -> None:
+    """An admin turns a user's second factor off (a lost phone) and ends their sessions."""
+    disable(actor, user)
+    end_sessions(user.id, "two_factor_reset", now)
 
 
 def check_code(user: User, code: str, now: datetime) -> str | None:
