@@ -148,7 +148,9 @@ def test_every_route_with_huge_ids_and_extreme_query_values(app):
         if ids:
             huge = HUGE_IDS[index % len(HUGE_IDS)]
             response = _send(client, method, _url(app, endpoint, world, {n: huge for n in ids}), {})
-            assert response.status_code == 404, (endpoint, huge)
+            # 2**31 - 1 fits the database: a patient link's token is refused (400) before any row
+            allowed = (400, 404) if endpoint.startswith("patient_links.") else (404,)
+            assert response.status_code in allowed, (endpoint, huge)
         values = {
             name: EXTREMES[(index + offset) % len(EXTREMES)]
             for offset, name in enumerate(QUERY_NAMES)
