@@ -2,7 +2,7 @@
 idle timeout and two-factor clinic settings
 
 Revision ID: auth_1
-Revises: input_1
+Revises: api_2
 Create Date: 2026-12-03 18:45:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "auth_1"
-down_revision = "input_1"
+down_revision = "api_2"
 branch_labels = None
 depends_on = None
 

@@ -1,8 +1,11 @@
 """All models, importable from one place."""
+from .api import API_SCOPES, ApiToken
 from .clinic import AuditEvent, ClinicSettings
+from .feeds import FEED_KINDS, CalendarFeed
 from .clinical import (
     COURSE_STATES, MODES, OPEN_STATES, OUTCOMES, Course, Infusion, Patient,
 )
+from .outreach import OUTREACH_OUTCOMES, OutreachAttempt
 from .outbox import REMINDER_KINDS, REMINDER_STATUSES, Reminder, SchedulerHeartbeat
 from .patient_links import PageHit, SlotHold
 from .schedule import (
@@ -11,12 +14,16 @@ from .schedule import (
 )
 from .staff import ATTEMPT_OUTCOMES, ROLES, LoginAttempt, RecoveryCode, StaffSession, User
 from .types import UTCDateTime, utcnow
+from .webhooks import DELIVERY_STATUSES, WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "ATTEMPT_OUTCOMES", "AuditEvent", "Appointment",
-    "AppointmentStatusChange", "AppointmentType", "CANCEL_REASONS", "COURSE_STATES", "Chair", "ClinicSettings", "ClosedDate",
-    "Course", "Infusion", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OpeningHours",
-    "PageHit", "Patient", "REMINDER_KINDS", "REMINDER_STATUSES", "ROLES", "RecoveryCode",
-    "Reminder", "SchedulerHeartbeat", "SlotHold", "StaffSession",
+    "API_SCOPES", "ApiToken", "CalendarFeed", "DELIVERY_STATUSES", "FEED_KINDS", "WEBHOOK_EVENTS",
+    "WebhookDelivery", "WebhookEndpoint",
+    "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "ATTEMPT_OUTCOMES", "AuditEvent", "Appointment", "AppointmentStatusChange",
+    "AppointmentType", "CANCEL_REASONS", "COURSE_STATES", "Chair", "ClinicSettings", "ClosedDate",
+    "Course", "Infusion", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OUTREACH_OUTCOMES",
+    "OpeningHours", "OutreachAttempt", "PageHit", "Patient", "REMINDER_KINDS", "REMINDER_STATUSES",
+    "ROLES", "RecoveryCode", "Reminder", "SchedulerHeartbeat", "SlotHold",
+    "StaffSession",
     "UTCDateTime", "User", "utcnow",
 ]

@@ -4,71 +4,53 @@ The clinicians' routes (course actions, infusions) are in course_routes.py and i
 registered on the same blueprint.
 """
 import logging
-import re
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import scheduling
 from ..extensions import db
 from ..models import OPEN_STATES, Course, Patient
 from ..saving import acting_user, commit, put_error, refused_status
-from ..services import clinic
+from ..services import clinic, search
 from ..services import patients as patient_service
 from ..services.clinic import get_settings
 from ..services.errors import RuleError, expect_version
 from . import charts
 from .forms import (
-    ConfirmForm, DischargeForm, HoldForm, IntervalForm, ModeForm, OpenCourseForm, PatientForm,
+    ConfirmForm, HoldForm, IntervalForm, ModeForm, OpenCourseForm, PatientForm,
     SeriesPlannedForm,
 )
 
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 log = logging.getLogger(__name__)
 
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-MAX_SEARCH_TERMS = 4
-
-
-def _search(statement, q: str):
-    """Narrow the patients select by a typed date of birth, an MRN, or name beginnings."""
-    if ISO_DATE.match(q):
-        try:
-            return statement.where(Patient.date_of_birth == date.fromisoformat(q)), None
-        except ValueError:
-            return None, "That is not a valid date; type a date of birth as YYYY-MM-DD."
-    terms = q.split()[:MAX_SEARCH_TERMS]
-    by_name = and_(*(or_(Patient.first_name.istartswith(term, autoescape=True),
-                         Patient.last_name.istartswith(term, autoescape=True)) for term in terms))
-    by_mrn = or_(Patient.mrn == q, Patient.mrn.istartswith(q, autoescape=True))
-    return statement.where(or_(by_mrn, by_name)), None
-
 
 @bp.get("/")
 @login_required
 def index():
-    """Find a patient by name, MRN or date of birth; one page at a time."""
-    q = " ".join((request.args.get("q") or "").split())[:100]
-    statement = select(Patient).options(selectinload(Patient.courses))
-    search_error = None
-    if q:
-        statement, search_error = _search(statement, q)
+    """Every patient, or those the search finds (services/search.py); one page at a time."""
+    settings, today = get_settings(), clinic.clinic_today()
+    query = search.parse(request.args.get("q"), date_order=settings.date_order, today=today)
+    if query.text:
+        statement = search.patients_statement(query)
+    else:
+        statement = select(Patient).order_by(Patient.last_name, Patient.first_name, Patient.id)
     page = None
     if statement is not None:
-        statement = statement.order_by(Patient.last_name, Patient.first_name, Patient.id)
-        page = db.paginate(statement, per_page=current_app.config.get("PAGE_SIZE", 50),
+        page = db.paginate(statement.options(selectinload(Patient.courses)),
+                           per_page=current_app.config.get("PAGE_SIZE", 50),
                            max_per_page=100, error_out=False)
-    settings, today = get_settings(), clinic.clinic_today()
     rows = []
     for patient in page.items if page is not None else []:
         course = next((c for c in patient.courses if c.state in OPEN_STATES), None)
         rows.append((patient, course, charts.course_view(course, settings, today).status if course else None))
-    return render_template("patients/index.html", q=q, page=page, rows=rows,
-                           search_error=search_error, status_labels=scheduling.STATUS_LABELS)
+    return render_template("patients/index.html", q=query.text, page=page, rows=rows,
+                           search_error=query.problem, status_labels=scheduling.STATUS_LABELS)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -76,12 +58,16 @@ def index():
 def new():
     """Add a patient; field errors keep what was typed and save nothing."""
     form = PatientForm()
+    duplicates = []
     if form.validate_on_submit():
-        patient = _save_patient(form, None)
+        if not form.add_anyway.data:
+            duplicates = patient_service.possible_duplicates(patient_service.clean_values(form.patient_values()))
+        patient = None if duplicates else _save_patient(form, None)
         if patient is not None:
             flash("Patient added.", "success")
             return redirect(url_for(".detail", patient_id=patient.id), 303)
-    return render_template("patients/form.html", form=form, patient=None), 400 if form.errors else 200
+    return render_template("patients/form.html", form=form, patient=None,
+                           duplicates=duplicates), 400 if form.errors else 200
 
 
 @bp.route("/<int:patient_id>/edit", methods=["GET", "POST"])
@@ -92,6 +78,7 @@ def edit(patient_id: int):
     form = PatientForm(obj=patient)
     if request.method == "GET":
         form.email_opt_out.data = patient.email_opt_out_at is not None
+        form.email_consent.data = patient.email_consent and patient.email_opt_out_at is None
     if form.validate_on_submit():
         if _save_patient(form, patient) is not None:
             flash("Patient saved.", "success")
@@ -167,7 +154,6 @@ def _page_forms(course: Course | None, settings, submitted: dict) -> dict:
             series=make("series", SeriesPlannedForm, "series", series_planned=course.series_planned,
                         version=version),
             hold=make("hold", HoldForm, "hold", version=version),
-            discharge=make("discharge", DischargeForm, "discharge", version=version),
         )
     return forms
 
@@ -192,7 +178,7 @@ def render_detail(patient_id: int, *, status: int = 200, submitted: dict | None 
     return render_template(
         "patients/detail.html", patient=patient, open_course=open_course, view=view,
         timeline=line, earlier=earlier, infusions=infusions, today=today,
-        zone=ZoneInfo(settings.timezone), pain=charts.pain_chart(infusions),
+        zone=ZoneInfo(settings.timezone), pain=charts.pain_chart([i for i in infusions if not i.in_error]),
         forms=_page_forms(open_course, settings, submitted or {}), failed_action=failed_action,
         failed_messages=failed_messages,
         status_labels=scheduling.STATUS_LABELS, settings=settings,

@@ -8,6 +8,7 @@ from ..models import ClinicSettings
 from .audit import record, snapshot
 from .courses import MAX_INTERVAL_DAYS, check_interval, check_series_planned
 from .errors import RuleError
+from .search import DATE_ORDERS
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +75,15 @@ NUMBER_FIELDS = (
     "series_max_gap_days", "max_dose_mg_per_kg", "upcoming_days", "window_upcoming_days",
     "window_closing_days", "appointment_hours", "send_hours_start", "send_hours_end",
     "digest_hour", "max_send_attempts", "default_prep_min", "default_recovery_min",
-    "max_concurrent_per_clinician", "slot_step_min",
+    "max_concurrent_per_clinician", "slot_step_min", "dose_change_warn_percent",
 )
+# Search and recall: how dates of birth are typed, how long a called patient sorts lower.
+CHOICE_FIELDS = {"date_order": DATE_ORDERS}
+RECALL_QUIET_DAYS_RANGE = (0, 60)
 # Limits the settings service checks itself (the admin and capacity forms read them).
 MAX_CONCURRENT_RANGE = (1, 50)
 SLOT_STEP_MIN_RANGE = (5, 120)
+DOSE_CHANGE_WARN_RANGE = (1, 1000)  # percent of the last dose; the session form warns above it
 # Patient self-service (book and manage links): hours and days, and two choices.
 ONLINE_RANGES = {"online_min_notice_hours": (0, 720), "online_horizon_days": (1, 366),
                  "online_cutoff_hours": (0, 720)}
@@ -87,7 +92,8 @@ ONLINE_FLAGS = ("online_late_cancel", "online_bookings_confirmed")
 IDLE_TIMEOUT_RANGE = (5, 720)  # minutes without activity before a session ends
 FLAG_FIELDS = ("two_factor_for_everyone",)
 SETTINGS_FIELDS = (tuple(TEXT_FIELDS) + NUMBER_FIELDS + tuple(ONLINE_RANGES) + ONLINE_FLAGS
-                   + ("idle_timeout_minutes",) + FLAG_FIELDS)
+                   + tuple(CHOICE_FIELDS) + ("recall_quiet_days",) + ("idle_timeout_minutes",)
+                   + FLAG_FIELDS)
 DOSE_PLACES = Decimal("0.001")
 
 
@@ -127,8 +133,15 @@ def _check(values: dict) -> None:
         raise RuleError(str(error), f"default_{error.field}") from None
     if values["lapse_grace_days"] > MAX_INTERVAL_DAYS:
         raise RuleError(f"Enter at most {MAX_INTERVAL_DAYS} days.", "lapse_grace_days")
+    for name, choices in CHOICE_FIELDS.items():
+        if values[name] not in choices:
+            raise RuleError(f"Choose one of: {', '.join(choices.values())}.", name)
     for name, (low, high) in (("max_concurrent_per_clinician", MAX_CONCURRENT_RANGE),
-                              ("slot_step_min", SLOT_STEP_MIN_RANGE)):
+                              ("slot_step_min", SLOT_STEP_MIN_RANGE),
+                              ("dose_change_warn_percent", DOSE_CHANGE_WARN_RANGE),
+                              ("recall_quiet_days", RECALL_QUIET_DAYS_RANGE)):
+        if not isinstance(values[name], int):
+            raise RuleError("Enter a whole number.", name)
         if not low <= values[name] <= high:
             raise RuleError(f"Enter a number from {low} to {high}.", name)
     if values["send_hours_start"] >= values["send_hours_end"]:
