@@ -15,6 +15,7 @@ import time
 import traceback
 
 from . import BENCH_DATE
+from .api import measure_api_appointments
 from .build import build_clinic
 from .databases import PostgresStore, SQLiteStore, remove_tree, schema_key
 from .measure import Unavailable, measure_due, measure_floor, measure_slots, measure_sweep
@@ -152,6 +153,7 @@ def run(args) -> int:
              lambda: _search(report, store, meta, args)),
             (("sweep_s", "sweep_msgs_per_s"), lambda: _sweep(report, store, meta, scratch, found)),
             (("slots_ms",), lambda: _slots(report, store, args)),
+            (("api_appointments_p50_ms",), lambda: _api(report, store, args)),
             (("selfbook_p50_ms", "selfbook_p95_ms"), lambda: _selfbook(report, store, args)),
             (("growth_due",), lambda: _growth_due(report, small, runs, scratch, found)),
             (("growth_sweep",), lambda: _growth_sweep(report, small, scratch, found)),
@@ -207,6 +209,12 @@ def _slots(report, store, args) -> None:
     slots_ms, page_ms, where = measure_slots(store.url, BENCH_DATE, 10 if args.smoke else 30)
     report.figure("slots_ms", slots_ms)
     report.echo(f"# slots: {where}; a page of 12 proposals takes {page_ms:.1f} ms")
+
+
+def _api(report, store, args) -> None:
+    p50, what = measure_api_appointments(store.url, BENCH_DATE, 10 if args.smoke else 50)
+    report.figure("api_appointments_p50_ms", p50, 1)
+    report.echo(f"# api: a day's appointments, {what}")
 
 
 def _selfbook(report, store, args) -> None:

@@ -20,6 +20,7 @@ NEW_VALUES = {
     "appointment_hours": "24", "send_hours_start": "9", "send_hours_end": "18", "digest_hour": "6",
     "max_send_attempts": "4", "default_prep_min": "20", "default_recovery_min": "30",
     "max_concurrent_per_clinician": "2", "slot_step_min": "10",
+    "dose_change_warn_percent": "40",
     "date_order": "DMY", "recall_quiet_days": "5",
     # patient self-service
     "online_min_notice_hours": "48", "online_horizon_days": "30", "online_cutoff_hours": "12",

@@ -176,6 +176,9 @@ def test_discharge_closes_the_course(app, client, login_as):
     """Discharge closes the course with its reason; the page lists it as earlier and offers a new one."""
     patient_id, course_id = _setup(app, days=[date(2026, 3, 2)])
     login_as("clinician")
+    confirm = client.get(f"/patients/{patient_id}/courses/{course_id}/discharge")
+    assert confirm.status_code == 200 and "Reason for discharge" in confirm.text
+    assert _course(app, course_id).state == "maintenance"  # the confirmation page changes nothing
     refused = _action(client, patient_id, course_id, "discharge", **{"discharge-reason": ""})
     assert refused.status_code == 400 and _error(refused.text, "discharge-reason")
     assert _action(client, patient_id, course_id, "discharge", **{"discharge-reason": "pain resolved"}).status_code == 303
@@ -221,7 +224,7 @@ CLINICAL_POSTS = [
     ("courses/{course}/discharge", {"discharge-reason": "x"}),
     ("courses/{course}/restart", {}),
     ("infusions/new", {"given_at": "2026-03-04T10:00"}),
-    ("infusions/1/delete", {}),
+    ("infusions/1/entered-in-error", {"reason": "x"}),
 ]
 
 

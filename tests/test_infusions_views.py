@@ -107,6 +107,8 @@ def test_late_evening_session_belongs_to_its_local_date(app, client, login_as):
     ({"dose_mg_per_kg": "NaN"}, "dose_mg_per_kg", "Enter a number."),
     ({"weight_kg": "Infinity"}, "weight_kg", "Enter a number."),
     ({"given_at": "9999-12-31T23:30"}, "given_at", "Check the year."),
+    ({"bp_systolic": "80", "bp_diastolic": "80"}, "bp_diastolic", "must be lower than the systolic"),
+    ({"bp_systolic": "110", "bp_diastolic": "130"}, "bp_diastolic", "must be lower than the systolic"),
 ])
 def test_bad_input_is_refused_on_its_field(app, client, login_as, changes, field, message):
     """Each bad value comes back on its field with the typed values kept, and nothing is saved."""
@@ -228,24 +230,37 @@ def test_frontdesk_may_not_record_or_remove(app, client, login_as):
     login_as("frontdesk")
     assert client.get(f"/patients/{patient_id}/infusions/new").status_code == 403
     assert client.post(f"/patients/{patient_id}/infusions/new", data=GOOD).status_code == 403
-    assert client.post(f"/patients/{patient_id}/infusions/1/delete").status_code == 403
+    assert client.post(f"/patients/{patient_id}/infusions/1/entered-in-error",
+                       data={"reason": "wrong patient"}).status_code == 403
+    assert client.get(f"/patients/{patient_id}/infusions/1/entered-in-error").status_code == 403
     assert _infusion_count(app) == 1
 
 
-def test_remove_infusion_reanchors(app, client, login_as):
-    """Removing the series' last infusion (entered in error) returns the course to its series."""
+def test_entered_in_error_keeps_the_row_and_reanchors(app, client, login_as):
+    """The series' last infusion marked entered in error (confirmed with a reason) stays on record,
+    struck out; the course returns to its series and the change is audited."""
     patient_id, course_id = _setup(app, days=[date(2026, 3, 2), date(2026, 3, 4)], series_planned=2)
     user = login_as("clinician")
     with app.app_context():
         last_id = db.session.scalar(select(Infusion.id).where(Infusion.given_on == date(2026, 3, 4)))
         assert db.session.get(Course, course_id).state == "maintenance"
-    response = client.post(f"/patients/{patient_id}/infusions/{last_id}/delete")
+    url = f"/patients/{patient_id}/infusions/{last_id}/entered-in-error"
+    confirm = client.get(url)
+    assert confirm.status_code == 200 and "Why was this entered in error?" in confirm.text
+    with app.app_context():
+        assert db.session.get(Infusion, last_id).entered_in_error_at is None  # a GET changes nothing
+    refused = client.post(url, data={"reason": ""})
+    assert refused.status_code == 400 and "Say why this was entered in error." in refused.text
+    response = client.post(url, data={"reason": "recorded twice"})
     assert response.status_code == 303
     with app.app_context():
         course = db.session.get(Course, course_id)
         assert (course.state, course.anchor_date, course.qualifying_count) == ("series_in_progress", None, 1)
-        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "delete"))
+        assert _infusion_count(app) == 2
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "entered_in_error"))
         assert (event.entity, event.entity_id, event.user_id) == ("infusion", last_id, user.id)
+    page = client.get(f"/patients/{patient_id}").text
+    assert 'class="in-error"' in page and "Entered in error: recorded twice" in page
 
 
 def test_remove_checks_the_patient(app, client, login_as):
@@ -253,8 +268,10 @@ def test_remove_checks_the_patient(app, client, login_as):
     patient_id, _ = _setup(app)
     _, _ = _setup(app, days=[date(2026, 3, 2)])
     login_as("clinician")
-    assert client.post(f"/patients/{patient_id}/infusions/1/delete").status_code == 404
-    assert client.post(f"/patients/{patient_id}/infusions/999/delete").status_code == 404
+    assert client.post(f"/patients/{patient_id}/infusions/1/entered-in-error",
+                       data={"reason": "x"}).status_code == 404
+    assert client.post(f"/patients/{patient_id}/infusions/999/entered-in-error",
+                       data={"reason": "x"}).status_code == 404
     assert _infusion_count(app) == 1
 
 
@@ -265,6 +282,25 @@ def test_infusion_of_a_closed_course_stays(app, client, login_as):
         db.session.get(Course, course_id).state = "discharged"
         db.session.commit()
     login_as("clinician")
-    response = client.post(f"/patients/{patient_id}/infusions/1/delete", follow_redirects=True)
-    assert "closed course and cannot be removed" in response.text
-    assert _infusion_count(app) == 1
+    response = client.post(f"/patients/{patient_id}/infusions/1/entered-in-error", data={"reason": "x"})
+    assert response.status_code == 400 and "closed course and cannot be changed" in response.text
+    with app.app_context():
+        assert db.session.get(Infusion, 1).entered_in_error_at is None
+
+
+def test_session_form_carries_forward_and_shows_the_new_window(app, client, login_as):
+    """The form opens with the last session's weight and dose; saving says which window the course
+    now has, and warns (without refusing) when the dose is far from the last."""
+    patient_id, _ = _setup(app, series_planned=1)
+    login_as("clinician")
+    assert client.post(f"/patients/{patient_id}/infusions/new", data=GOOD).status_code == 303
+    form = client.get(f"/patients/{patient_id}/infusions/new").text
+    assert re.search(r'id="weight_kg"[^>]*value="72.50"', form)
+    assert re.search(r'id="dose_mg_per_kg"[^>]*value="0.500"', form)
+    assert 'data-last-dose="0.5"' in form and 'data-warn-percent="25"' in form
+    assert 'src="/static/js/session-form.js"' in form and "<script>" not in form
+    booster = {**GOOD, "given_at": "2026-04-10T10:00", "dose_mg_per_kg": "0.8"}
+    response = client.post(f"/patients/{patient_id}/infusions/new", data=booster, follow_redirects=True)
+    assert "Next window: Sun 10 May 2026 to Thu 9 Jul 2026 (last maintenance infusion Fri 10 Apr 2026)." in response.text
+    assert "Check the dose: 0.800 mg/kg differs from the last (0.500 mg/kg) by 60%" in response.text
+    assert _infusion_count(app) == 2

@@ -187,7 +187,10 @@ def test_consent_and_opt_out_are_timed(app, client, login_as):
     consent, consent_at, opt_out_at, may_email = state()
     assert consent and consent_at is not None and opt_out_at is None and may_email
 
-    client.post(f"/patients/{patient_id}/edit", data={**base, "email_consent": "y", "email_opt_out": "y"})
+    both = client.post(f"/patients/{patient_id}/edit", data={**base, "email_consent": "y", "email_opt_out": "y"})
+    assert both.status_code == 400 and "Tick one, not both" in both.text
+    assert state()[2] is None  # refused: nothing saved
+    client.post(f"/patients/{patient_id}/edit", data={**base, "email_opt_out": "y"})
     _, _, opt_out_at, may_email = state()
     assert opt_out_at is not None and not may_email
     assert "Opted out" in client.get(f"/patients/{patient_id}").text
@@ -206,3 +209,25 @@ def test_edit_unknown_patient_is_404(client, login_as):
     login_as("frontdesk")
     assert client.get("/patients/9999/edit").status_code == 404
     assert client.post("/patients/9999/edit", data=VALID).status_code == 404
+
+
+def test_possible_duplicate_warns_then_adds_anyway(app, client, login_as):
+    """The same name and date of birth: nothing saved, a link to the record on file; a deliberate
+    'add anyway' adds the new patient."""
+    (existing,) = _patients(app, dict(first_name="Dana", last_name="Okafor", date_of_birth=date(1971, 9, 30),
+                                      email="other@example.org", phone="555-0111"))
+    login_as("frontdesk")
+    warned = client.post("/patients/new", data=VALID)
+    assert warned.status_code == 200 and "This may be a patient already on file" in warned.text
+    assert f'href="/patients/{existing}"' in warned.text and "Add anyway" in warned.text
+    assert _count_patients(app) == 1
+    added = client.post("/patients/new", data={**VALID, "add_anyway": "y"})
+    assert added.status_code == 303 and _count_patients(app) == 2
+
+
+def test_phone_shape_is_a_field_error(client, login_as, app):
+    """A phone that is not a number is refused on its field; nothing is saved."""
+    login_as("frontdesk")
+    response = client.post("/patients/new", data={**VALID, "phone": "ring reception"})
+    assert response.status_code == 400 and "Enter a phone number of 7 to 15 digits" in response.text
+    assert _count_patients(app) == 0

@@ -6,11 +6,17 @@ import pytest
 from sqlalchemy import select
 
 from tracker.extensions import db
-from tracker.models import AuditEvent
+from tracker.models import AuditEvent, Patient
 from tracker.patients import charts
 from tracker.scheduling import window_for
 from tracker.services.errors import RuleError
-from tracker.services.patients import create_patient, update_patient
+from tracker.services.patients import (
+    clean_values,
+    create_patient,
+    phone_problem,
+    possible_duplicates,
+    update_patient,
+)
 
 TODAY = date(2026, 11, 26)
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=timezone.utc)
@@ -46,9 +52,10 @@ def test_opt_out_then_fresh_consent(app_ctx):
     """An opt-out is stamped once and stops email; a fresh consent clears it with a new stamp."""
     patient = create_patient(VALUES, actor="test", today=TODAY, now=NOW)
     later = datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc)
-    update_patient(patient, {**VALUES, "email_opt_out": True}, actor="test", today=TODAY, now=later)
+    opted_out = {**VALUES, "email_consent": False, "email_opt_out": True}
+    update_patient(patient, opted_out, actor="test", today=TODAY, now=later)
     assert patient.email_opt_out_at == later and not patient.may_email
-    update_patient(patient, {**VALUES, "email_opt_out": True}, actor="test", today=TODAY, now=NOW)
+    update_patient(patient, opted_out, actor="test", today=TODAY, now=NOW)
     assert patient.email_opt_out_at == later  # the first opt-out time is kept
     update_patient(patient, VALUES, actor="test", today=TODAY, now=later)
     assert patient.email_opt_out_at is None and patient.consent_recorded_at == later and patient.may_email
@@ -82,3 +89,37 @@ def test_pain_chart_scale_and_gaps():
     assert chart.points[0].y_before == charts.CHART_TOP and chart.points[0].y_after == charts.CHART_BOTTOM
     assert chart.line("y_after").count(",") == 1
     assert charts.pain_chart(sessions[2:]) is None
+
+
+def test_consent_and_opt_out_together_is_a_field_error(app_ctx):
+    """Both boxes ticked is refused on the opt-out field; nothing is saved."""
+    with pytest.raises(RuleError) as error:
+        create_patient({**VALUES, "email_opt_out": True}, actor="test", today=TODAY, now=NOW)
+    assert error.value.field == "email_opt_out"
+    assert db.session.scalars(select(Patient)).all() == []
+
+
+@pytest.mark.parametrize("phone, good", [
+    ("555-0100", True), ("+1 (555) 010-0199", True), ("020 7946 0958 ext. 12", True), ("555.0100 x3", True),
+    ("12345", False), ("call me", False), ("555-0100-555-0100-99", False), ("+44 +20 7946", False),
+])
+def test_phone_numbers_are_checked_for_shape(phone, good):
+    """7 to 15 digits with the usual separators and an optional extension; anything else is refused."""
+    assert (phone_problem(phone) is None) is good
+
+
+def test_possible_duplicates_by_name_and_birth_email_or_phone(app_ctx):
+    """The same name and date of birth (any case), the same email, or the same phone digits match."""
+    existing = create_patient(VALUES, actor="test", today=TODAY, now=NOW)
+    by_name = clean_values({**VALUES, "mrn": "X1", "first_name": VALUES["first_name"].upper(),
+                            "email": None, "phone": None})
+    by_email = clean_values({**VALUES, "mrn": "X2", "first_name": "Other", "date_of_birth": date(1999, 1, 1)})
+    other = clean_values({**VALUES, "mrn": "X3", "first_name": "Other", "email": "else@example.org",
+                          "phone": None})
+    assert possible_duplicates(by_name) == [existing]
+    assert possible_duplicates(by_email) == [existing]
+    assert possible_duplicates(other) == []
+    assert possible_duplicates(by_name, patient_id=existing.id) == []
+    existing.phone = "(555) 010-0199"
+    by_phone = clean_values({**VALUES, "mrn": "X4", "first_name": "Other", "email": None, "phone": "555 010 0199"})
+    assert possible_duplicates(by_phone) == [existing]

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from tracker.extensions import db
+from tracker.reminders import notices
 from tracker.reminders.clock import Clock
 from tracker.reminders.sending import run_sweep
 from tracker.services.clinic import get_settings
@@ -94,6 +95,49 @@ def test_every_patient_template_is_minimal(app_ctx):
         assert message["From"].startswith("Riverside Appointments <")
 
 
+def test_every_visit_notice_is_minimal(app_ctx):
+    """Booked, moved and cancelled notices (text, HTML and .ics) hold no clinical word or field."""
+    settings = get_settings()
+    settings.clinic_name = "Ketamine Infusion Pain Centre"
+    settings.display_name = "Riverside Appointments"
+    settings.phone = "555-0199"
+    settings.address = "12 Elm Street, Springfield"
+    patient, course = maintenance_patient(
+        date(2026, 3, 2), first_name="Robin", last_name="Zimmerwald", mrn="MRN-PRIV-78",
+        email="robin@example.test", date_of_birth=date(1971, 9, 14), phone="555-0123")
+    course.indication = "CRPS of the left arm; depression"
+    course.infusions[0].notes = "Ketamine well tolerated"
+    visit = book(patient, course, local(date(2026, 5, 20), 10))
+    visit.notes = "bring pain diary"
+    now = local(date(2026, 5, 1), 10)
+    clock = Clock.for_settings(now, settings)
+    assert notices.visit_booked(visit, now=now, settings=settings)
+    db.session.commit()
+    assert run_sweep(clock=clock, manual=True).sent == 1
+    visit.start_at += timedelta(days=1)
+    visit.end_at += timedelta(days=1)
+    visit.sequence += 1
+    assert notices.visit_moved(visit, now=now, settings=settings)
+    db.session.commit()
+    assert run_sweep(clock=clock, manual=True).sent == 1
+    visit.status, visit.cancel_reason = "cancelled", "clinic"
+    assert notices.visit_cancelled(visit, now=now, settings=settings)
+    db.session.commit()
+    assert run_sweep(clock=clock, manual=True).sent == 1
+    messages = written_messages(app_ctx)
+    assert len(messages) == 3
+    forbidden_values = [patient.last_name, patient.mrn, "1971-09-14", "555-0123", "left arm", "diary",
+                        "tolerated", settings.clinic_name, "Maintenance"]
+    for message in messages:
+        text = every_part_as_text(message)
+        for word in FORBIDDEN_WORDS:
+            assert word not in text.lower(), (message["Subject"], word)
+        for value in forbidden_values:
+            assert value.lower() not in text.lower(), (message["Subject"], value)
+        assert "Robin" in text and "Riverside Appointments" in text and "555-0199" in text
+        assert "12 Elm Street" in text and re.search(r"/unsubscribe/[\w.-]+", text)
+
+
 def test_every_template_pair_is_complete_and_used(app_ctx):
     """Each email kind has a .txt and an .html template, and each patient kind is rendered above."""
     names = {name.rsplit(".", 1)[0] for name in os.listdir(EMAIL_TEMPLATES) if not name.startswith("_")}
@@ -102,7 +146,7 @@ def test_every_template_pair_is_complete_and_used(app_ctx):
         assert os.path.exists(os.path.join(EMAIL_TEMPLATES, f"{name}.html"))
     # The self-service pair is rendered in tests/test_patient_links_privacy.py.
     assert names == {"window_upcoming", "window_closing", "appointment", "staff_digest",
-                     "visit_booked_online", "patient_links"}
+                     "visit_booked_online", "patient_links", "visit_booked", "visit_moved", "visit_cancelled"}
 
 
 def test_staff_digest_shows_no_clinical_detail(app_ctx):

@@ -125,7 +125,7 @@ def test_staff_opt_out_skips_pending_mail_like_the_unsubscribe_link(app_ctx):
     }
     update_patient(
         patient,
-        {**values, "email_consent": True, "email_opt_out": True},
+        {**values, "email_consent": False, "email_opt_out": True},
         actor="test",
         today=date(2026, 3, 20),
         now=datetime(2026, 3, 20, 15, tzinfo=UTC),

@@ -5,7 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from tracker.extensions import db
-from tracker.models import AppointmentType, AuditEvent, Chair, ClinicSettings, ClosedDate, OpeningHours
+from tracker.models import (
+    Appointment, AppointmentType, AuditEvent, Chair, ClinicSettings, ClosedDate, OpeningHours, Reminder,
+)
 
 from .factories import make_patient
 from .schedule_fixtures import MONDAY, add_appointment, at, frozen_clock, setup_clinic  # noqa: F401
@@ -105,7 +107,8 @@ def test_closed_dates_add_warn_and_remove(app, client, login_as, frozen_clock):
     login_as("admin")
     response = client.post("/schedule/closed-dates", data={"on": "2027-01-04", "reason": "Flood"},
                            follow_redirects=True)
-    assert "1 appointment(s) are still booked that day" in response.get_data(as_text=True)
+    body = response.get_data(as_text=True)
+    assert "1 visit is still booked that day" in body and ">Reschedule</a>" in body
     response = client.post("/schedule/closed-dates", data={"on": "2027-01-04"})
     assert response.status_code == 400 and "already closed" in response.get_data(as_text=True)
     assert client.post("/schedule/closed-dates", data={"on": "soon"}).status_code == 400
@@ -113,6 +116,36 @@ def test_closed_dates_add_warn_and_remove(app, client, login_as, frozen_clock):
     assert (closed.on, closed.reason) == (date(2027, 1, 4), "Flood")
     assert client.post(f"/schedule/closed-dates/{closed.id}/delete").status_code == 303
     assert _all(app, ClosedDate, ClosedDate.on) == []
+
+
+def test_closing_a_booked_day_cancels_and_tells_the_patients(app, client, login_as, frozen_clock):
+    """After closing a day, its visits are listed; cancelling them with 'email' ticked plans one
+    cancellation per patient who may be emailed; the day sheet says the day is closed."""
+    with app.app_context():
+        clinic = setup_clinic()
+        told = make_patient()
+        first = add_appointment(told, clinic["chairs"][0], clinic["maintenance"], at(MONDAY, 9))
+        add_appointment(make_patient(email_consent=False), clinic["chairs"][1], clinic["maintenance"], at(MONDAY, 9))
+        db.session.commit()
+        first_id = first.id
+    login_as("admin")
+    closed = client.post("/schedule/closed-dates", data={"on": "2027-01-04", "reason": "Flood"})
+    assert closed.status_code == 303 and "/schedule/closed-dates/" in closed.headers["Location"]
+    listing = client.get(closed.headers["Location"]).get_data(as_text=True)
+    assert "2 visits are still booked that day" in listing and listing.count(">Reschedule</a>") == 2
+    assert 'name="notify" type="checkbox" value="y" checked' in listing or 'checked id="notify"' in listing
+    day_id = closed.headers["Location"].rsplit("/", 1)[1]
+    sheet = client.get("/schedule/day?date=2027-01-04").get_data(as_text=True)
+    assert "<strong>Closed</strong>: Flood." in sheet and f"/schedule/closed-dates/{day_id}" in sheet
+    done = client.post(f"/schedule/closed-dates/{day_id}/cancel-visits", data={"notify": "y"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "Cancelled 2 visits. A cancellation email goes to 1 of them." in done
+    assert "No visits are booked that day." in done
+    with app.app_context():
+        rows = db.session.scalars(select(Reminder)).all()
+        assert [(r.kind, r.appointment_id) for r in rows] == [("visit_cancelled", first_id)]
+        statuses = db.session.scalars(select(Appointment.cancel_reason)).all()
+        assert statuses == ["clinic", "clinic"]
 
 
 def test_appointment_types_add_and_edit(app, client, login_as):

@@ -113,7 +113,7 @@ def test_closed_day_and_cancelled_list(app, client, login_as, frozen_clock):
         add_appointment(make_patient(), clinic["chairs"][0], clinic["maintenance"], at(MONDAY, 9))
         db.session.commit()
     login_as("frontdesk")
-    assert "closed on this date (Staff training)" in client.get("/schedule/day?date=2027-01-05").get_data(as_text=True)
+    assert "<strong>Closed</strong>: Staff training." in client.get("/schedule/day?date=2027-01-05").get_data(as_text=True)
     html = client.get("/schedule/day?date=2027-01-04").get_data(as_text=True)
     grid, _, below = html.partition("<h2>Cancelled</h2>")
     assert "Cancelledone" in below and "Cancelledone" not in grid

@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from tracker.extensions import csrf, db
 from tracker.models import (
-    Appointment, AppointmentType, Chair, ClosedDate, Infusion, Reminder, User, utcnow,
+    ApiToken, Appointment, WebhookEndpoint, AppointmentType, Chair, ClosedDate, Infusion, Reminder, User, utcnow,
 )
 
 from .conftest import build_app, login
@@ -70,6 +70,8 @@ ROUTES = {
     ("schedule.appointment", "GET"): (LOGIN, 200, 200, 200),
     ("schedule.appointment_ics", "GET"): (LOGIN, 200, 200, 200),
     ("schedule.appointment_status", "POST"): (LOGIN, 303, 303, 303),
+    ("schedule.appointment_in_error", "GET"): (LOGIN, 200, 200, 200),
+    ("schedule.appointment_in_error", "POST"): (LOGIN, 400, 400, 400),
     ("schedule.reschedule", "GET"): (LOGIN, 200, 200, 200),
     ("schedule.reschedule", "POST"): (LOGIN, 400, 400, 400),
     ("reminders.index", "GET"): (LOGIN, 200, 200, 200),
@@ -79,9 +81,12 @@ ROUTES = {
     # clinicians (and admin)
     ("patients.open_course", "POST"): (LOGIN, 403, 400, 400),
     ("patients.course_action", "POST"): (LOGIN, 403, 400, 400),
+    ("patients.discharge", "GET"): (LOGIN, 403, 200, 200),
+    ("patients.discharge", "POST"): (LOGIN, 403, 400, 400),
     ("patients.record_infusion", "GET"): (LOGIN, 403, 200, 200),
     ("patients.record_infusion", "POST"): (LOGIN, 403, 400, 400),
-    ("patients.delete_infusion", "POST"): (LOGIN, 403, 303, 303),
+    ("patients.infusion_in_error", "GET"): (LOGIN, 403, 200, 200),
+    ("patients.infusion_in_error", "POST"): (LOGIN, 403, 400, 400),
     ("schedule.complete", "GET"): (LOGIN, 403, 200, 200),
     ("schedule.complete", "POST"): (LOGIN, 403, 400, 400),
     # admin
@@ -105,22 +110,54 @@ ROUTES = {
     ("schedule.closed_dates", "GET"): (LOGIN, 403, 403, 200),
     ("schedule.closed_dates", "POST"): (LOGIN, 403, 403, 400),
     ("schedule.closed_date_delete", "POST"): (LOGIN, 403, 403, 303),
+    ("schedule.closed_day", "GET"): (LOGIN, 200, 200, 200),
+    ("schedule.closed_day_cancel", "POST"): (LOGIN, 303, 303, 303),
     ("schedule.appointment_types", "GET"): (LOGIN, 403, 403, 200),
     ("schedule.appointment_types", "POST"): (LOGIN, 403, 403, 400),
     ("schedule.appointment_type_update", "POST"): (LOGIN, 403, 403, 400),
     ("schedule.capacity", "GET"): (LOGIN, 403, 403, 200),
     ("schedule.capacity", "POST"): (LOGIN, 403, 403, 400),
+    ("api_tokens.index", "GET"): (LOGIN, 403, 403, 200),
+    ("api_tokens.index", "POST"): (LOGIN, 403, 403, 400),
+    ("api_tokens.revoke", "POST"): (LOGIN, 403, 403, 303),
+    # the JSON API: a session never authenticates it (bearer tokens only); its document is public
+    ("api.openapi", "GET"): (200, 200, 200, 200),
+    ("api.patients", "GET"): (401, 401, 401, 401),
+    ("api.patient", "GET"): (401, 401, 401, 401),
+    ("api.free_slots", "GET"): (401, 401, 401, 401),
+    ("api.worklist", "GET"): (401, 401, 401, 401),
+    ("api.appointments", "GET"): (401, 401, 401, 401),
+    ("api.appointment", "GET"): (401, 401, 401, 401),
+    ("api.book", "POST"): (401, 401, 401, 401),
+    ("api.move", "POST"): (401, 401, 401, 401),
+    ("api.cancel", "POST"): (401, 401, 401, 401),
+    ("api.confirm", "POST"): (401, 401, 401, 401),
+    # calendar feeds: anyone's own; chairs' by admins; the secret URL needs no login
+    ("feeds.index", "GET"): (LOGIN, 200, 200, 200),
+    ("feeds.issue_mine", "POST"): (LOGIN, 200, 200, 200),
+    ("feeds.revoke_mine", "POST"): (LOGIN, 303, 303, 303),
+    ("feeds.issue_chair", "POST"): (LOGIN, 403, 403, 200),
+    ("feeds.revoke_chair", "POST"): (LOGIN, 403, 403, 303),
+    ("public_feeds.subscription", "GET"): (404, 404, 404, 404),  # an unknown secret
+    ("webhooks.index", "GET"): (LOGIN, 403, 403, 200),
+    ("webhooks.index", "POST"): (LOGIN, 403, 403, 400),
+    ("webhooks.endpoint", "GET"): (LOGIN, 403, 403, 200),
+    ("webhooks.set_active", "POST"): (LOGIN, 403, 403, 303),
+    ("webhooks.send_test", "POST"): (LOGIN, 403, 403, 303),  # to a closed local port: logged, retried
 }
 
 # POST routes that skip the CSRF token check, and why that is safe (asserted below).
 CSRF_EXEMPT = {
     "public_reminders.unsubscribe": "RFC 8058 one-click unsubscribe; the signed token is the proof",
+    **{f"api.{name}": "a bearer token is the only proof the API accepts; a session gets 401"
+       for name in ("book", "move", "cancel", "confirm")},
 }
 
 # Fixed URL values that need no database row.
 FIXED_ARGUMENTS = {
     ("static", "filename"): "css/app.css",
     ("patients.course_action", "action"): "mode",
+    ("public_feeds.subscription", "secret"): "not-a-feed-secret",
     ("patient_links.held", "hold_id"): 1,
     ("patient_links.book_held", "hold_id"): 1,
 }
@@ -170,10 +207,15 @@ def make_world() -> dict:
     spare = User(email=f"spare{patient.id}@clinic.test", role="frontdesk", name="Spare", password_hash=_HASH)
     db.session.add_all([reminder, spare])
     db.session.flush()
+    api_token = ApiToken(user_id=spare.id, prefix="trk_matrix", token_hash=f"{patient.id:064d}", scope="read")
+    hook = WebhookEndpoint(url="http://127.0.0.1:9/closed", events="appointment.booked", secret="whsec_matrix")
+    db.session.add_all([api_token, hook])
+    db.session.flush()
     return {
         "patient_id": patient.id, "course_id": course.id, "infusion_id": infusion.id,
         "appointment_id": appointment.id, "reminder_id": reminder.id, "chair_id": chair.id,
         "type_id": kind.id, "closed_id": closed.id, "user_id": spare.id, "token": make_token(patient.id),
+        "token_id": api_token.id, "endpoint_id": hook.id,
     }
 
 
@@ -254,7 +296,7 @@ def _is_exempt(app, endpoint: str) -> bool:
     view = app.view_functions[endpoint]
     blueprint = endpoint.rsplit(".", 1)[0] if "." in endpoint else None
     return (f"{view.__module__}.{view.__name__}" in csrf._exempt_views
-            or blueprint in csrf._exempt_blueprints)
+            or app.blueprints.get(blueprint) in csrf._exempt_blueprints)
 
 
 def _csrf_token(client, path="/login") -> str:

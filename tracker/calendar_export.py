@@ -20,8 +20,13 @@ def summary_for(settings) -> str:
     return f"Appointment at {settings.display_name}"
 
 
-def appointment_ics(appointment, settings, *, stamp: datetime | None = None) -> bytes:
-    """The .ics bytes for one appointment (needs its uid, sequence, status and times)."""
+def appointment_ics(appointment, settings, *, stamp: datetime | None = None, method: str = "PUBLISH",
+                    attendee: str | None = None, organizer: str | None = None) -> bytes:
+    """The .ics bytes for one appointment (needs its uid, sequence, status and times).
+
+    An iTIP `method` of REQUEST (booked or moved) or CANCEL goes to the patient's `attendee`
+    address, from the clinic as organizer, so a calendar updates or removes its copy.
+    """
     from icalendar import Calendar, Event, Timezone  # imported here: slow, and rarely needed
 
     zone = ZoneInfo(settings.timezone)
@@ -29,7 +34,7 @@ def appointment_ics(appointment, settings, *, stamp: datetime | None = None) -> 
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
+    calendar.add("method", method)
     start = appointment.start_at.astimezone(zone)
     year = start.year
     calendar.add_component(Timezone.from_tzid(settings.timezone, first_date=date(year - 1, 1, 1),
@@ -54,6 +59,18 @@ def appointment_ics(appointment, settings, *, stamp: datetime | None = None) -> 
     if appointment.updated_at is not None:
         event.add("last-modified", appointment.updated_at.astimezone(timezone.utc))
     event.add("transp", "OPAQUE")
+    if method != "PUBLISH":
+        from flask import current_app
+        from icalendar import vCalAddress
+
+        sender = vCalAddress(f"mailto:{organizer or current_app.config.get('MAIL_FROM_ADDRESS')}")
+        sender.params["cn"] = settings.display_name
+        event.add("organizer", sender)
+        if attendee:
+            guest = vCalAddress(f"mailto:{attendee}")
+            guest.params["role"] = "REQ-PARTICIPANT"
+            guest.params["rsvp"] = "FALSE"
+            event.add("attendee", guest)
     calendar.add_component(event)
     return calendar.to_ical()
 

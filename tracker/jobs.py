@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 SWEEP_JOB_ID = "reminders-sweep"
 HEARTBEAT_JOB_ID = "scheduler-heartbeat"
 HEARTBEAT_SECONDS = 60
+WEBHOOKS_JOB_ID = "webhooks-sweep"
+WEBHOOKS_SECONDS = 60
 
 
 def sweep(app, name: str, stop: threading.Event, busy: threading.Lock) -> None:
@@ -64,6 +66,19 @@ def heartbeat(app, name: str, stop: threading.Event) -> None:
             log.error("scheduler heartbeat failed: %s", type(error).__name__)
 
 
+def webhooks(app, stop: threading.Event) -> None:
+    """Plan the date events and send every webhook delivery that is due."""
+    from .webhooks.sending import run_sweep
+
+    with app.app_context():
+        if stop.is_set():
+            return
+        try:
+            run_sweep()
+        except Exception as error:  # keep the scheduler alive; never log row data
+            log.error("webhook sweep failed: %s", type(error).__name__)
+
+
 def build_scheduler(app, zone, name: str, stop: threading.Event, busy: threading.Lock):
     """A BlockingScheduler in the clinic's zone; a missed run is run once (coalesced), never twice
     at the same time (max_instances=1)."""
@@ -86,3 +101,6 @@ def add_jobs(scheduler, app, name: str, stop: threading.Event, busy: threading.L
     scheduler.add_job(sweep, "interval", minutes=minutes, id=SWEEP_JOB_ID,
                       args=(app, name, stop, busy), next_run_time=start, replace_existing=True,
                       coalesce=True, max_instances=1, misfire_grace_time=minutes * 60)
+    scheduler.add_job(webhooks, "interval", seconds=WEBHOOKS_SECONDS, id=WEBHOOKS_JOB_ID,
+                      args=(app, stop), next_run_time=start, replace_existing=True,
+                      coalesce=True, max_instances=1)

@@ -41,6 +41,10 @@ def init_security(app):
                 texts.append(key)
                 texts.extend(values)
         if any("\x00" in text for text in texts):
+            if request.path.startswith("/api/"):
+                from .api.problems import problem_response
+
+                return problem_response(400, "The request holds a NUL character.")
             return render_template("errors/error.html", code=400, title="Bad request",
                                    text="The request holds a NUL character, which cannot be stored. "
                                         "Remove it and try again."), 400

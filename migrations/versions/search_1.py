@@ -2,7 +2,7 @@
 clinic's date order and recall quiet days
 
 Revision ID: search_1
-Revises: input_1
+Revises: safety_1
 Create Date: 2026-12-03 18:45:00
 
 """
@@ -14,7 +14,7 @@ from tracker import search_keys
 
 # revision identifiers, used by Alembic.
 revision = "search_1"
-down_revision = "input_1"
+down_revision = "safety_1"
 branch_labels = None
 depends_on = None
 

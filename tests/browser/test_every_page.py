@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 from tracker.extensions import db
+from tracker.models import ClosedDate
 from tracker.reminders.unsubscribe import make_token
 from tracker.services.clinic import clinic_today
 
@@ -70,8 +71,12 @@ def test_every_page_is_accessible_local_and_narrow(journey, live_app, playwright
         complete_series(patient, today - timedelta(days=40))
         appointment = add_appointment(patient, clinic["chairs"][0], clinic["maintenance"],
                                       local_instant(today, 11), clinician=admin)
+        closed = ClosedDate(on=today + timedelta(days=20), reason="Holiday")
+        db.session.add(closed)
         db.session.commit()
+        course = patient.courses[0]
         ids = {"patient_id": patient.id, "appointment_id": appointment.id, "user_id": admin.id,
+               "course_id": course.id, "infusion_id": course.infusions[0].id, "closed_id": closed.id,
                "token": make_token(patient.id), **patient_link_ids(live_app, patient, appointment)}
         email = admin.email
     urls = page_urls(live_app, ids)

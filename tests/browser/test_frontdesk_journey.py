@@ -114,7 +114,7 @@ def test_frontdesk_books_reschedules_and_cancels_from_worklist(journey, staff, l
 
     page.get_by_label("Reason for cancelling").select_option(label="Patient cancelled")
     page.get_by_role("button", name="Cancel appointment").click()
-    assert page.get_by_role("status").get_by_text("Appointment cancelled.").is_visible()
+    assert page.get_by_role("status").get_by_text("Cancelled; the chair time is free again.").is_visible()
     assert page.get_by_role("definition").filter(has_text="(Patient cancelled)").is_visible()
     assert page.get_by_role("button", name="Cancel appointment").count() == 0
     journey.check("appointment (cancelled)")

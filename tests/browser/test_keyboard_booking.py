@@ -87,6 +87,6 @@ def test_booking_with_keyboard_only(journey, live_app):
     assert page.get_by_text("Prefers the chair by the window.").is_visible()
 
     tab_and_press(page, page.get_by_role("button", name="Confirm"), key="Space")
-    assert page.get_by_role("status").get_by_text("Appointment confirmed.").is_visible()
+    assert page.get_by_role("status").get_by_text("Confirmed.", exact=True).is_visible()
     journey.check("appointment confirmed by keyboard")
     journey.finish("keyboard-booking")

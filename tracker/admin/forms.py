@@ -13,8 +13,8 @@ from wtforms.validators import StopValidation, ValidationError
 from ..models import ROLES
 from ..passwords import password_problem
 from ..services.clinic import (
-    MAX_CONCURRENT_RANGE, MAX_YEAR, MIN_YEAR, ONLINE_RANGES, RECALL_QUIET_DAYS_RANGE,
-    SLOT_STEP_MIN_RANGE, timezone_problem,
+    DOSE_CHANGE_WARN_RANGE, MAX_CONCURRENT_RANGE, MAX_YEAR, MIN_YEAR, ONLINE_RANGES,
+    RECALL_QUIET_DAYS_RANGE, SLOT_STEP_MIN_RANGE, timezone_problem,
 )
 from ..services.search import DATE_ORDERS
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
@@ -158,6 +158,9 @@ class SettingsForm(FlaskForm):
                                  *ONLINE_RANGES["online_cutoff_hours"])
     online_late_cancel = BooleanField("Accept an online cancel inside that time, recorded as a late cancellation")
     online_bookings_confirmed = BooleanField("Visits booked online are confirmed at once")
+    # Entering sessions
+    dose_change_warn_percent = _whole("Warn when a dose differs from the last by more than (%)",
+                                      *DOSE_CHANGE_WARN_RANGE)
 
     GROUPS = {
         "Clinic": ("clinic_name", "display_name", "phone", "address", "timezone"),
@@ -171,6 +174,7 @@ class SettingsForm(FlaskForm):
         "Search and recall": ("date_order", "recall_quiet_days"),
         "Patient self-service": ("online_min_notice_hours", "online_horizon_days", "online_cutoff_hours",
                                  "online_late_cancel", "online_bookings_confirmed"),
+        "Entering sessions": ("dose_change_warn_percent",),
     }
 
     def validate_timezone(self, field):

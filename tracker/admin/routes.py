@@ -26,6 +26,8 @@ OTHER_ADMIN_PAGES = (
     ("schedule.appointment_types", "Appointment types"),
     ("schedule.capacity", "Clinician capacity"),
     ("reminders.index", "Reminders log"),
+    ("api_tokens.index", "API tokens"),
+    ("webhooks.index", "Webhooks"),
 )
 
 

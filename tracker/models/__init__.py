@@ -1,5 +1,7 @@
 """All models, importable from one place."""
+from .api import API_SCOPES, ApiToken
 from .clinic import AuditEvent, ClinicSettings
+from .feeds import FEED_KINDS, CalendarFeed
 from .clinical import (
     COURSE_STATES, MODES, OPEN_STATES, OUTCOMES, Course, Infusion, Patient,
 )
@@ -12,8 +14,11 @@ from .schedule import (
 )
 from .staff import ROLES, LoginAttempt, User
 from .types import UTCDateTime, utcnow
+from .webhooks import DELIVERY_STATUSES, WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "API_SCOPES", "ApiToken", "CalendarFeed", "DELIVERY_STATUSES", "FEED_KINDS", "WEBHOOK_EVENTS",
+    "WebhookDelivery", "WebhookEndpoint",
     "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "AuditEvent", "Appointment", "AppointmentStatusChange",
     "AppointmentType", "CANCEL_REASONS", "COURSE_STATES", "Chair", "ClinicSettings", "ClosedDate",
     "Course", "Infusion", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OUTREACH_OUTCOMES",

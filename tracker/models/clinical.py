@@ -183,6 +183,10 @@ class Infusion(db.Model):
     early_reason: Mapped[Optional[str]] = mapped_column(String(200))
     recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Entered in error: the row is kept, struck out, and counts for nothing.
+    entered_in_error_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    entered_in_error_reason: Mapped[Optional[str]] = mapped_column(String(200))
+    entered_in_error_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # Optimistic locking: every UPDATE bumps it and checks it; forms carry the version they showed.
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
@@ -190,6 +194,12 @@ class Infusion(db.Model):
     course: Mapped[Course] = relationship(back_populates="infusions")
 
     @property
+    def in_error(self) -> bool:
+        """Marked entered in error: kept on record, left out of every rule."""
+        return self.entered_in_error_at is not None
+
+    @property
     def qualifies(self) -> bool:
-        """Completed, or stopped early and marked by a clinician as counting (scheduling.qualifies)."""
-        return qualifies(self.outcome, bool(self.counts_toward_series))
+        """Completed, or stopped early and marked by a clinician as counting (scheduling.qualifies);
+        never when entered in error."""
+        return not self.in_error and qualifies(self.outcome, bool(self.counts_toward_series))

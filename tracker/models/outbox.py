@@ -8,7 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .types import UTCDateTime, one_of, utcnow
 
-REMINDER_KINDS = ("window_upcoming", "window_closing", "appointment", "staff_digest")
+REMINDER_KINDS = ("window_upcoming", "window_closing", "appointment", "staff_digest",
+                  "visit_booked", "visit_moved", "visit_cancelled")
 REMINDER_STATUSES = ("pending", "sending", "sent", "failed", "cancelled", "skipped")
 
 

@@ -1,8 +1,8 @@
 """Clinicians' course actions on the patient page: open a course, interval, mode, hold ..."""
-from flask import abort, url_for
+from flask import abort, render_template, request, url_for
 
 from ..extensions import db
-from ..models import Course, Patient
+from ..models import Course, Patient, utcnow
 from ..security import roles_required
 from ..services import clinic
 from ..services import courses as course_service
@@ -23,7 +23,6 @@ COURSE_ACTIONS = {
     "end_series": (ConfirmForm, None, "Series ended early; maintenance has started."),
     "hold": (HoldForm, "hold", "Course on hold."),
     "resume": (ConfirmForm, None, "Course resumed."),
-    "discharge": (DischargeForm, "discharge", "Patient discharged from the course."),
     "restart": (ConfirmForm, None, "Series restarted as a new course."),
 }
 
@@ -67,8 +66,6 @@ def _apply_course_action(action: str, course: Course, form) -> None:
         course_service.hold(course, actor=actor, reason=form.reason.data)
     elif action == "resume":
         course_service.resume(course, actor=actor)
-    elif action == "discharge":
-        course_service.discharge(course, actor=actor, on=clinic.clinic_today(), reason=form.reason.data)
     elif action == "restart":
         course_service.restart_series(course, actor=actor, on=clinic.clinic_today(), settings=get_settings())
 
@@ -96,3 +93,27 @@ def course_action(patient_id: int, course_id: int, action: str):
         submitted.form_errors.extend(form.form_errors)
         return render_detail(patient_id, status=409, submitted={"confirm": submitted}, failed_action=action)
     return render_detail(patient_id, status=refused_status(form), submitted={key: form}, failed_action=action)
+
+
+@bp.route("/<int:patient_id>/courses/<int:course_id>/discharge", methods=["GET", "POST"])
+@roles_required("clinician")
+def discharge(patient_id: int, course_id: int):
+    """Confirm a discharge on its own page, with the reason: the course ends, its record stays."""
+    course = _course_of(patient_id, course_id)
+    patient = db.get_or_404(Patient, patient_id)
+    form = DischargeForm(prefix="discharge")
+    if request.method == "GET":
+        form.version.data = str(course.version)
+    if course.is_open:
+
+        def change() -> None:
+            expect_version(course, form.version.data, "course")
+            course_service.discharge(course, actor=acting_user(), on=clinic.clinic_today(), reason=form.reason.data)
+
+        saved = save(form, change, message="Discharged: the course has ended; no more windows or reminders for it.",
+                     to=url_for(".detail", patient_id=patient_id))
+        if saved:
+            return saved
+    status = refused_status(form) if request.method == "POST" else 200
+    return render_template("patients/discharge.html", patient=patient, course=course, form=form,
+                           now=utcnow()), status

@@ -73,6 +73,7 @@ class PatientForm(FlaskForm):
     phone = StringField("Phone", validators=[Optional(), Length(max=40), NoControlCharacters()])
     email_consent = BooleanField("Consents to email reminders")
     email_opt_out = BooleanField("Opted out of email (no reminders are sent)")
+    add_anyway = BooleanField("Add anyway: this is a different person")
     version = HiddenField()  # the patient's version when the form was opened
 
     VALUE_FIELDS = ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone",
@@ -134,6 +135,14 @@ class DischargeForm(FlaskForm):
     reason = StringField("Reason for discharge", validators=[InputRequired(message="Give the reason."),
                                                              Length(max=200), NoControlCharacters()])
     version = HiddenField()  # the course's version when the page was opened
+
+
+class EnteredInErrorForm(FlaskForm):
+    """Mark a record entered in error: the reason is required (the record stays, struck out)."""
+
+    reason = StringField("Why was this entered in error?", validators=[
+        InputRequired(message="Say why this was entered in error."), Length(max=200), NoControlCharacters()])
+    version = HiddenField()  # the record's version when the page was opened
 
 
 class ConfirmForm(FlaskForm):

@@ -1,4 +1,4 @@
-"""Recording an infusion (directly or from an appointment) and removing one entered in error."""
+"""Recording an infusion (directly or from an appointment) and marking one entered in error."""
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -7,8 +7,8 @@ from sqlalchemy import select
 from .. import scheduling
 from ..bounds import record_id
 from ..extensions import db
-from ..models import Appointment, Course, Infusion, Patient
-from ..saving import acting_user, commit, put_error, refused_status, save
+from ..models import Appointment, Course, Infusion, Patient, utcnow
+from ..saving import acting_user, commit, put_error, refused_status
 from ..security import roles_required
 from ..services import appointments as appointment_service
 from ..services import clinic
@@ -16,8 +16,9 @@ from ..services import courses as course_service
 from ..services import infusions as infusion_service
 from ..services.clinic import get_settings, local_to_utc
 from ..services.errors import RuleError, expect_version
-from .forms import ConfirmForm, InfusionForm
+from .forms import EnteredInErrorForm, InfusionForm
 from .routes import bp
+from .sessions import session_messages
 
 
 def _appointment_for(patient: Patient) -> Appointment | None:
@@ -37,7 +38,8 @@ def _appointment_problem(appointment: Appointment | None) -> str | None:
     """Why no session can be recorded against this appointment (the service's rule), or None."""
     if appointment is None:
         return None
-    if db.session.scalar(select(Infusion.id).where(Infusion.appointment_id == appointment.id).limit(1)):
+    if db.session.scalar(select(Infusion.id).where(Infusion.appointment_id == appointment.id,
+                                               Infusion.entered_in_error_at.is_(None)).limit(1)):
         return "An infusion is already recorded for that appointment."
     if appointment_service.can_complete(appointment):
         return None
@@ -57,8 +59,14 @@ def record_infusion(patient_id: int):
     settings = get_settings()
     zone = ZoneInfo(settings.timezone)
     form = InfusionForm()
-    if request.method == "GET" and appointment is not None:
-        form.given_at.data = appointment.start_at.astimezone(zone).replace(tzinfo=None)
+    last = infusion_service.last_recorded(patient.id)
+    if request.method == "GET":
+        if appointment is not None:
+            form.given_at.data = appointment.start_at.astimezone(zone).replace(tzinfo=None)
+        else:  # a session is usually recorded as it happens: now, clinic time, to the minute
+            form.given_at.data = utcnow().astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
+        if last is not None:  # carried forward: the clinician checks them, rather than retyping
+            form.weight_kg.data, form.dose_mg_per_kg.data = last.weight_kg, last.dose_mg_per_kg
     if course is None:
         form.form_errors.append("This patient has no open course: open a course first.")
     elif course.state not in ("series_in_progress", "maintenance"):
@@ -66,14 +74,15 @@ def record_infusion(patient_id: int):
     elif (problem := _appointment_problem(appointment)) is not None:
         form.form_errors.append(problem)
     elif request.method == "POST":
+        previous_dose = last.dose_mg_per_kg if last is not None else None
         infusion = _record(form, patient, course, appointment, settings)
         if infusion is not None:
-            total = f" Total dose {infusion.total_mg} mg." if infusion.total_mg is not None else ""
-            flash(f"Infusion recorded.{total}", "success")
+            for message, category in session_messages(infusion, course, previous_dose, settings):
+                flash(message, category)
             return redirect(url_for(".detail", patient_id=patient.id), 303)
     status = refused_status(form) if request.method == "POST" else 200
     return render_template("patients/infusion_form.html", form=form, patient=patient, course=course,
-                           appointment=appointment, settings=settings, zone=zone), status
+                           appointment=appointment, settings=settings, zone=zone, last=last), status
 
 
 def _record(form: InfusionForm, patient: Patient, course: Course, appointment, settings):
@@ -110,25 +119,34 @@ def _record(form: InfusionForm, patient: Patient, course: Course, appointment, s
     return saved.result if saved else None
 
 
-@bp.post("/<int:patient_id>/infusions/<int:infusion_id>/delete")
+@bp.route("/<int:patient_id>/infusions/<int:infusion_id>/entered-in-error", methods=["GET", "POST"])
 @roles_required("clinician")
-def delete_infusion(patient_id: int, infusion_id: int):
-    """Remove an infusion entered in error; the course re-anchors."""
+def infusion_in_error(patient_id: int, infusion_id: int):
+    """Confirm, with a reason, that an infusion was entered in error: the row stays, struck out,
+    and the course's window returns to what it was without it."""
     infusion = db.get_or_404(Infusion, infusion_id)
     if infusion.patient_id != patient_id:
         abort(404)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
-    if infusion.course.state not in ("series_in_progress", "maintenance", "on_hold"):
-        flash("That infusion belongs to a closed course and cannot be removed.", "error")
-        return redirect(url_for(".detail", patient_id=patient_id), 303)
+    patient = db.get_or_404(Patient, patient_id)
+    form = EnteredInErrorForm()
+    if request.method == "GET":
+        form.version.data = str(infusion.version)
+    problem = None
+    if infusion.in_error:
+        problem = "This infusion is already marked entered in error."
+    elif infusion.course.state not in ("series_in_progress", "maintenance", "on_hold"):
+        problem = "That infusion belongs to a closed course and cannot be changed."
+    if problem is None and form.validate_on_submit():
 
-    def change() -> None:
-        expect_version(infusion, form.version.data, "infusion")
-        infusion_service.remove_infusion(infusion, actor=acting_user())
+        def change() -> Infusion:
+            expect_version(infusion, form.version.data, "infusion")
+            return infusion_service.mark_in_error(infusion, actor=acting_user(), reason=form.reason.data,
+                                                  now=utcnow())
 
-    return save(form, change,
-                message="Infusion removed; the course dates were recalculated.",
-                to=url_for(".detail", patient_id=patient_id), validate=False,
-                refused_to=url_for(".detail", patient_id=patient_id))
+        if commit(form, change) is not None:
+            flash("Marked as entered in error; it no longer counts and the course dates were "
+                  "recalculated.", "success")
+            return redirect(url_for(".detail", patient_id=patient_id), 303)
+    status = refused_status(form) if request.method == "POST" else 200
+    return render_template("patients/infusion_in_error.html", patient=patient, infusion=infusion,
+                           form=form, problem=problem, zone=ZoneInfo(get_settings().timezone)), status

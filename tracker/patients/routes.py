@@ -22,7 +22,7 @@ from ..services.clinic import get_settings
 from ..services.errors import RuleError, expect_version
 from . import charts
 from .forms import (
-    ConfirmForm, DischargeForm, HoldForm, IntervalForm, ModeForm, OpenCourseForm, PatientForm,
+    ConfirmForm, HoldForm, IntervalForm, ModeForm, OpenCourseForm, PatientForm,
     SeriesPlannedForm,
 )
 
@@ -58,12 +58,16 @@ def index():
 def new():
     """Add a patient; field errors keep what was typed and save nothing."""
     form = PatientForm()
+    duplicates = []
     if form.validate_on_submit():
-        patient = _save_patient(form, None)
+        if not form.add_anyway.data:
+            duplicates = patient_service.possible_duplicates(patient_service.clean_values(form.patient_values()))
+        patient = None if duplicates else _save_patient(form, None)
         if patient is not None:
             flash("Patient added.", "success")
             return redirect(url_for(".detail", patient_id=patient.id), 303)
-    return render_template("patients/form.html", form=form, patient=None), 400 if form.errors else 200
+    return render_template("patients/form.html", form=form, patient=None,
+                           duplicates=duplicates), 400 if form.errors else 200
 
 
 @bp.route("/<int:patient_id>/edit", methods=["GET", "POST"])
@@ -74,6 +78,7 @@ def edit(patient_id: int):
     form = PatientForm(obj=patient)
     if request.method == "GET":
         form.email_opt_out.data = patient.email_opt_out_at is not None
+        form.email_consent.data = patient.email_consent and patient.email_opt_out_at is None
     if form.validate_on_submit():
         if _save_patient(form, patient) is not None:
             flash("Patient saved.", "success")
@@ -149,7 +154,6 @@ def _page_forms(course: Course | None, settings, submitted: dict) -> dict:
             series=make("series", SeriesPlannedForm, "series", series_planned=course.series_planned,
                         version=version),
             hold=make("hold", HoldForm, "hold", version=version),
-            discharge=make("discharge", DischargeForm, "discharge", version=version),
         )
     return forms
 
@@ -174,7 +178,7 @@ def render_detail(patient_id: int, *, status: int = 200, submitted: dict | None 
     return render_template(
         "patients/detail.html", patient=patient, open_course=open_course, view=view,
         timeline=line, earlier=earlier, infusions=infusions, today=today,
-        zone=ZoneInfo(settings.timezone), pain=charts.pain_chart(infusions),
+        zone=ZoneInfo(settings.timezone), pain=charts.pain_chart([i for i in infusions if not i.in_error]),
         forms=_page_forms(open_course, settings, submitted or {}), failed_action=failed_action,
         failed_messages=failed_messages,
         status_labels=scheduling.STATUS_LABELS, settings=settings,

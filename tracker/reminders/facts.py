@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Course, Patient, Reminder, User
-from . import messages
+from . import messages, notices
 from .clock import Clock
 from .digest import Digest, build_digest
 from .planning import WINDOW_KINDS, booked_courses, by_id, stale_reason
@@ -82,6 +82,9 @@ class BatchFacts:
             return messages.appointment_message(reminder, patient=reminder.patient,
                                                 appointment=reminder.appointment, clock=clock,
                                                 settings=settings)
+        if reminder.kind in notices.NOTICE_KINDS:
+            return notices.notice_message(reminder, patient=reminder.patient, appointment=reminder.appointment,
+                                          clock=clock, settings=settings)
         digest = self.digest(clock, settings)
         if digest.total == 0:
             return None

@@ -9,7 +9,8 @@ STATUS_CHOICES = {"": "Any status", "pending": "Pending", "sending": "Sending", 
                   "failed": "Failed", "cancelled": "Cancelled", "skipped": "Skipped"}
 KIND_CHOICES = {"": "Any kind", "window_upcoming": "Window opening soon",
                 "window_closing": "Window closing soon", "appointment": "Appointment",
-                "staff_digest": "Staff digest"}
+                "staff_digest": "Staff digest", "visit_booked": "Visit booked",
+                "visit_moved": "Visit moved", "visit_cancelled": "Visit cancelled"}
 
 
 class ReminderFilterForm(FlaskForm):

@@ -18,6 +18,7 @@ from .. import status
 from ..extensions import db
 from ..models import Appointment, Course, Reminder, User, utcnow
 from .clock import Clock
+from .notices import NOTICE_KINDS, stale_notice
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +232,8 @@ def stale_reason(reminder: Reminder, *, course, appointment, user, booked: bool,
         if clock.now >= appointment.start_at:
             return "skipped", "too late: the appointment has started"
         return None
+    if reminder.kind in NOTICE_KINDS:
+        return stale_notice(reminder, appointment=appointment, clock=clock)
     if reminder.kind == "staff_digest":
         if user is None or not user.active or user.role != "frontdesk":
             return "cancelled", "staff account inactive or no longer front desk"

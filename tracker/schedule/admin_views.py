@@ -6,13 +6,23 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from ..booking import WEEKDAYS
+from ..database import lock_for_write
 from ..extensions import db
-from ..models import AppointmentType, Chair, ClosedDate, OpeningHours
+from ..models import AppointmentType, Chair, ClosedDate, OpeningHours, utcnow
+from ..reminders import notices
 from ..saving import acting_user, commit, save
 from ..security import roles_required
+from ..services import appointments as service
 from ..services.clinic import clinic_today, get_settings
 from . import resources
-from .forms import AppointmentTypeForm, CapacityForm, ChairForm, ClosedDateForm, HoursForm
+from .forms import (
+    AppointmentTypeForm,
+    CapacityForm,
+    ChairForm,
+    CloseDayVisitsForm,
+    ClosedDateForm,
+    HoursForm,
+)
 from .routes import bp
 
 
@@ -124,11 +134,46 @@ def closed_dates():
         on=form.on.data, reason=form.reason.data or "", actor=acting_user()))
     if saved:
         closed, booked = saved.result
-        flash(f"Closed on {closed.on.isoformat()}.", "success")
+        flash(f"Closed on {closed.on:%a} {closed.on.day} {closed.on:%b %Y}.", "success")
         if booked:
-            flash(f"{booked} appointment(s) are still booked that day: reschedule them.", "error")
+            return redirect(url_for(".closed_day", closed_id=closed.id), 303)
         return redirect(url_for(".closed_dates"), 303)
     return _closed_dates_page(form, status=400)
+
+
+@bp.get("/closed-dates/<int:closed_id>")
+@roles_required("frontdesk", "clinician")
+def closed_day(closed_id: int):
+    """A closed day's visits still booked: move each, or cancel them all and tell the patients."""
+    closed = db.get_or_404(ClosedDate, closed_id)
+    return render_template("schedule/closed_day.html", closed=closed, visits=service.visits_on(closed.on),
+                           form=CloseDayVisitsForm(formdata=None))
+
+
+@bp.post("/closed-dates/<int:closed_id>/cancel-visits")
+@roles_required("frontdesk", "clinician")
+def closed_day_cancel(closed_id: int):
+    """Cancel every visit still booked on a closed day (as by the clinic), telling each patient
+    when asked to."""
+    closed = db.get_or_404(ClosedDate, closed_id)
+    form = CloseDayVisitsForm()
+    if not form.validate_on_submit():
+        flash("That action is not available.", "error")
+        return redirect(url_for(".closed_day", closed_id=closed_id), 303)
+    now, settings = utcnow(), get_settings()
+    lock_for_write(db.session)
+    cancelled = service.cancel_visits_on(closed.on, actor=acting_user(), now=now)
+    told = 0
+    if form.notify.data:
+        told = sum(notices.visit_cancelled(a, now=now, settings=settings, only_if_told=False) for a in cancelled)
+    db.session.commit()
+    message = f"Cancelled {len(cancelled)} visit{'s' if len(cancelled) != 1 else ''}."
+    if form.notify.data:
+        message += f" A cancellation email goes to {told} of them."
+        if told < len(cancelled):
+            message += " The others cannot be emailed (no consent or no address): call them."
+    flash(message, "success")
+    return redirect(url_for(".closed_day", closed_id=closed_id), 303)
 
 
 @bp.post("/closed-dates/<int:closed_id>/delete")

@@ -141,6 +141,12 @@ class ClosedDateForm(FlaskForm):
     reason = StringField("Reason (e.g. public holiday)", validators=[Length(max=120), NoControlCharacters()])
 
 
+class CloseDayVisitsForm(FlaskForm):
+    """Cancel the visits still booked on a closed day; telling the patients is a choice."""
+
+    notify = BooleanField("Email each patient that their visit is cancelled", default=True)
+
+
 class AppointmentTypeForm(FlaskForm):
     """A kind of chair block: preparation, infusion and recovery minutes."""
 

@@ -15,11 +15,14 @@ from .. import booking
 from ..bounds import record_id
 from ..database import lock_for_write
 from ..extensions import db
-from ..models import Appointment, AppointmentType, Chair, Patient, User
-from ..patients.forms import InfusionForm
+from ..models import Appointment, AppointmentType, Chair, Patient, User, utcnow
+from ..patients.forms import EnteredInErrorForm, InfusionForm
+from ..patients.sessions import session_messages
+from ..reminders import notices
 from ..saving import acting_user, commit, flash_errors, put_error, refused_status, save
 from ..security import roles_required
 from ..services import appointments as service
+from ..services import infusions as infusion_service
 from ..services.clinic import MAX_YEAR, MIN_YEAR, clinic_today, clinic_zone, get_settings, local_to_utc
 from ..services.courses import open_course_for
 from ..services.errors import RuleError, expect_version
@@ -180,12 +183,16 @@ def _booking_page(patient, *, form, template, appointment=None):
 
             def change() -> Appointment:
                 if appointment is None:
-                    return service.book(patient, appointment_type=type_, chair=chair, start_at=start_at,
-                                        actor=acting_user(), clinician=clinician, notes=form.notes.data or "")
+                    booked = service.book(patient, appointment_type=type_, chair=chair, start_at=start_at,
+                                          actor=acting_user(), clinician=clinician, notes=form.notes.data or "")
+                    notices.visit_booked(booked, now=utcnow(), settings=get_settings())
+                    return booked
                 locked = _locked_appointment(appointment.id)
                 expect_version(locked, form.version.data, "appointment")
-                return service.reschedule(locked, chair=chair, start_at=start_at, actor=acting_user(),
-                                          reason=form.reason.data, appointment_type=type_, clinician=clinician)
+                moved = service.reschedule(locked, chair=chair, start_at=start_at, actor=acting_user(),
+                                           reason=form.reason.data, appointment_type=type_, clinician=clinician)
+                notices.visit_moved(moved, now=utcnow(), settings=get_settings())
+                return moved
 
             def field_for(error: RuleError) -> str | None:
                 # A typed time's problems sit on its fields; anything else (a proposal taken a
@@ -302,14 +309,15 @@ def _appointment_page(appointment_id: int, *, status_form=None, failed_action=No
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
     rescheduled_to = db.session.scalar(select(Appointment.id).where(
         Appointment.rescheduled_from_id == appointment.id))
-    allowed = service.TRANSITIONS.get(appointment.status, set())
-    actions = [a for a, to in STATUS_ACTIONS.items() if to in allowed]
+    allowed = service.actions_now(appointment, now=utcnow())
+    actions = [a for a, to in STATUS_ACTIONS.items() if to in allowed and a != "error"]
     forms = {a: (status_form if a == failed_action and status_form else StatusForm(formdata=None))
              for a in actions}
     return render_template(
         "schedule/appointment.html", appointment=appointment, users=users, forms=forms,
         action_labels=ACTION_LABELS, rescheduled_to=rescheduled_to,
         can_reschedule=service.can_reschedule(appointment),
+        can_mark_in_error="entered-in-error" in allowed,
         can_complete=service.can_complete(appointment) and current_user.has_role("clinician"),
         cancel_labels=service.CANCEL_REASON_LABELS,
     ), status
@@ -329,16 +337,50 @@ def appointment_status(appointment_id: int):
 
     def change() -> None:
         expect_version(appointment, form.version.data, "appointment")
-        service.change_status(appointment, STATUS_ACTIONS[action], actor=acting_user(),
-                              reason=form.reason.data if action == "cancel" else None)
+        _mark(appointment, STATUS_ACTIONS[action], form.reason.data if action in ("cancel", "error") else None)
 
     if commit(form, change) is None:
         if form.reason.errors:
             return _appointment_page(appointment_id, status_form=form, failed_action=action, status=400)
         flash_errors(form)
         return _appointment_page(appointment_id, status=refused_status(form))
-    flash(f"Appointment {service.STATUS_LABELS[appointment.status]}.", "success")
+    flash(service.DONE_MESSAGES[appointment.status], "success")
     return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
+
+
+def _mark(appointment: Appointment, to_status: str, reason: str | None) -> None:
+    """A staff status step, and the patient's notice when it cancels a visit they were told of."""
+    now = utcnow()
+    service.mark(appointment, to_status, actor=acting_user(), now=now, reason=reason)
+    if appointment.status in notices.CANCELLED:
+        notices.visit_cancelled(appointment, now=now, settings=get_settings())
+
+
+@bp.route("/appointments/<int:appointment_id>/entered-in-error", methods=["GET", "POST"])
+@roles_required("frontdesk", "clinician")
+def appointment_in_error(appointment_id: int):
+    """Confirm, with a reason, that an appointment was entered in error; it stays, struck out."""
+    form = EnteredInErrorForm()
+    appointment = _load_appointment(appointment_id)
+    problem = None
+    if "entered-in-error" not in service.TRANSITIONS.get(appointment.status, set()):
+        problem = "This appointment is already marked entered in error."
+    elif form.validate_on_submit():
+
+        def change() -> None:
+            locked = _locked_appointment(appointment_id)
+            expect_version(locked, form.version.data, "appointment")
+            _mark(locked, "entered-in-error", form.reason.data)
+
+        if commit(form, change) is not None:
+            flash(service.DONE_MESSAGES["entered-in-error"], "success")
+            return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
+        appointment = _load_appointment(appointment_id)
+    if request.method == "GET":
+        form.version.data = str(appointment.version)
+    status = refused_status(form) if request.method == "POST" else 200
+    return render_template("schedule/appointment_in_error.html", appointment=appointment, form=form,
+                           problem=problem), status
 
 
 @bp.route("/appointments/<int:appointment_id>/reschedule", methods=["GET", "POST"])
@@ -374,7 +416,10 @@ def complete(appointment_id: int):
         flash(str(service.not_completable(appointment)), "error")
         return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
     form = InfusionForm()
+    last = infusion_service.last_recorded(appointment.patient_id)
     if request.method == "GET":
+        if last is not None:  # carried forward from the last session: checked, not retyped
+            form.weight_kg.data, form.dose_mg_per_kg.data = last.weight_kg, last.dose_mg_per_kg
         kind = appointment.appointment_type
         given = appointment.start_at + timedelta(minutes=kind.prep_min)
         form.given_at.data = given.astimezone(clinic_zone()).replace(tzinfo=None, second=0, microsecond=0)
@@ -385,14 +430,19 @@ def complete(appointment_id: int):
         return service.complete(_locked_appointment(appointment_id), actor=acting_user(), given_at=given_at,
                                 values=form.infusion_values())
 
-    saved = save(form, change, message="Session recorded; the appointment is completed.",
-                 to=url_for(".appointment", appointment_id=appointment_id))
+    saved = form.validate_on_submit() and commit(form, change)
     if saved:
-        return saved
+        infusion = saved.result
+        flash("Session recorded; the appointment is completed.", "success")
+        for message, category in session_messages(infusion, infusion.course, last.dose_mg_per_kg if last else None,
+                                                  get_settings()):
+            flash(message, category)
+        return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
     if request.method == "POST":
         appointment = _load_appointment(appointment_id)
     status = 400 if form.errors or form.form_errors else 200
-    return render_template("schedule/complete.html", appointment=appointment, form=form), status
+    return render_template("schedule/complete.html", appointment=appointment, form=form, last=last,
+                           settings=get_settings()), status
 
 
 from . import admin_views, sheets  # noqa: E402,F401  (they add routes to bp)

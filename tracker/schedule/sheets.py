@@ -43,6 +43,7 @@ class DaySheet:
     unplaced: list[SheetBlock] = field(default_factory=list)
     hours: tuple | None = None
     closed_reason: str | None = None
+    closed_id: int | None = None
     count: int = 0
 
 
@@ -79,7 +80,8 @@ def build_day_sheet(day: date, user_id: int | None) -> DaySheet:
     chairs = [c for c in db.session.scalars(select(Chair).order_by(Chair.position, Chair.name))
               if c.active or c.id in booked_chairs]
     sheet = DaySheet(day, chairs, hours=(hours_row.opens, hours_row.closes) if hours_row else None,
-                     closed_reason=(closed.reason or "closed") if closed else None)
+                     closed_reason=(closed.reason or "closed") if closed else None,
+                     closed_id=closed.id if closed else None)
     shown = [a for a in appointments if a.status in GRID_STATUSES]
     sheet.cancelled = [a for a in appointments if a.status not in GRID_STATUSES]
     sheet.count = len(shown)

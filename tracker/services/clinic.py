@@ -75,7 +75,7 @@ NUMBER_FIELDS = (
     "series_max_gap_days", "max_dose_mg_per_kg", "upcoming_days", "window_upcoming_days",
     "window_closing_days", "appointment_hours", "send_hours_start", "send_hours_end",
     "digest_hour", "max_send_attempts", "default_prep_min", "default_recovery_min",
-    "max_concurrent_per_clinician", "slot_step_min",
+    "max_concurrent_per_clinician", "slot_step_min", "dose_change_warn_percent",
 )
 # Search and recall: how dates of birth are typed, how long a called patient sorts lower.
 CHOICE_FIELDS = {"date_order": DATE_ORDERS}
@@ -83,6 +83,7 @@ RECALL_QUIET_DAYS_RANGE = (0, 60)
 # Limits the settings service checks itself (the admin and capacity forms read them).
 MAX_CONCURRENT_RANGE = (1, 50)
 SLOT_STEP_MIN_RANGE = (5, 120)
+DOSE_CHANGE_WARN_RANGE = (1, 1000)  # percent of the last dose; the session form warns above it
 # Patient self-service (book and manage links): hours and days, and two choices.
 ONLINE_RANGES = {"online_min_notice_hours": (0, 720), "online_horizon_days": (1, 366),
                  "online_cutoff_hours": (0, 720)}
@@ -133,6 +134,7 @@ def _check(values: dict) -> None:
             raise RuleError(f"Choose one of: {', '.join(choices.values())}.", name)
     for name, (low, high) in (("max_concurrent_per_clinician", MAX_CONCURRENT_RANGE),
                               ("slot_step_min", SLOT_STEP_MIN_RANGE),
+                              ("dose_change_warn_percent", DOSE_CHANGE_WARN_RANGE),
                               ("recall_quiet_days", RECALL_QUIET_DAYS_RANGE)):
         if not isinstance(values[name], int):
             raise RuleError("Enter a whole number.", name)

@@ -69,14 +69,15 @@ def refresh_course(course: Course) -> None:
     Completing the planned series moves the course to maintenance. Booster flags are set
     against the anchor that was in force before each booster.
     """
-    sessions = sorted(course.infusions, key=lambda i: (i.given_on, i.given_at))
+    # An infusion entered in error stays on record but counts for nothing here.
+    sessions = sorted((i for i in course.infusions if not i.in_error), key=lambda i: (i.given_on, i.given_at))
     qualifying = [i for i in sessions if i.qualifies]
     timings = scheduling.booster_timings([i.given_on for i in qualifying], course.series_planned,
                                          course.min_days, course.max_days)
     for infusion, timing in zip(qualifying, timings, strict=True):
         infusion.is_booster = timing is not None
         infusion.early, infusion.late = timing == "early", timing == "late"
-    for infusion in sessions:
+    for infusion in course.infusions:
         if not infusion.qualifies:
             infusion.is_booster = infusion.early = infusion.late = False
     facts = scheduling.series_facts(

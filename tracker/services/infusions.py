@@ -3,6 +3,8 @@ import logging
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from sqlalchemy import select
+
 from .. import scheduling
 from ..extensions import db
 from ..models import OUTCOMES, ClinicSettings, Course, Infusion, Patient
@@ -69,6 +71,9 @@ def check_values(values: dict, *, patient: Patient, settings: ClinicSettings, to
         value = values.get(name)
         if value is not None and not low <= value <= high:
             errors[name] = f"Enter a value between {low} and {high}."
+    systolic, diastolic = values.get("bp_systolic"), values.get("bp_diastolic")
+    if systolic is not None and diastolic is not None and diastolic >= systolic and "bp_diastolic" not in errors:
+        errors["bp_diastolic"] = "The diastolic pressure must be lower than the systolic; check both numbers."
     for name, limit in TEXT_MAX_LENGTHS.items():
         if len(values.get(name) or "") > limit:
             errors[name] = f"Use at most {limit} characters."
@@ -121,13 +126,45 @@ def record_infusion(course: Course, *, actor, settings: ClinicSettings, today: d
     return infusion
 
 
-def remove_infusion(infusion: Infusion, *, actor) -> None:
-    """Delete an infusion entered in error and re-anchor its course."""
-    course = infusion.course
-    before = audit.snapshot(infusion, INFUSION_FIELDS)
-    audit.record(actor, entity="infusion", entity_id=infusion.id, patient_id=course.patient_id,
-                 action="delete", before=before)
-    course.infusions.remove(infusion)
-    db.session.delete(infusion)
+ERROR_REASON_MAX = 200
+
+
+def mark_in_error(infusion: Infusion, *, actor, reason: str, now: datetime) -> Infusion:
+    """Mark an infusion entered in error: the row stays (struck out, with the reason), counts for
+    nothing, and the course re-anchors as if it had never been recorded; audited. Flushes."""
+    reason = " ".join((reason or "").split())
+    if infusion.in_error:
+        raise RuleError("This infusion is already marked entered in error.", None)
+    if infusion.course.state not in ("series_in_progress", "maintenance", "on_hold"):
+        raise RuleError("That infusion belongs to a closed course and cannot be changed.", None)
+    if not reason:
+        raise RuleError("Say why this infusion was entered in error.", "reason")
+    if len(reason) > ERROR_REASON_MAX:
+        raise RuleError(f"Use at most {ERROR_REASON_MAX} characters.", "reason")
+    before = audit.snapshot(infusion, ERROR_FIELDS)
+    infusion.entered_in_error_at = now
+    infusion.entered_in_error_reason = reason
+    infusion.entered_in_error_by_id = audit.actor_fields(actor)[0]
     db.session.flush()
-    refresh_course(course)
+    refresh_course(infusion.course)
+    audit.record(actor, entity="infusion", entity_id=infusion.id, patient_id=infusion.patient_id,
+                 action="entered_in_error", before=before, after=audit.snapshot(infusion, ERROR_FIELDS))
+    log.info("infusion %s marked entered in error", infusion.id)
+    return infusion
+
+
+ERROR_FIELDS = ("entered_in_error_at", "entered_in_error_reason")
+
+
+def last_recorded(patient_id: int) -> Infusion | None:
+    """The patient's latest infusion not entered in error (the session form carries it forward)."""
+    return db.session.scalar(
+        select(Infusion).where(Infusion.patient_id == patient_id, Infusion.entered_in_error_at.is_(None))
+        .order_by(Infusion.given_at.desc(), Infusion.id.desc()).limit(1))
+
+
+def dose_change_percent(previous: Decimal | None, dose: Decimal | None) -> Decimal | None:
+    """How far `dose` is from `previous`, in percent of `previous`; None when either is missing."""
+    if previous is None or dose is None or previous == 0:
+        return None
+    return (abs(Decimal(dose) - Decimal(previous)) * 100 / Decimal(previous)).quantize(Decimal("1"))

@@ -1,8 +1,9 @@
 """Patients: add and edit demographics, record email consent and opt-outs, with an audit trail."""
 import logging
+import re
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from ..extensions import db
 from ..models import Patient, Reminder, utcnow
@@ -70,7 +71,59 @@ def patient_problems(values: dict, *, today: date, patient_id: int | None = None
     phone = values.get("phone")
     if phone and len(phone) > 40:
         errors["phone"] = "Use at most 40 characters."
+    elif phone and (problem := phone_problem(phone)):
+        errors["phone"] = problem
+    if values.get("email_consent") and values.get("email_opt_out"):
+        errors["email_opt_out"] = ("Tick one, not both: consent to email reminders, or opted out "
+                                   "of email.")
     return errors
+
+
+# A phone number as people write it: digits with spaces, dots, dashes or brackets, an optional
+# leading +, and an optional extension ("x 12", "ext. 12").
+PHONE_SHAPE = re.compile(r"^\+?[\d\s().-]+((x|ext\.?)\s*\d{1,6})?$", re.IGNORECASE)
+PHONE_DIGITS = (7, 15)
+
+
+def phone_digits(phone: str) -> str:
+    """The digits of the number itself (an extension left out), for comparing two numbers."""
+    return re.sub(r"\D", "", re.split(r"x|ext", phone, maxsplit=1, flags=re.IGNORECASE)[0])
+
+
+def phone_problem(phone: str) -> str | None:
+    """Why a typed phone number is not one, or None."""
+    digits = len(phone_digits(phone))
+    if not PHONE_SHAPE.match(phone) or not PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1]:
+        return (f"Enter a phone number of {PHONE_DIGITS[0]} to {PHONE_DIGITS[1]} digits, such as "
+                "555 0100 or +1 555 010 0199.")
+    return None
+
+
+def _digits_only(column):
+    """SQL: the column with the usual phone separators taken out (SQLite and PostgreSQL)."""
+    for separator in (" ", "-", "(", ")", ".", "+"):
+        column = func.replace(column, separator, "")
+    return column
+
+
+def possible_duplicates(values: dict, *, patient_id: int | None = None, limit: int = 5) -> list[Patient]:
+    """Patients who may be the same person: same name and date of birth, or the same email or
+    phone number. `values` are cleaned (clean_values)."""
+    same = []
+    if values.get("first_name") and values.get("last_name") and values.get("date_of_birth"):
+        same.append(and_(Patient.date_of_birth == values["date_of_birth"],
+                         func.lower(Patient.first_name) == values["first_name"].lower(),
+                         func.lower(Patient.last_name) == values["last_name"].lower()))
+    if values.get("email"):
+        same.append(Patient.email == values["email"])
+    if values.get("phone") and len(phone_digits(values["phone"])) >= PHONE_DIGITS[0]:
+        same.append(_digits_only(Patient.phone) == phone_digits(values["phone"]))
+    if not same:
+        return []
+    query = select(Patient).where(or_(*same))
+    if patient_id is not None:
+        query = query.where(Patient.id != patient_id)
+    return list(db.session.scalars(query.order_by(Patient.last_name, Patient.id).limit(limit)))
 
 
 def _raise_first(errors: dict) -> None:
@@ -115,8 +168,8 @@ def withdraw_consent(patient: Patient) -> None:
 def _apply_consent(patient: Patient, consent: bool, opt_out: bool, now: datetime) -> None:
     """Turn the two consent checkboxes into facts with their times."""
     if opt_out:
-        record_opt_out(patient, now=now)
-        if not consent:
+        # An opt-out already on file is kept as it is (the form shows no consent beside it).
+        if record_opt_out(patient, now=now) and not consent:
             withdraw_consent(patient)
         return
     if consent and (not patient.email_consent or patient.email_opt_out_at is not None):

@@ -10,13 +10,15 @@ from .bookings import (  # noqa: F401
 )
 from .slots import (  # noqa: F401
     CHUNK_DAYS, SEARCH_DAYS, SlotSearch, active_blocks, active_chairs, active_types, clinic_rules,
-    clinicians, day_bounds, default_type, length_of, search_slots,
+    clinicians, day_bounds, default_type, free_slots, length_of, search_slots,
 )
 from .transitions import (  # noqa: F401
     CANCEL_REASON_LABELS, COMPLETABLE, STATUS_LABELS, TRANSITIONS, can_complete, change_status, complete,
     fulfil_from_infusion, not_completable, reschedule,
 )
 from .transitions import RESCHEDULABLE, can_reschedule  # noqa: F401
+from .closed_days import cancel_visits_on, visits_on  # noqa: F401
+from .transitions import DONE_MESSAGES, actions_now, clock_problem, mark  # noqa: F401
 from ..clinic import clinic_today  # noqa: F401
 from ..courses import open_course_for  # noqa: F401
 from ...models import utcnow  # noqa: F401

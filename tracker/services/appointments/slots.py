@@ -159,6 +159,13 @@ def search_slots(patient: Patient, appointment_type: AppointmentType, *,
     return search
 
 
+def free_slots(patient: Patient, appointment_type: AppointmentType, first: date, last: date, *,
+               clinician_id: int | None = None, now: datetime | None = None, limit: int = 12,
+               per_day: int = 3) -> list[booking.Slot]:
+    """The earliest free blocks for a patient between two clinic-local dates (both included)."""
+    return _find(patient, appointment_type, first, last, clinician_id, now or utcnow(), limit, per_day)
+
+
 def _last_booked_day(patient_id: int) -> date | None:
     """The clinic-local date of the patient's latest active appointment."""
     last = db.session.scalar(select(func.max(Appointment.start_at)).where(

@@ -2,10 +2,14 @@
 appointment by recording its session."""
 import logging
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
 
 from ...extensions import db
 from ...models import (
-    CANCEL_REASONS, Appointment, AppointmentStatusChange, AppointmentType, Chair, Infusion, Patient, User, utcnow,
+    CANCEL_REASONS, Appointment, AppointmentStatusChange, AppointmentType, Chair, ClosedDate, Infusion, Patient,
+    User, utcnow,
 )
 from .. import audit
 from ..clinic import clinic_today, get_settings
@@ -60,6 +64,48 @@ def change_status(appointment: Appointment, to_status: str, *, actor, reason: st
                  after=audit.snapshot(appointment, APPOINTMENT_FIELDS))
     log.info("appointment %s %s -> %s", appointment.id, from_status, to_status)
     return appointment
+
+
+# What staff read after each action (UX: sentences, not status codes).
+DONE_MESSAGES = {"booked": "Confirmed.", "arrived": "Marked as arrived.", "noshow": "Marked as no-show.",
+                 "cancelled": "Cancelled; the chair time is free again.",
+                 "entered-in-error": "Marked as entered in error; it is kept, struck through, and counts for nothing."}
+
+
+def clock_problem(appointment: Appointment, to_status: str, *, now: datetime) -> str | None:
+    """Why staff cannot take this step now, by the clock, or None: arrived only on the visit's
+    clinic-local day and not on a closed day; a no-show only once the visit has started."""
+    if to_status == "arrived":
+        zone = ZoneInfo(get_settings().timezone)
+        visit_day = appointment.start_at.astimezone(zone).date()
+        if visit_day != now.astimezone(zone).date():
+            return "A patient can be marked as arrived only on the day of the visit."
+        if db.session.scalar(select(ClosedDate.id).where(ClosedDate.on == visit_day)) is not None:
+            return "The clinic is closed that day: move the visit instead of marking it arrived."
+    if to_status == "noshow" and appointment.start_at > now:
+        return "A no-show can be recorded only once the visit has started."
+    return None
+
+
+def mark(appointment: Appointment, to_status: str, *, actor, now: datetime, reason: str | None = None) -> Appointment:
+    """A staff member's status step: the clock rules, a reason for entered in error, then the
+    state machine (change_status). Flushes."""
+    problem = clock_problem(appointment, to_status, now=now)
+    if problem:
+        raise RuleError(problem, None)
+    if to_status == "entered-in-error":
+        reason = " ".join((reason or "").split())
+        if not reason:
+            raise RuleError("Say why this appointment was entered in error.", "reason")
+        if len(reason) > 200:
+            raise RuleError("Use at most 200 characters.", "reason")
+    return change_status(appointment, to_status, actor=actor, reason=reason, now=now)
+
+
+def actions_now(appointment: Appointment, *, now: datetime) -> list[str]:
+    """The statuses staff may move this appointment to at `now` (state machine and clock)."""
+    return [to for to in sorted(TRANSITIONS.get(appointment.status, set()))
+            if to != "fulfilled" and clock_problem(appointment, to, now=now) is None]
 
 
 RESCHEDULABLE = ("pending", "booked")

@@ -1,0 +1,182 @@
+"""Telling a patient of a change to a visit: booked, moved, or cancelled by the clinic.
+
+Each notice is an outbox row like any reminder, planned in the same transaction as the change
+(so it exists exactly when the change does) with a dedupe key, and sent by the sweep: once,
+within the send hours, only to a patient who may be emailed, with the minimum of text and an
+.ics that updates the patient's calendar (the appointment's UID, its current SEQUENCE; REQUEST
+for a booking or a move, CANCEL for a cancellation).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Appointment, Patient, Reminder
+from .clock import Clock
+
+log = logging.getLogger(__name__)
+
+NOTICE_KINDS = ("visit_booked", "visit_moved", "visit_cancelled")
+NOTICE_LABELS = {
+    "visit_booked": "Visit booked",
+    "visit_moved": "Visit moved",
+    "visit_cancelled": "Visit cancelled",
+}
+SUBJECTS = {
+    "visit_booked": "Your visit on {day} at {time}",
+    "visit_moved": "New time for your visit: {day} at {time}",
+    "visit_cancelled": "Cancelled: your visit on {day} at {time}",
+}
+ICS_METHODS = {"visit_booked": "REQUEST", "visit_moved": "REQUEST", "visit_cancelled": "CANCEL"}
+ACTIVE = ("pending", "booked")
+CANCELLED = ("cancelled", "entered-in-error")
+PATIENT_KINDS_ABOUT_A_VISIT = ("appointment", *NOTICE_KINDS)
+
+
+def notice_key(kind: str, appointment_id: int, start_at: datetime) -> str:
+    """One booked and one cancelled notice per visit; one moved notice per new time."""
+    if kind == "visit_moved":
+        return f"visit_moved:a{appointment_id}:{start_at:%Y%m%dT%H%MZ}"
+    return f"{kind}:a{appointment_id}"
+
+
+def notice_due_at(now: datetime, settings) -> datetime:
+    """Now inside the send hours; otherwise the start of the next send hours (clinic-local)."""
+    clock = Clock.for_settings(now, settings)
+    if clock.in_send_hours:
+        return clock.now
+    day = (
+        clock.today
+        if clock.local.hour < settings.send_hours_start
+        else clock.today + timedelta(days=1)
+    )
+    return clock.at_local(day, settings.send_hours_start)
+
+
+def _plan(kind: str, appointment: Appointment, *, now: datetime, settings) -> bool:
+    """Insert the notice row unless it exists or the patient may not be emailed; flush."""
+    from .planning import Planned, insert_planned  # planning reads this module's rules
+
+    patient = db.session.get(Patient, appointment.patient_id)
+    if patient is None or not patient.may_email:
+        return False
+    row = Planned(
+        kind,
+        notice_key(kind, appointment.id, appointment.start_at),
+        notice_due_at(now, settings),
+        patient_id=appointment.patient_id,
+        course_id=appointment.course_id,
+        appointment_id=appointment.id,
+    )
+    created = insert_planned([row]) == 1
+    if created:
+        log.info("notice %s planned for appointment %s", kind, appointment.id)
+    return created
+
+
+def _pending(kind: str, appointment_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(Reminder.id)
+            .where(
+                Reminder.appointment_id == appointment_id,
+                Reminder.kind == kind,
+                Reminder.status.in_(("pending", "sending")),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _patient_was_told(appointment_id: int) -> bool:
+    """A reminder or notice about this visit has gone out to the patient."""
+    return (
+        db.session.scalar(
+            select(Reminder.id)
+            .where(
+                Reminder.appointment_id == appointment_id,
+                Reminder.kind.in_(PATIENT_KINDS_ABOUT_A_VISIT),
+                Reminder.status == "sent",
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def visit_booked(appointment: Appointment, *, now: datetime, settings) -> bool:
+    """Plan the 'visit booked' notice (with the .ics) for a new booking; flush."""
+    return _plan("visit_booked", appointment, now=now, settings=settings)
+
+
+def visit_moved(appointment: Appointment, *, now: datetime, settings) -> bool:
+    """Plan the notice of a visit's new time; flush.
+
+    A booked notice not yet sent carries the new time itself (it is rendered when sent), so the
+    patient hears of the visit once. An earlier moved notice still waiting is retired by the
+    sweep: its key names a time the visit no longer has.
+    """
+    if _pending("visit_booked", appointment.id):
+        return False
+    return _plan("visit_moved", appointment, now=now, settings=settings)
+
+
+def visit_cancelled(
+    appointment: Appointment, *, now: datetime, settings, only_if_told: bool = True
+) -> bool:
+    """Plan the cancellation notice (METHOD:CANCEL) of a visit the patient was told of; flush.
+
+    A visit the patient never heard of by email needs no cancellation: its waiting notices are
+    retired by the sweep instead. Closing a day tells every patient (`only_if_told=False`): they
+    may have booked by phone.
+    """
+    if only_if_told and not _patient_was_told(appointment.id):
+        return False
+    return _plan("visit_cancelled", appointment, now=now, settings=settings)
+
+
+def stale_notice(reminder, *, appointment, clock: Clock) -> tuple[str, str] | None:
+    """(new status, reason) when a notice must not go out any more, else None."""
+    if appointment is None:
+        return "cancelled", "appointment removed"
+    if clock.now >= appointment.start_at:
+        return "skipped", "too late: the visit has started"
+    if reminder.kind == "visit_cancelled":
+        if appointment.status not in CANCELLED:
+            return "cancelled", "visit active again"
+        return None
+    if appointment.status not in ACTIVE:
+        return "cancelled", "visit no longer booked"
+    if (
+        reminder.kind == "visit_moved"
+        and notice_key("visit_moved", appointment.id, appointment.start_at) != reminder.dedupe_key
+    ):
+        return "cancelled", "visit moved again"
+    return None
+
+
+def notice_message(reminder, *, patient, appointment, clock: Clock, settings):
+    """The notice email: the visit's day and time, the clinic's contacts, the calendar update."""
+    from ..calendar_export import appointment_ics
+    from ..mail import Attachment
+    from .messages import format_day, format_time, patient_message
+
+    local = appointment.start_at.astimezone(clock.zone)
+    day, time = format_day(local.date()), format_time(local)
+    method = ICS_METHODS[reminder.kind]
+    ics = appointment_ics(appointment, settings, method=method, attendee=patient.email)
+    attachments = [Attachment("appointment.ics", ics, "text", "calendar", {"method": method})]
+    return patient_message(
+        reminder.kind,
+        patient=patient,
+        settings=settings,
+        subject=SUBJECTS[reminder.kind].format(day=day, time=time),
+        attachments=attachments,
+        day=day,
+        time=time,
+    )
