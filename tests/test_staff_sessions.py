@@ -114,7 +114,7 @@ def test_password_reset_by_an_admin_ends_every_session(app, client, login_as):
             f"/admin/users/{user_id}/password",
             data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
         ).status_code
-        == 302
+        == 303
     )
     assert not _logged_in(victim) and not _logged_in(_replay(app, copied))
 
