@@ -93,7 +93,7 @@ def test_remember_cookie_replayed_after_a_password_change_is_refused(app, client
         "/account/password",
         data={"current": DEFAULT_PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
     )
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert "logged out in 1 other place" in here.get("/account").get_data(as_text=True)
     assert _logged_in(here)
     assert not _logged_in(client)

@@ -7,9 +7,9 @@ from flask_login import current_user, login_required, logout_user
 
 from ..extensions import db
 from ..models import StaffSession, utcnow
+from ..saving import save
 from ..security import idle_minutes
 from ..services.clinic import get_settings
-from ..services.errors import RuleError
 from ..services.sessions import end_session, end_sessions, open_sessions
 from ..services.staff import change_own_password
 from ..services.two_factor import (
@@ -95,23 +95,25 @@ def change_password():
     """Change your own password; your other sessions end."""
     form = ChangePasswordForm()
     form.account_email = current_user.email
-    if not form.validate_on_submit() or not _password_checked(form):
-        return _page(password_form=form, status=200)
-    try:
-        ended = change_own_password(
-            current_user, form.current.data, form.password.data, keep_session=g.staff_session.id
+    if form.validate_on_submit() and _password_checked(form):
+
+        def message(ended: int) -> str:
+            if not ended:
+                return "Password changed."
+            return f"Password changed. You were logged out in {ended} other place{'s' if ended != 1 else ''}."
+
+        saved = save(
+            form,
+            lambda: change_own_password(
+                current_user, form.current.data, form.password.data, keep_session=g.staff_session.id
+            ),
+            message=message,
+            to=url_for("auth.account"),
+            validate=False,
         )
-    except RuleError as error:
-        db.session.rollback()
-        field = getattr(form, error.field or "password")
-        field.errors = list(field.errors) + [str(error)]
-        return _page(password_form=form)
-    db.session.commit()
-    others = (
-        f" You were logged out in {ended} other place{'s' if ended != 1 else ''}." if ended else ""
-    )
-    flash(f"Password changed.{others}", "success")
-    return redirect(url_for("auth.account"))
+        if saved is not None:
+            return saved
+    return _page(password_form=form)
 
 
 @bp.post("/account/sessions/<int:session_id>/end")
