@@ -13,8 +13,8 @@ from wtforms.validators import StopValidation, ValidationError
 from ..models import ROLES
 from ..passwords import password_problem
 from ..services.clinic import (
-    DOSE_CHANGE_WARN_RANGE, MAX_CONCURRENT_RANGE, MAX_YEAR, MIN_YEAR, ONLINE_RANGES,
-    RECALL_QUIET_DAYS_RANGE, SLOT_STEP_MIN_RANGE, timezone_problem,
+    DOSE_CHANGE_WARN_RANGE, IDLE_TIMEOUT_RANGE, MAX_CONCURRENT_RANGE, MAX_YEAR, MIN_YEAR,
+    ONLINE_RANGES, RECALL_QUIET_DAYS_RANGE, SLOT_STEP_MIN_RANGE, timezone_problem,
 )
 from ..services.search import DATE_ORDERS
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
@@ -161,6 +161,9 @@ class SettingsForm(FlaskForm):
     # Entering sessions
     dose_change_warn_percent = _whole("Warn when a dose differs from the last by more than (%)",
                                       *DOSE_CHANGE_WARN_RANGE)
+    # Staff logins
+    idle_timeout_minutes = _whole("Log staff out after this many idle minutes", *IDLE_TIMEOUT_RANGE)
+    two_factor_for_everyone = BooleanField("Everyone logs in with two steps (admins always do)")
 
     GROUPS = {
         "Clinic": ("clinic_name", "display_name", "phone", "address", "timezone"),
@@ -175,6 +178,7 @@ class SettingsForm(FlaskForm):
         "Patient self-service": ("online_min_notice_hours", "online_horizon_days", "online_cutoff_hours",
                                  "online_late_cancel", "online_bookings_confirmed"),
         "Entering sessions": ("dose_change_warn_percent",),
+        "Staff logins": ("idle_timeout_minutes", "two_factor_for_everyone"),
     }
 
     def validate_timezone(self, field):
