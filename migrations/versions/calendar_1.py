@@ -1,7 +1,7 @@
 """appointment history rows record a move: the old and new start and chair
 
 Revision ID: calendar_1
-Revises: api_2
+Revises: auth_1
 Create Date: 2026-12-03 18:30:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "calendar_1"
-down_revision = "api_2"
+down_revision = "auth_1"
 branch_labels = None
 depends_on = None
 
