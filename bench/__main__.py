@@ -15,10 +15,12 @@ import time
 import traceback
 
 from . import BENCH_DATE
+from .api import measure_api_appointments
 from .build import build_clinic
 from .databases import PostgresStore, SQLiteStore, remove_tree, schema_key
 from .measure import Unavailable, measure_due, measure_floor, measure_slots, measure_sweep
 from .procs import ROOT
+from .search import search_figures
 from .selfbook import measure_selfbook
 from .web import worklist_figures
 
@@ -28,7 +30,8 @@ TARGETS = (
     ("due_s", "<=", 2), ("due_ratio", "<=", 3), ("due_peak_rss_mb", "<=", 300),
     ("worklist_p50_ms", "<=", 50), ("worklist_p95_ms", "<=", 150), ("worklist_ratio", "<=", 10),
     ("worklist_rps_ratio", ">=", 0.1), ("sweep_s", "<=", 10), ("slots_ms", "<=", 20),
-    ("growth_due", "<=", 12), ("growth_sweep", "<=", 12), ("selfbook_p50_ms", "<=", 50),
+    ("growth_due", "<=", 12), ("growth_sweep", "<=", 12), ("search_p50_ms", "<=", 20),
+    ("selfbook_p50_ms", "<=", 50),
 )
 UNITS = {"_per_s": "msg/s", "_ms": "ms", "_mb": "MB", "_rps": "req/s", "_s": "s"}  # longest first
 
@@ -146,8 +149,11 @@ def run(args) -> int:
             (("due_s", "due_peak_rss_mb", "due_ratio"), lambda: _due(report, store, runs, scratch, found)),
             (("worklist_p50_ms", "worklist_p95_ms", "worklist_ratio", "worklist_rps", "worklist_rps_ratio"),
              lambda: _worklist(report, store, meta, args)),
+            (("search_p50_ms", "search_p95_ms", "search_page_p50_ms"),
+             lambda: _search(report, store, meta, args)),
             (("sweep_s", "sweep_msgs_per_s"), lambda: _sweep(report, store, meta, scratch, found)),
             (("slots_ms",), lambda: _slots(report, store, args)),
+            (("api_appointments_p50_ms",), lambda: _api(report, store, args)),
             (("selfbook_p50_ms", "selfbook_p95_ms"), lambda: _selfbook(report, store, args)),
             (("growth_due",), lambda: _growth_due(report, small, runs, scratch, found)),
             (("growth_sweep",), lambda: _growth_sweep(report, small, scratch, found)),
@@ -181,6 +187,14 @@ def _worklist(report, store, meta, args) -> None:
     report.echo(f"# load: bare route {web['bare_rps']:.1f} req/s (2 gunicorn workers, 8 client threads)")
 
 
+def _search(report, store, meta, args) -> None:
+    found = search_figures(store.url, BENCH_DATE, meta["admin_email"], meta["admin_password"],
+                           os.path.join(args.cache_dir, "gunicorn.log"), args.patients, args.smoke,
+                           report.echo)
+    for name in ("search_p50_ms", "search_p95_ms", "search_page_p50_ms"):
+        report.figure(name, found[name], 1)
+
+
 def _sweep(report, store, meta, scratch, found) -> None:
     seconds, messages, summary = measure_sweep(store, BENCH_DATE, scratch)
     found["sweep_s"] = seconds
@@ -195,6 +209,12 @@ def _slots(report, store, args) -> None:
     slots_ms, page_ms, where = measure_slots(store.url, BENCH_DATE, 10 if args.smoke else 30)
     report.figure("slots_ms", slots_ms)
     report.echo(f"# slots: {where}; a page of 12 proposals takes {page_ms:.1f} ms")
+
+
+def _api(report, store, args) -> None:
+    p50, what = measure_api_appointments(store.url, BENCH_DATE, 10 if args.smoke else 50)
+    report.figure("api_appointments_p50_ms", p50, 1)
+    report.echo(f"# api: a day's appointments, {what}")
 
 
 def _selfbook(report, store, args) -> None:

@@ -21,9 +21,12 @@ NEW_VALUES = {
     "max_send_attempts": "4", "default_prep_min": "20", "default_recovery_min": "30",
     "max_concurrent_per_clinician": "2", "slot_step_min": "10",
     "dose_change_warn_percent": "40",
+    "date_order": "DMY", "recall_quiet_days": "5",
     # patient self-service
     "online_min_notice_hours": "48", "online_horizon_days": "30", "online_cutoff_hours": "12",
     "online_late_cancel": "y", "online_bookings_confirmed": "y",
+    # staff logins
+    "idle_timeout_minutes": "20", "two_factor_for_everyone": "y",
 }
 
 

@@ -17,7 +17,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIGURES = (
     "import_s", "import_peak_rss_mb", "due_s", "due_peak_rss_mb", "due_ratio", "worklist_p50_ms",
     "worklist_p95_ms", "worklist_ratio", "worklist_rps", "worklist_rps_ratio", "sweep_s",
-    "sweep_msgs_per_s", "slots_ms", "growth_due", "growth_sweep", "selfbook_p50_ms", "selfbook_p95_ms",
+    "sweep_msgs_per_s", "slots_ms", "api_appointments_p50_ms", "growth_due", "growth_sweep",
+    "selfbook_p50_ms", "selfbook_p95_ms",
 )
 
 

@@ -139,7 +139,9 @@ def test_timeline_and_pain_chart_are_accessible_svg(app, client, login_as, freez
     chart = re.search(r'<svg class="chart".*?</svg>', body, re.S).group(0)
     assert chart.count("<polyline") == 2 and "6 sessions from 2026-03-02 to 2026-03-13" in chart
     assert "Pain scores as a table" in body and "<td>2026-03-02</td><td>7</td><td>2</td>" in body
-    assert "style=" not in body and "<script" not in body and "<style" not in body
+    assert "style=" not in body and "<style" not in body
+    assert sorted(re.findall(r"<script\b[^>]*>", body)) == [
+        '<script src="/static/js/idle.js" defer>', '<script src="/static/js/patient-search.js" defer>']
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
 
 

@@ -127,7 +127,7 @@ def test_booked_and_planner_candidates_match_the_python_rules(app_ctx, data, on)
     sweep = SweepClock.on_date(on, clinic)
     assert booked_courses(booked, sweep, clinic) == {cid for cid, b in booked.items() if b}
     # The worklist counts booked patients per part from each course's latest appointment.
-    expected_sizes = {(is_booked, n): 0 for is_booked in (False, True) for n in range(len(PARTS))}
+    expected_sizes = {(kind, n): 0 for kind in ("open", "called", "booked") for n in range(len(PARTS))}
     for course in db.session.scalars(select(Course)):
         status = scheduling.course_status(
             state=course.state, mode=course.mode, on=on, anchor_date=course.anchor_date,
@@ -136,14 +136,15 @@ def test_booked_and_planner_candidates_match_the_python_rules(app_ctx, data, on)
             series_max_gap_days=clinic.series_max_gap_days)
         part = "undated" if status == "due" and course.window_closes is None else "dated"
         if (status, part) in PARTS:
-            expected_sizes[(booked[course.id], PARTS.index((status, part)))] += 1
+            kind = "booked" if booked[course.id] else "open"  # nobody was called here
+            expected_sizes[(kind, PARTS.index((status, part)))] += 1
     assert part_sizes(clock) == expected_sizes
     # Page by page (each part read from its nearer end) the worklist is the export's order.
     whole = [row.course_id for row in db.session.execute(
-        export_rows(clock, statuses=URGENCY, booked=None, search_text=None))]
+        export_rows(clock, statuses=URGENCY, booked=None))]
     paged, page = [], 1
     while True:
-        found = worklist_page(clock, statuses=URGENCY, booked=None, search_text=None, page=page,
+        found = worklist_page(clock, statuses=URGENCY, booked=None, page=page,
                               per_page=2)
         paged += [row.course_id for row in found.items]
         if not found.has_next:

@@ -50,10 +50,12 @@ def register_cli(app):
     """Attach every command to app.cli."""
     app.cli.add_command(init_db_command)
     app.cli.add_command(create_user_command)
+    from .api.cli import register as register_api_commands
     from .commands import register as register_clinic_commands
     from .reminders.cli import register as register_reminder_commands
 
     register_clinic_commands(app)
     register_reminder_commands(app)
+    register_api_commands(app)
     for command in app.cli.commands.values():
         logged(command)

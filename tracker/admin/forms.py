@@ -13,9 +13,10 @@ from wtforms.validators import StopValidation, ValidationError
 from ..models import ROLES
 from ..passwords import password_problem
 from ..services.clinic import (
-    DOSE_CHANGE_WARN_RANGE, MAX_CONCURRENT_RANGE, MAX_YEAR, MIN_YEAR, ONLINE_RANGES, SLOT_STEP_MIN_RANGE,
-    timezone_problem,
+    DOSE_CHANGE_WARN_RANGE, IDLE_TIMEOUT_RANGE, MAX_CONCURRENT_RANGE, MAX_YEAR, MIN_YEAR,
+    ONLINE_RANGES, RECALL_QUIET_DAYS_RANGE, SLOT_STEP_MIN_RANGE, timezone_problem,
 )
+from ..services.search import DATE_ORDERS
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
 from ..validators import EmailAddress, NoControlCharacters
 
@@ -145,6 +146,9 @@ class SettingsForm(FlaskForm):
     default_recovery_min = _whole("Recovery (minutes)", 0, 480)
     max_concurrent_per_clinician = _whole("Infusions at once per clinician", *MAX_CONCURRENT_RANGE)
     slot_step_min = _whole("Booking slot step (minutes)", *SLOT_STEP_MIN_RANGE)
+    # Search and recall
+    date_order = SelectField("Dates of birth are typed", choices=DATE_ORDERS)
+    recall_quiet_days = _whole("A called patient sorts lower for (days)", *RECALL_QUIET_DAYS_RANGE)
     # Patient self-service
     online_min_notice_hours = _whole("Online booking: at least this many hours ahead",
                                      *ONLINE_RANGES["online_min_notice_hours"])
@@ -157,6 +161,9 @@ class SettingsForm(FlaskForm):
     # Entering sessions
     dose_change_warn_percent = _whole("Warn when a dose differs from the last by more than (%)",
                                       *DOSE_CHANGE_WARN_RANGE)
+    # Staff logins
+    idle_timeout_minutes = _whole("Log staff out after this many idle minutes", *IDLE_TIMEOUT_RANGE)
+    two_factor_for_everyone = BooleanField("Everyone logs in with two steps (admins always do)")
 
     GROUPS = {
         "Clinic": ("clinic_name", "display_name", "phone", "address", "timezone"),
@@ -167,9 +174,11 @@ class SettingsForm(FlaskForm):
                       "send_hours_start", "send_hours_end", "digest_hour", "max_send_attempts"),
         "Chair time": ("default_prep_min", "default_recovery_min", "max_concurrent_per_clinician",
                        "slot_step_min"),
+        "Search and recall": ("date_order", "recall_quiet_days"),
         "Patient self-service": ("online_min_notice_hours", "online_horizon_days", "online_cutoff_hours",
                                  "online_late_cancel", "online_bookings_confirmed"),
         "Entering sessions": ("dose_change_warn_percent",),
+        "Staff logins": ("idle_timeout_minutes", "two_factor_for_everyone"),
     }
 
     def validate_timezone(self, field):

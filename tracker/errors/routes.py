@@ -1,7 +1,7 @@
 """Error pages: never a bare 500, never a stack trace."""
 import logging
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -21,6 +21,10 @@ MESSAGES = {
 
 
 def _page(code: int, detail: str | None = None):
+    if request.path.startswith("/api/"):  # a URL or method the API does not have
+        from ..api.problems import problem_response
+
+        return problem_response(code, detail or MESSAGES.get(code, MESSAGES[500])[1])
     title, text = MESSAGES.get(code, MESSAGES[500])
     return render_template("errors/error.html", code=code, title=title, text=detail or text), code
 

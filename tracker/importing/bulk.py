@@ -14,7 +14,7 @@ from operator import itemgetter
 
 from sqlalchemy import select
 
-from .. import scheduling
+from .. import scheduling, search_keys
 from ..models import Course, Patient
 
 BOOSTER, EARLY, LATE = 1, 2, 4
@@ -113,7 +113,9 @@ def course_row(patient_id: int, plan: CoursePlan, *, indication: str, mode: str,
 
 
 def insert_patients(session, rows: list[dict]) -> list[int]:
-    """Insert new patients; their ids in the order given (looked up by MRN, which is unique)."""
+    """Insert new patients with their search keys; their ids in the order given (by MRN, unique)."""
+    rows = [{**row, **search_keys.key_values(row["first_name"], row["last_name"], row["mrn"],
+                                             row.get("phone"), row.get("email"))} for row in rows]
     insert_rows(session, Patient, rows)
     mrns = [row["mrn"] for row in rows]
     ids = dict(session.execute(select(Patient.mrn, Patient.id).where(Patient.mrn.in_(mrns))).all())

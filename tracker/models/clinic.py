@@ -45,6 +45,10 @@ class ClinicSettings(db.Model):
     default_recovery_min: Mapped[int] = mapped_column(default=45)
     max_concurrent_per_clinician: Mapped[int] = mapped_column(default=3)
     slot_step_min: Mapped[int] = mapped_column(default=15)
+    # Search and recall (services/search.py, worklist): how dates of birth are typed, and how
+    # many days a patient who was called sorts below those not yet called.
+    date_order: Mapped[str] = mapped_column(String(3), default="MDY")
+    recall_quiet_days: Mapped[int] = mapped_column(default=3)
     # Patient self-service (book and manage links)
     online_min_notice_hours: Mapped[int] = mapped_column(default=24)  # earliest online booking
     online_horizon_days: Mapped[int] = mapped_column(default=60)  # latest online booking
@@ -53,6 +57,9 @@ class ClinicSettings(db.Model):
     online_bookings_confirmed: Mapped[bool] = mapped_column(default=False)  # else pending
     # Entering sessions: warn when a dose differs from the patient's last by more than this share.
     dose_change_warn_percent: Mapped[int] = mapped_column(default=25, server_default="25")
+    # Staff sessions and logins
+    idle_timeout_minutes: Mapped[int] = mapped_column(default=30)
+    two_factor_for_everyone: Mapped[bool] = mapped_column(default=False)
 
 
 class AuditEvent(db.Model):

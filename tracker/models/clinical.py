@@ -3,9 +3,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .. import search_keys
 from ..extensions import db
 from ..scheduling import qualifies
 from .types import UTCDateTime, one_of, utcnow
@@ -16,6 +17,11 @@ OUTCOMES = ("completed", "stopped_early", "not_started")
 OPEN_STATES = ("series_in_progress", "maintenance", "on_hold")
 
 
+def key_text(length: int):
+    """A search key column: byte order on PostgreSQL ("C"), so a prefix is one index range."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 class Patient(db.Model):
     """A person treated at the clinic."""
 
@@ -23,6 +29,13 @@ class Patient(db.Model):
     __table_args__ = (
         Index("ix_patients_last_first", "last_name", "first_name"),
         Index("ix_patients_dob", "date_of_birth"),
+        # Search (services/search.py): each key is compared as a prefix, one index range.
+        Index("ix_patients_last_first_key", "last_key", "first_key"),
+        Index("ix_patients_first_key", "first_key"),
+        Index("ix_patients_mrn_key", "mrn_key"),
+        Index("ix_patients_phone_key", "phone_key"),
+        Index("ix_patients_phone_key_reversed", "phone_key_reversed"),
+        Index("ix_patients_email_key", "email_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -37,6 +50,13 @@ class Patient(db.Model):
     email_opt_out_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Search keys (tracker/search_keys.py), kept beside what was typed; filled on every write.
+    first_key: Mapped[str] = mapped_column(key_text(search_keys.NAME_KEY_LENGTH), default="")
+    last_key: Mapped[str] = mapped_column(key_text(search_keys.NAME_KEY_LENGTH), default="")
+    mrn_key: Mapped[str] = mapped_column(key_text(search_keys.MRN_KEY_LENGTH), default="")
+    phone_key: Mapped[Optional[str]] = mapped_column(key_text(search_keys.PHONE_KEY_LENGTH))
+    phone_key_reversed: Mapped[Optional[str]] = mapped_column(key_text(search_keys.PHONE_KEY_LENGTH))
+    email_key: Mapped[Optional[str]] = mapped_column(key_text(search_keys.EMAIL_KEY_LENGTH))
     # Optimistic locking: every UPDATE bumps it and checks it; forms carry the version they showed.
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
@@ -53,6 +73,16 @@ class Patient(db.Model):
     def may_email(self) -> bool:
         """Consent recorded, an address on file, and no opt-out."""
         return bool(self.email_consent and self.email and self.email_opt_out_at is None)
+
+
+@event.listens_for(Patient, "before_insert")
+@event.listens_for(Patient, "before_update")
+def _fill_search_keys(_mapper, _connection, patient: Patient) -> None:
+    """Every ORM write of a patient refreshes its search keys from what was typed."""
+    keys = search_keys.key_values(patient.first_name, patient.last_name, patient.mrn,
+                                  patient.phone, patient.email)
+    for name, value in keys.items():
+        setattr(patient, name, value)
 
 
 class Course(db.Model):

@@ -4,20 +4,19 @@ The clinicians' routes (course actions, infusions) are in course_routes.py and i
 registered on the same blueprint.
 """
 import logging
-import re
 from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import scheduling
 from ..extensions import db
 from ..models import OPEN_STATES, Course, Patient
 from ..saving import acting_user, commit, put_error, refused_status
-from ..services import clinic
+from ..services import clinic, search
 from ..services import patients as patient_service
 from ..services.clinic import get_settings
 from ..services.errors import RuleError, expect_version
@@ -30,45 +29,28 @@ from .forms import (
 bp = Blueprint("patients", __name__, url_prefix="/patients")
 log = logging.getLogger(__name__)
 
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-MAX_SEARCH_TERMS = 4
-
-
-def _search(statement, q: str):
-    """Narrow the patients select by a typed date of birth, an MRN, or name beginnings."""
-    if ISO_DATE.match(q):
-        try:
-            return statement.where(Patient.date_of_birth == date.fromisoformat(q)), None
-        except ValueError:
-            return None, "That is not a valid date; type a date of birth as YYYY-MM-DD."
-    terms = q.split()[:MAX_SEARCH_TERMS]
-    by_name = and_(*(or_(Patient.first_name.istartswith(term, autoescape=True),
-                         Patient.last_name.istartswith(term, autoescape=True)) for term in terms))
-    by_mrn = or_(Patient.mrn == q, Patient.mrn.istartswith(q, autoescape=True))
-    return statement.where(or_(by_mrn, by_name)), None
-
 
 @bp.get("/")
 @login_required
 def index():
-    """Find a patient by name, MRN or date of birth; one page at a time."""
-    q = " ".join((request.args.get("q") or "").split())[:100]
-    statement = select(Patient).options(selectinload(Patient.courses))
-    search_error = None
-    if q:
-        statement, search_error = _search(statement, q)
+    """Every patient, or those the search finds (services/search.py); one page at a time."""
+    settings, today = get_settings(), clinic.clinic_today()
+    query = search.parse(request.args.get("q"), date_order=settings.date_order, today=today)
+    if query.text:
+        statement = search.patients_statement(query)
+    else:
+        statement = select(Patient).order_by(Patient.last_name, Patient.first_name, Patient.id)
     page = None
     if statement is not None:
-        statement = statement.order_by(Patient.last_name, Patient.first_name, Patient.id)
-        page = db.paginate(statement, per_page=current_app.config.get("PAGE_SIZE", 50),
+        page = db.paginate(statement.options(selectinload(Patient.courses)),
+                           per_page=current_app.config.get("PAGE_SIZE", 50),
                            max_per_page=100, error_out=False)
-    settings, today = get_settings(), clinic.clinic_today()
     rows = []
     for patient in page.items if page is not None else []:
         course = next((c for c in patient.courses if c.state in OPEN_STATES), None)
         rows.append((patient, course, charts.course_view(course, settings, today).status if course else None))
-    return render_template("patients/index.html", q=q, page=page, rows=rows,
-                           search_error=search_error, status_labels=scheduling.STATUS_LABELS)
+    return render_template("patients/index.html", q=query.text, page=page, rows=rows,
+                           search_error=query.problem, status_labels=scheduling.STATUS_LABELS)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -1,14 +1,15 @@
 """Routes of the reminders area: the reminders log, retry and cancel; the public unsubscribe page."""
 import logging
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
-from sqlalchemy import or_, select
+from sqlalchemy import false, select
 from sqlalchemy.orm import joinedload
 
 from ..extensions import csrf, db
 from ..models import Patient, Reminder, User
 from ..saving import acting_user, save
 from ..security import local_path, roles_required
-from ..services.clinic import clinic_zone, get_settings
+from ..services import search
+from ..services.clinic import clinic_today, clinic_zone, get_settings
 from . import actions
 from .forms import KIND_CHOICES, STATUS_CHOICES, ReminderActionForm, ReminderFilterForm
 from .heartbeat import heartbeat_problem
@@ -32,10 +33,9 @@ def filtered_reminders(form: ReminderFilterForm):
         query = query.where(Reminder.patient_id == form.patient_id.data)
     text = (form.patient.data or "").strip()
     if text:
-        query = query.join(Patient, Patient.id == Reminder.patient_id)
-        for term in text.split()[:4]:  # autoescape: the term's own % and _ are taken literally
-            query = query.where(or_(Patient.mrn == term, Patient.last_name.istartswith(term, autoescape=True),
-                                    Patient.first_name.istartswith(term, autoescape=True)))
+        found = search.matching_ids(search.parse(text, date_order=get_settings().date_order,
+                                                 today=clinic_today()))
+        query = query.where(Reminder.patient_id.in_(found) if found is not None else false())
     return query.order_by(Reminder.due_at.desc(), Reminder.id.desc())
 
 

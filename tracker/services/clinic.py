@@ -8,6 +8,7 @@ from ..models import ClinicSettings
 from .audit import record, snapshot
 from .courses import MAX_INTERVAL_DAYS, check_interval, check_series_planned
 from .errors import RuleError
+from .search import DATE_ORDERS
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,9 @@ NUMBER_FIELDS = (
     "digest_hour", "max_send_attempts", "default_prep_min", "default_recovery_min",
     "max_concurrent_per_clinician", "slot_step_min", "dose_change_warn_percent",
 )
+# Search and recall: how dates of birth are typed, how long a called patient sorts lower.
+CHOICE_FIELDS = {"date_order": DATE_ORDERS}
+RECALL_QUIET_DAYS_RANGE = (0, 60)
 # Limits the settings service checks itself (the admin and capacity forms read them).
 MAX_CONCURRENT_RANGE = (1, 50)
 SLOT_STEP_MIN_RANGE = (5, 120)
@@ -84,7 +88,12 @@ DOSE_CHANGE_WARN_RANGE = (1, 1000)  # percent of the last dose; the session form
 ONLINE_RANGES = {"online_min_notice_hours": (0, 720), "online_horizon_days": (1, 366),
                  "online_cutoff_hours": (0, 720)}
 ONLINE_FLAGS = ("online_late_cancel", "online_bookings_confirmed")
-SETTINGS_FIELDS = tuple(TEXT_FIELDS) + NUMBER_FIELDS + tuple(ONLINE_RANGES) + ONLINE_FLAGS
+# Staff sessions and logins
+IDLE_TIMEOUT_RANGE = (5, 720)  # minutes without activity before a session ends
+FLAG_FIELDS = ("two_factor_for_everyone",)
+SETTINGS_FIELDS = (tuple(TEXT_FIELDS) + NUMBER_FIELDS + tuple(ONLINE_RANGES) + ONLINE_FLAGS
+                   + tuple(CHOICE_FIELDS) + ("recall_quiet_days",) + ("idle_timeout_minutes",)
+                   + FLAG_FIELDS)
 DOSE_PLACES = Decimal("0.001")
 
 
@@ -124,9 +133,15 @@ def _check(values: dict) -> None:
         raise RuleError(str(error), f"default_{error.field}") from None
     if values["lapse_grace_days"] > MAX_INTERVAL_DAYS:
         raise RuleError(f"Enter at most {MAX_INTERVAL_DAYS} days.", "lapse_grace_days")
+    for name, choices in CHOICE_FIELDS.items():
+        if values[name] not in choices:
+            raise RuleError(f"Choose one of: {', '.join(choices.values())}.", name)
     for name, (low, high) in (("max_concurrent_per_clinician", MAX_CONCURRENT_RANGE),
                               ("slot_step_min", SLOT_STEP_MIN_RANGE),
-                              ("dose_change_warn_percent", DOSE_CHANGE_WARN_RANGE)):
+                              ("dose_change_warn_percent", DOSE_CHANGE_WARN_RANGE),
+                              ("recall_quiet_days", RECALL_QUIET_DAYS_RANGE)):
+        if not isinstance(values[name], int):
+            raise RuleError("Enter a whole number.", name)
         if not low <= values[name] <= high:
             raise RuleError(f"Enter a number from {low} to {high}.", name)
     if values["send_hours_start"] >= values["send_hours_end"]:
@@ -134,6 +149,9 @@ def _check(values: dict) -> None:
     for name, (low, high) in ONLINE_RANGES.items():
         if not isinstance(values[name], int) or not low <= values[name] <= high:
             raise RuleError(f"Enter a number from {low} to {high}.", name)
+    low, high = IDLE_TIMEOUT_RANGE
+    if not isinstance(values["idle_timeout_minutes"], int) or not low <= values["idle_timeout_minutes"] <= high:
+        raise RuleError(f"Enter a number of minutes from {low} to {high}.", "idle_timeout_minutes")
 
 
 def update_settings(actor, values: dict) -> ClinicSettings:
@@ -149,6 +167,8 @@ def update_settings(actor, values: dict) -> ClinicSettings:
     for name in ONLINE_FLAGS:
         merged[name] = bool(merged[name])
     merged["max_dose_mg_per_kg"] = Decimal(merged["max_dose_mg_per_kg"]).quantize(DOSE_PLACES)
+    for name in FLAG_FIELDS:
+        merged[name] = bool(merged[name])
     _check(merged)
     before = snapshot(settings, SETTINGS_FIELDS)
     for name, value in merged.items():

@@ -1,21 +1,26 @@
-"""Forms of the worklist area: GET filters, so no CSRF token (they change nothing)."""
-from wtforms import Form, IntegerField, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional
+"""Forms of the worklist area: GET filters (no CSRF token: they change nothing), and the
+row's call log (a POST with a CSRF token)."""
+from flask_wtf import FlaskForm
+from wtforms import Form, HiddenField, IntegerField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..scheduling import WORKLIST_STATUSES
+from ..services.outreach import MAX_NOTE_LENGTH, OUTCOME_LABELS
 from ..validators import NoControlCharacters
 
 STATUS_CHOICES = {"": "All needing action", "overdue": "Overdue", "due": "Due",
                   "interrupted": "Series interrupted", "lapsed": "Lapsed"}
 BOOKED_CHOICES = {"": "Booked and unbooked", "unbooked": "Unbooked only", "booked": "Booked only"}
+CONTACT_CHOICES = {"": "Called or not", "not_called": "Not contacted yet"}
 
 
 class WorklistFilterForm(Form):
-    """Status, booked/unbooked and a name or MRN search."""
+    """Status, booked/unbooked and a patient search (services/search.py)."""
 
     status = SelectField("Status", choices=STATUS_CHOICES, default="")
     booked = SelectField("Booking", choices=BOOKED_CHOICES, default="")
-    q = StringField("Name or MRN", validators=[Optional(), Length(max=80), NoControlCharacters()])
+    contact = SelectField("Calls", choices=CONTACT_CHOICES, default="")
+    q = StringField("Name, MRN, birth date or phone", validators=[Optional(), Length(max=100), NoControlCharacters()])
 
     @property
     def statuses(self) -> tuple[str, ...]:
@@ -30,6 +35,11 @@ class WorklistFilterForm(Form):
         return {"booked": True, "unbooked": False}.get(self.booked.data or "")
 
     @property
+    def not_called_only(self) -> bool:
+        """True for "not contacted yet": unbooked patients nobody called in the quiet days."""
+        return self.contact.data == "not_called" and not self.contact.errors
+
+    @property
     def search(self) -> str | None:
         """The search text when it is valid and not blank."""
         text = (self.q.data or "").strip()
@@ -42,3 +52,17 @@ class UpcomingFilterForm(Form):
     days = IntegerField("Window opens within (days)",
                         validators=[Optional(), NumberRange(min=1, max=365,
                                                             message="Choose between 1 and 365 days.")])
+
+
+class CallForm(FlaskForm):
+    """One call from a worklist row: what happened, an optional note, the page to go back to."""
+
+    outcome = SelectField("Outcome", choices={"": "Choose…", **OUTCOME_LABELS},
+                          validators=[InputRequired(message="Choose what happened on the call.")])
+    note = StringField("Note", validators=[Optional(), Length(max=MAX_NOTE_LENGTH),
+                                           NoControlCharacters()])
+    next = HiddenField()
+
+    def validate_outcome(self, field):
+        if field.data not in OUTCOME_LABELS:
+            raise ValidationError("Choose what happened on the call.")

@@ -15,17 +15,24 @@ from flask_login import current_user, login_required
 from ..csv_safe import safe_row
 from ..bounds import requested_page
 from ..extensions import db
+from ..models import Patient, utcnow
+from ..saving import acting_user, save
+from ..security import local_path
 from ..scheduling import STATUS_LABELS
+from ..services import outreach, search
 from ..services.clinic import clinic_today, get_settings
 from ..status import clock_for, stream
-from .forms import UpcomingFilterForm, WorklistFilterForm
+from .forms import CallForm, UpcomingFilterForm, WorklistFilterForm
 from .queries import URGENCY, export_rows, upcoming_page, worklist_page
 
 bp = Blueprint("worklist", __name__, url_prefix="/worklist")
 log = logging.getLogger(__name__)
 
+# The first nine columns are those of the first export (programs read them); contact details
+# and the recall log come after.
 EXPORT_COLUMNS = ("mrn", "last_name", "first_name", "status", "anchor", "window_opens",
-                  "window_closes", "booked", "next_appointment")
+                  "window_closes", "booked", "next_appointment", "date_of_birth", "phone", "email",
+                  "last_contact", "last_contact_outcome", "calls")
 
 
 @dataclass(frozen=True)
@@ -42,17 +49,46 @@ class WorklistRow:
     last_series_session: Optional[date]
     booked: bool
     next_appointment: Optional[datetime]
+    date_of_birth: date
+    phone: Optional[str]
+    urgency: str  # "overdue by 12 days", "9 days left" ...
+    called: bool  # called in the clinic's quiet days: sorted below the others
+    last_contact: Optional[outreach.LastContact]
 
     @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, self.status)
 
 
-def _rows(items, zone: ZoneInfo) -> list[WorklistRow]:
+def _days(n: int) -> str:
+    return f"{n} day{'s' if n != 1 else ''}"
+
+
+def urgency(status: str, today: date, closes: Optional[date], last_session: Optional[date]) -> str:
+    """How urgent a row is, in days: overdue by, days left in the window, days since."""
+    if status in ("overdue", "lapsed") and closes is not None:
+        return f"overdue by {_days((today - closes).days)}"
+    if status == "due" and closes is not None:
+        return f"{_days((closes - today).days)} left in the window"
+    if status == "interrupted" and last_session is not None:
+        return f"{_days((today - last_session).days)} since the last session"
+    return ""
+
+
+def _last_contact(row) -> Optional[outreach.LastContact]:
+    if row.last_contact_at is None:
+        return None
+    return outreach.LastContact(row.last_contact_at, row.last_contact_outcome, row.calls)
+
+
+def _rows(items, zone: ZoneInfo, today: date) -> list[WorklistRow]:
     return [WorklistRow(r.patient_id, r.mrn, f"{r.last_name}, {r.first_name}", r.status,
                         r.anchor_date, r.window_opens, r.window_closes, r.last_qualifying_on,
                         bool(r.booked),
-                        r.next_appointment.astimezone(zone) if r.next_appointment else None)
+                        r.next_appointment.astimezone(zone) if r.next_appointment else None,
+                        r.date_of_birth, r.phone,
+                        urgency(r.status, today, r.window_closes, r.last_qualifying_on),
+                        bool(r.called), _last_contact(r))
             for r in items]
 
 
@@ -66,7 +102,14 @@ def _links() -> dict[str, tuple[str, str]]:
     One url_for per page rather than one per row: a row's URL is prefix + id + suffix.
     """
     return {name: tuple(url_for(endpoint, patient_id=_ID_MARK).split(str(_ID_MARK), 1))
-            for name, endpoint in (("patient", "patients.detail"), ("book", "schedule.book"))}
+            for name, endpoint in (("patient", "patients.detail"), ("book", "schedule.book"),
+                                   ("call", "worklist.log_call"))}
+
+
+def _search(form: WorklistFilterForm, settings, today: date) -> search.SearchQuery | None:
+    """The worklist's search box as the one patient search's query (None when empty)."""
+    text = form.search
+    return search.parse(text, date_order=settings.date_order, today=today) if text else None
 
 
 def _page_number() -> int:
@@ -81,12 +124,17 @@ def index():
     form.validate()
     settings = get_settings()
     clock = clock_for(clinic_today(), settings)
+    zone = ZoneInfo(settings.timezone)
     page = worklist_page(clock, statuses=form.statuses, booked=form.booked_filter,
-                         search_text=form.search, page=_page_number(),
-                         per_page=current_app.config["PAGE_SIZE"])
+                         search=_search(form, settings, clock.on), page=_page_number(),
+                         per_page=current_app.config["PAGE_SIZE"],
+                         called_since=outreach.called_since(clock.on, settings.recall_quiet_days, zone),
+                         not_called_only=form.not_called_only)
     return render_template("worklist/index.html", form=form, page=page, today=clock.on,
-                           rows=_rows(page.items, ZoneInfo(settings.timezone)), links=_links(),
-                           urgency=URGENCY, labels=STATUS_LABELS,
+                           rows=_rows(page.items, zone, clock.on), links=_links(),
+                           urgency=URGENCY, labels=STATUS_LABELS, zone=zone,
+                           quiet_days=settings.recall_quiet_days, outcomes=outreach.OUTCOME_LABELS,
+                           back=request.full_path.rstrip("?"),
                            export_args=_filter_args(request.args))
 
 
@@ -101,12 +149,12 @@ def upcoming():
     page = upcoming_page(clock, days=days, page=_page_number(),
                          per_page=current_app.config["PAGE_SIZE"])
     return render_template("worklist/upcoming.html", form=form, page=page, days=days,
-                           today=clock.on, rows=_rows(page.items, ZoneInfo(settings.timezone)),
+                           today=clock.on, rows=_rows(page.items, ZoneInfo(settings.timezone), clock.on),
                            links=_links())
 
 
 def _filter_args(args) -> dict:
-    return {k: v for k, v in args.items() if k in ("status", "booked", "q") and v}
+    return {k: v for k, v in args.items() if k in ("status", "booked", "contact", "q") and v}
 
 
 @bp.get("/export.csv")
@@ -119,7 +167,9 @@ def export_csv():
     clock = clock_for(clinic_today(), settings)
     zone = ZoneInfo(settings.timezone)
     statement = export_rows(clock, statuses=form.statuses, booked=form.booked_filter,
-                            search_text=form.search)
+                            search=_search(form, settings, clock.on),
+                            called_since=outreach.called_since(clock.on, settings.recall_quiet_days, zone),
+                            not_called_only=form.not_called_only)
     log.info("worklist exported by user %s", current_user.id)
 
     def lines():
@@ -128,10 +178,14 @@ def export_csv():
         writer.writerow(safe_row(EXPORT_COLUMNS))
         for number, row in enumerate(stream(db.session, statement), start=1):
             start = row.next_appointment
+            contact = row.last_contact_at
             writer.writerow(safe_row([
-                row.mrn, row.last_name, row.first_name,
-                row.status, _iso(row.anchor_date), _iso(row.window_opens), _iso(row.window_closes),
-                "yes" if row.booked else "no", start.astimezone(zone).isoformat() if start else "",
+                row.mrn, row.last_name, row.first_name, row.status, _iso(row.anchor_date),
+                _iso(row.window_opens), _iso(row.window_closes), "yes" if row.booked else "no",
+                start.astimezone(zone).isoformat() if start else "",
+                _iso(row.date_of_birth), row.phone or "", row.email or "",
+                contact.astimezone(zone).isoformat() if contact else "",
+                row.last_contact_outcome or "", row.calls,
             ]))
             if number % 500 == 0:
                 yield buffer.getvalue()
@@ -147,3 +201,33 @@ def export_csv():
 
 def _iso(day: Optional[date]) -> str:
     return day.isoformat() if day else ""
+
+
+@bp.post("/<int:patient_id>/calls")
+@login_required
+def log_call(patient_id: int):
+    """Log a call from a worklist row in one step; back to the same page of the list."""
+    form = CallForm()
+    back = local_path(form.next.data) or url_for(".index")
+
+    def change():
+        return outreach.log_attempt(patient_id, outcome=form.outcome.data, note=form.note.data or "",
+                                    actor=acting_user(), now=utcnow())
+
+    def message(attempt) -> str:
+        patient = db.session.get(Patient, attempt.patient_id)
+        return f"Call logged for {patient.full_name}: {outreach.OUTCOME_LABELS[attempt.outcome]}."
+
+    return save(form, change, message=message, to=back, refused_to=back)
+
+
+@bp.app_template_global()
+def patient_calls(patient) -> list:
+    """A patient's latest calls, newest first (one query), for the patient page."""
+    return outreach.patient_attempts(patient.id)
+
+
+@bp.app_template_global()
+def call_outcome_label(outcome: str) -> str:
+    """A call's outcome in the clinic's words."""
+    return outreach.OUTCOME_LABELS.get(outcome, outcome)

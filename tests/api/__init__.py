@@ -1,0 +1,1 @@
+"""Tests of the JSON API, its tokens, feeds and webhooks."""

@@ -1,0 +1,1 @@
+"""Calendar feeds: secret iCalendar subscription URLs per staff member and per chair."""

@@ -1,0 +1,144 @@
+"""The recall log: calls to patients about their next visit, logged and read back.
+
+The one writer of outreach_attempts. An attempt belongs to the patient and to the open
+course it was made for; it is never deleted. The worklist sorts patients called in the last
+`recall_quiet_days` below the others (worklist/queries.py reads `called_since`).
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import OPEN_STATES, Course, OutreachAttempt, Patient
+from ..validators import CONTROL_RE
+from . import audit
+from .errors import RuleError
+
+log = logging.getLogger(__name__)
+
+OUTCOME_LABELS = {
+    "no_answer": "No answer",
+    "voicemail": "Left a voicemail",
+    "will_call_back": "Spoke: will call back",
+    "booked": "Booked",
+    "declined": "Declined",
+    "wants_to_stop": "Wants to stop treatment",
+}
+MAX_NOTE_LENGTH = 500
+PATIENT_PAGE_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class LastContact:
+    """The latest attempt to reach a patient, and how many were made for the course.
+
+    Read with the worklist's rows (contact_columns), never one query per row.
+    """
+
+    at: datetime
+    outcome: str
+    attempts: int
+
+    @property
+    def outcome_label(self) -> str:
+        return OUTCOME_LABELS.get(self.outcome, self.outcome)
+
+
+def log_attempt(
+    patient_id: int, *, outcome: str, note: str, actor, now: datetime
+) -> OutreachAttempt:
+    """Record a call and its outcome for the patient's open course; RuleError if refused. Flushes.
+
+    Refused when the patient has no open course any more (discharged, or the course was
+    entered in error, since the list was shown): there is nothing to recall them for.
+    """
+    if outcome not in OUTCOME_LABELS:
+        raise RuleError("Choose what happened on the call.", "outcome")
+    note = " ".join((note or "").split())
+    if len(note) > MAX_NOTE_LENGTH:
+        raise RuleError(f"Keep the note to {MAX_NOTE_LENGTH} characters.", "note")
+    if CONTROL_RE.search(note):
+        raise RuleError("Remove the control characters from the note.", "note")
+    patient = db.session.get(Patient, patient_id)
+    if patient is None:
+        raise RuleError("This patient is not on file any more.", "outcome")
+    course = db.session.scalar(
+        select(Course)
+        .where(Course.patient_id == patient_id, Course.state.in_(OPEN_STATES))
+        .limit(1)
+    )
+    if course is None:
+        raise RuleError(
+            f"{patient.full_name} was discharged since this list was shown, so the "
+            "call was not logged. Reload the worklist.",
+            "outcome",
+        )
+    attempt = OutreachAttempt(
+        patient_id=patient_id,
+        course_id=course.id,
+        at=now,
+        outcome=outcome,
+        note=note,
+        user_id=getattr(actor, "id", None),
+    )
+    db.session.add(attempt)
+    db.session.flush()
+    audit.record(
+        actor,
+        entity="outreach_attempt",
+        entity_id=attempt.id,
+        patient_id=patient_id,
+        action="create",
+        after=audit.snapshot(attempt, ("course_id", "outcome", "note")),
+    )
+    log.info("outreach attempt %s logged for patient %s", attempt.id, patient_id)
+    return attempt
+
+
+def called_since(today: date, quiet_days: int, zone: ZoneInfo) -> datetime | None:
+    """The instant from which a call sorts a patient lower: the start of the quiet days.
+
+    "Called in the last 3 days" is today and the two days before, in clinic time; None when
+    the clinic sets no quiet days (nobody sorts lower).
+    """
+    if quiet_days <= 0:
+        return None
+    first = today - timedelta(days=quiet_days - 1)
+    return datetime.combine(first, time(0), zone).astimezone(ZoneInfo("UTC"))
+
+
+def contact_columns():
+    """The latest attempt's time and outcome and the course's number of attempts, as columns
+    of a statement over Course (the worklist's CSV export: an index probe per row)."""
+    latest = (
+        select(OutreachAttempt)
+        .where(OutreachAttempt.patient_id == Course.patient_id)
+        .order_by(OutreachAttempt.at.desc(), OutreachAttempt.id.desc())
+        .limit(1)
+    )
+    return (
+        latest.with_only_columns(OutreachAttempt.at).scalar_subquery().label("last_contact_at"),
+        latest.with_only_columns(OutreachAttempt.outcome)
+        .scalar_subquery()
+        .label("last_contact_outcome"),
+        select(func.count())
+        .where(OutreachAttempt.course_id == Course.id)
+        .scalar_subquery()
+        .label("calls"),
+    )
+
+
+def patient_attempts(patient_id: int, limit: int = PATIENT_PAGE_ATTEMPTS) -> list[OutreachAttempt]:
+    """The patient's latest attempts, newest first (the patient page's recall log)."""
+    return list(
+        db.session.scalars(
+            select(OutreachAttempt)
+            .where(OutreachAttempt.patient_id == patient_id)
+            .order_by(OutreachAttempt.at.desc(), OutreachAttempt.id.desc())
+            .limit(limit)
+        )
+    )

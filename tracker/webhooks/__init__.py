@@ -1,0 +1,1 @@
+"""Signed webhooks: admin-registered endpoints, an outbox of deliveries, HMAC-SHA256 signatures."""
