@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tracker.extensions import db
-from tracker.models import AuditEvent, User, utcnow
+from tracker.models import AuditEvent, LoginAttempt, User, utcnow
 
 from .conftest import login
 from .factories import DEFAULT_PASSWORD, make_user
@@ -143,14 +143,21 @@ def test_admin_cannot_demote_or_deactivate_themselves(client, login_as, app):
     assert rename.status_code == 303  # other changes to one's own account are fine
 
 
+def _lock(app, email, user_id, ip="127.0.0.1"):
+    """Five failed logins for the account from `ip` (the test client's address) a minute ago."""
+    with app.app_context():
+        at = utcnow() - timedelta(minutes=1)
+        for _ in range(5):
+            db.session.add(LoginAttempt(email=email, ip=ip, outcome="wrong", user_id=user_id, at=at))
+        db.session.commit()
+
+
 def test_reset_password_and_unlock(client, login_as, app):
     """Resetting a password checks the policy on the field, then lifts a lock; the old password
     stops working and the new one works."""
     login_as("admin")
     user_id, email = _make(app, role="clinician")
-    with app.app_context():
-        db.session.get(User, user_id).locked_until = utcnow() + timedelta(minutes=10)
-        db.session.commit()
+    _lock(app, email, user_id)
     weak = client.post(f"/admin/users/{user_id}/password", data={"password": "letmein12345", "confirm": "letmein12345"})
     assert weak.status_code == 200
     assert "This password is too common or too simple; choose another." in errors(weak)
@@ -164,7 +171,7 @@ def test_reset_password_and_unlock(client, login_as, app):
     assert ok.status_code == 303
     with app.app_context():
         user = db.session.get(User, user_id)
-        assert user.locked_until is None and user.check_password(NEW_PASSWORD)
+        assert user.check_password(NEW_PASSWORD)
         assert db.session.scalar(select(AuditEvent.action).where(AuditEvent.entity_id == user_id)) == "reset_password"
     other = app.test_client()
     assert other.post("/login", data={"email": email, "password": DEFAULT_PASSWORD}).status_code == 200
@@ -175,10 +182,9 @@ def test_unlock_button_lifts_a_lock(client, login_as, app):
     """A locked account shows as locked, with an Unlock button that lets its owner back in."""
     login_as("admin")
     user_id, email = _make(app, role="frontdesk")
-    with app.app_context():
-        db.session.get(User, user_id).locked_until = utcnow() + timedelta(minutes=10)
-        db.session.commit()
-    assert "locked" in client.get("/admin/users").get_data(as_text=True)
+    _lock(app, email, user_id)
+    assert app.test_client().post("/login", data={"email": email, "password": DEFAULT_PASSWORD}).status_code == 429
+    assert "login held after failed attempts" in client.get("/admin/users").get_data(as_text=True)
     assert "Unlock login" in client.get(f"/admin/users/{user_id}").get_data(as_text=True)
     assert client.post(f"/admin/users/{user_id}/unlock").status_code == 303
     assert "Unlock login" not in client.get(f"/admin/users/{user_id}").get_data(as_text=True)

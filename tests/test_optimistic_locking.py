@@ -152,8 +152,8 @@ def test_a_stale_appointment_action_is_refused(app, frozen_clock):  # noqa: F811
         setup = setup_clinic()
         patient, _ = maintenance_patient(date(2026, 12, 15))
         appointment = add_appointment(
-            patient, setup["chairs"][0], setup["maintenance"], at(date(2027, 1, 20), 9)
-        )
+            patient, setup["chairs"][0], setup["maintenance"], at(date(2027, 1, 4), 9)
+        )  # today's visit: arrival is offered only on the day
         db.session.commit()
         appointment_id = appointment.id
     a, b = _two_staff(app)
@@ -171,8 +171,8 @@ def test_a_stale_appointment_action_is_refused(app, frozen_clock):  # noqa: F811
         assert db.session.get(Appointment, appointment_id).status == "arrived"
 
 
-def test_removing_an_infusion_changed_meanwhile_is_refused(app):
-    """The remove button of an infusion changed since the page was shown: 409 page, row kept."""
+def test_entered_in_error_on_an_infusion_changed_meanwhile_is_refused(app):
+    """The entered-in-error page of an infusion changed since it was shown: 409, nothing marked."""
     with app.app_context():
         patient = make_patient()
         course = make_course(patient)
@@ -193,12 +193,12 @@ def test_removing_an_infusion_changed_meanwhile_is_refused(app):
         db.session.commit()
     (clinician, _) = _two_staff(app, role="clinician")
     response = clinician.post(
-        f"/patients/{patient_id}/infusions/{infusion_id}/delete", data={"version": shown}
+        f"/patients/{patient_id}/infusions/{infusion_id}/entered-in-error",
+        data={"version": shown, "reason": "recorded twice"},
     )
-    assert response.status_code == 303  # a one-button action: back to the page with the reason
-    assert f"{STALE} infusion" in clinician.get(response.headers["Location"]).text
+    assert response.status_code == 409 and f"{STALE} infusion" in response.text
     with app.app_context():
-        assert db.session.get(Infusion, infusion_id) is not None
+        assert db.session.get(Infusion, infusion_id).entered_in_error_at is None
 
 
 def test_a_write_that_crosses_another_is_refused_by_the_database(app):

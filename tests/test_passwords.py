@@ -79,3 +79,31 @@ def test_old_hash_is_upgraded_at_login(app, client):
     assert client.post("/login", data={"email": email, "password": DEFAULT_PASSWORD}).status_code == 302
     with app.app_context():
         assert db.session.get(User, user_id).password_hash.startswith("scrypt:")
+
+
+@pytest.mark.parametrize("password", [
+    "robert19840512", "michelle12031985", "1q2w3e4r5t6y7u", "zaq1xsw2cde3",
+])
+def test_guessable_passwords_are_refused(password):
+    """Passwords today's word lists let through but zxcvbn rates easy to guess (a name and a
+    date, a keyboard walk, a breached password) are refused with a sentence that says so."""
+    problem = password_problem(password, "someone@clinic.test")
+    assert problem is not None and problem.startswith("This password is too easy to guess")
+
+
+def test_guessable_message_explains_why():
+    """The message names zxcvbn's reason and how to do better."""
+    problem = password_problem("michelle12031985", "someone@clinic.test")
+    assert problem == ("This password is too easy to guess (Common names and surnames are easy "
+                       "to guess). Choose a longer one, for example three or four unrelated words.")
+
+
+def test_the_email_helps_the_estimate():
+    """The parts of the account's own email name count as known words."""
+    assert password_problem("Kowalczyk2026", "j.kowalczyk@clinic.test") is not None
+    assert password_problem("Kowalczyk2026", "someone@clinic.test") is None
+
+
+def test_very_long_passwords_are_rated_quickly():
+    """A 256-character password is rated on its first 64 characters (zxcvbn's work is bounded)."""
+    assert password_problem("q7#Lm" + "x" * 251) is None

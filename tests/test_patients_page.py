@@ -147,7 +147,8 @@ def test_timeline_and_pain_chart_are_accessible_svg(app, client, login_as, freez
     assert chart.count("<polyline") == 2 and "6 sessions from Mon 2 Mar 2026 to Fri 13 Mar 2026" in chart
     assert "Pain scores as a table" in body and "<td>Mon 2 Mar 2026</td><td>7</td><td>2</td>" in body
     assert "style=" not in body and "<style" not in body
-    assert re.findall(r"<script\b[^>]*>", body) == ['<script src="/static/js/patient-search.js" defer>']
+    assert sorted(re.findall(r"<script\b[^>]*>", body)) == [
+        '<script src="/static/js/idle.js" defer>', '<script src="/static/js/patient-search.js" defer>']
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
 
 

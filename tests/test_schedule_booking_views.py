@@ -42,18 +42,25 @@ def _first_slot_value(html: str) -> str:
     return re.search(r'name="slot" id="slot-1" value="([^"]+)"', html).group(1)
 
 
-def test_book_page_shows_window_and_proposals(client, login_as, clinic):
-    """The slot finder names the window's dates and proposes its earliest free blocks, first checked."""
+def test_book_page_shows_window_and_every_start_of_the_first_free_day(client, login_as, clinic):
+    """The slot finder names the window's dates and shows every free start of its first free day,
+    morning and afternoon, with none chosen; the later day is one link away."""
     login_as("frontdesk")
     html = client.get(f"/schedule/book?patient_id={clinic['patient']}").get_data(as_text=True)
     assert "opens <strong>Thu 14 Jan 2027</strong>" in html and "closes <strong>Mon 15 Mar 2027</strong>" in html
-    assert "Thu 14 Jan 2027, 08:00 to 09:40 · Chair 1" in html
-    assert re.search(r'id="slot-1" value="[^"]+" checked', html)
+    assert "(100 minute block) on Thu 14 Jan 2027" in html
+    morning, _, afternoon = html.partition(">Afternoon</h2>")
+    assert "08:00 to 09:40 · Chair 1" in morning and "11:45 to 13:25" in morning
+    # 08:00 to 16:15 every 15 minutes: 34 starts, 16 before noon.
+    assert html.count('name="slot" id="slot-') == 34 + 1
+    assert "12:00 to 13:40" in afternoon and "16:15 to 17:55" in afternoon
+    assert " checked" not in html.partition('class="book-form"')[2].partition("</fieldset>")[0]
+    assert 'href="/schedule/book?patient_id=' in html and "day=2027-01-15" in html  # later day
     assert 'for="slot-1"' in html and 'for="slot-other"' in html  # every radio is labelled
 
 
 def test_two_clicks_from_worklist_to_booked(client, login_as, clinic, app):
-    """Opening the finder and pressing Book (first proposal preselected) books it: PRG to the page."""
+    """Opening the finder, choosing the first start and pressing Book books it: PRG to the page."""
     login_as("frontdesk")
     page = client.get(f"/schedule/book?patient_id={clinic['patient']}").get_data(as_text=True)
     response = client.post(f"/schedule/book?patient_id={clinic['patient']}", data={
@@ -64,7 +71,7 @@ def test_two_clicks_from_worklist_to_booked(client, login_as, clinic, app):
     assert appointment.start_at == at(date(2027, 1, 14), 8) and appointment.status == "pending"
     assert appointment.course_id == clinic["course"]
     detail = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Booked Thu 14 Jan 2027, 08:00 on Chair 1." in detail
+    assert "Booked Thu 14 Jan 2027 08:00 on Chair 1 (not yet confirmed)." in detail
 
 
 def test_book_another_typed_time(client, login_as, clinic, app):
@@ -125,19 +132,21 @@ def test_tampered_slot_is_refused(client, login_as, clinic, app):
 def test_book_needs_a_real_patient(client, login_as, clinic):
     """A missing or unknown patient id is a 404, not a 500."""
     login_as("frontdesk")
-    assert client.get("/schedule/book").status_code == 404
+    assert client.get("/schedule/book?patient_id=").status_code == 404
     assert client.get("/schedule/book?patient_id=abc").status_code == 404
     assert client.get("/schedule/book?patient_id=99999").status_code == 404
 
 
-def test_search_form_changes_type_and_earliest_day(client, login_as, clinic):
-    """Choosing the series type and a later earliest day re-runs the finder; junk input is ignored."""
+def test_search_form_changes_type_and_day(client, login_as, clinic):
+    """Choosing the series type and a day shows that day's starts; junk input is ignored or
+    said plainly, never a 500."""
     login_as("frontdesk")
     html = client.get(f"/schedule/book?patient_id={clinic['patient']}&appointment_type={clinic['series']}"
-                      "&from_day=2027-02-01").get_data(as_text=True)
-    assert "Mon 1 Feb 2027, 08:00 to 13:00" in html
+                      "&day=2027-02-01").get_data(as_text=True)
+    assert "(300 minute block) on Mon 01 Feb 2027" in html and "08:00 to 13:00" in html
+    assert "Earlier day: Fri 29 Jan" in html and "Later day: Tue 02 Feb" in html
     assert client.get(f"/schedule/book?patient_id={clinic['patient']}&appointment_type=x&clinician=y"
-                      "&from_day=nonsense").status_code == 200
+                      "&day=nonsense").status_code == 200
 
 
 def test_full_window_is_said_plainly(client, login_as, app, frozen_clock):
@@ -153,7 +162,7 @@ def test_full_window_is_said_plainly(client, login_as, app, frozen_clock):
     html = client.get(f"/schedule/book?patient_id={patient_id}").get_data(as_text=True)
     assert "The window has no free slot left for Maintenance 40 min." in html
     assert "The earliest free times after it closes are shown." in html
-    assert "Tue 5 Jan 2027, 08:00" in html
+    assert "on Tue 05 Jan 2027" in html and "08:00 to 09:40" in html
 
 
 def test_series_patient_gets_next_day_proposals(client, login_as, app, frozen_clock):
@@ -166,7 +175,7 @@ def test_series_patient_gets_next_day_proposals(client, login_as, app, frozen_cl
     login_as("frontdesk")
     html = client.get(f"/schedule/book?patient_id={patient_id}").get_data(as_text=True)
     assert "Series in progress: 0 of 6 sessions given" in html
-    assert "Tue 5 Jan 2027, 08:00 to 13:00" in html
+    assert "on Tue 05 Jan 2027" in html and "08:00 to 13:00" in html
 
 
 def test_book_series_page(client, login_as, app, frozen_clock):
@@ -264,7 +273,8 @@ def test_status_change_is_a_post_only(client, login_as, clinic):
 
 
 def test_reschedule_page_moves_and_links(client, login_as, clinic, app):
-    """Reschedule proposes times; choosing one cancels the old appointment and links the new one."""
+    """Cancel and rebook proposes times; choosing one cancels the old appointment and links the
+    new one."""
     with app.app_context():
         old = add_appointment(db.session.get(Patient, clinic["patient"]), _chair(clinic, 0),
                               _type(clinic), at(date(2027, 1, 20), 9), status="booked")
@@ -272,7 +282,7 @@ def test_reschedule_page_moves_and_links(client, login_as, clinic, app):
         old_id = old.id
     login_as("frontdesk")
     page = client.get(f"/schedule/appointments/{old_id}/reschedule").get_data(as_text=True)
-    assert "Move to this time" in page
+    assert "Cancel and book this time" in page
     response = client.post(f"/schedule/appointments/{old_id}/reschedule", data={
         "appointment_type_id": clinic["maintenance"], "slot": "other", "start_at": "2027-01-21T10:00",
         "chair_id": clinic["chairs"][2], "reason": "clinic"})
@@ -354,7 +364,7 @@ def test_patient_appointments_partial(app, client, login_as, clinic):
         event.listen(db.engine, "before_cursor_execute", note)
         html = render_template("schedule/_patient_appointments.html", patient=patient)
         event.remove(db.engine, "before_cursor_execute", note)
-    assert "Wed 20 Jan 2027, 09:00" in html and "Maintenance 40 min" in html and "/schedule/appointments/" in html
+    assert "Wed 20 Jan 2027 09:00" in html and "Maintenance 40 min" in html and "/schedule/appointments/" in html
     assert html.count("/schedule/appointments/") == 3
     assert f"/schedule/book?patient_id={clinic['patient']}" in html
     assert len(statements) == 1
@@ -386,8 +396,8 @@ def test_absurd_search_and_series_input(client, login_as, app, frozen_clock):
         db.session.commit()
         patient_id, series_id = patient.id, setup["series"].id
     login_as("frontdesk")
-    response = client.get(f"/schedule/book?patient_id={patient_id}&from_day=9999-12-01")
-    assert response.status_code == 200 and "Choose a day from today to three years ahead." in response.get_data(as_text=True)
+    response = client.get(f"/schedule/book?patient_id={patient_id}&day=9999-12-01")
+    assert response.status_code == 200 and "Choose a day from today to three years ahead (YYYY-MM-DD)." in response.get_data(as_text=True)
     for first_day, message in (("9999-12-27", "within the next year"), ("0001-01-01", "in the past")):
         response = client.post(f"/schedule/book-series?patient_id={patient_id}", data={
             "appointment_type_id": series_id, "first_day": first_day, "weekdays": ["0"],

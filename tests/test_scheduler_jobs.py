@@ -7,7 +7,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from tracker.extensions import db
-from tracker.jobs import HEARTBEAT_JOB_ID, SWEEP_JOB_ID, WEBHOOKS_JOB_ID, build_scheduler, sweep
+from tracker.jobs import (
+    HEARTBEAT_JOB_ID,
+    PRUNE_LOGINS_JOB_ID,
+    SWEEP_JOB_ID,
+    WEBHOOKS_JOB_ID,
+    build_scheduler,
+    sweep,
+)
 from tracker.models import Reminder, SchedulerHeartbeat
 from tracker.services.clinic import get_settings
 
@@ -85,7 +92,7 @@ def test_scheduler_is_configured_for_one_run_at_a_time(app):
     scheduler = build_scheduler(app, ZoneInfo("America/Chicago"), "test:1", threading.Event(), threading.Lock())
     assert isinstance(scheduler.timezone, ZoneInfo) and scheduler.timezone.key == "America/Chicago"
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {SWEEP_JOB_ID, HEARTBEAT_JOB_ID, WEBHOOKS_JOB_ID}
+    assert set(jobs) == {SWEEP_JOB_ID, HEARTBEAT_JOB_ID, WEBHOOKS_JOB_ID, PRUNE_LOGINS_JOB_ID}
     assert jobs[SWEEP_JOB_ID].trigger.interval.total_seconds() == app.config["SWEEP_MINUTES"] * 60
     for job in jobs.values():
         assert job.coalesce is True and job.max_instances == 1

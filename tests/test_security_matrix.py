@@ -12,13 +12,15 @@ from werkzeug.security import generate_password_hash
 
 from tracker.extensions import csrf, db
 from tracker.models import (
-    ApiToken, Appointment, WebhookEndpoint, AppointmentType, Chair, ClosedDate, Infusion, Reminder, User, utcnow,
+    ApiToken, Appointment, WebhookEndpoint, AppointmentType, Chair, ClosedDate, Infusion, Reminder,
+    StaffSession, User, utcnow,
 )
 
 from .conftest import build_app, login
 from .factories import make_course, make_patient, make_user
 
 LOGIN = "login"  # a redirect to the login page
+LOGS_OUT = {("auth.end_all_sessions", "POST"), ("auth.logout", "POST")}
 ROLES = ("anonymous", "frontdesk", "clinician", "admin")
 
 # (endpoint, method): expected answer for (anonymous, frontdesk, clinician, admin).
@@ -47,10 +49,27 @@ ROUTES = {
     ("patient_links.resend", "POST"): (400, 400, 400, 400),
     # any staff
     ("auth.logout", "POST"): (LOGIN, LOGIN, LOGIN, LOGIN),  # staff: logged out, sent to log in
+    # the second login step: without a pending login (a right password first), back to log in
+    ("auth.login_code", "GET"): (LOGIN, LOGIN, LOGIN, LOGIN),
+    ("auth.login_code", "POST"): (LOGIN, LOGIN, LOGIN, LOGIN),
+    ("auth.login_setup", "GET"): (LOGIN, LOGIN, LOGIN, LOGIN),
+    ("auth.login_setup", "POST"): (LOGIN, LOGIN, LOGIN, LOGIN),
+    # one's own account
+    ("auth.account", "GET"): (LOGIN, 200, 200, 200),
+    ("auth.change_password", "POST"): (LOGIN, 200, 200, 200),
+    ("auth.keep_alive", "POST"): (LOGIN, 302, 302, 302),
+    ("auth.end_one_session", "POST"): (LOGIN, 404, 404, 404),  # the world's session is someone else's
+    ("auth.end_all_sessions", "POST"): (LOGIN, LOGIN, LOGIN, LOGIN),
+    ("auth.two_factor", "GET"): (LOGIN, 200, 200, 200),
+    ("auth.two_factor", "POST"): (LOGIN, 200, 200, 200),
+    ("auth.two_factor_off", "POST"): (LOGIN, 200, 200, 200),
+    ("auth.recovery_codes", "GET"): (LOGIN, 200, 200, 200),
+    ("auth.recovery_codes", "POST"): (LOGIN, 404, 404, 404),  # no second factor: no codes to renew
     ("main.index", "GET"): (LOGIN, 302, 302, 302),
     ("worklist.index", "GET"): (LOGIN, 200, 200, 200),
     ("worklist.upcoming", "GET"): (LOGIN, 200, 200, 200),
     ("worklist.export_csv", "GET"): (LOGIN, 200, 200, 200),
+    ("worklist.log_call", "POST"): (LOGIN, 303, 303, 303),  # refused, back to the list with why
     ("patients.index", "GET"): (LOGIN, 200, 200, 200),
     ("search.results", "GET"): (LOGIN, 200, 200, 200),
     ("search.suggest", "GET"): (LOGIN, 200, 200, 200),
@@ -73,6 +92,9 @@ ROUTES = {
     ("schedule.appointment_in_error", "POST"): (LOGIN, 400, 400, 400),
     ("schedule.reschedule", "GET"): (LOGIN, 200, 200, 200),
     ("schedule.reschedule", "POST"): (LOGIN, 400, 400, 400),
+    ("schedule.move", "GET"): (LOGIN, 200, 200, 200),
+    ("schedule.move", "POST"): (LOGIN, 400, 400, 400),
+    ("schedule.confirm_all", "POST"): (LOGIN, 303, 303, 303),
     ("reminders.index", "GET"): (LOGIN, 200, 200, 200),
     # front desk (and admin)
     ("reminders.retry", "POST"): (LOGIN, 303, 403, 303),
@@ -97,6 +119,7 @@ ROUTES = {
     ("admin.edit_user", "POST"): (LOGIN, 403, 403, 303),
     ("admin.reset_user_password", "POST"): (LOGIN, 403, 403, 200),
     ("admin.unlock", "POST"): (LOGIN, 403, 403, 303),
+    ("admin.two_factor_off", "POST"): (LOGIN, 403, 403, 303),
     ("admin.settings", "GET"): (LOGIN, 403, 403, 200),
     ("admin.settings", "POST"): (LOGIN, 403, 403, 200),
     ("admin.audit", "GET"): (LOGIN, 403, 403, 200),
@@ -209,12 +232,16 @@ def make_world() -> dict:
     api_token = ApiToken(user_id=spare.id, prefix="trk_matrix", token_hash=f"{patient.id:064d}", scope="read")
     hook = WebhookEndpoint(url="http://127.0.0.1:9/closed", events="appointment.booked", secret="whsec_matrix")
     db.session.add_all([api_token, hook])
+    spare_session = StaffSession(user_id=spare.id, token_hash=f"matrix-{patient.id:058d}",
+                                 expires_at=utcnow() + timedelta(hours=1))
+    db.session.add(spare_session)
     db.session.flush()
     return {
         "patient_id": patient.id, "course_id": course.id, "infusion_id": infusion.id,
         "appointment_id": appointment.id, "reminder_id": reminder.id, "chair_id": chair.id,
         "type_id": kind.id, "closed_id": closed.id, "user_id": spare.id, "token": make_token(patient.id),
         "token_id": api_token.id, "endpoint_id": hook.id,
+        "session_id": spare_session.id,
     }
 
 
@@ -261,8 +288,8 @@ def test_role_matrix(app):
         client = app.test_client()
         if role != "anonymous":
             login(client, users[role])
-        # logging out ends the session: run it last
-        for endpoint, method in sorted(app_routes(app), key=lambda r: (r == ("auth.logout", "POST"), r)):
+        # logging out ends the session: run those last
+        for endpoint, method in sorted(app_routes(app), key=lambda r: (r in LOGS_OUT, r)):
             with app.app_context():
                 world = make_world()  # fresh rows: a POST before may have removed the last ones
                 db.session.commit()

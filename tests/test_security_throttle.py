@@ -2,10 +2,11 @@
 import logging
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
+from tracker.auth.throttle import account_holds, failure_streaks
 from tracker.extensions import db
-from tracker.models import LoginAttempt, User, utcnow
+from tracker.models import AuditEvent, LoginAttempt, User, utcnow
 
 from .factories import DEFAULT_PASSWORD, make_user
 
@@ -24,17 +25,23 @@ def _post(client, email, password, ip="10.0.0.7"):
                        environ_base={"REMOTE_ADDR": ip})
 
 
-def _expire_hold(app, user_id):
-    """Pretend the account's hold ran out (instead of sleeping through it)."""
+def _age_attempts(app, seconds):
+    """Move every logged attempt `seconds` into the past (instead of sleeping through a hold)."""
     with app.app_context():
-        db.session.execute(update(User).where(User.id == user_id)
-                           .values(locked_until=utcnow() - timedelta(seconds=1)))
+        for attempt in db.session.scalars(select(LoginAttempt)):
+            attempt.at -= timedelta(seconds=seconds)
         db.session.commit()
 
 
+def _outcomes(app, user_id):
+    with app.app_context():
+        return db.session.scalars(select(LoginAttempt.outcome).where(LoginAttempt.user_id == user_id)
+                                  .order_by(LoginAttempt.id)).all()
+
+
 def test_account_is_slowed_after_three_failures(app, client):
-    """After three failures in a row the next attempt is refused unchecked (429, Retry-After)
-    until a short hold passes; even the right password does not get in during it."""
+    """After three failures in a row the next attempt from that address is refused unchecked
+    (429, Retry-After) until a short hold passes; even the right password does not get in."""
     user_id, email = _user(app)
     for _ in range(3):
         assert _post(client, email, WRONG).status_code == 200
@@ -42,20 +49,21 @@ def test_account_is_slowed_after_three_failures(app, client):
     assert held.status_code == 429
     assert 1 <= int(held.headers["Retry-After"]) <= 2
     assert "Too many failed attempts" in held.get_data(as_text=True)
-    _expire_hold(app, user_id)
+    _age_attempts(app, 3)
     assert _post(client, email, DEFAULT_PASSWORD).status_code == 302  # the hold was only a delay
 
 
 def test_hold_doubles_then_locks_for_the_lock_period(app, client):
-    """Each further failure doubles the hold; the fifth failure locks the account for 15 minutes."""
+    """Each further failure doubles the hold; the fifth failure holds the account for 15 minutes."""
     user_id, email = _user(app)
     holds = []
-    for _ in range(5):
-        _expire_hold(app, user_id)
+    for n in range(5):
         assert _post(client, email, WRONG).status_code == 200
         with app.app_context():
-            locked_until = db.session.get(User, user_id).locked_until
-        holds.append(locked_until - utcnow() if locked_until and locked_until > utcnow() else None)
+            end = account_holds([email], app.config).get(email)
+        holds.append(end - utcnow() if end else None)
+        if holds[-1] and n < 4:
+            _age_attempts(app, int(holds[-1].total_seconds()) + 1)
     assert holds[:2] == [None, None]
     assert timedelta(seconds=1) < holds[2] <= timedelta(seconds=2)
     assert timedelta(seconds=3) < holds[3] <= timedelta(seconds=4)
@@ -65,39 +73,87 @@ def test_hold_doubles_then_locks_for_the_lock_period(app, client):
     assert "Try again in 15 minutes" in locked.get_data(as_text=True)
 
 
+def test_lock_is_in_the_audit_trail(app, client):
+    """The failure that locks an account is an audit event admins see, with the address."""
+    user_id, email = _user(app)
+    for _ in range(5):
+        _post(client, email, WRONG, ip="10.6.6.6")
+        _age_attempts(app, 20)
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "login_locked"))
+        assert event.entity == "user" and event.entity_id == user_id and event.actor == "system"
+        assert event.changes["after"]["from"] == "10.6.6.6"
+    admin = app.test_client()
+    with app.app_context():
+        admin_email = make_user(role="admin").email
+        db.session.commit()
+    _post(admin, admin_email, DEFAULT_PASSWORD, ip="10.6.6.7")
+    trail = admin.get("/admin/audit", environ_base={"REMOTE_ADDR": "10.6.6.7"}).get_data(as_text=True)
+    assert "login_locked" in trail and "10.6.6.6" in trail
+
+
 def test_refused_attempts_are_logged_but_not_checked(app, client, caplog):
-    """Attempts during a hold are recorded as failed attempts and logged with the user id
-    (never the email), and they do not lengthen the account's hold."""
+    """Attempts during a hold are recorded as refused and logged with the user id (never the
+    email), and they do not lengthen the account's hold."""
+    app.config["LOGIN_BACKOFF_SECONDS"] = 30  # a slow machine cannot outwait the first hold
     user_id, email = _user(app)
     caplog.set_level(logging.INFO, logger="tracker.auth.throttle")
     for _ in range(3):
         _post(client, email, WRONG)
     with app.app_context():
-        first_hold = db.session.get(User, user_id).locked_until
+        first_hold = account_holds([email], app.config)[email]
     for _ in range(4):
         assert _post(client, email, DEFAULT_PASSWORD).status_code == 429
     with app.app_context():
-        user = db.session.get(User, user_id)
-        assert user.locked_until == first_hold and user.failed_logins == 3
-        failures = db.session.scalar(select(func.count(LoginAttempt.id))
-                                     .where(LoginAttempt.user_id == user_id, LoginAttempt.success.is_(False)))
-        assert failures == 7
+        assert account_holds([email], app.config)[email] == first_hold
+    assert _outcomes(app, user_id) == ["wrong"] * 3 + ["held"] * 4
     messages = [record.getMessage() for record in caplog.records]
     assert any(f"login failed for user {user_id} (3 in a row)" in m for m in messages)
-    assert any(f"user {user_id} slowed down until" in m for m in messages)
+    assert any(f"user {user_id} slowed down" in m for m in messages)
     assert any(f"login refused while throttled (user {user_id})" in m for m in messages)
     assert not any(email in m for m in messages)
 
 
 def test_success_resets_the_failure_count(app, client):
-    """A successful login clears the count, so earlier failures do not add up forever."""
+    """A successful login ends the run of failures, so earlier failures do not add up."""
     user_id, email = _user(app)
     for _ in range(2):
         _post(client, email, WRONG)
     assert _post(client, email, DEFAULT_PASSWORD).status_code == 302
+    client.post("/logout")
+    for _ in range(2):
+        _post(client, email, WRONG)
     with app.app_context():
-        user = db.session.get(User, user_id)
-        assert user.failed_logins == 0 and user.locked_until is None
+        assert failure_streaks([email], app.config, utcnow())[email][0] == 2
+        assert account_holds([email], app.config) == {}
+
+
+def test_attacker_cannot_lock_the_owner_out(app, client):
+    """An attacker's failures from one address hold the account there only: the owner, with
+    the right password from an address with no failures, logs in."""
+    user_id, email = _user(app)
+    for _ in range(5):
+        _post(client, email, WRONG, ip="203.0.113.66")
+        _age_attempts(app, 20)
+    with app.app_context():
+        assert email in account_holds([email], app.config)
+    assert _post(client, email, DEFAULT_PASSWORD, ip="203.0.113.66").status_code == 429
+    owner = app.test_client()
+    response = _post(owner, email, DEFAULT_PASSWORD, ip="198.51.100.20")
+    assert response.status_code == 302 and "/login" not in response.headers["Location"]
+    home = owner.get("/", environ_base={"REMOTE_ADDR": "198.51.100.20"})
+    assert home.status_code == 302 and "/login" not in home.headers["Location"]
+
+
+def test_owner_from_a_fresh_address_still_gets_one_guess_only(app, client):
+    """A fresh address is checked, not waved through: a wrong password from it is a failure
+    and the account's hold then applies to that address too."""
+    user_id, email = _user(app)
+    for _ in range(5):
+        _post(client, email, WRONG, ip="203.0.113.66")
+        _age_attempts(app, 20)
+    assert _post(client, email, WRONG, ip="198.51.100.21").status_code == 200
+    assert _post(client, email, DEFAULT_PASSWORD, ip="198.51.100.21").status_code == 429
 
 
 def test_address_is_slowed_then_locked(app, client, caplog):
@@ -119,7 +175,7 @@ def test_address_lock_lasts_the_lock_period(app, client):
     with app.app_context():
         earlier = utcnow() - timedelta(minutes=5)
         for n in range(20):
-            db.session.add(LoginAttempt(email=f"x{n}@clinic.test", ip="10.8.8.8", success=False, at=earlier))
+            db.session.add(LoginAttempt(email=f"x{n}@clinic.test", ip="10.8.8.8", outcome="wrong", at=earlier))
         db.session.commit()
     _, email = _user(app)
     refused = _post(client, email, DEFAULT_PASSWORD, ip="10.8.8.8")

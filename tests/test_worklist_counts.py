@@ -48,7 +48,7 @@ def test_counts_are_reused_while_nothing_changes(app_ctx):
     first, counted = _count_statements(app_ctx, lambda: part_sizes(clock))
     db.session.commit()
     again, reused = _count_statements(app_ctx, lambda: part_sizes(clock))
-    assert first == again and first[(False, OVERDUE)] == 1
+    assert first == again and first[("open", OVERDUE)] == 1
     if db.engine.dialect.name == "sqlite":
         # PostgreSQL's snapshot is the cluster's: a test on another database may move it.
         assert reused == 1 < counted
@@ -58,21 +58,21 @@ def test_a_commit_elsewhere_is_seen_at_once(app_ctx):
     """A change committed on another connection (a hold) takes the patient off at once."""
     course = _overdue_patient()
     clock = clock_for(ON, get_settings())
-    assert part_sizes(clock)[(False, OVERDUE)] == 1  # the session keeps its connection
+    assert part_sizes(clock)[("open", OVERDUE)] == 1  # the session keeps its connection
     with Session(db.engine) as other:
         other.execute(update(Course).where(Course.id == course.id).values(state="on_hold"))
         other.commit()
-    assert part_sizes(clock)[(False, OVERDUE)] == 0
+    assert part_sizes(clock)[("open", OVERDUE)] == 0
 
 
 def test_an_own_commit_is_seen_at_once(app_ctx):
     """A booking committed on the same connection moves the patient too."""
     course = _overdue_patient()
     clock = clock_for(ON, get_settings())
-    assert part_sizes(clock)[(False, OVERDUE)] == 1
+    assert part_sizes(clock)[("open", OVERDUE)] == 1
     book(course, local_noon(date(2026, 10, 5)))
     db.session.commit()
-    assert part_sizes(clock)[(True, OVERDUE)] == 1
+    assert part_sizes(clock)[("booked", OVERDUE)] == 1
 
 
 def test_uncommitted_writes_are_never_kept(app_ctx):
@@ -81,6 +81,6 @@ def test_uncommitted_writes_are_never_kept(app_ctx):
     book(course, local_noon(date(2026, 10, 5)))
     assert data_version(db.session) is None
     clock = clock_for(ON, get_settings())
-    assert part_sizes(clock)[(True, OVERDUE)] == 1
+    assert part_sizes(clock)[("booked", OVERDUE)] == 1
     db.session.rollback()
-    assert part_sizes(clock)[(False, OVERDUE)] == 1
+    assert part_sizes(clock)[("open", OVERDUE)] == 1

@@ -318,3 +318,46 @@ def series_days(first_day: date, weekdays: Sequence[int], count: int,
         if len(days) == count:
             break
     return days, skipped
+
+
+def day_starts(*, day: date, chairs: Sequence[int], blocks: Iterable[Block], rules: ClinicRules,
+               length: BlockLength, patient_id: int, clinician_id: int | None,
+               now: datetime, prefer_chair: int | None = None) -> list[Slot]:
+    """Every free start of one day, each once, with the free chair least booked that day
+    (`prefer_chair` first whenever it is free: the chair someone clicked on).
+
+    Unlike find_slots a day the patient is already booked is not skipped: only starts that
+    overlap one of their own blocks are left out (the visit being moved is not among the blocks).
+    """
+    blocks = list(blocks)
+    grid = [g for g in day_grid(day, rules, length) if g[0] >= epoch(now)]
+    if not grid or not chairs:
+        return []
+    by_chair: dict[int, list[tuple[int, int]]] = {chair: [] for chair in chairs}
+    own: list[tuple[int, int]] = []
+    clinician_spans: list[tuple[int, int]] = []
+    for block in blocks:
+        if block.chair_id in by_chair:
+            by_chair[block.chair_id].append((block.start, block.end))
+        if block.patient_id == patient_id:
+            own.append((block.start, block.end))
+        if clinician_id is not None and block.clinician_id == clinician_id:
+            clinician_spans.append(_span(block))
+    day_start, day_end = grid[0][0], grid[-1][1]
+    load = {chair: sum(max(0, min(e, day_end) - max(s, day_start)) for s, e in spans)
+            for chair, spans in by_chair.items()}
+    order = sorted(chairs, key=lambda chair: (chair != prefer_chair, load[chair], chairs.index(chair)))
+    starts = []
+    for start, end in grid:
+        if any(s < end and e > start for s, e in own):
+            continue
+        chair = next((c for c in order
+                      if not any(s < end and e > start for s, e in by_chair[c])), None)
+        if chair is None:
+            continue
+        if clinician_id is not None:
+            i_start, i_end = infusion_span(start, length)
+            if over_capacity(i_start, i_end, clinician_spans, rules.max_concurrent):
+                continue
+        starts.append(Slot(chair, from_epoch(start), from_epoch(end)))
+    return starts

@@ -53,6 +53,12 @@ class DefaultConfig:
     LOGIN_SLOW_AFTER = 3  # consecutive account failures before each further one is held back
     LOGIN_IP_SLOW_AFTER = 10  # failures from one address in the lock period before slowing it
     LOGIN_BACKOFF_SECONDS = 2  # the first hold; it doubles with every further failure
+    LOGIN_ATTEMPTS_KEEP_DAYS = 90  # the security log of attempts; refused ones go sooner
+    # Staff sessions: a login not kept ("keep me logged in" unticked) ends after this many hours
+    # at most; every session also ends after the clinic's idle timeout (a clinic setting).
+    SESSION_MAX_HOURS = 12
+    # Admins must log in with a second factor (TOTP); the clinic can require it of everyone.
+    TWO_FACTOR_REQUIRED_FOR_ADMINS = True
     # Scheduler
     SWEEP_MINUTES = 5
     HEARTBEAT_STALE_MINUTES = 15

@@ -15,6 +15,8 @@ HEARTBEAT_JOB_ID = "scheduler-heartbeat"
 HEARTBEAT_SECONDS = 60
 WEBHOOKS_JOB_ID = "webhooks-sweep"
 WEBHOOKS_SECONDS = 60
+PRUNE_LOGINS_JOB_ID = "login-attempts-prune"
+PRUNE_LOGINS_MINUTES = 10
 
 
 def sweep(app, name: str, stop: threading.Event, busy: threading.Lock) -> None:
@@ -79,6 +81,25 @@ def webhooks(app, stop: threading.Event) -> None:
             log.error("webhook sweep failed: %s", type(error).__name__)
 
 
+def prune_logins(app, stop: threading.Event) -> None:
+    """Delete login attempts that no longer count for throttling or the security log."""
+    from .auth.throttle import prune_attempts
+    from .extensions import db
+
+    with app.app_context():
+        if stop.is_set():
+            return
+        try:
+            removed = prune_attempts(app.config)
+            db.session.commit()
+        except Exception as error:  # keep the scheduler alive; the next run tries again
+            db.session.rollback()
+            log.error("pruning login attempts failed: %s", type(error).__name__)
+            return
+        if removed:
+            log.info("pruned %s login attempts", removed)
+
+
 def build_scheduler(app, zone, name: str, stop: threading.Event, busy: threading.Lock):
     """A BlockingScheduler in the clinic's zone; a missed run is run once (coalesced), never twice
     at the same time (max_instances=1)."""
@@ -90,13 +111,16 @@ def build_scheduler(app, zone, name: str, stop: threading.Event, busy: threading
 
 
 def add_jobs(scheduler, app, name: str, stop: threading.Event, busy: threading.Lock) -> None:
-    """Register every job with its fixed id; both run once at start, then on their interval."""
+    """Register every job with its fixed id; each runs once at start, then on its interval."""
     from datetime import datetime, timezone
 
     start = datetime.now(timezone.utc)
     minutes = int(app.config.get("SWEEP_MINUTES", 5))
     scheduler.add_job(heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id=HEARTBEAT_JOB_ID,
                       args=(app, name, stop), next_run_time=start, replace_existing=True,
+                      coalesce=True, max_instances=1)
+    scheduler.add_job(prune_logins, "interval", minutes=PRUNE_LOGINS_MINUTES, id=PRUNE_LOGINS_JOB_ID,
+                      args=(app, stop), next_run_time=start, replace_existing=True,
                       coalesce=True, max_instances=1)
     scheduler.add_job(sweep, "interval", minutes=minutes, id=SWEEP_JOB_ID,
                       args=(app, name, stop, busy), next_run_time=start, replace_existing=True,

@@ -1,8 +1,15 @@
-"""Password policy: long enough, not common, not a simple pattern, not the email."""
+"""Password policy: long enough, not common, not a simple pattern, not the email, and hard to
+guess by zxcvbn's estimate (dictionaries of breached passwords, names, words, keyboard walks,
+dates, repeats and l33t substitutions)."""
 import re
+
+from zxcvbn import zxcvbn
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
+MIN_STRENGTH = 3  # zxcvbn's score from 0 to 4; 3 is about 10^8 guesses or more
+STRENGTH_INPUT_LENGTH = 64  # zxcvbn's work grows with length: rate the first 64 characters
+CLINIC_WORDS = ("infusion", "clinic", "tracker", "ketamine", "patient", "frontdesk", "clinician")
 
 # Whole passwords seen at the top of public breach lists (12 characters and longer).
 COMMON = {
@@ -87,4 +94,18 @@ def password_problem(password: str, email: str = "") -> str | None:
     local = email.split("@")[0].lower()
     if local and len(local) >= 4 and local in lowered:
         return "The password must not contain your email name."
-    return None
+    return _guessable(password, email)
+
+
+def _guessable(password: str, email: str) -> str | None:
+    """zxcvbn's verdict as a sentence, or None when the password is hard enough to guess."""
+    local = email.split("@")[0].lower()
+    parts = [part for part in re.split(r"[^a-z]+", local) if len(part) >= 3]
+    hints = [word for word in (email.lower(), local, *parts) if word]
+    rating = zxcvbn(password[:STRENGTH_INPUT_LENGTH], user_inputs=hints + list(CLINIC_WORDS))
+    if rating["score"] >= MIN_STRENGTH:
+        return None
+    warning = (rating.get("feedback") or {}).get("warning") or ""
+    because = f" ({warning.rstrip('.')})" if warning else ""
+    return (f"This password is too easy to guess{because}. Choose a longer one, for example "
+            "three or four unrelated words.")

@@ -29,6 +29,13 @@ def init_security(app):
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
+    @app.template_global()
+    def idle_timeout_seconds() -> int:
+        """The clinic's idle timeout, for the warning script."""
+        from .services.clinic import get_settings
+
+        return idle_minutes(get_settings()) * 60
+
     @app.before_request
     def refuse_nul_characters():
         """NUL is never typed by a person and PostgreSQL cannot store it: refuse it everywhere
@@ -65,14 +72,33 @@ def init_security(app):
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    from .models import User
+def load_user(token: str):
+    """The user of the open session whose token the cookie holds; None once it has ended,
+    expired or sat idle past the clinic's idle timeout (the server enforces it)."""
+    from datetime import timedelta
 
-    try:
-        user = db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
+    from .models import utcnow
+    from .services.clinic import get_settings
+    from .services.sessions import live_session, touch
+
+    now = utcnow()
+    # Held for the request: the identity map keeps only weak references, and later reads of
+    # the settings in this request then need no query of their own.
+    g.clinic_settings = get_settings()
+    found = live_session(token, now, timedelta(minutes=idle_minutes(g.clinic_settings)))
+    if found is None:
         return None
-    return user if user is not None and user.active else None
+    staff_session, user = found
+    user.session_token = token
+    g.staff_session = staff_session
+    if touch(staff_session, now):
+        db.session.commit()
+    return user
+
+
+def idle_minutes(settings) -> int:
+    """The clinic's idle timeout in minutes (at least 1)."""
+    return max(1, int(settings.idle_timeout_minutes or 30))
 
 
 def roles_required(*roles: str):

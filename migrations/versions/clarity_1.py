@@ -1,7 +1,7 @@
 """clinic date and time styles (how pages, emails and the day sheet write dates and times)
 
 Revision ID: clarity_1
-Revises: api_2
+Revises: calendar_1
 Create Date: 2026-12-03 18:40:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "clarity_1"
-down_revision = "api_2"
+down_revision = "calendar_1"
 branch_labels = None
 depends_on = None
 

@@ -14,8 +14,10 @@ from .helpers import (
 )
 
 # Not pages a person reads (files, the health probe, redirects, the search's type-ahead JSON);
-# the login page has its own tests (test_login_page.py): logged in, it redirects.
-NOT_PAGES = {"static", "main.health", "main.index", "auth.login", "search.suggest"}
+# the login pages have their own tests (test_login_page.py, test_account_and_two_step.py):
+# logged in, they redirect.
+NOT_PAGES = {"static", "main.health", "main.index", "auth.login", "auth.login_code", "auth.login_setup",
+             "search.suggest"}
 FILES = (".csv", ".ics")  # downloads (calendar files, exports), not pages
 QUERY = {"schedule.book": "patient_id", "schedule.book_series": "patient_id"}
 

@@ -5,7 +5,6 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tracker.extensions import db
-from tracker.formatting import format_day
 from tracker.models import Appointment
 from tracker.services.clinic import clinic_today
 
@@ -39,18 +38,23 @@ def status_shown(page, words: str) -> bool:
     return page.get_by_role("definition").filter(has_text=re.compile(rf"^\s*{re.escape(words)}\b")).is_visible()
 
 
-SLOT_LABEL = re.compile(r"^(?P<day>.+), (?P<start>\d\d:\d\d) to (?P<end>\d\d:\d\d) · (?P<chair>.+)$")
+SLOT_LABEL = re.compile(r"^(?P<start>\d\d:\d\d) to (?P<end>\d\d:\d\d) · (?P<chair>.+)$")
+LEGEND_DAY = re.compile(r" on (?P<day>\w{3} \d\d \w{3} \d{4})$")
 
 
 def choose_slot(page, index: int) -> dict:
-    """Choose the index-th proposed free time; its day, start, end and chair as labelled."""
-    proposals = page.get_by_role("group", name=re.compile("^Free chair time")).get_by_role("radio")
-    assert proposals.count() >= 3  # at least two proposals besides "Another time"
+    """Choose the index-th free start of the day shown; its day, start, end and chair."""
+    group = page.get_by_role("group", name=re.compile("^Free chair time"))
+    proposals = group.get_by_role("radio")
+    assert proposals.count() >= 3  # at least two starts besides "Another time"
+    assert not any(proposals.nth(n).is_checked() for n in range(proposals.count()))  # none preselected
     slot = proposals.nth(index)
     slot.check()
     label = SLOT_LABEL.match(slot.evaluate("radio => radio.labels[0].innerText").strip())
-    assert label, "a free time is labelled 'day, HH:MM to HH:MM · chair'"
-    return label.groupdict()
+    assert label, "a free start is labelled 'HH:MM to HH:MM · chair'"
+    day = LEGEND_DAY.search(group.locator("legend").inner_text().strip())
+    assert day, "the group's legend names the day"
+    return {**label.groupdict(), **day.groupdict()}
 
 
 def test_frontdesk_books_reschedules_and_cancels_from_worklist(journey, staff, live_app):
@@ -80,14 +84,14 @@ def test_frontdesk_books_reschedules_and_cancels_from_worklist(journey, staff, l
 
     assert page.get_by_role("heading", name="Book an appointment for Casey Nguyen").is_visible()
     opens, closes = today - timedelta(days=10), today + timedelta(days=50)
-    assert page.get_by_text(f"Maintenance window: opens {format_day(opens)}, "
-                            f"closes {format_day(closes)}.").is_visible()
+    assert page.get_by_text(f"Maintenance window: opens {opens.strftime('%a %d %b %Y')}, "
+                            f"closes {closes.strftime('%a %d %b %Y')}.").is_visible()
     journey.check("book (slot finder)")
     chosen = choose_slot(page, 1)
     page.get_by_role("button", name="Book", exact=True).click()
     assert page.get_by_role("heading", name="Appointment: Casey Nguyen").is_visible()
     assert page.get_by_role("status").get_by_text(
-        f"Booked {chosen['day']}, {chosen['start']} on {chosen['chair']}.").is_visible()
+        f"Booked {chosen['day']} {chosen['start']} on {chosen['chair']} (not yet confirmed).").is_visible()
     assert status_shown(page, "booked, not yet confirmed")
     journey.check("appointment (booked)")
     page.get_by_role("button", name="Confirm").click()
@@ -95,23 +99,25 @@ def test_frontdesk_books_reschedules_and_cancels_from_worklist(journey, staff, l
 
     page.get_by_role("link", name="Day sheet for that day").click()
     sheet = page.get_by_role("table", name="Chairs as columns, clinic time as rows")
-    block = sheet.get_by_role("cell").filter(has=page.get_by_role("link", name="Casey Nguyen"))
+    block = sheet.get_by_role("cell").filter(has=page.get_by_role("link", name="Casey Nguyen", exact=True))
     assert block.get_by_text(f"{chosen['start']}–{chosen['end']}").is_visible()
     journey.check("day sheet (booked day)")
 
-    block.get_by_role("link", name="Casey Nguyen").click()
-    page.get_by_role("link", name="Reschedule").click()
-    assert page.get_by_role("heading", name="Reschedule Casey Nguyen's appointment").is_visible()
-    journey.check("reschedule")
+    block.get_by_role("link", name="Casey Nguyen", exact=True).click()
+    page.get_by_role("link", name="Move to another time").click()
+    assert page.get_by_role("heading", name="Move Casey Nguyen's appointment").is_visible()
+    journey.check("move")
     moved_to = choose_slot(page, 2)
     page.get_by_label("Who asked for the change").select_option(label="The patient asked")
     page.get_by_role("button", name="Move to this time").click()
     assert page.get_by_role("heading", name="Appointment: Casey Nguyen").is_visible()
-    assert page.get_by_role("link", name="the earlier appointment").is_visible()
+    assert page.get_by_role("status").get_by_text(re.compile(r"^Moved from .* \(still confirmed\)\.$")).is_visible()
     assert page.get_by_role("definition").filter(
-        has_text=f"{moved_to['day']}, {moved_to['start']} to {moved_to['end']}").is_visible()
+        has_text=f"{moved_to['day']} {moved_to['start']} to {moved_to['end']}").is_visible()
     assert page.get_by_role("definition").filter(has_text=moved_to["chair"]).first.is_visible()
-    journey.check("appointment (rescheduled)")
+    assert status_shown(page, "confirmed")
+    assert page.get_by_role("cell", name=re.compile(f"^Moved from {chosen['day']} {chosen['start']}")).is_visible()
+    journey.check("appointment (moved)")
 
     page.get_by_label("Reason for cancelling").select_option(label="Patient cancelled")
     page.get_by_role("button", name="Cancel appointment").click()
@@ -124,4 +130,4 @@ def test_frontdesk_books_reschedules_and_cancels_from_worklist(journey, staff, l
     with live_app.app_context():
         statuses = db.session.execute(select(Appointment.status, Appointment.cancel_reason)
                                       .order_by(Appointment.id)).all()
-        assert [tuple(s) for s in statuses] == [("cancelled", "patient"), ("cancelled", "patient")]
+        assert [tuple(s) for s in statuses] == [("cancelled", "patient")]  # moved in place, then cancelled

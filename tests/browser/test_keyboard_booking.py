@@ -70,9 +70,11 @@ def test_booking_with_keyboard_only(journey, live_app):
 
     proposals = page.get_by_role("group", name="Free chair time for Maintenance 40 min (100 minute block)")
     radios = proposals.get_by_role("radio")
-    assert radios.nth(0).is_checked()
-    tab_to(page, radios.nth(0))  # Tab enters the group at the chosen time
+    assert not any(radios.nth(n).is_checked() for n in range(radios.count()))  # nothing chosen for them
+    tab_to(page, radios.nth(0))  # Tab enters the group at its first time
     assert focus_ring_shown(page)
+    page.keyboard.press("Space")
+    assert radios.nth(0).is_checked()
     page.keyboard.press("ArrowDown")
     assert is_focused(radios.nth(1)) and radios.nth(1).is_checked()
     chosen = radios.nth(1).evaluate("radio => radio.labels[0].innerText")
@@ -83,7 +85,7 @@ def test_booking_with_keyboard_only(journey, live_app):
     page.keyboard.type("Prefers the chair by the window.")
     tab_and_press(page, book, key="Space")
     assert page.get_by_role("heading", name="Appointment: Riley Kowalski").is_visible()
-    assert page.get_by_role("status").get_by_text(f"on {chosen.rsplit(' · ', 1)[1]}.").is_visible()
+    assert page.get_by_role("status").get_by_text(f"on {chosen.rsplit(' · ', 1)[1]} (not yet confirmed).").is_visible()
     assert page.get_by_text("Prefers the chair by the window.").is_visible()
 
     tab_and_press(page, page.get_by_role("button", name="Confirm"), key="Space")

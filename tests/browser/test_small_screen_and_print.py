@@ -57,6 +57,7 @@ def key_pages(facts) -> list[tuple[str, str]]:
         ("book", f"/schedule/book?patient_id={patient}"),
         ("appointment", f"/schedule/appointments/{appointment}"),
         ("reschedule", f"/schedule/appointments/{appointment}/reschedule"),
+        ("move", f"/schedule/appointments/{appointment}/move"),
         ("reminders log", "/reminders/"),
         ("admin", "/admin/"),
         ("clinic settings", "/admin/settings"),

@@ -14,8 +14,8 @@ from ..models import ROLES
 from ..passwords import password_problem
 from ..formatting import DATE_STYLES, DEFAULT_DATE_STYLE, DEFAULT_TIME_STYLE, TIME_STYLES
 from ..services.clinic import (
-    DOSE_CHANGE_WARN_RANGE, MAX_YEAR, MIN_YEAR, ONLINE_RANGES, RECALL_QUIET_DAYS_RANGE, timezone_problem,
-    zone_choices,
+    DOSE_CHANGE_WARN_RANGE, IDLE_TIMEOUT_RANGE, MAX_YEAR, MIN_YEAR, ONLINE_RANGES, RECALL_QUIET_DAYS_RANGE,
+    timezone_problem, zone_choices,
 )
 from ..services.search import DATE_ORDERS
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
@@ -161,6 +161,9 @@ class SettingsForm(FlaskForm):
     # Entering sessions
     dose_change_warn_percent = _whole("Warn when a dose differs from the last by more than (%)",
                                       *DOSE_CHANGE_WARN_RANGE)
+    # Staff logins
+    idle_timeout_minutes = _whole("Log staff out after this many idle minutes", *IDLE_TIMEOUT_RANGE)
+    two_factor_for_everyone = BooleanField("Everyone logs in with two steps (admins always do)")
     # Dates and times (clarity): how every page, email and the day sheet writes them
     date_style = SelectField("Date style", choices=DATE_STYLES, default=DEFAULT_DATE_STYLE)
     time_style = SelectField("Time style", choices=TIME_STYLES, default=DEFAULT_TIME_STYLE)
@@ -178,6 +181,7 @@ class SettingsForm(FlaskForm):
         "Patient self-service": ("online_min_notice_hours", "online_horizon_days", "online_cutoff_hours",
                                  "online_late_cancel", "online_bookings_confirmed"),
         "Entering sessions": ("dose_change_warn_percent",),
+        "Staff logins": ("idle_timeout_minutes", "two_factor_for_everyone"),
         "Dates and times": ("date_style", "time_style"),
     }
 

@@ -4,6 +4,7 @@ import logging
 from flask import Blueprint, current_app, render_template, request, url_for
 from sqlalchemy import false, select
 
+from ..auth.throttle import account_holds
 from ..extensions import db
 from ..formatting import request_style
 from ..mail import outbox_dir
@@ -13,6 +14,7 @@ from ..security import roles_required
 from ..services.clinic import get_settings, update_settings
 from ..services.errors import RuleError
 from ..services.staff import create_user, reset_password, unlock_user, update_user
+from ..services.two_factor import reset_two_factor
 from . import audit as trail
 from .checklist import checklist
 from .forms import AuditFilterForm, EditUserForm, NewUserForm, ResetPasswordForm, SettingsForm
@@ -59,7 +61,8 @@ def users():
     """Staff accounts, a page at a time."""
     page = db.paginate(select(User).order_by(User.email), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
-    return render_template("admin/users.html", page=page, now=utcnow())
+    held = account_holds([user.email for user in page.items], current_app.config)
+    return render_template("admin/users.html", page=page, held=held)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -74,7 +77,8 @@ def new_user():
 
 
 def _edit_page(user, form=None, password_form=None):
-    return render_template("admin/user_edit.html", user=user, now=utcnow(),
+    held_until = account_holds([user.email], current_app.config).get(user.email)
+    return render_template("admin/user_edit.html", user=user, held_until=held_until,
                            form=form or EditUserForm(obj=user),
                            password_form=password_form or ResetPasswordForm(formdata=None))
 
@@ -111,6 +115,17 @@ def unlock(user_id):
     back = url_for("admin.edit_user", user_id=user.id)
     return save(None, lambda: unlock_user(acting_user(), user), message=f"{user.email} may log in again.",
                 to=back, validate=False, refused_to=back)
+
+
+@bp.post("/users/<int:user_id>/two-factor/off")
+@roles_required("admin")
+def two_factor_off(user_id):
+    """Turn off a staff member's two-step login (a lost phone); they set it up again at login."""
+    user = db.get_or_404(User, user_id)
+    back = url_for("admin.edit_user", user_id=user.id)
+    return save(None, lambda: reset_two_factor(acting_user(), user, utcnow()),
+                message=f"Two-step login is off for {user.email}; they set it up again at their "
+                        "next login if it is required.", to=back, validate=False, refused_to=back)
 
 
 def mail_settings() -> list[tuple[str, str]]:

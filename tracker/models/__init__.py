@@ -12,17 +12,18 @@ from .schedule import (
     ACTIVE_STATUSES, APPOINTMENT_STATUSES, CANCEL_REASONS, Appointment, AppointmentStatusChange,
     AppointmentType, Chair, ClosedDate, OpeningHours,
 )
-from .staff import ROLES, LoginAttempt, User
+from .staff import ATTEMPT_OUTCOMES, ROLES, LoginAttempt, RecoveryCode, StaffSession, User
 from .types import UTCDateTime, utcnow
 from .webhooks import DELIVERY_STATUSES, WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "API_SCOPES", "ApiToken", "CalendarFeed", "DELIVERY_STATUSES", "FEED_KINDS", "WEBHOOK_EVENTS",
     "WebhookDelivery", "WebhookEndpoint",
-    "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "AuditEvent", "Appointment", "AppointmentStatusChange",
+    "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "ATTEMPT_OUTCOMES", "AuditEvent", "Appointment", "AppointmentStatusChange",
     "AppointmentType", "CANCEL_REASONS", "COURSE_STATES", "Chair", "ClinicSettings", "ClosedDate",
     "Course", "Infusion", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OUTREACH_OUTCOMES",
     "OpeningHours", "OutreachAttempt", "PageHit", "Patient", "REMINDER_KINDS", "REMINDER_STATUSES",
-    "ROLES", "Reminder", "SchedulerHeartbeat", "SlotHold",
+    "ROLES", "RecoveryCode", "Reminder", "SchedulerHeartbeat", "SlotHold",
+    "StaffSession",
     "UTCDateTime", "User", "utcnow",
 ]

@@ -57,6 +57,9 @@ class ClinicSettings(db.Model):
     online_bookings_confirmed: Mapped[bool] = mapped_column(default=False)  # else pending
     # Entering sessions: warn when a dose differs from the patient's last by more than this share.
     dose_change_warn_percent: Mapped[int] = mapped_column(default=25, server_default="25")
+    # Staff sessions and logins
+    idle_timeout_minutes: Mapped[int] = mapped_column(default=30)
+    two_factor_for_everyone: Mapped[bool] = mapped_column(default=False)
     # How dates and times are written on pages, in emails and on the day sheet (tracker.formatting)
     date_style: Mapped[str] = mapped_column(String(20), default="weekday")
     time_style: Mapped[str] = mapped_column(String(8), default="24h")

@@ -152,5 +152,10 @@ class AppointmentStatusChange(db.Model):
     reason: Mapped[Optional[str]] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A move to another time (calendar): where the visit was and where it went, one row.
+    moved_from_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    moved_to_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    moved_from_chair_id: Mapped[Optional[int]] = mapped_column(ForeignKey("chairs.id", ondelete="SET NULL"))
+    moved_to_chair_id: Mapped[Optional[int]] = mapped_column(ForeignKey("chairs.id", ondelete="SET NULL"))
 
     appointment: Mapped[Appointment] = relationship(back_populates="history")

@@ -16,6 +16,7 @@ from ..security import roles_required
 from ..services import appointments as service
 from ..services.clinic import clinic_today, get_settings
 from . import resources
+from .blueprint import bp
 from .forms import (
     AppointmentTypeForm,
     CapacityForm,
@@ -24,7 +25,6 @@ from .forms import (
     ClosedDateForm,
     HoursForm,
 )
-from .routes import bp
 
 
 def _apply(form, change, message, endpoint: str):

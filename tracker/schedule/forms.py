@@ -13,25 +13,24 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..booking import WEEKDAYS
 from ..form_fields import BoundedDateField
 from ..models import CANCEL_REASONS
-from ..services.appointments import CANCEL_REASON_LABELS
+from ..services.appointments import CANCEL_REASON_LABELS, MOVE_REASON_LABELS
 from ..services.clinic import MAX_CONCURRENT_RANGE, SLOT_STEP_MIN_RANGE
 from ..services.courses import MAX_SERIES_PLANNED
 from ..validators import NoControlCharacters
 
 WEEKDAY_CHOICES = {str(number): name for number, name in enumerate(WEEKDAYS)}
 CANCEL_CHOICES = {reason: CANCEL_REASON_LABELS[reason] for reason in CANCEL_REASONS}
-RESCHEDULE_CHOICES = {"patient": "The patient asked", "clinic": "The clinic asked"}
 
 
 class SlotSearchForm(FlaskForm):
-    """GET form above the proposals: which type, which clinician, from which day."""
+    """GET form above the free times: which type, which clinician, which day."""
 
     class Meta:
         csrf = False
 
     appointment_type = SelectField("Appointment type", coerce=int, validate_choice=False)
     clinician = SelectField("Supervising clinician", default="", validate_choice=False)
-    from_day = DateField("Earliest day", validators=[Optional()])
+    day = DateField("Day", validators=[Optional()])
 
 
 class BookForm(FlaskForm):
@@ -39,12 +38,14 @@ class BookForm(FlaskForm):
 
     appointment_type_id = HiddenField(validators=[InputRequired(message="Choose an appointment type.")])
     clinician_id = HiddenField()
+    day = HiddenField()  # the day whose free starts are shown, kept when a refusal is shown
     slot = RadioField("Free chair time", validate_choice=False,
                       validators=[InputRequired(message="Choose one of the free times, or another time.")])
     start_at = DateTimeLocalField("Another time (clinic time)", format="%Y-%m-%dT%H:%M",
                                   validators=[Optional()])
     chair_id = SelectField("Chair for another time", default="", validate_choice=False)
     notes = TextAreaField("Note for the front desk", validators=[Length(max=1000), NoControlCharacters()])
+    confirmed = BooleanField("The patient confirmed this time (e.g. on the phone)")
 
     def validate_chair_id(self, field):
         if self.slot.data == "other" and not field.data:
@@ -52,10 +53,20 @@ class BookForm(FlaskForm):
 
 
 class RescheduleForm(BookForm):
-    """Reschedule: why the old appointment is cancelled, then the new time."""
+    """Cancel and rebook: why the old appointment is cancelled, then the new time."""
 
-    reason = SelectField("Who asked for the change", choices=RESCHEDULE_CHOICES, default="patient")
+    reason = SelectField("Who asked for the change", choices=MOVE_REASON_LABELS, default="patient")
     version = HiddenField()  # the old appointment's version when the page was opened
+
+
+class MoveForm(BookForm):
+    """Move a visit to another time in place: who asked, and whether the patient agreed."""
+
+    reason = SelectField("Who asked for the change", choices=MOVE_REASON_LABELS, default="patient")
+    patient_agreed = BooleanField("The patient agreed to the new time (it stays confirmed)",
+                                  default=True)
+    confirmed = None  # a move keeps or drops the confirmation through patient_agreed
+    version = HiddenField()  # the appointment's version when the page was opened
 
 
 class StatusForm(FlaskForm):
@@ -66,11 +77,36 @@ class StatusForm(FlaskForm):
     version = HiddenField()  # the appointment's version when the page was opened
 
 
+class ConfirmAllForm(FlaskForm):
+    """Confirm every upcoming unconfirmed visit of a patient (a whole series) in one action."""
+
+    next_url = HiddenField()
+
+
 class MultiCheckboxField(SelectMultipleField):
     """A set of labelled checkboxes (weekdays)."""
 
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+
+class AtLeastOne:
+    """"Choose at least one" for a checkbox group, checked on the server only.
+
+    InputRequired would set the field's `required` flag, and the checkbox widget would then
+    write `required` on every box: the browser refuses the form unless every box is ticked.
+    This validator sets no flag; its message is shown on the group and announced.
+    """
+
+    field_flags: dict = {}
+
+    def __init__(self, message: str):
+        self.message = message
+
+    def __call__(self, form, field):
+        if not [value for value in (field.data or []) if str(value).strip()]:
+            field.errors[:] = []
+            raise StopValidation(self.message)
 
 
 class SeriesForm(FlaskForm):
@@ -79,7 +115,7 @@ class SeriesForm(FlaskForm):
     appointment_type_id = SelectField("Appointment type", coerce=int, validate_choice=False)
     first_day = DateField("First day", validators=[InputRequired(message="Enter the first day.")])
     weekdays = MultiCheckboxField("Weekdays", choices=WEEKDAY_CHOICES,
-                                  validators=[InputRequired(message="Choose at least one weekday.")])
+                                  validators=[AtLeastOne("Choose at least one weekday.")])
     wall_time = TimeField("Time (clinic time)", format="%H:%M",
                           validators=[InputRequired(message="Enter the time.")])
     count = IntegerField("Number of sessions", validators=[
@@ -88,6 +124,7 @@ class SeriesForm(FlaskForm):
                     message=f"Book between 1 and {MAX_SERIES_PLANNED} sessions.")])
     chair_id = SelectField("Chair", default="", validate_choice=False)
     clinician_id = SelectField("Supervising clinician", default="", validate_choice=False)
+    confirmed = BooleanField("The patient confirmed these times (e.g. on the phone)")
 
 
 # ---------------------------------------------------------------------------- admin resources

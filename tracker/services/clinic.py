@@ -90,8 +90,12 @@ DOSE_CHANGE_WARN_RANGE = (1, 1000)  # percent of the last dose; the session form
 ONLINE_RANGES = {"online_min_notice_hours": (0, 720), "online_horizon_days": (1, 366),
                  "online_cutoff_hours": (0, 720)}
 ONLINE_FLAGS = ("online_late_cancel", "online_bookings_confirmed")
+# Staff sessions and logins
+IDLE_TIMEOUT_RANGE = (5, 720)  # minutes without activity before a session ends
+FLAG_FIELDS = ("two_factor_for_everyone",)
 SETTINGS_FIELDS = (tuple(TEXT_FIELDS) + NUMBER_FIELDS + tuple(ONLINE_RANGES) + ONLINE_FLAGS
-                   + tuple(CHOICE_FIELDS) + ("recall_quiet_days",))
+                   + tuple(CHOICE_FIELDS) + ("recall_quiet_days",) + ("idle_timeout_minutes",)
+                   + FLAG_FIELDS)
 DOSE_PLACES = Decimal("0.001")
 
 
@@ -157,6 +161,9 @@ def _check(values: dict) -> None:
     for name, (low, high) in ONLINE_RANGES.items():
         if not isinstance(values[name], int) or not low <= values[name] <= high:
             raise RuleError(f"Enter a number from {low} to {high}.", name)
+    low, high = IDLE_TIMEOUT_RANGE
+    if not isinstance(values["idle_timeout_minutes"], int) or not low <= values["idle_timeout_minutes"] <= high:
+        raise RuleError(f"Enter a number of minutes from {low} to {high}.", "idle_timeout_minutes")
 
 
 def update_settings(actor, values: dict) -> ClinicSettings:
@@ -172,6 +179,8 @@ def update_settings(actor, values: dict) -> ClinicSettings:
     for name in ONLINE_FLAGS:
         merged[name] = bool(merged[name])
     merged["max_dose_mg_per_kg"] = Decimal(merged["max_dose_mg_per_kg"]).quantize(DOSE_PLACES)
+    for name in FLAG_FIELDS:
+        merged[name] = bool(merged[name])
     _check(merged)
     before = snapshot(settings, SETTINGS_FIELDS)
     for name, value in merged.items():

@@ -4,11 +4,12 @@ import logging
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import ROLES, User
+from ..models import ROLES, LoginAttempt, User, utcnow
 from ..passwords import password_problem
 from ..validators import CONTROL_RE, email_problem, normalized_email
 from .audit import record, snapshot
 from .errors import RuleError
+from .sessions import end_sessions
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,11 @@ def update_user(actor: User, user: User, *, role: str, name: str, active: bool) 
         if not active:
             raise StaffError("You cannot deactivate your own account.", "active")
     before = snapshot(user, USER_FIELDS)
+    role_changed, deactivated = role != user.role, user.active and not active
     user.role, user.name, user.active = role, name, bool(active)
     db.session.flush()
+    if role_changed or deactivated:  # their open sessions carry the old rights: end them
+        end_sessions(user.id, "deactivated" if deactivated else "role_changed", utcnow())
     record(actor, entity="user", entity_id=user.id, patient_id=None, action="update",
            before=before, after=snapshot(user, USER_FIELDS))
     log.info("updated account %s", user.id)
@@ -74,26 +78,46 @@ def update_user(actor: User, user: User, *, role: str, name: str, active: bool) 
 
 
 def reset_password(actor: User, user: User, password: str) -> User:
-    """Set a new password (policy checked) and lift any login lock."""
+    """Set a new password (policy checked), end the user's sessions and lift any login hold."""
     problem = password_problem(password or "", user.email)
     if problem:
         raise StaffError(problem, "password")
     user.set_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    end_sessions(user.id, "password_reset", utcnow())
+    _lift_hold(user)
     db.session.flush()
     record(actor, entity="user", entity_id=user.id, patient_id=None, action="reset_password")
     log.info("password reset for account %s", user.id)
     return user
 
 
-def unlock_user(actor: User, user: User) -> User:
-    """Lift a login lock before it runs out."""
-    before = {"locked_until": user.locked_until.isoformat() if user.locked_until else None}
-    user.failed_logins = 0
-    user.locked_until = None
+def change_own_password(user: User, current: str, password: str, keep_session: int | None) -> int:
+    """A user's own new password: the current one must be right; every other session of theirs
+    ends. Returns how many ended."""
+    if not user.check_password(current or ""):
+        raise StaffError("This is not your current password.", "current")
+    problem = password_problem(password or "", user.email)
+    if problem:
+        raise StaffError(problem, "password")
+    if user.check_password(password):
+        raise StaffError("Choose a password different from the current one.", "password")
+    user.set_password(password)
+    ended = end_sessions(user.id, "password_changed", utcnow(), keep=keep_session)
     db.session.flush()
-    record(actor, entity="user", entity_id=user.id, patient_id=None, action="unlock",
-           before=before, after={"locked_until": None})
+    record(user, entity="user", entity_id=user.id, patient_id=None, action="change_password")
+    log.info("account %s changed its password", user.id)
+    return ended
+
+
+def _lift_hold(user: User) -> None:
+    """End the account's run of failed logins (the throttle reads it from the attempts log)."""
+    db.session.add(LoginAttempt(email=user.email, ip="", outcome="unlocked", user_id=user.id))
+
+
+def unlock_user(actor: User, user: User) -> User:
+    """Lift a login hold before it runs out."""
+    _lift_hold(user)
+    db.session.flush()
+    record(actor, entity="user", entity_id=user.id, patient_id=None, action="unlock")
     log.info("unlocked account %s", user.id)
     return user

@@ -8,9 +8,10 @@ from .bookings import (  # noqa: F401
     APPOINTMENT_FIELDS, EXCLUSION_VIOLATION, SERIES_AHEAD_DAYS, SeriesPlan, actor_id, book, book_series,
     new_uid,
 )
+from .moves import MOVE_REASON_LABELS, Move, move_appointment  # noqa: F401
 from .slots import (  # noqa: F401
-    CHUNK_DAYS, SEARCH_DAYS, SlotSearch, active_blocks, active_chairs, active_types, clinic_rules,
-    clinicians, day_bounds, default_type, free_slots, length_of, search_slots,
+    CHUNK_DAYS, NEARBY_DAYS, SEARCH_DAYS, DayStarts, SlotSearch, active_blocks, active_chairs, active_types,
+    clinic_rules, clinicians, day_bounds, day_starts, default_type, free_slots, length_of, search_slots,
 )
 from .transitions import (  # noqa: F401
     CANCEL_REASON_LABELS, COMPLETABLE, STATUS_LABELS, TRANSITIONS, can_complete, change_status, complete,

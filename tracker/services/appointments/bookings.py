@@ -36,7 +36,7 @@ def new_uid() -> str:
     return f"{uuid.uuid4()}@appointments"
 
 
-def _lock_people(patient_id: int, clinician_id: int | None) -> None:
+def lock_people(patient_id: int, clinician_id: int | None) -> None:
     """Serialise bookings per patient and per clinician (PostgreSQL row locks; SQLite already
     holds the database write lock)."""
     if not is_postgres(db.session):
@@ -46,7 +46,8 @@ def _lock_people(patient_id: int, clinician_id: int | None) -> None:
         db.session.execute(select(User.id).where(User.id == clinician_id).with_for_update())
 
 
-def _check_parts(appointment_type: AppointmentType, chair: Chair | None, clinician: User | None) -> None:
+def check_parts(appointment_type: AppointmentType, chair: Chair | None, clinician: User | None) -> None:
+    """The chair, type and clinician are still in use; RuleError on the field otherwise."""
     if chair is not None and not chair.active:
         raise RuleError("That chair is not in use; choose another.", "chair_id")
     if not appointment_type.active:
@@ -57,13 +58,18 @@ def _check_parts(appointment_type: AppointmentType, chair: Chair | None, clinici
 
 def book(patient: Patient, *, appointment_type: AppointmentType, chair: Chair, start_at: datetime,
          actor, clinician: User | None = None, notes: str = "",
-         rescheduled_from: Appointment | None = None, now: datetime | None = None) -> Appointment:
-    """Book one chair block after checking every rule; RuleError and nothing saved otherwise."""
+         rescheduled_from: Appointment | None = None, now: datetime | None = None,
+         confirmed: bool = False) -> Appointment:
+    """Book one chair block after checking every rule; RuleError and nothing saved otherwise.
+
+    `confirmed`: the patient agreed to the time while booking (on the phone), so it is booked
+    as confirmed rather than waiting for a confirmation.
+    """
     now = now or utcnow()
-    _check_parts(appointment_type, chair, clinician)
+    check_parts(appointment_type, chair, clinician)
     clinician_id = clinician.id if clinician is not None else None
     lock_for_write(db.session)
-    _lock_people(patient.id, clinician_id)
+    lock_people(patient.id, clinician_id)
     length = length_of(appointment_type)
     end_at = booking.block_end(start_at, length.total_min)
     local_day = booking.wall(start_at, clinic_zone()).date()
@@ -76,19 +82,19 @@ def book(patient: Patient, *, appointment_type: AppointmentType, chair: Chair, s
     if refusal is not None:
         raise RuleError(refusal.message, refusal.field)
     appointment = _new_appointment(patient, appointment_type, chair, clinician_id, start_at, end_at,
-                                   actor, notes, rescheduled_from)
+                                   actor, notes, rescheduled_from, confirmed)
     _insert([appointment])
     _after_create(appointment, actor)
     return appointment
 
 
 def _new_appointment(patient, appointment_type, chair, clinician_id, start_at, end_at, actor,
-                     notes, rescheduled_from) -> Appointment:
+                     notes, rescheduled_from, confirmed=False) -> Appointment:
     course = open_course_for(patient.id)
     return Appointment(
         uid=new_uid(), patient_id=patient.id, course_id=course.id if course else None,
         appointment_type_id=appointment_type.id, chair_id=chair.id, clinician_id=clinician_id,
-        start_at=start_at, end_at=end_at, status="pending", notes=(notes or "").strip(),
+        start_at=start_at, end_at=end_at, status="booked" if confirmed else "pending", notes=(notes or "").strip(),
         rescheduled_from_id=rescheduled_from.id if rescheduled_from is not None else None,
         created_by_id=actor_id(actor),
     )
@@ -136,18 +142,20 @@ class SeriesPlan:
 
 def book_series(patient: Patient, *, appointment_type: AppointmentType, chair: Chair | None,
                 first_day: date, weekdays: list[int], wall_time: time, count: int, actor,
-                clinician: User | None = None, now: datetime | None = None) -> SeriesPlan:
+                clinician: User | None = None, now: datetime | None = None,
+                confirmed: bool = False) -> SeriesPlan:
     """Book `count` sessions on the chosen weekdays at one wall-clock time, all or nothing.
 
     With no chair chosen each session takes the first free chair. Closed dates are skipped;
-    any other refusal names every date that cannot be booked and saves nothing.
+    any other refusal names every date that cannot be booked and saves nothing. `confirmed`
+    books every session as confirmed (the patient agreed to the dates), in this one action.
     """
     now = now or utcnow()
     if not 1 <= count <= MAX_SERIES_PLANNED:
         raise RuleError(f"Book between 1 and {MAX_SERIES_PLANNED} sessions.", "count")
     if not weekdays:
         raise RuleError("Choose at least one weekday.", "weekdays")
-    _check_parts(appointment_type, chair, clinician)
+    check_parts(appointment_type, chair, clinician)
     zone = clinic_zone()
     today = booking.wall(now, zone).date()
     if first_day < today:
@@ -156,7 +164,7 @@ def book_series(patient: Patient, *, appointment_type: AppointmentType, chair: C
         raise RuleError("Start the series within the next year.", "first_day")
     clinician_id = clinician.id if clinician is not None else None
     lock_for_write(db.session)
-    _lock_people(patient.id, clinician_id)
+    lock_people(patient.id, clinician_id)
     # Closed dates from the first day on: series_days needs them, and check_block reads the same.
     rules = clinic_rules(first_day)
     days, skipped = booking.series_days(first_day, weekdays, count, rules.closed)
@@ -188,8 +196,8 @@ def book_series(patient: Patient, *, appointment_type: AppointmentType, chair: C
             problems.append(f"{day.isoformat()}: {refusal.message}")
     if problems:
         raise RuleError("Nothing was booked. " + " ".join(problems), "first_day")
-    appointments = [_new_appointment(patient, appointment_type, seat, clinician_id, s, e, actor, "", None)
-                    for seat, s, e in planned]
+    appointments = [_new_appointment(patient, appointment_type, seat, clinician_id, s, e, actor, "", None,
+                                     confirmed) for seat, s, e in planned]
     _insert(appointments)
     for appointment in appointments:
         _after_create(appointment, actor, reason="series")

@@ -48,9 +48,9 @@ def _epoch(column):
 
 
 def active_blocks(start: datetime, end: datetime, *, chair_id=None, patient_id=None,
-                  clinician_id=None) -> list[booking.Block]:
+                  clinician_id=None, exclude_id: int | None = None) -> list[booking.Block]:
     """Active blocks overlapping [start, end), in one query; optionally only those touching a
-    chair, a patient or a clinician."""
+    chair, a patient or a clinician, and without one appointment (the visit being moved)."""
     query = (
         select(Appointment.chair_id, _epoch(Appointment.start_at), _epoch(Appointment.end_at),
                Appointment.patient_id, Appointment.clinician_id, AppointmentType.prep_min,
@@ -64,6 +64,8 @@ def active_blocks(start: datetime, end: datetime, *, chair_id=None, patient_id=N
                 if value is not None]
     if touching:
         query = query.where(or_(*touching))
+    if exclude_id is not None:
+        query = query.where(Appointment.id != exclude_id)
     # Core execution on the session's connection: the same transaction, without the ORM's
     # per-row work (these are plain columns, never entities).
     rows = db.session.connection().execute(query)
@@ -125,9 +127,11 @@ def default_type(course: Course | None, types: list[AppointmentType]) -> Appoint
 def search_slots(patient: Patient, appointment_type: AppointmentType, *,
                  clinician_id: int | None = None, from_day: date | None = None,
                  today: date | None = None, now: datetime | None = None,
-                 limit: int = 12, per_day: int = 3, chair_ids: list[int] | None = None) -> SlotSearch:
+                 limit: int = 12, per_day: int = 3, chair_ids: list[int] | None = None,
+                 exclude_id: int | None = None) -> SlotSearch:
     """The earliest free blocks for a patient: inside the maintenance window, or from the next
-    day on during a series, or from today otherwise; on `chair_ids` only, when given."""
+    day on during a series, or from today otherwise; on `chair_ids` only, when given.
+    `exclude_id`: a visit being moved, whose own block (and day) is free for it."""
     today = today or clinic_today()
     now = now or utcnow()
     course = open_course_for(patient.id)
@@ -138,14 +142,14 @@ def search_slots(patient: Patient, appointment_type: AppointmentType, *,
         search.window_passed = today > course.window_closes
         if search.first_day <= search.last_day:
             search.slots = _find(patient, appointment_type, search.first_day, search.last_day,
-                                 clinician_id, now, limit, per_day, chair_ids)
+                                 clinician_id, now, limit, per_day, chair_ids, exclude_id)
         if not search.slots:
             pushed_past = from_day is not None and from_day > course.window_closes
             search.window_full = not search.window_passed and not pushed_past
             after = max(course.window_closes + timedelta(days=1), today, from_day or today)
             search.later_slots = _find(patient, appointment_type, after,
                                        after + timedelta(days=SEARCH_DAYS), clinician_id, now,
-                                       limit, per_day, chair_ids)
+                                       limit, per_day, chair_ids, exclude_id)
         return search
     if course is not None and course.state == "series_in_progress":
         first = max(today, _last_booked_day(patient.id) or today) + timedelta(days=1)
@@ -155,7 +159,7 @@ def search_slots(patient: Patient, appointment_type: AppointmentType, *,
     first = max(first, from_day or first)
     search = SlotSearch(purpose, first, first + timedelta(days=SEARCH_DAYS))
     search.slots = _find(patient, appointment_type, search.first_day, search.last_day,
-                         clinician_id, now, limit, per_day, chair_ids)
+                         clinician_id, now, limit, per_day, chair_ids, exclude_id)
     return search
 
 
@@ -174,7 +178,7 @@ def _last_booked_day(patient_id: int) -> date | None:
 
 
 def _find(patient, appointment_type, first: date, last: date, clinician_id, now, limit, per_day,
-          chair_ids=None):
+          chair_ids=None, exclude_id=None):
     """The pure finder over the range, a fortnight at a time: one query of blocks per fortnight
     searched (never one per day or per candidate), stopping as soon as enough slots are found."""
     chairs = [chair.id for chair in active_chairs() if chair_ids is None or chair.id in chair_ids]
@@ -188,9 +192,62 @@ def _find(patient, appointment_type, first: date, last: date, clinician_id, now,
         chunk_last = min(chunk_first + timedelta(days=CHUNK_DAYS - 1), last)
         start, end = day_bounds(chunk_first, chunk_last, rules.zone)
         days = [chunk_first + timedelta(days=n) for n in range((chunk_last - chunk_first).days + 1)]
-        slots += booking.find_slots(days=days, chairs=chairs, blocks=active_blocks(start, end),
+        slots += booking.find_slots(days=days, chairs=chairs,
+                                    blocks=active_blocks(start, end, exclude_id=exclude_id),
                                     rules=rules, length=length, patient_id=patient.id,
                                     clinician_id=clinician_id, now=now, limit=limit - len(slots),
                                     per_day=per_day)
         chunk_first = chunk_last + timedelta(days=1)
     return slots
+
+
+# ---------------------------------------------------------------------------- one day's starts
+
+NEARBY_DAYS = 14  # how far the earlier / later day links look for a day with free time
+NOON = time(12)
+
+
+@dataclass
+class DayStarts:
+    """Every free start of one chosen day, and the nearest days before and after with any."""
+
+    day: date
+    morning: list[booking.Slot] = field(default_factory=list)
+    afternoon: list[booking.Slot] = field(default_factory=list)
+    earlier: date | None = None
+    later: date | None = None
+
+    @property
+    def starts(self) -> list[booking.Slot]:
+        return self.morning + self.afternoon
+
+
+def day_starts(patient: Patient, appointment_type: AppointmentType, day: date, *,
+               clinician_id: int | None = None, exclude_id: int | None = None,
+               not_before: date | None = None, now: datetime | None = None,
+               prefer_chair: int | None = None) -> DayStarts:
+    """The free starts of `day` grouped morning / afternoon, and the nearest earlier (not before
+    `not_before`) and later days that have free starts: one query of blocks per fortnight."""
+    now = now or utcnow()
+    chairs = [chair.id for chair in active_chairs()]
+    first = max(day - timedelta(days=NEARBY_DAYS), not_before or day)
+    last = day + timedelta(days=NEARBY_DAYS)
+    rules = clinic_rules(first, last)
+    length = length_of(appointment_type)
+    start, end = day_bounds(first, last, rules.zone)
+    blocks = active_blocks(start, end, exclude_id=exclude_id)
+
+    def starts_on(on: date) -> list[booking.Slot]:
+        return booking.day_starts(day=on, chairs=chairs, blocks=blocks, rules=rules, length=length,
+                                  patient_id=patient.id, clinician_id=clinician_id, now=now,
+                                  prefer_chair=prefer_chair)
+
+    chosen = DayStarts(day)
+    for slot in starts_on(day):
+        morning = booking.wall(slot.start, rules.zone).time() < NOON
+        (chosen.morning if morning else chosen.afternoon).append(slot)
+    chosen.earlier = next((day - timedelta(days=n) for n in range(1, (day - first).days + 1)
+                           if starts_on(day - timedelta(days=n))), None)
+    chosen.later = next((day + timedelta(days=n) for n in range(1, NEARBY_DAYS + 1)
+                         if starts_on(day + timedelta(days=n))), None)
+    return chosen
