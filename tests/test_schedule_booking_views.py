@@ -364,7 +364,7 @@ def test_patient_appointments_partial(app, client, login_as, clinic):
         event.listen(db.engine, "before_cursor_execute", note)
         html = render_template("schedule/_patient_appointments.html", patient=patient)
         event.remove(db.engine, "before_cursor_execute", note)
-    assert "Wed 20 Jan 2027 09:00" in html and "Maintenance 40 min" in html and "/schedule/appointments/" in html
+    assert "Wed 20 Jan 2027, 09:00" in html and "Maintenance 40 min" in html and "/schedule/appointments/" in html
     assert html.count("/schedule/appointments/") == 3
     assert f"/schedule/book?patient_id={clinic['patient']}" in html
     assert len(statements) == 1

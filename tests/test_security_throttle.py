@@ -89,7 +89,7 @@ def test_lock_is_in_the_audit_trail(app, client):
         db.session.commit()
     _post(admin, admin_email, DEFAULT_PASSWORD, ip="10.6.6.7")
     trail = admin.get("/admin/audit", environ_base={"REMOTE_ADDR": "10.6.6.7"}).get_data(as_text=True)
-    assert "login_locked" in trail and "10.6.6.6" in trail
+    assert "Login held after failed attempts" in trail and "10.6.6.6" in trail
 
 
 def test_refused_attempts_are_logged_but_not_checked(app, client, caplog):

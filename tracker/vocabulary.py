@@ -107,6 +107,7 @@ ACTION = {
     "seed": "Demo data loaded",
     "reset_password": "Password reset",
     "unlock": "Unlocked",
+    "login_locked": "Login held after failed attempts",
     "opt_out": "Opted out of email",
     "entered_in_error": "Entered in error",
 }
