@@ -99,12 +99,12 @@ def _appointment_page(appointment_id: int, *, status_form=None, failed_action=No
 def appointment_status(appointment_id: int):
     """Confirm, cancel (with reason), arrived, no-show or entered in error; refused if the state
     machine forbids it."""
+    appointment = locked_appointment(appointment_id)  # 404 for an unknown id, before the form
     form = StatusForm()
     action = form.action.data
     if not form.validate_on_submit() or action not in STATUS_ACTIONS:
         flash("That action is not available.", "error")
         return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
-    appointment = locked_appointment(appointment_id)
 
     def change() -> None:
         expect_version(appointment, form.version.data, "appointment")
