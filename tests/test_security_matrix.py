@@ -232,7 +232,7 @@ def make_world() -> dict:
     api_token = ApiToken(user_id=spare.id, prefix="trk_matrix", token_hash=f"{patient.id:064d}", scope="read")
     hook = WebhookEndpoint(url="http://127.0.0.1:9/closed", events="appointment.booked", secret="whsec_matrix")
     db.session.add_all([api_token, hook])
-    spare_session = StaffSession(user_id=spare.id, token_hash=f"matrix-{patient.id:058d}",
+    spare_session = StaffSession(user_id=spare.id, token_hash=f"matrix-{patient.id:057d}",
                                  expires_at=utcnow() + timedelta(hours=1))
     db.session.add(spare_session)
     db.session.flush()
