@@ -103,7 +103,7 @@ def test_admin_sets_up_two_step_login_then_logs_in_with_a_code(
     )
     page.get_by_role("button", name="Log in").click()
     page.goto("/admin/")
-    assert page.get_by_role("heading", name="Admin").is_visible()
+    assert page.get_by_role("heading", name="Admin", exact=True).is_visible()
 
 
 def test_account_page_password_and_sessions(
@@ -122,7 +122,7 @@ def test_account_page_password_and_sessions(
     assert page.get_by_text("2 open sessions").is_visible()
     _clean(page, request, "account")
     page.get_by_role("button", name="Change password").click()
-    assert page.get_by_role("alert").filter(has_text="Enter your current password.").is_visible()
+    assert page.get_by_role("alert").filter(has_text="Enter your current password.").last.is_visible()
     _clean(page, request, "account-password-errors")
     page.get_by_label("Current password").fill(DEFAULT_PASSWORD)
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)

@@ -20,7 +20,7 @@ def test_admin_adds_chair_hours_and_frontdesk_user(journey, staff, live_app):
     assert page.get_by_role("heading", name="Admin", exact=True).is_visible()
     journey.check("admin start page")
 
-    page.get_by_role("link", name="Chairs").click()
+    page.get_by_role("link", name="Chairs", exact=True).click()
     assert page.get_by_role("heading", name="Chairs").is_visible()
     journey.check("chairs")
     page.get_by_label("Chair name").fill("Recliner by the window")
