@@ -10,6 +10,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from tracker.extensions import db
+from tracker.formatting import format_day
 from tracker.models import Infusion, Reminder
 from tracker.reminders.sending import run_sweep
 from tracker.services import infusions as infusion_service
@@ -39,10 +40,15 @@ def look(journey, label: str, name: str):
 
 def facts(page) -> dict:
     """The patient page's course facts as {term: definition}."""
-    course = page.get_by_role("region", name="Current course")
-    terms = course.locator("dl.course-facts dt").all_inner_texts()
-    values = course.locator("dl.course-facts dd").all_inner_texts()
+    course = page.locator("dl.course-facts")
+    terms = course.locator("dt").all_inner_texts()
+    values = course.locator("dd").all_inner_texts()
     return {t.strip(): v.strip() for t, v in zip(terms, values, strict=True)}
+
+
+def open_course_actions(page) -> None:
+    """Open the patient page's course actions (a disclosure, closed when the page opens)."""
+    page.get_by_text("Course actions: interval, mode, hold, discharge").click()
 
 
 def test_infusion_entered_in_error_keeps_the_row_and_restores_the_window(journey, staff, live_app):
@@ -70,9 +76,9 @@ def test_infusion_entered_in_error_keeps_the_row_and_restores_the_window(journey
     email, password = staff("clinician")
     log_in(page, email, password)
     page.goto(f"/patients/{patient_id}")
-    assert facts(page)["Window opens"] == (booster_day + timedelta(days=30)).isoformat()
+    assert facts(page)["Window opens"] == format_day(booster_day + timedelta(days=30))
     page.get_by_role(
-        "link", name=f"Mark the infusion of {booster_day.isoformat()} entered in error"
+        "link", name=f"Mark the session of {format_day(booster_day)} entered in error"
     ).click()
     assert page.get_by_role("heading", name="Mark an infusion entered in error").is_visible()
     look(journey, "infusion entered in error: confirm", "infusion-in-error")
@@ -86,10 +92,10 @@ def test_infusion_entered_in_error_keeps_the_row_and_restores_the_window(journey
         .get_by_text(re.compile("^Marked as entered in error"))
         .is_visible()
     )
-    assert facts(page)["Window opens"] == (first + timedelta(days=30)).isoformat()
-    table = page.get_by_role("table", name=re.compile("^Every infusion of this patient"))
+    assert facts(page)["Window opens"] == format_day(first + timedelta(days=30))
+    table = page.get_by_role("table", name=re.compile("^Every session of this patient"))
     struck = table.locator("tr.in-error")
-    assert struck.count() == 1 and booster_day.isoformat() in struck.inner_text()
+    assert struck.count() == 1 and format_day(booster_day) in struck.inner_text()
     assert "Entered in error: Recorded on the wrong patient" in struck.inner_text()
     assert (
         struck.locator("td").first.evaluate("td => getComputedStyle(td).textDecorationLine")
@@ -115,16 +121,18 @@ def test_discharge_is_confirmed_on_its_own_page(journey, staff, live_app):
     email, password = staff("clinician")
     log_in(page, email, password)
     page.goto(f"/patients/{patient_id}")
+    open_course_actions(page)
     page.get_by_role("link", name="Discharge…").click()
     assert page.get_by_role("heading", name="Discharge Noor Haddad?").is_visible()
     look(journey, "discharge: confirm", "discharge")
     page.get_by_role("link", name="Keep the course open").click()
     assert "Status" in facts(page)
+    open_course_actions(page)
     page.get_by_role("link", name="Discharge…").click()
     page.get_by_label("Reason for discharge").fill("Moved away")
     page.get_by_role("button", name="Discharge").click()
     assert page.get_by_role("status").get_by_text(re.compile("^Discharged")).is_visible()
-    assert page.get_by_role("heading", name="Earlier courses").is_visible()
+    assert page.get_by_role("table", name="Earlier courses").is_visible()
     journey.finish("discharge")
 
 
@@ -151,6 +159,9 @@ def test_closing_a_booked_day_lists_and_notifies(journey, staff, live_app):
             )
             db.session.commit()
             uid = first.uid
+            settings = get_settings()
+            settings.send_hours_start, settings.send_hours_end = 0, 24  # whatever hour CI runs at
+            db.session.commit()
         email, password = staff("admin")
         log_in(page, email, password)
         page.goto("/schedule/closed-dates")
@@ -252,7 +263,7 @@ def test_session_form_carries_forward_and_helps(journey, staff, live_app):
     email, password = staff("clinician")
     log_in(page, email, password)
     page.goto(f"/patients/{patient_id}")
-    page.get_by_role("link", name="Record infusion").click()
+    page.get_by_role("link", name="Record session").click()
     assert page.get_by_label("Weight (kg)").input_value() == "70.00"
     assert page.get_by_label("Dose (mg/kg)").input_value() == "0.500"
     total = page.locator("#total-mg")
@@ -272,7 +283,7 @@ def test_session_form_carries_forward_and_helps(journey, staff, live_app):
     page.get_by_label("Blood pressure, systolic").fill("90")
     page.get_by_label("Blood pressure, diastolic").fill("95")
     page.get_by_role("button", name="Save infusion").click()
-    assert page.get_by_text("The diastolic pressure must be lower than the systolic").is_visible()
+    assert page.locator("#bp_diastolic-error").get_by_text("The diastolic pressure must be lower than the systolic").is_visible()
     look(journey, "session form: diastolic refused", "session-form-refused")
     page.get_by_label("Blood pressure, diastolic").fill("60")
     page.get_by_role("button", name="Save infusion").click()
