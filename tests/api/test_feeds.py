@@ -2,7 +2,7 @@
 events in the 60-back / 180-ahead range, conditional GET, rotation and revocation."""
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from icalendar import Calendar
@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import Appointment, CalendarFeed, User
+from tracker.services.clinic import clinic_today
 
 from ..factories import make_patient, make_user
 from ..schedule_fixtures import add_appointment, at, setup_clinic
@@ -24,7 +25,7 @@ def clinic(app):
         setup = setup_clinic()
         clinician = make_user(role="clinician")
         patient = make_patient(first_name="Zelda", last_name="Quartz")
-        today = date.today()
+        today = clinic_today()  # the feed counts its 60 and 180 days in clinic time
         made = {}
         for name, days in (("old", -61), ("back", -59), ("soon", 3), ("far", 179), ("beyond", 182)):
             made[name] = add_appointment(

@@ -12,7 +12,7 @@ without an entry fails the test.
 from datetime import timedelta
 
 from tracker.extensions import db
-from tracker.models import AppointmentType, Chair, utcnow
+from tracker.models import AppointmentType, Chair, ClosedDate, WebhookEndpoint, utcnow
 from tracker.reminders.unsubscribe import make_token
 from tracker.services import courses as course_service
 from tracker.services.clinic import clinic_today, get_settings
@@ -22,9 +22,13 @@ from .conftest import log_in
 from .helpers import add_appointment, complete_series, local_instant, set_up_clinic
 from .test_every_page import page_urls, patient_link_ids
 
-# Forms outside the page's own job: the header's log-out button.
-NOT_PAGE_FORMS = {"/logout"}
+# Forms outside the page's own job: the header's log-out button, the idle warning's "stay logged in",
+# and the header's patient search (on every page; tests/browser/test_header_search.py covers it).
+NOT_PAGE_FORMS = {"/logout", "/account/keep-alive"}
+# Forms that end the sender's own session; the test logs in again after each.
+LOGS_OUT = {"/account/sessions/end-all"}
 FORMS_JS = """() => Array.from(document.forms).map((form, index) => {
+    if (form.classList.contains('header-search')) return null;
     const button = form.querySelector('button:not([type=button]), input[type=submit]');
     return {
         index, method: (form.getAttribute('method') || 'get').toLowerCase(),
@@ -90,7 +94,7 @@ def _now_local() -> str:
 PASSWORD = "a fresh long passphrase 42"
 # (page endpoint, the form's submit button): a valid change a person could make.
 CHANGES = {
-    ("admin.audit", "Filter"): fill("Record type", "appointment"),
+    ("admin.audit", "Filter"): choose("Record type", "Appointment"),
     ("admin.settings", "Save settings"): fill("Display and sender name", "Riverside Clinic"),
     ("admin.edit_user", "Save"): fill("Name", "Robin Fielding"),
     ("admin.edit_user", "Set new password"): steps(
@@ -101,7 +105,7 @@ CHANGES = {
         fill("Password", PASSWORD),
         fill("Password again", PASSWORD),
     ),
-    ("patients.index", "Search"): fill("Name, MRN or date of birth", "Whitfield"),
+    ("patients.index", "Search"): fill("Name, MRN, date of birth, phone or email", "Whitfield"),
     ("patients.detail", "Save interval"): fill("Window closes after (days)", "80"),
     ("patients.detail", "Save mode"): choose("Maintenance mode", "As needed (no window)"),
     ("patients.detail", "Put on hold"): fill("Reason for the hold", "Travelling for a month"),
@@ -140,7 +144,8 @@ CHANGES = {
     ("patient_links.resend", "Send me my links"): steps(
         fill("Your email address", "dana@example.test"), fill("Your date of birth", "1980-04-12")
     ),
-    ("worklist.index", "Show"): fill("Name or MRN", "Whitfield"),
+    ("search.results", "Search"): fill("Name, MRN, date of birth, phone or email", "Whitfield"),
+    ("worklist.index", "Show"): fill("Name, MRN, birth date or phone", "Whitfield"),
     ("worklist.upcoming", "Show"): fill("Window opens within (days)", "30"),
 }
 
@@ -177,7 +182,13 @@ def world(app) -> dict:
         )
         spare = make_user(role="frontdesk")
         links = patient_link_ids(app, patient, appointment)
+        endpoint = WebhookEndpoint(url="http://127.0.0.1:9/hook", events="appointment.booked",
+                                   secret="whsec_every_form")
+        # Each world's own closed date (one per day may exist), far enough ahead to be editable.
+        closed = ClosedDate(on=today + timedelta(days=200 + patient.id), reason="Holiday")
+        db.session.add_all([endpoint, closed])
         db.session.commit()
+        course = patient.courses[0]
         return {
             **links,
             "patient_id": patient.id,
@@ -186,6 +197,10 @@ def world(app) -> dict:
             "token": make_token(patient.id),
             "series_patient_id": series.id,
             "began_id": began.id,
+            "endpoint_id": endpoint.id,
+            "course_id": course.id,
+            "infusion_id": course.infusions[0].id,
+            "closed_id": closed.id,
         }
 
 
@@ -216,7 +231,9 @@ def urls_for(app, ids: dict) -> dict:
 
 def page_forms(page) -> list[dict]:
     """The page's own forms as the browser sees them."""
-    return [spec for spec in page.evaluate(FORMS_JS) if spec["action"] not in NOT_PAGE_FORMS]
+    return [
+        spec for spec in page.evaluate(FORMS_JS) if spec and spec["action"] not in NOT_PAGE_FORMS
+    ]
 
 
 def find_form(page, path: str, spec: dict) -> int | None:
@@ -327,6 +344,8 @@ def test_every_form_as_it_opens_and_with_a_valid_change(journey, live_app):
                             f"but the server answers {status}"
                         )
                 sent.append((key, attempt))
+                if spec["action"] in LOGS_OUT:  # it ended this very session, as it should
+                    log_in(page, email)
     assert problems == []
     assert missing == [], "add a valid change for these forms to CHANGES"
     assert not set(CHANGES) - {key for key, _ in sent}, "CHANGES names forms no page has"

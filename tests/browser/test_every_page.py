@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from tracker.extensions import db
-from tracker.models import ClosedDate
+from tracker.models import ClosedDate, WebhookEndpoint
 from tracker.reminders.unsubscribe import make_token
 from tracker.services.clinic import clinic_today
 
@@ -19,6 +19,8 @@ from .helpers import (
 NOT_PAGES = {"static", "main.health", "main.index", "auth.login", "auth.login_code", "auth.login_setup",
              "search.suggest"}
 FILES = (".csv", ".ics")  # downloads (calendar files, exports), not pages
+# Machine interfaces (JSON for API tokens): tests/api/ covers them.
+MACHINE = ("/api/", "/fhir/")
 QUERY = {"schedule.book": "patient_id", "schedule.book_series": "patient_id"}
 
 
@@ -30,7 +32,8 @@ def page_urls(app, ids: dict) -> list[tuple[str, str]]:
         from flask import url_for
 
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-            if "GET" not in rule.methods or rule.endpoint in NOT_PAGES or rule.rule.endswith(FILES):
+            if "GET" not in rule.methods or rule.endpoint in NOT_PAGES or rule.rule.endswith(FILES) \
+                    or rule.rule.startswith(MACHINE):
                 continue
             own = ids.get(rule.endpoint, {})
             missing = set(rule.arguments) - set(ids) - set(own)
@@ -74,11 +77,14 @@ def test_every_page_is_accessible_local_and_narrow(journey, live_app, playwright
         appointment = add_appointment(patient, clinic["chairs"][0], clinic["maintenance"],
                                       local_instant(today, 11), clinician=admin)
         closed = ClosedDate(on=today + timedelta(days=20), reason="Holiday")
-        db.session.add(closed)
+        endpoint = WebhookEndpoint(url="http://127.0.0.1:9/hook", events="appointment.booked",
+                                   secret="whsec_every_page")
+        db.session.add_all([closed, endpoint])
         db.session.commit()
         course = patient.courses[0]
         ids = {"patient_id": patient.id, "appointment_id": appointment.id, "user_id": admin.id,
                "course_id": course.id, "infusion_id": course.infusions[0].id, "closed_id": closed.id,
+               "endpoint_id": endpoint.id,
                "token": make_token(patient.id), **patient_link_ids(live_app, patient, appointment)}
         email = admin.email
     urls = page_urls(live_app, ids)

@@ -43,8 +43,8 @@ def test_script_in_a_name_is_shown_as_text(journey, staff, live_app):
         db.session.commit()
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
-    page.get_by_label("Name, MRN or date of birth").fill("MRN-HOSTILE")
-    page.get_by_role("button", name="Search").click()
+    page.get_by_label("Name, MRN, date of birth, phone or email").fill("MRN-HOSTILE")
+    page.get_by_role("main").get_by_role("button", name="Search").click()
     row_link = page.get_by_role("link", name=f"{SQL_LAST_NAME}, {HOSTILE}")
     assert row_link.is_visible()
     assert_inert(page, journey)
