@@ -206,3 +206,16 @@ def test_required_second_factor_cannot_be_turned_off(strict_app):
     client.post("/account/two-factor/off", data={"current": DEFAULT_PASSWORD})
     with strict_app.app_context():
         assert db.session.get(User, user_id).has_second_factor
+
+
+def test_recovery_codes_page_without_two_step_login_leads_to_its_set_up(app):
+    """Without two-step login there are no codes to renew: the page offers the set-up instead of
+    a button the server would refuse."""
+    _, email = _user(app)
+    client = app.test_client()
+    _password(client, email)
+    body = client.get("/account/recovery-codes").get_data(as_text=True)
+    assert "Set up two-step login" in body and "Make new recovery codes" not in body
+    assert client.post("/account/recovery-codes").status_code in (400, 404)  # nothing made
+    with app.app_context():
+        assert db.session.scalar(select(RecoveryCode.id)) is None
