@@ -172,7 +172,9 @@ def test_trickling_server_cannot_hang_the_sweep(trickling_server, plain_server, 
     started = time.monotonic()
     result = sweep(app)
     elapsed = time.monotonic() - started
-    assert elapsed < 4, f"the sweep took {elapsed:.1f} s"
+    # Without the deadline the banner alone takes half a minute and each message as long again;
+    # the margin is for a machine busy with other tests (the deadline itself is asserted below).
+    assert elapsed < 20, f"the sweep took {elapsed:.1f} s"
     assert result.sent == 0 and result.retrying == 1 and "within 2 seconds" in result.error
     first, *rest = rows(app)
     assert first.status == "pending" and first.attempts == 1 and first.next_attempt_at is not None

@@ -183,7 +183,9 @@ def test_sweep_killed_half_way_loses_and_duplicates_nothing(smtp, make_app, tmp_
             patient, _ = maintenance_patient(ANCHOR, email=f"kill{n}@example.test")
             addresses.append(patient.email)
         db.session.commit()
-    env = process_env(tmp_path, smtp, REMINDER_BATCH_SIZE=2, REMINDER_LEASE_SECONDS=4,
+    # The dead sender's lease must outlast the rerun's start-up, which a busy machine slows to
+    # several seconds: 30 s, waited out below.
+    env = process_env(tmp_path, smtp, REMINDER_BATCH_SIZE=2, REMINDER_LEASE_SECONDS=30,
                       REMINDER_PAUSE_AFTER_BATCH=2)
     victim = _flask("reminders", "run", "--on", SWEEP_DAY.isoformat(), env=env)
     try:
