@@ -122,7 +122,9 @@ def test_account_page_password_and_sessions(
     assert page.get_by_text("2 open sessions").is_visible()
     _clean(page, request, "account")
     page.get_by_role("button", name="Change password").click()
-    assert page.get_by_role("alert").filter(has_text="Enter your current password.").last.is_visible()
+    assert (
+        page.get_by_role("alert").filter(has_text="Enter your current password.").last.is_visible()
+    )
     _clean(page, request, "account-password-errors")
     page.get_by_label("Current password").fill(DEFAULT_PASSWORD)
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)

@@ -106,6 +106,8 @@ def code_from_the_page(form):
     """Types the code an authenticator app would show for the set-up key on the page."""
     secret = form.page.locator("code.secret-key").inner_text().replace(" ", "")
     form.get_by_label("Code shown by the app", exact=True).fill(pyotp.TOTP(secret).now())
+
+
 # (page endpoint, the form's submit button): a valid change a person could make.
 CHANGES = {
     ("api_tokens.index", "Issue token"): first_option("Acts as"),
@@ -214,8 +216,9 @@ def world(app) -> dict:
         )
         spare = make_user(role="frontdesk")
         links = patient_link_ids(app, patient, appointment)
-        endpoint = WebhookEndpoint(url="http://127.0.0.1:9/hook", events="appointment.booked",
-                                   secret="whsec_every_form")
+        endpoint = WebhookEndpoint(
+            url="http://127.0.0.1:9/hook", events="appointment.booked", secret="whsec_every_form"
+        )
         # Each world's own closed date (one per day may exist), far enough ahead to be editable.
         closed = ClosedDate(on=today + timedelta(days=200 + patient.id), reason="Holiday")
         db.session.add_all([endpoint, closed])

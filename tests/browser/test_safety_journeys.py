@@ -283,7 +283,11 @@ def test_session_form_carries_forward_and_helps(journey, staff, live_app):
     page.get_by_label("Blood pressure, systolic").fill("90")
     page.get_by_label("Blood pressure, diastolic").fill("95")
     page.get_by_role("button", name="Save infusion").click()
-    assert page.locator("#bp_diastolic-error").get_by_text("The diastolic pressure must be lower than the systolic").is_visible()
+    assert (
+        page.locator("#bp_diastolic-error")
+        .get_by_text("The diastolic pressure must be lower than the systolic")
+        .is_visible()
+    )
     look(journey, "session form: diastolic refused", "session-form-refused")
     page.get_by_label("Blood pressure, diastolic").fill("60")
     page.get_by_role("button", name="Save infusion").click()
