@@ -82,7 +82,7 @@ def record_infusion(patient_id: int):
             return redirect(url_for(".detail", patient_id=patient.id), 303)
     status = refused_status(form) if request.method == "POST" else 200
     return render_template("patients/infusion_form.html", form=form, patient=patient, course=course,
-                           appointment=appointment, settings=settings, zone=zone, last=last), status
+                           appointment=appointment, settings=settings, last=last), status
 
 
 def _record(form: InfusionForm, patient: Patient, course: Course, appointment, settings):
@@ -149,4 +149,4 @@ def infusion_in_error(patient_id: int, infusion_id: int):
             return redirect(url_for(".detail", patient_id=patient_id), 303)
     status = refused_status(form) if request.method == "POST" else 200
     return render_template("patients/infusion_in_error.html", patient=patient, infusion=infusion,
-                           form=form, problem=problem, zone=ZoneInfo(get_settings().timezone)), status
+                           form=form, problem=problem), status

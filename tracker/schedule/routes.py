@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..bounds import record_id
 from ..database import lock_for_write
 from ..extensions import db
+from ..formatting import request_style
 from ..models import Appointment, Chair, Patient, utcnow
 from ..saving import acting_user, commit, flash_errors, put_error, save
 from ..security import roles_required
@@ -21,7 +22,6 @@ from ..services.courses import open_course_for
 from ..services.errors import RuleError
 from .blueprint import bp
 from .forms import BookForm, ConfirmAllForm, SeriesForm
-from .helpers import schedule_local
 from .slot_picker import SLOT_FORMAT, Saved, booking_page, choices
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def book():
         )
         notices.visit_booked(booked, now=utcnow(), settings=get_settings())
         state = "confirmed" if booked.status == "booked" else "not yet confirmed"
-        return Saved(booked, f"Booked {schedule_local(booked.start_at)} on {chair.name} ({state}).")
+        return Saved(booked, f"Booked {request_style().when(booked.start_at)} on {chair.name} ({state}).")
 
     return booking_page(patient, form=form, template="schedule/book.html", save=save)
 
