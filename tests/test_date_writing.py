@@ -31,11 +31,13 @@ NAMES_BY_HAND = re.compile(r"%-?[aAbB]\b|:%-?[aAbB]\}")
 def hand_written_dates(text: str) -> list[str]:
     """The places in one template's text that format a date or time by hand."""
     found = [f"strftime: {m.group(0)}" for m in re.finditer(r"strftime\([^)]*\)", text)]
-    found += [f"filter: {m.group(0)}" for m in re.finditer(r"\|\s*(schedule_local|patient_day)\b", text)]
+    found += [
+        f"filter: {m.group(0)}" for m in re.finditer(r"\|\s*(schedule_local|patient_day)\b", text)
+    ]
     for expression in EXPRESSION.finditer(text):
         inside = expression.group(1) or expression.group(2)
         before_tag = text[: expression.start()]
-        in_attribute = bool(MACHINE_ATTRIBUTE.search(before_tag[before_tag.rfind("<"):])) and (
+        in_attribute = bool(MACHINE_ATTRIBUTE.search(before_tag[before_tag.rfind("<") :])) and (
             before_tag.rfind("<") > before_tag.rfind(">")
         )
         for iso in ISOFORMAT.finditer(inside):
@@ -52,7 +54,7 @@ def test_the_scan_catches_each_way_of_writing_a_date_by_hand():
     assert hand_written_dates("<td>{{ a.start_at|schedule_local('%H:%M') }}</td>")
     assert hand_written_dates("{% block title %}Week of {{ monday.isoformat() }}{% endblock %}")
     assert hand_written_dates('<a aria-label="Book {{ cell.isoformat() }}" href="/">x</a>')
-    assert not hand_written_dates('<a href="{{ url_for(\'schedule.day\', date=d.isoformat()) }}">')
+    assert not hand_written_dates("<a href=\"{{ url_for('schedule.day', date=d.isoformat()) }}\">")
     assert not hand_written_dates('<time datetime="{{ at.isoformat() }}">{{ at|when }}</time>')
     assert not hand_written_dates("{%- set _ = args.update(day=d.isoformat()) -%}")
     assert not hand_written_dates("<p>{{ day|day }} at {{ start|clock }}</p>")
@@ -90,8 +92,9 @@ def test_schedule_pages_follow_the_clinic_date_and_clock_styles(app, client, log
         settings.date_style, settings.time_style = "long", "12h"
         clinic = setup_clinic(opens=time(8), closes=time(18))
         patient, course = maintenance_patient(date(2026, 12, 1))
-        visit = add_appointment(patient, clinic["chairs"][0], clinic["maintenance"],
-                                at(monday, 14, 30), course=course)
+        visit = add_appointment(
+            patient, clinic["chairs"][0], clinic["maintenance"], at(monday, 14, 30), course=course
+        )
         db.session.commit()
         visit_id = visit.id
     login_as("frontdesk")

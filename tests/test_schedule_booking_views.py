@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tracker.extensions import db
-from tracker.models import Appointment, AppointmentStatusChange, AppointmentType, Chair, Course, Infusion, Patient
+from tracker.models import Appointment, AppointmentStatusChange, AppointmentType, Chair, Course, Infusion, Patient, Reminder
 
 from .factories import make_patient, make_user
 from .schedule_fixtures import (  # noqa: F401
@@ -193,6 +193,9 @@ def test_book_series_page(client, login_as, app, frozen_clock):
     assert response.status_code == 303 and "/schedule/week?date=2027-01-06" in response.headers["Location"]
     starts = [a.start_at.astimezone(ZONE).date() for a in _appointments(app)]
     assert starts == [date(2027, 1, d) for d in (6, 8, 11, 13, 15, 18)]
+    with app.app_context():  # one booked notice for the whole series, on its first visit
+        rows = db.session.execute(select(Reminder.kind, Reminder.appointment_id)).all()
+        assert rows == [("visit_booked", _appointments(app)[0].id)]
 
 
 def test_book_series_errors(client, login_as, app, frozen_clock):

@@ -107,19 +107,25 @@ def book_series():
                 state = "confirmed" if form.confirmed.data else "not yet confirmed"
                 text = f"Booked {len(plan.appointments)} sessions ({state})."
                 if plan.skipped:
-                    text += " Skipped closed dates: " + ", ".join(d.isoformat() for d in plan.skipped) + "."
+                    day = request_style().day
+                    text += " Skipped closed dates: " + ", ".join(day(d) for d in plan.skipped) + "."
                 return text
 
             def week_of_first(plan) -> str:
                 first = plan.appointments[0].start_at.astimezone(clinic_zone()).date()
                 return url_for(".week", date=first.isoformat())
 
-            saved = save(form, lambda: service.book_series(
-                patient, appointment_type=type_, chair=chair, first_day=form.first_day.data,
-                weekdays=sorted({int(day) for day in form.weekdays.data}),
-                wall_time=form.wall_time.data, count=form.count.data, actor=acting_user(),
-                clinician=clinician, confirmed=form.confirmed.data),
-                message=message, to=week_of_first, validate=False)
+            def book_and_tell():
+                plan = service.book_series(
+                    patient, appointment_type=type_, chair=chair, first_day=form.first_day.data,
+                    weekdays=sorted({int(day) for day in form.weekdays.data}),
+                    wall_time=form.wall_time.data, count=form.count.data, actor=acting_user(),
+                    clinician=clinician, confirmed=form.confirmed.data)
+                # One notice for the series, listing every visit (see notices.visit_booked).
+                notices.visit_booked(plan.appointments[0], now=utcnow(), settings=get_settings())
+                return plan
+
+            saved = save(form, book_and_tell, message=message, to=week_of_first, validate=False)
             if saved:
                 return saved
     status = 400 if form.errors or form.form_errors else 200

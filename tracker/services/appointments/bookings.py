@@ -201,6 +201,9 @@ def book_series(patient: Patient, *, appointment_type: AppointmentType, chair: C
     appointments = [_new_appointment(patient, appointment_type, seat, clinician_id, s, e, actor, "", None,
                                      confirmed) for seat, s, e in planned]
     _insert(appointments)
+    for appointment in appointments[1:]:
+        appointment.series_first_id = appointments[0].id
+    db.session.flush()
     for appointment in appointments:
         _after_create(appointment, actor, reason="series")
     return SeriesPlan(appointments, skipped)
