@@ -82,7 +82,9 @@ def test_a_moved_visit_sends_one_change_notice_and_cancels_the_old_reminder(
             new_start = local_instant(day, 15)
             assert [r.due_at for r in waiting] == [new_start - timedelta(hours=48)]
         booked, moved = smtp.messages
-        assert moved["To"] == booked["To"] and moved["Subject"].startswith("New time for your visit")
+        assert moved["To"] == booked["To"] and moved["Subject"].startswith(
+            "New time for your visit"
+        )
         assert moved["Subject"].endswith("at 15:00")
         first, changed = _calendar(booked), _calendar(moved)
         (before,), (after,) = first.walk("VEVENT"), changed.walk("VEVENT")
