@@ -94,7 +94,7 @@ def test_series_booked_with_the_forms_defaults(journey, live_app, staff):
         page.get_by_role("group", name="Weekdays").get_by_label(day).uncheck()
     with page.expect_navigation():
         page.get_by_role("button", name="Book the series").click()
-    assert page.get_by_role("alert").filter(has_text="Choose at least one weekday.").is_visible()
+    assert page.get_by_role("alert").filter(has_text="Choose at least one weekday.").last.is_visible()
     check_clean(journey, "book a series (no weekday)")
     journey.finish("series-defaults")
 
@@ -123,9 +123,9 @@ def test_booking_from_an_empty_calendar_cell(
         "heading", name=f"Book Chair 2, {format_day(tomorrow)} at 10:00"
     ).is_visible()
     check_clean(journey, "book from a cell: choose the patient")
-    page.get_by_label("Patient").fill("Quist")
+    page.get_by_label("Patient", exact=True).fill("Quist")
     with page.expect_navigation():
-        page.get_by_label("Patient").press("Enter")
+        page.get_by_label("Patient", exact=True).press("Enter")
     with page.expect_navigation():  # 2
         page.get_by_role("link", name="Book Lena Quist").click()
     chosen = page.get_by_role("radio", name=re.compile(r"^10:00 to 11:40 · Chair 2$"))
