@@ -94,7 +94,9 @@ def test_series_booked_with_the_forms_defaults(journey, live_app, staff):
         page.get_by_role("group", name="Weekdays").get_by_label(day).uncheck()
     with page.expect_navigation():
         page.get_by_role("button", name="Book the series").click()
-    assert page.get_by_role("alert").filter(has_text="Choose at least one weekday.").last.is_visible()
+    assert (
+        page.get_by_role("alert").filter(has_text="Choose at least one weekday.").last.is_visible()
+    )
     check_clean(journey, "book a series (no weekday)")
     journey.finish("series-defaults")
 
