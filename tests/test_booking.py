@@ -87,7 +87,7 @@ def test_closed_weekday_and_closed_date():
     """Saturdays have no hours; a holiday is refused with its reason."""
     assert "closed on Saturdays" in check(local(date(2027, 1, 9), 9)).message
     refusal = check(local(MONDAY, 9), closed={MONDAY: "New Year"})
-    assert "closed on 2027-01-04 (New Year)" in refusal.message
+    assert "closed on Mon 4 Jan 2027 (New Year)" in refusal.message
 
 
 def test_past_is_refused():
@@ -189,3 +189,12 @@ def test_series_days_on_weekdays_skipping_closed_dates():
     days, skipped = booking.series_days(date(2026, 3, 2), [0, 2, 4], 6, {date(2026, 3, 6): "training"})
     assert days == [date(2026, 3, d) for d in (2, 4, 9, 11, 13, 16)]
     assert skipped == [date(2026, 3, 6)]
+
+
+def test_refusals_follow_the_clinic_date_and_clock_styles():
+    """A refusal writes its day and times as the clinic's pages do (long dates, 12-hour clock)."""
+    clinic = rules(closed={date(2027, 1, 4): "New Year"}, date_style="long", time_style="12h")
+    closed = booking.opening_refusal(local(date(2027, 1, 4), 9), local(date(2027, 1, 4), 10), clinic)
+    assert closed.message == "The clinic is closed on Monday 4 January 2027 (New Year)."
+    late = booking.opening_refusal(local(date(2027, 1, 5), 17), local(date(2027, 1, 5), 19), clinic)
+    assert late.message == "The block 5:00 pm to 7:00 pm is outside opening hours (8:00 am to 6:00 pm)."

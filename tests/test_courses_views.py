@@ -271,3 +271,36 @@ def test_course_forms_work_with_csrf_on(tmp_path):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_a_hold_with_a_resume_date_ends_by_itself(app, client, login_as, monkeypatch):
+    """A resume date must come after today; until it the patient is off the worklist, from it
+    the patient is back (due again) without anyone resuming the course; resuming clears it."""
+    patient_id, course_id = _setup(app, days=[date(2026, 3, 2)])
+    with app.app_context():
+        name = db.session.get(Course, course_id).patient.last_name
+    login_as("clinician")
+    refused = _action(client, patient_id, course_id, "hold",
+                      **{"hold-reason": "travelling", "hold-resume_on": "2026-05-01"})
+    assert refused.status_code == 400 and "after today" in _error(refused.text, "hold-resume_on")
+    assert _course(app, course_id).state == "maintenance"
+    saved = _action(client, patient_id, course_id, "hold",
+                    **{"hold-reason": "travelling", "hold-resume_on": "2026-05-10"})
+    assert saved.status_code == 303
+    course = _course(app, course_id)
+    assert (course.state, course.resume_on) == ("on_hold", date(2026, 5, 10))
+    assert "Back on the worklist on Sun 10 May 2026." in client.get(f"/patients/{patient_id}").text
+
+    def worklist_on(day: date) -> str:
+        monkeypatch.setattr("tracker.services.clinic.clinic_today", lambda: day)
+        monkeypatch.setattr("tracker.worklist.routes.clinic_today", lambda: day)
+        return client.get("/worklist/").text
+
+    assert name not in worklist_on(date(2026, 5, 9))
+    assert name in worklist_on(date(2026, 5, 10))
+    page = client.get(f"/patients/{patient_id}").text
+    assert "The hold ended on Sun 10 May 2026: back on the worklist." in page
+    assert 'class="status status-due"' in page
+    assert _action(client, patient_id, course_id, "resume").status_code == 303
+    course = _course(app, course_id)
+    assert (course.state, course.resume_on) == ("maintenance", None)

@@ -1,6 +1,6 @@
 """Recording and removing infusions through the patient pages: values, errors, roles, appointments."""
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -303,4 +303,31 @@ def test_session_form_carries_forward_and_shows_the_new_window(app, client, logi
     response = client.post(f"/patients/{patient_id}/infusions/new", data=booster, follow_redirects=True)
     assert "Next window: Sun 10 May 2026 to Thu 9 Jul 2026 (last maintenance infusion Fri 10 Apr 2026)." in response.text
     assert "Check the dose: 0.800 mg/kg differs from the last (0.500 mg/kg) by 60%" in response.text
+    assert _infusion_count(app) == 2
+
+
+def test_a_hold_past_its_resume_date_ends_when_a_session_is_recorded(app, client, login_as):
+    """On hold until a day still to come: recording is refused. Once the resume date has come
+    the form works, and saving the session takes the course off hold (audited as a resume)."""
+    patient_id, course_id = _setup(app, days=[date(2026, 3, 2)], series_planned=1)
+    with app.app_context():
+        course = db.session.get(Course, course_id)
+        course.state_before_hold, course.state, course.hold_reason = "maintenance", "on_hold", "trip"
+        course.resume_on = TODAY + timedelta(days=1)
+        db.session.commit()
+    login_as("clinician")
+    session = {**GOOD, "given_at": "2026-11-26T10:00"}
+    refused = client.post(f"/patients/{patient_id}/infusions/new", data=session)
+    assert refused.status_code == 400 and "The course is on hold" in refused.text
+    assert _infusion_count(app) == 1
+    with app.app_context():
+        db.session.get(Course, course_id).resume_on = TODAY
+        db.session.commit()
+    assert client.post(f"/patients/{patient_id}/infusions/new", data=session).status_code == 303
+    with app.app_context():
+        course = db.session.get(Course, course_id)
+        assert (course.state, course.resume_on, course.anchor_date) == (
+            "maintenance", None, date(2026, 11, 26))
+        actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.entity == "course"))
+        assert "resume" in list(actions)
     assert _infusion_count(app) == 2

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tracker.extensions import db
-from tracker.models import Appointment, AppointmentStatusChange, AppointmentType, Chair, Course, Infusion, Patient
+from tracker.models import Appointment, AppointmentStatusChange, AppointmentType, Chair, Course, Infusion, Patient, Reminder
 
 from .factories import make_patient, make_user
 from .schedule_fixtures import (  # noqa: F401
@@ -71,7 +71,7 @@ def test_two_clicks_from_worklist_to_booked(client, login_as, clinic, app):
     assert appointment.start_at == at(date(2027, 1, 14), 8) and appointment.status == "pending"
     assert appointment.course_id == clinic["course"]
     detail = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Booked Thu 14 Jan 2027 08:00 on Chair 1 (not yet confirmed)." in detail
+    assert "Booked Thu 14 Jan 2027, 08:00 on Chair 1 (not yet confirmed)." in detail
 
 
 def test_book_another_typed_time(client, login_as, clinic, app):
@@ -143,8 +143,8 @@ def test_search_form_changes_type_and_day(client, login_as, clinic):
     login_as("frontdesk")
     html = client.get(f"/schedule/book?patient_id={clinic['patient']}&appointment_type={clinic['series']}"
                       "&day=2027-02-01").get_data(as_text=True)
-    assert "(300 minute block) on Mon 01 Feb 2027" in html and "08:00 to 13:00" in html
-    assert "Earlier day: Fri 29 Jan" in html and "Later day: Tue 02 Feb" in html
+    assert "(300 minute block) on Mon 1 Feb 2027" in html and "08:00 to 13:00" in html
+    assert "Earlier day: Fri 29 Jan 2027" in html and "Later day: Tue 2 Feb 2027" in html
     assert client.get(f"/schedule/book?patient_id={clinic['patient']}&appointment_type=x&clinician=y"
                       "&day=nonsense").status_code == 200
 
@@ -162,7 +162,7 @@ def test_full_window_is_said_plainly(client, login_as, app, frozen_clock):
     html = client.get(f"/schedule/book?patient_id={patient_id}").get_data(as_text=True)
     assert "The window has no free slot left for Maintenance 40 min." in html
     assert "The earliest free times after it closes are shown." in html
-    assert "on Tue 05 Jan 2027" in html and "08:00 to 09:40" in html
+    assert "on Tue 5 Jan 2027" in html and "08:00 to 09:40" in html
 
 
 def test_series_patient_gets_next_day_proposals(client, login_as, app, frozen_clock):
@@ -175,7 +175,7 @@ def test_series_patient_gets_next_day_proposals(client, login_as, app, frozen_cl
     login_as("frontdesk")
     html = client.get(f"/schedule/book?patient_id={patient_id}").get_data(as_text=True)
     assert "Series in progress: 0 of 6 sessions given" in html
-    assert "on Tue 05 Jan 2027" in html and "08:00 to 13:00" in html
+    assert "on Tue 5 Jan 2027" in html and "08:00 to 13:00" in html
 
 
 def test_book_series_page(client, login_as, app, frozen_clock):
@@ -193,6 +193,9 @@ def test_book_series_page(client, login_as, app, frozen_clock):
     assert response.status_code == 303 and "/schedule/week?date=2027-01-06" in response.headers["Location"]
     starts = [a.start_at.astimezone(ZONE).date() for a in _appointments(app)]
     assert starts == [date(2027, 1, d) for d in (6, 8, 11, 13, 15, 18)]
+    with app.app_context():  # one booked notice for the whole series, on its first visit
+        rows = db.session.execute(select(Reminder.kind, Reminder.appointment_id)).all()
+        assert rows == [("visit_booked", _appointments(app)[0].id)]
 
 
 def test_book_series_errors(client, login_as, app, frozen_clock):
@@ -210,7 +213,7 @@ def test_book_series_errors(client, login_as, app, frozen_clock):
                             ({"weekdays": ["0", "7"]}, "is not a valid choice for this field"),
                             ({"weekdays": [""]}, "Choose at least one weekday."),
                             ({"count": "99"}, "Book between 1 and 30 sessions."),
-                            ({}, "2027-01-11: That chair is already booked")):
+                            ({}, "Mon 11 Jan 2027: That chair is already booked")):
         response = client.post(f"/schedule/book-series?patient_id={patient_id}", data={**data, **change})
         assert response.status_code == 400 and message in response.get_data(as_text=True)
     assert len(_appointments(app)) == 1

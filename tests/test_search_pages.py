@@ -55,7 +55,7 @@ def test_suggest_gives_ten_with_contact_details_and_nothing_clinical(client, log
         "id": callers,
         "name": "Doe, Jane",
         "mrn": "A-100",
-        "born": "12 Apr 1980",
+        "born": "Sat 12 Apr 1980",
         "phone": "(704) 555-0101",
         "url": f"/patients/{callers}",
     }

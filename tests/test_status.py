@@ -36,13 +36,19 @@ def course_facts(draw, on, grace, gap):
     near_edge = draw(st.integers(0, 3)) > 0
     days_before = draw(st.integers(edge - 1, edge + 1) if near_edge else st.integers(-3, 900))
     last = None if draw(st.integers(0, 9)) == 0 else on - timedelta(days=days_before)
-    anchored = last is not None and state != "series_in_progress" and draw(st.integers(0, 9)) > 0
+    # A hold may carry a resume date, often near `on`; it was put on a series or maintenance.
+    held_from = draw(st.sampled_from((None, "series_in_progress", "maintenance")))
+    resume_on = (on + timedelta(days=draw(st.integers(-2, 2)))
+                 if state == "on_hold" and draw(st.integers(0, 3)) > 0 else None)
+    in_series = state == "series_in_progress" or (state == "on_hold" and held_from == "series_in_progress")
+    anchored = last is not None and not in_series and draw(st.integers(0, 9)) > 0
     anchor = last if anchored else None
     window = scheduling.window_for(anchor, min_days, max_days) if anchor else None
     return dict(state=state, mode=draw(st.sampled_from(("scheduled", "as_needed"))),
                 min_days=min_days, max_days=max_days, last_qualifying_on=last,
                 anchor_date=anchor, window_opens=window.opens if window else None,
-                window_closes=window.closes if window else None)
+                window_closes=window.closes if window else None, resume_on=resume_on,
+                state_before_hold=held_from if state == "on_hold" else None)
 
 
 @settings(max_examples=150, deadline=None, database=None,
@@ -63,7 +69,8 @@ def test_sql_status_matches_course_status(app_ctx, data, on, grace, gap):
         python_status = scheduling.course_status(
             state=course.state, mode=course.mode, on=on, anchor_date=course.anchor_date,
             last_qualifying_on=course.last_qualifying_on, min_days=course.min_days,
-            max_days=course.max_days, lapse_grace_days=grace, series_max_gap_days=gap)
+            max_days=course.max_days, lapse_grace_days=grace, series_max_gap_days=gap,
+            resume_on=course.resume_on, state_before_hold=course.state_before_hold)
         assert sql_status == python_status, (course.state, course.mode, course.anchor_date, on)
         expected[course.id] = python_status
     for status in scheduling.STATUSES:
@@ -133,8 +140,11 @@ def test_booked_and_planner_candidates_match_the_python_rules(app_ctx, data, on)
             state=course.state, mode=course.mode, on=on, anchor_date=course.anchor_date,
             last_qualifying_on=course.last_qualifying_on, min_days=course.min_days,
             max_days=course.max_days, lapse_grace_days=clinic.lapse_grace_days,
-            series_max_gap_days=clinic.series_max_gap_days)
+            series_max_gap_days=clinic.series_max_gap_days, resume_on=course.resume_on,
+            state_before_hold=course.state_before_hold)
         part = "undated" if status == "due" and course.window_closes is None else "dated"
+        if course.state == "on_hold":
+            part = "resumed" if part == "dated" else f"resumed_{part}"
         if (status, part) in PARTS:
             kind = "booked" if booked[course.id] else "open"  # nobody was called here
             expected_sizes[(kind, PARTS.index((status, part)))] += 1

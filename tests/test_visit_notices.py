@@ -215,3 +215,90 @@ def test_notice_outside_send_hours_waits_for_them(mail_app, smtp):
     assert row.due_at == local(date(2026, 5, 2), 8)
     assert _sweep(evening + timedelta(hours=1)).sent == 0
     assert _sweep(local(date(2026, 5, 2), 8, 5)).sent == 1
+
+
+def test_a_series_booked_at_once_is_told_in_one_email_with_every_visit(mail_app, smtp):
+    """Booking a series plans one notice: one email lists every visit and its calendar file holds
+    an event per visit (each its own UID). A visit of the series cancelled later was told of, so
+    it gets its own cancellation; moving another before the email went out sends no extra mail."""
+    from tracker.services import appointments as service
+
+    from .schedule_fixtures import series_patient, setup_clinic
+
+    clinic = setup_clinic()
+    patient, _ = series_patient(first_name="Robin")
+    settings = get_settings()
+    plan = service.book_series(
+        patient,
+        appointment_type=clinic["series"],
+        chair=None,
+        first_day=date(2026, 5, 4),
+        weekdays=[0, 2, 4],
+        wall_time=local(VISIT_DAY, 9).astimezone(notices_zone()).time(),
+        count=3,
+        actor="test",
+        now=NOW,
+    )
+    first, second, third = plan.appointments
+    assert notices.visit_booked(first, now=NOW, settings=settings)
+    db.session.commit()
+    assert _sweep().sent == 1 and _sweep().sent == 0
+    (message,) = smtp.messages
+    assert message["Subject"] == "Your 3 visits, from Mon 4 May 2026"
+    text = message.get_body(("plain",)).get_content()
+    for day in ("Mon 4 May 2026 at 09:00", "Wed 6 May 2026 at 09:00", "Fri 8 May 2026 at 09:00"):
+        assert day in text
+    calendar = _calendar(message)
+    assert calendar["METHOD"] == "REQUEST"
+    assert [str(e["UID"]) for e in calendar.walk("VEVENT")] == [first.uid, second.uid, third.uid]
+    assert len(_rows("visit_booked")) == 1
+
+    third.status, third.cancel_reason, third.sequence = "cancelled", "clinic", third.sequence + 1
+    assert notices.visit_cancelled(third, now=NOW, settings=settings)
+    db.session.commit()
+    assert _sweep().sent == 1
+    event = _calendar(smtp.messages[-1]).walk("VEVENT")[0]
+    assert str(event["UID"]) == third.uid and event["STATUS"] == "CANCELLED"
+
+
+def test_a_series_visit_moved_before_the_email_went_out_is_told_once(mail_app, smtp):
+    """The series notice is written when it is sent: a visit moved (or cancelled) before then
+    shows its new time (or is left out), and no separate notice goes for it."""
+    from tracker.services import appointments as service
+
+    from .schedule_fixtures import series_patient, setup_clinic
+
+    clinic = setup_clinic()
+    patient, _ = series_patient()
+    settings = get_settings()
+    plan = service.book_series(
+        patient,
+        appointment_type=clinic["series"],
+        chair=None,
+        first_day=date(2026, 5, 4),
+        weekdays=[0, 2, 4],
+        wall_time=local(VISIT_DAY, 9).astimezone(notices_zone()).time(),
+        count=3,
+        actor="test",
+        now=NOW,
+    )
+    first, second, third = plan.appointments
+    notices.visit_booked(first, now=NOW, settings=settings)
+    second.start_at, second.end_at = (
+        second.start_at + timedelta(hours=4),
+        second.end_at + timedelta(hours=4),
+    )
+    assert not notices.visit_moved(second, now=NOW, settings=settings)
+    third.status = "cancelled"
+    db.session.commit()
+    assert _sweep().sent == 1
+    text = smtp.messages[0].get_body(("plain",)).get_content()
+    assert "Wed 6 May 2026 at 13:00" in text and "Fri 8 May 2026" not in text
+    assert smtp.messages[0]["Subject"] == "Your 2 visits, from Mon 4 May 2026"
+
+
+def notices_zone():
+    """The clinic's zone (the series' wall-clock time is typed in it)."""
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(get_settings().timezone)

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import WEEKLY, rrule
 
+from .formatting import DEFAULT_DATE_STYLE, DEFAULT_TIME_STYLE, format_clock, format_day
+
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # 0 = Monday
 WEEKDAY_NAMES = tuple(f"{name}s" for name in WEEKDAYS)  # "closed on Mondays"
 
@@ -57,6 +59,8 @@ class ClinicRules:
     closed: Mapping[date, str]
     step_min: int = 15
     max_concurrent: int = 3
+    date_style: str = DEFAULT_DATE_STYLE  # how refusals write days and times (formatting.py)
+    time_style: str = DEFAULT_TIME_STYLE
 
 
 @dataclass(frozen=True)
@@ -111,8 +115,11 @@ def wall(instant: datetime, zone: ZoneInfo) -> datetime:
     return instant.astimezone(zone).replace(tzinfo=None)
 
 
-def _hhmm(instant: datetime, zone: ZoneInfo) -> str:
-    return instant.astimezone(zone).strftime("%H:%M")
+def _clock(instant: datetime | time, rules: ClinicRules) -> str:
+    """A refusal's time of day in the clinic's clock style (an instant in clinic time)."""
+    if isinstance(instant, datetime):
+        instant = instant.astimezone(rules.zone).time() if instant.tzinfo else instant.time()
+    return format_clock(instant, rules.time_style)
 
 
 def opening_refusal(start: datetime, end: datetime, rules: ClinicRules) -> Refusal | None:
@@ -121,7 +128,7 @@ def opening_refusal(start: datetime, end: datetime, rules: ClinicRules) -> Refus
     day = local_start.date()
     if day in rules.closed:
         reason = f" ({rules.closed[day]})" if rules.closed[day] else ""
-        return Refusal("start_at", f"The clinic is closed on {day.isoformat()}{reason}.")
+        return Refusal("start_at", f"The clinic is closed on {format_day(day, rules.date_style)}{reason}.")
     hours = rules.hours.get(day.weekday())
     if hours is None:
         return Refusal("start_at", f"The clinic is closed on {WEEKDAY_NAMES[day.weekday()]}.")
@@ -129,8 +136,8 @@ def opening_refusal(start: datetime, end: datetime, rules: ClinicRules) -> Refus
     if local_start < datetime.combine(day, opens) or local_end > datetime.combine(day, closes):
         return Refusal(
             "start_at",
-            f"The block {local_start:%H:%M} to {local_end:%H:%M} is outside opening hours "
-            f"({opens:%H:%M} to {closes:%H:%M}).",
+            f"The block {_clock(local_start, rules)} to {_clock(local_end, rules)} is outside "
+            f"opening hours ({_clock(opens, rules)} to {_clock(closes, rules)}).",
         )
     return None
 
@@ -170,12 +177,12 @@ def check_block(*, chair_id: int, start: datetime, length: BlockLength, patient_
             continue
         if block.chair_id == chair_id:
             return Refusal("chair_id", "That chair is already booked from "
-                           f"{_hhmm(from_epoch(block.start), rules.zone)} to "
-                           f"{_hhmm(from_epoch(block.end), rules.zone)}.")
+                           f"{_clock(from_epoch(block.start), rules)} to "
+                           f"{_clock(from_epoch(block.end), rules)}.")
         if block.patient_id == patient_id:
             return Refusal("start_at", "This patient already has an appointment from "
-                           f"{_hhmm(from_epoch(block.start), rules.zone)} to "
-                           f"{_hhmm(from_epoch(block.end), rules.zone)}.")
+                           f"{_clock(from_epoch(block.start), rules)} to "
+                           f"{_clock(from_epoch(block.end), rules)}.")
     if clinician_id is not None:
         i_start, i_end = infusion_span(s, length)
         if over_capacity(i_start, i_end, clinician_spans, rules.max_concurrent):

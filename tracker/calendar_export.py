@@ -27,7 +27,14 @@ def appointment_ics(appointment, settings, *, stamp: datetime | None = None, met
     An iTIP `method` of REQUEST (booked or moved) or CANCEL goes to the patient's `attendee`
     address, from the clinic as organizer, so a calendar updates or removes its copy.
     """
-    from icalendar import Calendar, Event, Timezone  # imported here: slow, and rarely needed
+    return visits_ics([appointment], settings, stamp=stamp, method=method, attendee=attendee,
+                      organizer=organizer)
+
+
+def visits_ics(appointments, settings, *, stamp: datetime | None = None, method: str = "PUBLISH",
+               attendee: str | None = None, organizer: str | None = None) -> bytes:
+    """One .ics holding an event per appointment (a series booked at once), as appointment_ics."""
+    from icalendar import Calendar, Timezone  # imported here: slow, and rarely needed
 
     zone = ZoneInfo(settings.timezone)
     calendar = Calendar()
@@ -35,14 +42,24 @@ def appointment_ics(appointment, settings, *, stamp: datetime | None = None, met
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", method)
+    years = [appointment.start_at.astimezone(zone).year for appointment in appointments]
+    calendar.add_component(Timezone.from_tzid(settings.timezone, first_date=date(min(years) - 1, 1, 1),
+                                              last_date=date(max(years) + 1, 12, 31)))
+    stamp = (stamp or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    for appointment in appointments:
+        calendar.add_component(_event(appointment, settings, zone, stamp, method, attendee, organizer))
+    return calendar.to_ical()
+
+
+def _event(appointment, settings, zone, stamp, method, attendee, organizer):
+    """The VEVENT of one appointment."""
+    from icalendar import Event
+
     start = appointment.start_at.astimezone(zone)
-    year = start.year
-    calendar.add_component(Timezone.from_tzid(settings.timezone, first_date=date(year - 1, 1, 1),
-                                              last_date=date(year + 1, 12, 31)))
     event = Event()
     event.add("uid", appointment.uid)
     event.add("sequence", appointment.sequence or 0)
-    event.add("dtstamp", (stamp or datetime.now(timezone.utc)).astimezone(timezone.utc))
+    event.add("dtstamp", stamp)
     event.add("dtstart", start)
     event.add("dtend", appointment.end_at.astimezone(zone))
     event.add("summary", summary_for(settings))
@@ -71,8 +88,9 @@ def appointment_ics(appointment, settings, *, stamp: datetime | None = None, met
             guest.params["role"] = "REQ-PARTICIPANT"
             guest.params["rsvp"] = "FALSE"
             event.add("attendee", guest)
-    calendar.add_component(event)
-    return calendar.to_ical()
+    return event
+
+
 
 
 def filename_for(appointment) -> str:

@@ -153,6 +153,11 @@ def when_filter(context, value) -> str:
     return _style(context).when(value)
 
 
+def weekday_filter(value: date) -> str:
+    """Jinja `|weekday`: the day's name ("Wednesday"), spelt out here as in format_day."""
+    return WEEKDAYS[value.weekday()]
+
+
 @pass_context
 def local_date_filter(context, value: datetime) -> date:
     """Jinja `|local_date`: an instant's clinic-local date (for links such as the day sheet's)."""
@@ -162,5 +167,9 @@ def local_date_filter(context, value: datetime) -> date:
 def init_formatting(app) -> None:
     """Register the date and time filters on the app's Jinja environment (pages and mail)."""
     app.jinja_env.filters.update(
-        day=day_filter, clock=clock_filter, when=when_filter, local_date=local_date_filter
+        day=day_filter,
+        clock=clock_filter,
+        when=when_filter,
+        weekday=weekday_filter,
+        local_date=local_date_filter,
     )

@@ -136,10 +136,19 @@ def course_status(
     max_days: int,
     lapse_grace_days: int,
     series_max_gap_days: int,
+    resume_on: date | None = None,
+    state_before_hold: str | None = None,
 ) -> str | None:
-    """The status of an open course on a date; None for closed courses."""
+    """The status of an open course on a date; None for closed courses.
+
+    A hold with a resume date ends on that date by itself: from then on the course has the
+    status of the state it was held in (maintenance when that is not recorded), so the patient
+    is back on the worklist without anyone having to remember to resume it.
+    """
     if state == "on_hold":
-        return "on_hold"
+        if resume_on is None or on < resume_on:
+            return "on_hold"
+        state = state_before_hold or "maintenance"
     if state == "series_in_progress":
         if is_interrupted(last_qualifying_on, on, series_max_gap_days):
             return "interrupted"

@@ -57,9 +57,21 @@ def clock_for(on: date, settings) -> Clock:
     )
 
 
-def maintenance_scheduled():
+def maintenance_scheduled(in_state=None):
     """Maintenance courses in scheduled mode (the ones with a window)."""
-    return and_(Course.state == "maintenance", Course.mode == "scheduled")
+    in_state = in_state or _stored_state
+    return and_(in_state("maintenance"), Course.mode == "scheduled")
+
+
+def _stored_state(state: str) -> ColumnElement[bool]:
+    return Course.state == state
+
+
+def hold_ended(clock: Clock, state: str) -> ColumnElement[bool]:
+    """A course held in `state` whose resume date has come: it has that state's status again
+    (scheduling.course_status; a hold with no recorded earlier state was of maintenance)."""
+    return and_(Course.state == "on_hold", Course.resume_on <= clock.on,
+                func.coalesce(Course.state_before_hold, "maintenance") == state)
 
 
 def status_parts(status: str, clock: Clock) -> dict[str, ColumnElement[bool]]:
@@ -69,21 +81,31 @@ def status_parts(status: str, clock: Clock) -> dict[str, ColumnElement[bool]]:
     last_qualifying_on) so that an index answers it. Every status has a "dated" part; "due"
     also has "undated" (scheduled maintenance with no anchor yet: nothing to wait for). The
     window columns are NULL exactly when the anchor is (services.courses.apply_facts), and a
-    NULL never satisfies a comparison.
+    NULL never satisfies a comparison. Every status but on_hold also has the same parts for
+    holds whose resume date has come ("resumed", and "resumed_undated" for "due").
     """
-    on = clock.on
-    scheduled = maintenance_scheduled()
     if status == "on_hold":
-        return {"dated": Course.state == "on_hold"}
+        return {"dated": and_(Course.state == "on_hold",
+                              or_(Course.resume_on.is_(None), Course.resume_on > clock.on))}
+    parts = _state_parts(status, clock, _stored_state)
+    resumed = _state_parts(status, clock, lambda state: hold_ended(clock, state))
+    return {**parts, **{"resumed" if name == "dated" else f"resumed_{name}": part
+                        for name, part in resumed.items()}}
+
+
+def _state_parts(status: str, clock: Clock, in_state) -> dict[str, ColumnElement[bool]]:
+    """status_parts for courses whose state is read by `in_state` (stored, or held until now)."""
+    on = clock.on
+    scheduled = maintenance_scheduled(in_state)
     if status == "series_in_progress":
-        return {"dated": and_(Course.state == "series_in_progress",
+        return {"dated": and_(in_state("series_in_progress"),
                               or_(Course.last_qualifying_on.is_(None),
                                   Course.last_qualifying_on >= clock.interrupted_before))}
     if status == "interrupted":
-        return {"dated": and_(Course.state == "series_in_progress",
+        return {"dated": and_(in_state("series_in_progress"),
                               Course.last_qualifying_on < clock.interrupted_before)}
     if status == "as_needed":
-        return {"dated": and_(Course.state == "maintenance", Course.mode == "as_needed")}
+        return {"dated": and_(in_state("maintenance"), Course.mode == "as_needed")}
     if status == "not_yet_due":
         return {"dated": and_(scheduled, Course.window_opens > on)}
     if status == "due":

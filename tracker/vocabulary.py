@@ -132,6 +132,7 @@ FIELD = {
     "closed_on": "Closed",
     "series_ended_early": "Series ended early",
     "hold_reason": "Reason for the hold",
+    "resume_on": "Back on the worklist on",
     "state_before_hold": "State before the hold",
     "discharge_reason": "Reason for discharge",
     "last_qualifying_on": "Last completed infusion",

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tracker.extensions import db
+from tracker.formatting import format_day
 from tracker.models import Appointment, AuditEvent
 from tracker.services import courses as course_service
 from tracker.services.clinic import clinic_today, get_settings
@@ -117,11 +118,11 @@ def test_booking_from_an_empty_calendar_cell(
     page.goto(f"/schedule/week?date={tomorrow.isoformat()}")
     check_clean(journey, "week")
     assert page.get_by_role("button", name="Print").is_visible()
-    cell = f"Book Chair 2, {tomorrow.strftime('%a %d %b')} at 10:00"
+    cell = f"Book Chair 2, {format_day(tomorrow)} at 10:00"
     with page.expect_navigation():  # 1
         page.get_by_role("link", name=cell).click()
     assert page.get_by_role(
-        "heading", name=f"Book Chair 2, {tomorrow.strftime('%a %d %b %Y')} at 10:00"
+        "heading", name=f"Book Chair 2, {format_day(tomorrow)} at 10:00"
     ).is_visible()
     check_clean(journey, "book from a cell: choose the patient")
     page.get_by_label("Patient", exact=True).fill("Quist")
@@ -137,7 +138,7 @@ def test_booking_from_an_empty_calendar_cell(
         page.get_by_role("button", name="Book", exact=True).click()
     assert (
         page.get_by_role("status")
-        .get_by_text(f"Booked {tomorrow.strftime('%a %d %b %Y')} 10:00 on Chair 2 (confirmed).")
+        .get_by_text(f"Booked {format_day(tomorrow)}, 10:00 on Chair 2 (confirmed).")
         .is_visible()
     )
     page.goto(f"/schedule/week?date={tomorrow.isoformat()}")
@@ -193,7 +194,7 @@ def test_moving_a_visit_to_later_the_same_day(
         page.get_by_role("link", name="Move Ada Brennan, 09:00").click()
     assert page.get_by_role("heading", name="Move Ada Brennan's appointment").is_visible()
     legend = page.get_by_role("group", name=re.compile("^Free chair time")).locator("legend")
-    assert legend.inner_text().endswith(tomorrow.strftime("%a %d %b %Y"))  # its own day, not hidden
+    assert legend.inner_text().endswith(format_day(tomorrow))  # its own day, not hidden
     assert page.get_by_role("heading", name="Afternoon").is_visible()
     check_clean(journey, "move")
     screenshots(
@@ -202,18 +203,18 @@ def test_moving_a_visit_to_later_the_same_day(
     page.get_by_role("radio", name=re.compile(r"^15:00 to 16:40 · ")).check()  # 2
     with page.expect_navigation():  # 3
         page.get_by_role("button", name="Move to this time").click()
-    day = tomorrow.strftime("%a %d %b %Y")
+    day = format_day(tomorrow)
     assert (
         page.get_by_role("status")
         .get_by_text(
             re.compile(
-                rf"^Moved from {day} 09:00 to {day} 15:00 on Chair \d \(still confirmed\)\.$"
+                rf"^Moved from {day}, 09:00 to {day}, 15:00 on Chair \d \(still confirmed\)\.$"
             )
         )
         .is_visible()
     )
     assert page.get_by_role(
-        "cell", name=re.compile(rf"^Moved from {day} 09:00, Chair 1 to {day} 15:00")
+        "cell", name=re.compile(rf"^Moved from {day}, 09:00, Chair 1 to {day}, 15:00")
     ).is_visible()
     check_clean(journey, "appointment after the move")
     with live_app.app_context():

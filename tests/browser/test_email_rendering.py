@@ -1,8 +1,9 @@
 """Patient emails read well on a phone: each HTML part rendered in Chromium at 390 px, with the
-clinic's name, a button to call, the phone and address, and a text part that says the same."""
+clinic's name, a button to call, the phone and address, and a text part that says the same
+(the reminders, and every notice about a visit)."""
 
 import re
-from datetime import date
+from datetime import date, time, timedelta
 
 from tracker.extensions import db
 from tracker.reminders.clock import Clock
@@ -36,14 +37,19 @@ def test_patient_emails_read_well_at_390_px(app_ctx, playwright_browser):
     """Each HTML part fits 390 px without sideways scrolling, starts with the clinic's name, has a
     tappable call button inside the screen and the address, in type at least 16 px; the text part
     carries the same date, phone and address; axe finds nothing serious."""
-    from axe_playwright_python.sync_playwright import Axe
-
     messages = _sent_messages(app_ctx)
     assert sorted(m["Subject"].split(":")[0] for m in messages) == [
         "Please book your next visit",
         "Reminder",
         "Time to book your next visit",
     ]
+    _assert_each_reads_well(playwright_browser, messages, "window")
+
+
+def _assert_each_reads_well(playwright_browser, messages, name: str) -> None:
+    """The checks of the 390 px tests, for each message; a screenshot of each in /tmp."""
+    from axe_playwright_python.sync_playwright import Axe
+
     context = playwright_browser.new_context(viewport=PHONE)
     try:
         page = context.new_page()
@@ -71,12 +77,88 @@ def test_patient_emails_read_well_at_390_px(app_ctx, playwright_browser):
                 assert fact in shown and fact in text, (message["Subject"], fact)
             dates = re.findall(r"[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} 2026", shown)
             assert dates and all(day in text for day in dates)
+            times = re.findall(r"\b\d\d:\d\d\b", shown)
+            assert all(moment in text for moment in times), message["Subject"]
+            for link in page.get_by_role("link").all():  # every button's link is in the text too
+                href = link.get_attribute("href")
+                if href.startswith("http"):
+                    assert href in text, (message["Subject"], href)
             violations = [
                 v["id"]
                 for v in Axe().run(page).response["violations"]
                 if v.get("impact") in ("serious", "critical")
             ]
             assert violations == [], (message["Subject"], violations)
-            page.screenshot(path=f"/tmp/clarity-email-{n}-390.png", full_page=True)
+            page.screenshot(path=f"/tmp/clarity-email-{name}-{n}-390.png", full_page=True)
     finally:
         context.close()
+
+
+def _notice_messages(app_ctx) -> list:
+    """Every notice about a visit: booked, a series booked at once, moved, cancelled by the
+    clinic (through the outbox), and the self-booking confirmation and the links email."""
+    from tracker.patient_links.messages import confirmation_message, links_message
+    from tracker.reminders import notices
+    from tracker.services import appointments as service
+
+    from ..schedule_fixtures import series_patient, setup_clinic
+
+    settings = get_settings()
+    settings.display_name, settings.phone = "Riverside Appointments", "+1 555 0199"
+    settings.address = "12 Elm Street\nSpringfield, IL 62701"
+    now = local(date(2026, 5, 1), 10)
+    clock = Clock.for_settings(now, settings)
+    patient, course = maintenance_patient(date(2026, 4, 1), first_name="Robin")
+    visit = book(patient, course, local(date(2026, 5, 20), 10))
+    notices.visit_booked(visit, now=now, settings=settings)
+    clinic = setup_clinic()
+    series, _ = series_patient(first_name="Robin")
+    plan = service.book_series(
+        series,
+        appointment_type=clinic["series"],
+        chair=None,
+        first_day=date(2026, 5, 4),
+        weekdays=[0, 2, 4],
+        wall_time=time(9),
+        count=3,
+        actor="test",
+        now=now,
+    )
+    notices.visit_booked(plan.appointments[0], now=now, settings=settings)
+    db.session.commit()
+    run_sweep(clock=clock, manual=True)
+    visit.start_at, visit.end_at = (
+        visit.start_at + timedelta(days=1),
+        visit.end_at + timedelta(days=1),
+    )
+    visit.sequence += 1
+    notices.visit_moved(visit, now=now, settings=settings)
+    db.session.commit()
+    run_sweep(clock=clock, manual=True)
+    visit.status, visit.cancel_reason, visit.sequence = "cancelled", "clinic", visit.sequence + 1
+    notices.visit_cancelled(visit, now=now, settings=settings)
+    db.session.commit()
+    run_sweep(clock=clock, manual=True)
+    sent = written_messages(app_ctx)
+    second = book(patient, course, local(date(2026, 5, 27), 14))
+    db.session.commit()
+    return sent + [
+        confirmation_message(second, patient, settings),
+        links_message(patient, settings, visits=[second], course=course),
+    ]
+
+
+def test_visit_notices_read_well_at_390_px(app_ctx, playwright_browser):
+    """The booked (one visit and a series), moved and cancelled notices, the self-booking
+    confirmation and the links email: each fits 390 px with the clinic's name, a call button,
+    the phone and address, and a text part carrying the same dates, times and links."""
+    messages = _notice_messages(app_ctx)
+    assert sorted(m["Subject"] for m in messages) == [
+        "Cancelled: your visit on Thu 21 May 2026 at 10:00",
+        "New time for your visit: Thu 21 May 2026 at 10:00",
+        "Your 3 visits, from Mon 4 May 2026",
+        "Your links from Riverside Appointments",
+        "Your visit on Wed 20 May 2026 at 10:00",
+        "Your visit on Wed 27 May 2026 at 14:00",
+    ]
+    _assert_each_reads_well(playwright_browser, messages, "notice")

@@ -5,6 +5,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tracker.extensions import db
+from tracker.formatting import format_day
 from tracker.models import Appointment
 from tracker.services.clinic import clinic_today
 
@@ -39,7 +40,7 @@ def status_shown(page, words: str) -> bool:
 
 
 SLOT_LABEL = re.compile(r"^(?P<start>\d\d:\d\d) to (?P<end>\d\d:\d\d) · (?P<chair>.+)$")
-LEGEND_DAY = re.compile(r" on (?P<day>\w{3} \d\d \w{3} \d{4})$")
+LEGEND_DAY = re.compile(r" on (?P<day>\w{3} \d{1,2} \w{3} \d{4})$")
 
 
 def choose_slot(page, index: int) -> dict:
@@ -84,14 +85,14 @@ def test_frontdesk_books_reschedules_and_cancels_from_worklist(journey, staff, l
 
     assert page.get_by_role("heading", name="Book an appointment for Casey Nguyen").is_visible()
     opens, closes = today - timedelta(days=10), today + timedelta(days=50)
-    assert page.get_by_text(f"Maintenance window: opens {opens.strftime('%a %d %b %Y')}, "
-                            f"closes {closes.strftime('%a %d %b %Y')}.").is_visible()
+    assert page.get_by_text(f"Maintenance window: opens {format_day(opens)}, "
+                            f"closes {format_day(closes)}.").is_visible()
     journey.check("book (slot finder)")
     chosen = choose_slot(page, 1)
     page.get_by_role("button", name="Book", exact=True).click()
     assert page.get_by_role("heading", name="Appointment: Casey Nguyen").is_visible()
     assert page.get_by_role("status").get_by_text(
-        f"Booked {chosen['day']} {chosen['start']} on {chosen['chair']} (not yet confirmed).").is_visible()
+        f"Booked {chosen['day']}, {chosen['start']} on {chosen['chair']} (not yet confirmed).").is_visible()
     assert status_shown(page, "booked, not yet confirmed")
     journey.check("appointment (booked)")
     page.get_by_role("button", name="Confirm").click()
@@ -113,10 +114,10 @@ def test_frontdesk_books_reschedules_and_cancels_from_worklist(journey, staff, l
     assert page.get_by_role("heading", name="Appointment: Casey Nguyen").is_visible()
     assert page.get_by_role("status").get_by_text(re.compile(r"^Moved from .* \(still confirmed\)\.$")).is_visible()
     assert page.get_by_role("definition").filter(
-        has_text=f"{moved_to['day']} {moved_to['start']} to {moved_to['end']}").is_visible()
+        has_text=f"{moved_to['day']}, {moved_to['start']} to {moved_to['end']}").is_visible()
     assert page.get_by_role("definition").filter(has_text=moved_to["chair"]).first.is_visible()
     assert status_shown(page, "confirmed")
-    assert page.get_by_role("cell", name=re.compile(f"^Moved from {chosen['day']} {chosen['start']}")).is_visible()
+    assert page.get_by_role("cell", name=re.compile(f"^Moved from {chosen['day']}, {chosen['start']}")).is_visible()
     journey.check("appointment (moved)")
 
     page.get_by_label("Reason for cancelling").select_option(label="Patient cancelled")

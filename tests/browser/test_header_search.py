@@ -57,7 +57,7 @@ def test_search_by_each_key_from_the_header_with_the_keyboard(journey, live_app)
     expect(options).to_have_count(2)
     expect(box).to_have_attribute("aria-expanded", "true")
     expect(options.nth(0)).to_contain_text("Doe, Jane")
-    expect(options.nth(0)).to_contain_text("born 12 Apr 1980 · MRN A-100 · (704) 555-0101")
+    expect(options.nth(0)).to_contain_text("born Sat 12 Apr 1980 · MRN A-100 · (704) 555-0101")
     expect(page.get_by_role("status").first).to_have_text(
         "2 patients found; use the arrow keys to choose."
     )

@@ -10,7 +10,6 @@ from ..extensions import db
 from ..models import ApiToken, User, utcnow
 from ..saving import acting_user, commit, save
 from ..security import roles_required
-from ..services.clinic import clinic_zone
 from .forms import SCOPE_CHOICES, NewTokenForm, RevokeForm
 from .tokens import issue_token, revoke_token, tokens_listing
 
@@ -35,7 +34,6 @@ def _page(
         tokens=tokens_listing(),
         secret=secret,
         issued=issued,
-        zone=clinic_zone(),
         scopes=SCOPE_CHOICES,
         revoke_form=RevokeForm(formdata=None),
     ), status

@@ -47,6 +47,8 @@ def course_document(course: Course, settings, today: date, *, clinical: bool) ->
             max_days=course.max_days,
             lapse_grace_days=settings.lapse_grace_days,
             series_max_gap_days=settings.series_max_gap_days,
+            resume_on=course.resume_on,
+            state_before_hold=course.state_before_hold,
         )
     document = {
         "id": course.id,

@@ -50,7 +50,6 @@ def _page(*, shown: dict | None = None, status: int = 200):
         mine=live_feed(user),
         chairs=[(c, live_feed(c)) for c in chairs],
         shown=shown or {},
-        zone=clinic_zone(),
         issue_form=IssueFeedForm(formdata=None),
         days_back=DAYS_BACK,
         days_ahead=DAYS_AHEAD,

@@ -119,6 +119,8 @@ class Course(db.Model):
     series_ended_early: Mapped[bool] = mapped_column(default=False)
     hold_reason: Mapped[Optional[str]] = mapped_column(String(200))
     state_before_hold: Mapped[Optional[str]] = mapped_column(String(20))
+    # The hold ends by itself on this date (tracker.scheduling.course_status).
+    resume_on: Mapped[Optional[date]] = mapped_column(Date)
     discharge_reason: Mapped[Optional[str]] = mapped_column(String(200))
     # Facts derived from the infusions, refreshed by services.courses.refresh_course.
     qualifying_count: Mapped[int] = mapped_column(default=0)

@@ -104,6 +104,10 @@ class Appointment(db.Model):
     rescheduled_from_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("appointments.id", ondelete="SET NULL")
     )
+    # A series booked at once: the first visit of it (the patient hears of them in one notice).
+    series_first_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("appointments.id", ondelete="SET NULL"), index=True
+    )
     notes: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

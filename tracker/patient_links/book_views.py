@@ -7,6 +7,7 @@ from flask import redirect, request, url_for
 
 from .. import booking
 from ..extensions import db
+from ..formatting import request_style
 from ..models import Course, Patient
 from ..saving import commit
 from ..services.clinic import clinic_zone, get_settings
@@ -140,7 +141,6 @@ def held(token, hold_id):
             notice="The time you chose was kept for you for a few minutes only. "
             "Please choose a time again.",
         )
-    local_expiry = hold.expires_at.astimezone(clinic_zone())
     return render_page(
         "patient_links/held.html",
         token=token,
@@ -148,7 +148,7 @@ def held(token, hold_id):
         form=ActionForm(),
         first_name=patient.first_name,
         visit=describe(hold),
-        kept_until=f"{local_expiry:%H:%M}",
+        kept_until=request_style().clock(hold.expires_at),
     )
 
 

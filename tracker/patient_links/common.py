@@ -8,6 +8,7 @@ from datetime import datetime
 from flask import g, render_template, request
 
 from .. import booking
+from ..formatting import request_style
 from ..models import utcnow
 from ..services.clinic import clinic_today, get_settings
 from . import bp
@@ -54,14 +55,14 @@ def link_problem(expired: bool = False, gone: str | None = None):
 
 def slot_choices(slots, zone) -> list[dict]:
     """The times as the page lists them: value for the button, day and time in words."""
-    listed = []
+    listed, style = [], request_style()
     for slot in slots:
         local = booking.wall(slot.start, zone)
         listed.append(
             {
                 "value": slot_value(slot.chair_id, booking.epoch(slot.start)),
-                "day": f"{local:%A} {local.day} {local:%B}",
-                "time": f"{local:%H:%M}",
+                "day": style.day(local),
+                "time": style.clock(local),
                 "date": local.date(),
             }
         )
@@ -71,11 +72,3 @@ def slot_choices(slots, zone) -> list[dict]:
 def describe(appointment) -> dict:
     """Day and time of a visit in the emails' words."""
     return visit_facts(appointment)
-
-
-@bp.app_template_filter("patient_day")
-def patient_day(day) -> str:
-    """A date in the words of the patient emails (the clinic's date style)."""
-    from ..formatting import request_style
-
-    return request_style().day(day)

@@ -31,7 +31,8 @@ def course_view(course, settings, today: date) -> CourseView:
         state=course.state, mode=course.mode, on=today, anchor_date=course.anchor_date,
         last_qualifying_on=course.last_qualifying_on, min_days=course.min_days,
         max_days=course.max_days, lapse_grace_days=settings.lapse_grace_days,
-        series_max_gap_days=settings.series_max_gap_days,
+        series_max_gap_days=settings.series_max_gap_days, resume_on=course.resume_on,
+        state_before_hold=course.state_before_hold,
     )
     if course.anchor_date is None or course.mode == "as_needed":
         return CourseView(status, None, None, None)

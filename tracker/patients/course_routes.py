@@ -63,7 +63,8 @@ def _apply_course_action(action: str, course: Course, form) -> None:
     elif action == "end_series":
         course_service.end_series_early(course, actor=actor)
     elif action == "hold":
-        course_service.hold(course, actor=actor, reason=form.reason.data)
+        course_service.hold(course, actor=actor, reason=form.reason.data,
+                            resume_on=form.resume_on.data, today=clinic.clinic_today())
     elif action == "resume":
         course_service.resume(course, actor=actor)
     elif action == "restart":

@@ -127,6 +127,8 @@ class HoldForm(FlaskForm):
 
     reason = StringField("Reason for the hold", validators=[InputRequired(message="Give the reason."),
                                                             Length(max=200), NoControlCharacters()])
+    resume_on = BoundedDateField("Back on the worklist on (optional)", format="%Y-%m-%d",
+                                 validators=[Optional()])
     version = HiddenField()  # the course's version when the page was opened
 
 

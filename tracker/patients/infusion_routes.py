@@ -69,7 +69,8 @@ def record_infusion(patient_id: int):
             form.weight_kg.data, form.dose_mg_per_kg.data = last.weight_kg, last.dose_mg_per_kg
     if course is None:
         form.form_errors.append("This patient has no open course: open a course first.")
-    elif course.state not in ("series_in_progress", "maintenance"):
+    elif course.state not in ("series_in_progress", "maintenance") and not \
+            course_service.hold_has_ended(course, clinic.clinic_today()):
         form.form_errors.append("The course is on hold: resume it before recording an infusion.")
     elif (problem := _appointment_problem(appointment)) is not None:
         form.form_errors.append(problem)
@@ -82,7 +83,7 @@ def record_infusion(patient_id: int):
             return redirect(url_for(".detail", patient_id=patient.id), 303)
     status = refused_status(form) if request.method == "POST" else 200
     return render_template("patients/infusion_form.html", form=form, patient=patient, course=course,
-                           appointment=appointment, settings=settings, zone=zone, last=last), status
+                           appointment=appointment, settings=settings, last=last), status
 
 
 def _record(form: InfusionForm, patient: Patient, course: Course, appointment, settings):
@@ -108,6 +109,8 @@ def _record(form: InfusionForm, patient: Patient, course: Course, appointment, s
         return None
 
     def change() -> Infusion:
+        if course_service.hold_has_ended(course, today):  # the hold ran out: it ends now
+            course_service.resume(course, actor=acting_user())
         infusion = infusion_service.record_infusion(
             course, actor=acting_user(), settings=settings, today=today, given_at=given_at,
             appointment_id=appointment.id if appointment else None, **form.infusion_values())
@@ -149,4 +152,4 @@ def infusion_in_error(patient_id: int, infusion_id: int):
             return redirect(url_for(".detail", patient_id=patient_id), 303)
     status = refused_status(form) if request.method == "POST" else 200
     return render_template("patients/infusion_in_error.html", patient=patient, infusion=infusion,
-                           form=form, problem=problem, zone=ZoneInfo(get_settings().timezone)), status
+                           form=form, problem=problem), status

@@ -5,7 +5,6 @@ registered on the same blueprint.
 """
 import logging
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..formatting import request_style
 from ..models import OPEN_STATES, Course, Patient
 from ..saving import acting_user, commit, put_error, refused_status
 from ..services import clinic, search
@@ -96,7 +96,7 @@ def _show_saved_values(form: PatientForm, patient: Patient) -> None:
     for name in ("mrn", "first_name", "last_name", "date_of_birth", "email", "phone"):
         saved, typed = getattr(patient, name), form[name].data
         if (saved or None) != (typed.strip() if isinstance(typed, str) else typed or None):
-            shown = saved.isoformat() if isinstance(saved, date) else saved or "nothing"
+            shown = request_style().day(saved) if isinstance(saved, date) else saved or "nothing"
             put_error(form, RuleError(f"Saved meanwhile: {shown}.", name))
     form.version.data = str(patient.version)
 
@@ -179,7 +179,7 @@ def render_detail(patient_id: int, *, status: int = 200, submitted: dict | None 
     return render_template(
         "patients/detail.html", patient=patient, open_course=open_course, view=view,
         timeline=line, earlier=earlier, sessions=session_rows(infusions, clinical=clinical),
-        clinical=clinical, today=today, zone=ZoneInfo(settings.timezone),
+        clinical=clinical, today=today,
         pain=charts.pain_chart([i for i in infusions if not i.in_error]) if clinical else None,
         forms=_page_forms(open_course, settings, submitted or {}), failed_action=failed_action,
         failed_messages=failed_messages,

@@ -1,12 +1,8 @@
 """What the clinician reads after saving a session (the patient's and the appointment's forms)."""
 
+from ..formatting import style_for
 from ..models import Course, Infusion
 from ..services import infusions as infusion_service
-
-
-def _day(day) -> str:
-    """'Wed 2 Dec 2026'."""
-    return f"{day:%a} {day.day} {day:%b %Y}"
 
 
 def session_messages(
@@ -14,6 +10,7 @@ def session_messages(
 ) -> list[tuple[str, str]]:
     """What the clinician reads after saving: the total, the window the course now has, and a
     warning when the dose is far from the last one."""
+    _day = style_for(settings).day
     total = f" Total dose {infusion.total_mg} mg." if infusion.total_mg is not None else ""
     if course.state == "maintenance" and course.mode == "scheduled" and course.window_opens:
         after = (

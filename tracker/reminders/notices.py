@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from ..extensions import db
 from ..models import Appointment, Patient, Reminder
@@ -26,6 +26,7 @@ NOTICE_LABELS = {
     "visit_moved": "Visit moved",
     "visit_cancelled": "Visit cancelled",
 }
+SERIES_SUBJECT = "Your {count} visits, from {day}"
 SUBJECTS = {
     "visit_booked": "Your visit on {day} at {time}",
     "visit_moved": "New time for your visit: {day} at {time}",
@@ -78,12 +79,32 @@ def _plan(kind: str, appointment: Appointment, *, now: datetime, settings) -> bo
     return created
 
 
-def _pending(kind: str, appointment_id: int) -> bool:
+def series_visits(appointment: Appointment, now: datetime) -> list[Appointment]:
+    """The visits a booked notice tells of: the appointment and, when it is the first of a series
+    booked at once, the rest of that series; those still booked and still to come, by time."""
+    visits = [
+        appointment,
+        *db.session.scalars(
+            select(Appointment).where(Appointment.series_first_id == appointment.id)
+        ),
+    ]
+    return sorted(
+        (visit for visit in visits if visit.status in ACTIVE and visit.start_at > now),
+        key=lambda visit: (visit.start_at, visit.id),
+    )
+
+
+def _told_by(appointment: Appointment) -> list[int]:
+    """The appointments whose booked notice tells of this one: itself and its series' first."""
+    return [appointment.id] + ([appointment.series_first_id] if appointment.series_first_id else [])
+
+
+def _pending(kind: str, appointment_ids: list[int]) -> bool:
     return (
         db.session.scalar(
             select(Reminder.id)
             .where(
-                Reminder.appointment_id == appointment_id,
+                Reminder.appointment_id.in_(appointment_ids),
                 Reminder.kind == kind,
                 Reminder.status.in_(("pending", "sending")),
             )
@@ -93,24 +114,32 @@ def _pending(kind: str, appointment_id: int) -> bool:
     )
 
 
-def _patient_was_told(appointment_id: int) -> bool:
-    """A reminder or notice about this visit has gone out to the patient."""
-    return (
-        db.session.scalar(
-            select(Reminder.id)
-            .where(
-                Reminder.appointment_id == appointment_id,
-                Reminder.kind.in_(PATIENT_KINDS_ABOUT_A_VISIT),
-                Reminder.status == "sent",
-            )
-            .limit(1)
+def _patient_was_told(appointment: Appointment) -> bool:
+    """A reminder or notice about this visit has gone out to the patient (for a visit of a
+    series, the series' booked notice counts)."""
+    about_it = and_(
+        Reminder.appointment_id == appointment.id, Reminder.kind.in_(PATIENT_KINDS_ABOUT_A_VISIT)
+    )
+    if appointment.series_first_id is not None:
+        about_it = or_(
+            about_it,
+            and_(
+                Reminder.appointment_id == appointment.series_first_id,
+                Reminder.kind == "visit_booked",
+            ),
         )
+    return (
+        db.session.scalar(select(Reminder.id).where(about_it, Reminder.status == "sent").limit(1))
         is not None
     )
 
 
 def visit_booked(appointment: Appointment, *, now: datetime, settings) -> bool:
-    """Plan the 'visit booked' notice (with the .ics) for a new booking; flush."""
+    """Plan the 'visit booked' notice (with the .ics) for a new booking; flush.
+
+    For a series booked at once, pass its first visit: the one notice lists every visit of the
+    series and its calendar file holds them all (one email rather than one per visit).
+    """
     return _plan("visit_booked", appointment, now=now, settings=settings)
 
 
@@ -121,7 +150,7 @@ def visit_moved(appointment: Appointment, *, now: datetime, settings) -> bool:
     patient hears of the visit once. An earlier moved notice still waiting is retired by the
     sweep: its key names a time the visit no longer has.
     """
-    if _pending("visit_booked", appointment.id):
+    if _pending("visit_booked", _told_by(appointment)):
         return False
     return _plan("visit_moved", appointment, now=now, settings=settings)
 
@@ -135,7 +164,7 @@ def visit_cancelled(
     retired by the sweep instead. Closing a day tells every patient (`only_if_told=False`): they
     may have booked by phone.
     """
-    if only_if_told and not _patient_was_told(appointment.id):
+    if only_if_told and not _patient_was_told(appointment):
         return False
     return _plan("visit_cancelled", appointment, now=now, settings=settings)
 
@@ -144,6 +173,10 @@ def stale_notice(reminder, *, appointment, clock: Clock) -> tuple[str, str] | No
     """(new status, reason) when a notice must not go out any more, else None."""
     if appointment is None:
         return "cancelled", "appointment removed"
+    if reminder.kind == "visit_booked" and _has_series(appointment):
+        if series_visits(appointment, clock.now):
+            return None
+        return "cancelled", "no visit of the series still to come"
     if clock.now >= appointment.start_at:
         return "skipped", "too late: the visit has started"
     if reminder.kind == "visit_cancelled":
@@ -160,24 +193,51 @@ def stale_notice(reminder, *, appointment, clock: Clock) -> tuple[str, str] | No
     return None
 
 
+def _has_series(appointment: Appointment) -> bool:
+    return (
+        db.session.scalar(
+            select(Appointment.id).where(Appointment.series_first_id == appointment.id).limit(1)
+        )
+        is not None
+    )
+
+
 def notice_message(reminder, *, patient, appointment, clock: Clock, settings):
-    """The notice email: the visit's day and time, the clinic's contacts, the calendar update."""
-    from ..calendar_export import appointment_ics
+    """The notice email in the clinic's layout: the visit's day and time (every visit of a series
+    booked at once), a button to manage it or book again, the clinic's phone and address, and
+    the calendar update."""
+    from ..calendar_export import visits_ics
     from ..formatting import style_for
     from ..mail import Attachment
+    from ..patient_links.tokens import link_url
     from .messages import patient_message
 
     style = style_for(settings)
-    day, time = style.day(appointment.start_at), style.clock(appointment.start_at)
+    visits = [appointment]
+    if reminder.kind == "visit_booked":
+        visits = series_visits(appointment, clock.now) or [appointment]
+    first = visits[0]
+    day, time = style.day(first.start_at), style.clock(first.start_at)
     method = ICS_METHODS[reminder.kind]
-    ics = appointment_ics(appointment, settings, method=method, attendee=patient.email)
+    ics = visits_ics(visits, settings, method=method, attendee=patient.email)
     attachments = [Attachment("appointment.ics", ics, "text", "calendar", {"method": method})]
+    subject = SUBJECTS[reminder.kind].format(day=day, time=time)
+    if len(visits) > 1:
+        subject = SERIES_SUBJECT.format(count=len(visits), day=day)
+    links = {}
+    if reminder.kind == "visit_cancelled":
+        if appointment.course_id is not None:
+            links["book_url"] = link_url("book", patient.id, appointment.course_id)
+    else:
+        links["manage_url"] = link_url("manage", patient.id, first.id)
     return patient_message(
         reminder.kind,
         patient=patient,
         settings=settings,
-        subject=SUBJECTS[reminder.kind].format(day=day, time=time),
+        subject=subject,
         attachments=attachments,
         day=day,
         time=time,
+        visits=[{"day": style.day(v.start_at), "time": style.clock(v.start_at)} for v in visits],
+        **links,
     )

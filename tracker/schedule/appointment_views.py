@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from .. import calendar_export
 from ..extensions import db
+from ..formatting import request_style
 from ..models import Appointment, Chair, User, utcnow
 from ..patients.forms import EnteredInErrorForm, InfusionForm
 from ..patients.sessions import session_messages
@@ -22,7 +23,7 @@ from ..services.clinic import clinic_zone, get_settings
 from ..services.errors import expect_version
 from .blueprint import bp
 from .forms import MoveForm, RescheduleForm, StatusForm
-from .helpers import clinic_instant, load_appointment, locked_appointment, schedule_local
+from .helpers import clinic_instant, load_appointment, locked_appointment
 from .slot_picker import Saved, booking_page
 
 log = logging.getLogger(__name__)
@@ -152,8 +153,8 @@ def move(appointment_id: int):
         state = "still confirmed" if moved.appointment.status == "booked" else "not yet confirmed"
         return Saved(
             moved.appointment,
-            f"Moved from {schedule_local(moved.from_start)} to "
-            f"{schedule_local(moved.appointment.start_at)} on {chair.name} ({state}).",
+            f"Moved from {request_style().when(moved.from_start)} to "
+            f"{request_style().when(moved.appointment.start_at)} on {chair.name} ({state}).",
             moved,
         )
 
@@ -189,7 +190,7 @@ def reschedule(appointment_id: int):
             clinician=clinician,
         )
         notices.visit_moved(booked, now=utcnow(), settings=get_settings())
-        return Saved(booked, f"Booked {schedule_local(booked.start_at)} on {chair.name}.")
+        return Saved(booked, f"Booked {request_style().when(booked.start_at)} on {chair.name}.")
 
     return booking_page(
         appointment.patient,

@@ -28,14 +28,6 @@ def request_zone():
     return g.schedule_clinic_zone
 
 
-@bp.app_template_filter("schedule_local")
-def schedule_local(instant, fmt: str = "%a %d %b %Y %H:%M") -> str:
-    """An instant in clinic wall-clock time."""
-    if instant is None:
-        return ""
-    return instant.astimezone(request_zone()).strftime(fmt)
-
-
 @bp.app_template_global()
 def patient_appointments(patient_id: int, limit: int = 50) -> list[Appointment]:
     """A patient's appointments, latest first, with type, chair and clinician: one query."""

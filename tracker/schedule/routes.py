@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..bounds import record_id
 from ..database import lock_for_write
 from ..extensions import db
+from ..formatting import request_style
 from ..models import Appointment, Chair, Patient, utcnow
 from ..saving import acting_user, commit, flash_errors, put_error, save
 from ..security import roles_required
@@ -21,7 +22,6 @@ from ..services.courses import open_course_for
 from ..services.errors import RuleError
 from .blueprint import bp
 from .forms import BookForm, ConfirmAllForm, SeriesForm
-from .helpers import schedule_local
 from .slot_picker import SLOT_FORMAT, Saved, booking_page, choices
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def book():
         )
         notices.visit_booked(booked, now=utcnow(), settings=get_settings())
         state = "confirmed" if booked.status == "booked" else "not yet confirmed"
-        return Saved(booked, f"Booked {schedule_local(booked.start_at)} on {chair.name} ({state}).")
+        return Saved(booked, f"Booked {request_style().when(booked.start_at)} on {chair.name} ({state}).")
 
     return booking_page(patient, form=form, template="schedule/book.html", save=save)
 
@@ -107,19 +107,25 @@ def book_series():
                 state = "confirmed" if form.confirmed.data else "not yet confirmed"
                 text = f"Booked {len(plan.appointments)} sessions ({state})."
                 if plan.skipped:
-                    text += " Skipped closed dates: " + ", ".join(d.isoformat() for d in plan.skipped) + "."
+                    day = request_style().day
+                    text += " Skipped closed dates: " + ", ".join(day(d) for d in plan.skipped) + "."
                 return text
 
             def week_of_first(plan) -> str:
                 first = plan.appointments[0].start_at.astimezone(clinic_zone()).date()
                 return url_for(".week", date=first.isoformat())
 
-            saved = save(form, lambda: service.book_series(
-                patient, appointment_type=type_, chair=chair, first_day=form.first_day.data,
-                weekdays=sorted({int(day) for day in form.weekdays.data}),
-                wall_time=form.wall_time.data, count=form.count.data, actor=acting_user(),
-                clinician=clinician, confirmed=form.confirmed.data),
-                message=message, to=week_of_first, validate=False)
+            def book_and_tell():
+                plan = service.book_series(
+                    patient, appointment_type=type_, chair=chair, first_day=form.first_day.data,
+                    weekdays=sorted({int(day) for day in form.weekdays.data}),
+                    wall_time=form.wall_time.data, count=form.count.data, actor=acting_user(),
+                    clinician=clinician, confirmed=form.confirmed.data)
+                # One notice for the series, listing every visit (see notices.visit_booked).
+                notices.visit_booked(plan.appointments[0], now=utcnow(), settings=get_settings())
+                return plan
+
+            saved = save(form, book_and_tell, message=message, to=week_of_first, validate=False)
             if saved:
                 return saved
     status = 400 if form.errors or form.form_errors else 200

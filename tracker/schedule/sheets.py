@@ -17,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import booking
 from ..extensions import db
+from ..formatting import request_style
 from ..models import ACTIVE_STATUSES, Appointment, Chair, ClosedDate, OpeningHours, utcnow
 from ..services.appointments import day_bounds
 from ..services.clinic import MAX_YEAR, MIN_YEAR, clinic_today, get_settings
@@ -179,7 +180,9 @@ def _lay_out(sheet: DaySheet, blocks: list, marks: list[int], user_id, now: date
     if now.date() == sheet.day:
         minute = _minutes(now, sheet.day)
         sheet.now_row = next((r for r in range(len(marks) - 1) if marks[r] <= minute < marks[r + 1]), None)
-    sheet.rows = [(f"{marks[r] // 60:02d}:{marks[r] % 60:02d}", cells) for r, cells in enumerate(grid)]
+    style = request_style()
+    sheet.rows = [(style.clock(time(marks[r] // 60 % 24, marks[r] % 60)), cells)
+                  for r, cells in enumerate(grid)]
 
 
 def can_book() -> bool:

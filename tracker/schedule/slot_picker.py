@@ -15,6 +15,7 @@ from flask import flash, redirect, render_template, request, url_for
 from .. import booking
 from ..bounds import record_id
 from ..extensions import db
+from ..formatting import request_style
 from ..models import Appointment, AppointmentType, Chair, Patient, User
 from ..saving import commit, put_error, refused_status
 from ..services import appointments as service
@@ -267,6 +268,6 @@ def _choose_cell(form, starts, cell) -> str | None:
     form.start_at.data = booking.wall(start, request_zone())
     form.chair_id.data = str(chair.id)
     return (
-        f"{chair.name} at {form.start_at.data:%H:%M} is not free for this appointment type; "
+        f"{chair.name} at {request_style().clock(form.start_at.data)} is not free for this appointment type; "
         "choose one of the free times, or book it as another time to see why."
     )

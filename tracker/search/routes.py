@@ -4,15 +4,11 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from flask_login import login_required
 
 from ..extensions import db
+from ..formatting import request_style
 from ..services import clinic, search
 from ..services.clinic import get_settings
 
 bp = Blueprint("search", __name__, url_prefix="/search")
-
-
-def birth_label(born) -> str:
-    """A date of birth as people read it, whatever the clinic's typing order: "12 Apr 1980"."""
-    return f"{born.day} {born:%b %Y}"
 
 
 def _query() -> search.SearchQuery:
@@ -41,7 +37,6 @@ def results():
         query=query,
         page=page,
         rows=list(page.items) if page is not None else [],
-        birth_label=birth_label,
         date_order=get_settings().date_order,
     )
 
@@ -52,6 +47,7 @@ def suggest():
     """At most ten patients for the header's type-ahead, as JSON: who, born, MRN, phone, link."""
     query = _query()
     rows, more = ([], False) if query.is_empty else search.suggestions(db.session, query)
+    style = request_style()  # the type-ahead shows "born" as the pages do
     response = jsonify(
         query=query.text,
         problem=query.problem,
@@ -62,7 +58,7 @@ def suggest():
                 "id": row.id,
                 "name": f"{row.last_name}, {row.first_name}",
                 "mrn": row.mrn,
-                "born": birth_label(row.date_of_birth),
+                "born": style.day(row.date_of_birth),
                 "phone": row.phone or "",
                 "url": url_for("patients.detail", patient_id=row.id),
             }

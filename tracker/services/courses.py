@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 MAX_SERIES_PLANNED = 30
 MAX_INTERVAL_DAYS = 3650
 COURSE_FIELDS = ("state", "mode", "series_planned", "min_days", "max_days", "indication",
-                 "series_ended_early", "hold_reason", "discharge_reason", "closed_on")
+                 "series_ended_early", "hold_reason", "resume_on", "discharge_reason", "closed_on")
 
 
 def open_course_for(patient_id: int) -> Course | None:
@@ -160,15 +160,25 @@ def end_series_early(course: Course, *, actor) -> Course:
     return course
 
 
-def hold(course: Course, *, actor, reason: str) -> Course:
-    """Put the course on hold: no due calculation until resumed."""
+def hold(course: Course, *, actor, reason: str, resume_on: date | None = None,
+         today: date | None = None) -> Course:
+    """Put the course on hold: no due calculation until resumed, or until `resume_on` (a day
+    after `today`), from which the patient is back on the worklist by themselves."""
     _require_open(course)
     if course.state == "on_hold":
         raise RuleError("The course is already on hold.", None)
     if not reason.strip():
         raise RuleError("Say why the course is on hold.", "reason")
+    if resume_on is not None and (today is None or resume_on <= today):
+        raise RuleError("Choose a day after today, or leave it empty to resume by hand.",
+                        "resume_on")
     return _change(course, actor, "hold", state_before_hold=course.state, state="on_hold",
-                   hold_reason=reason.strip()[:200])
+                   hold_reason=reason.strip()[:200], resume_on=resume_on)
+
+
+def hold_has_ended(course: Course, today: date) -> bool:
+    """The course is on hold with a resume date that has come (scheduling.course_status)."""
+    return course.state == "on_hold" and course.resume_on is not None and course.resume_on <= today
 
 
 def resume(course: Course, *, actor) -> Course:
@@ -176,7 +186,8 @@ def resume(course: Course, *, actor) -> Course:
     if course.state != "on_hold":
         raise RuleError("The course is not on hold.", None)
     state = course.state_before_hold or "maintenance"
-    return _change(course, actor, "resume", state=state, state_before_hold=None, hold_reason=None)
+    return _change(course, actor, "resume", state=state, state_before_hold=None, hold_reason=None,
+                   resume_on=None)
 
 
 def discharge(course: Course, *, actor, on: date, reason: str) -> Course:

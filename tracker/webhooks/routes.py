@@ -10,7 +10,6 @@ from ..extensions import db
 from ..models import WebhookDelivery, WebhookEndpoint, utcnow
 from ..saving import acting_user, commit, save
 from ..security import roles_required
-from ..services.clinic import clinic_zone
 from .endpoints import add_endpoint, queue_test
 from .endpoints import set_active as set_endpoint_active
 from .forms import EVENT_LABELS, ActiveForm, ButtonForm, EndpointForm
@@ -78,7 +77,6 @@ def endpoint(endpoint_id: int):
         endpoint=found,
         deliveries=deliveries,
         labels=EVENT_LABELS,
-        zone=clinic_zone(),
         button=ButtonForm(formdata=None),
         active_form=ActiveForm(formdata=None, active=found.active),
     )

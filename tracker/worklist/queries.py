@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Sequence
 
-from sqlalchemy import Date, and_, bindparam, case, false, func, literal, select, union_all
+from sqlalchemy import Date, and_, bindparam, case, false, func, literal, or_, select, union_all
 
 from ..database import data_version
 from ..extensions import db
@@ -74,8 +74,10 @@ def _dates(clock: Clock) -> dict:
 
 # The worklist in parts: (status, part) pairs in page order within each kind of row. A
 # maintenance course with no window yet is due with nothing to wait for: it comes first.
-PARTS = (("overdue", "dated"), ("due", "undated"), ("due", "dated"), ("interrupted", "dated"),
-         ("lapsed", "dated"))
+# Holds whose resume date has come are back on the list, each after its status's own part.
+PARTS = (("overdue", "dated"), ("overdue", "resumed"), ("due", "undated"), ("due", "dated"),
+         ("due", "resumed_undated"), ("due", "resumed"), ("interrupted", "dated"), ("interrupted", "resumed"),
+         ("lapsed", "dated"), ("lapsed", "resumed"))
 # Kinds of rows in page order: unbooked and not called lately (the calls to make), unbooked
 # but called in the clinic's quiet days (recall.py), booked.
 KINDS = ("open", "called", "booked")
@@ -369,10 +371,13 @@ def _searched(clock: Clock, statuses: Sequence[str], found):
 def ordering(clock: Clock, called_since: datetime | None = None):
     """ORDER BY terms equal to the page order (booked, called, urgency, date, course id)."""
     rank = case({s: n for n, s in enumerate(URGENCY)}, value=status_expr(clock))
-    day = case((Course.state == "series_in_progress", Course.last_qualifying_on),
-               else_=Course.window_closes)
+    in_series = or_(Course.state == "series_in_progress",
+                    and_(Course.state == "on_hold", Course.state_before_hold == "series_in_progress"))
+    day = case((in_series, Course.last_qualifying_on), else_=Course.window_closes)
+    resumed = case((Course.state == "on_hold", 1), else_=0)  # PARTS: a status's "resumed" part last
     called = () if called_since is None else (recall.called_expr(called_since),)
-    return (booked_expr(clock), *called, rank, case((day.is_(None), 0), else_=1), day, Course.id)
+    return (booked_expr(clock), *called, rank, resumed, case((day.is_(None), 0), else_=1), day,
+            Course.id)
 
 
 def upcoming_page(clock: Clock, *, days: int, page: int, per_page: int) -> Page:

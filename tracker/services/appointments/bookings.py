@@ -18,7 +18,8 @@ from ...database import is_postgres, lock_for_write
 from ...extensions import db
 from ...models import Appointment, AppointmentStatusChange, AppointmentType, Chair, Patient, User, utcnow
 from .. import audit
-from ..clinic import clinic_zone
+from ...formatting import style_for
+from ..clinic import clinic_zone, get_settings
 from ..courses import MAX_SERIES_PLANNED, open_course_for
 from ..errors import RuleError
 from .slots import active_blocks, active_chairs, clinic_rules, day_bounds, length_of
@@ -175,10 +176,11 @@ def book_series(patient: Patient, *, appointment_type: AppointmentType, chair: C
     start, end = day_bounds(days[0], days[-1], zone)
     blocks = active_blocks(start, end)
     planned, problems = [], []
+    day_label = style_for(get_settings()).day
     for day in days:
         start_at = booking.local_instant(day, wall_time, zone)
         if start_at is None:
-            problems.append(f"{day.isoformat()}: that time does not exist (the clocks change)")
+            problems.append(f"{day_label(day)}: that time does not exist (the clocks change)")
             continue
         refusal = None
         for candidate in chairs:
@@ -193,12 +195,15 @@ def book_series(patient: Patient, *, appointment_type: AppointmentType, chair: C
                 blocks.append(booking.Block(candidate.id, s, e, patient.id, clinician_id, i_start, i_end))
                 break
         if refusal is not None:
-            problems.append(f"{day.isoformat()}: {refusal.message}")
+            problems.append(f"{day_label(day)}: {refusal.message}")
     if problems:
         raise RuleError("Nothing was booked. " + " ".join(problems), "first_day")
     appointments = [_new_appointment(patient, appointment_type, seat, clinician_id, s, e, actor, "", None,
                                      confirmed) for seat, s, e in planned]
     _insert(appointments)
+    for appointment in appointments[1:]:
+        appointment.series_first_id = appointments[0].id
+    db.session.flush()
     for appointment in appointments:
         _after_create(appointment, actor, reason="series")
     return SeriesPlan(appointments, skipped)

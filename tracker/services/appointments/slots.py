@@ -30,7 +30,8 @@ def clinic_rules(first: date | None = None, last: date | None = None) -> booking
     closed = {on: reason for on, reason in db.session.execute(closed_query)}
     return booking.ClinicRules(zone=ZoneInfo(settings.timezone), hours=hours, closed=closed,
                                step_min=settings.slot_step_min,
-                               max_concurrent=settings.max_concurrent_per_clinician)
+                               max_concurrent=settings.max_concurrent_per_clinician,
+                               date_style=settings.date_style, time_style=settings.time_style)
 
 
 def length_of(appointment_type: AppointmentType) -> booking.BlockLength:
