@@ -8,8 +8,10 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from ..models import APPOINTMENT_STATUSES, CANCEL_REASONS
 from ..scheduling import STATUSES, WORKLIST_STATUSES
+from ..services.appointments import MOVE_REASON_LABELS
 
 MAX_PER_PAGE = 100
+MOVE_REASONS = tuple(MOVE_REASON_LABELS)
 CLINICAL_COURSE_FIELDS = ("indication", "hold_reason", "discharge_reason")
 
 
@@ -80,13 +82,30 @@ class NewAppointment(Schema):
 
 
 class MoveAppointment(Schema):
-    """Move to another time or chair: the old one is cancelled and a new one linked to it."""
+    """Move to another time or chair in place: the same appointment (id, calendar UID) at its
+    new time, as the schedule page's move does."""
 
     chair_id = _id(required=True)
     start_at = fields.AwareDateTime(required=True)
-    reason = fields.String(required=True, validate=validate.OneOf(CANCEL_REASONS))
-    appointment_type_id = _id(load_default=None, allow_none=True)
-    clinician_id = _id(load_default=None, allow_none=True)
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(MOVE_REASONS),
+        metadata={"description": "who asked for the change"},
+    )
+    patient_agreed = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "the patient agreed to the new time: a confirmed visit stays "
+            "confirmed; otherwise it waits for a new confirmation"
+        },
+    )
+    appointment_type_id = _id(
+        load_default=None, allow_none=True, metadata={"description": "default: the same type"}
+    )
+    clinician_id = _id(
+        allow_none=True,
+        metadata={"description": "default: the same clinician; null for none"},
+    )
 
 
 class CancelAppointment(Schema):
