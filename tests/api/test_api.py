@@ -372,6 +372,38 @@ def test_free_slots_inside_the_range(client, api_token, clinic, app):
     assert all(s[:10] in ("2027-01-14", "2027-01-15") for s in starts)
 
 
+def test_free_slots_page_by_cursor(client, api_token, clinic):
+    """Free slots come `limit` at a time; meta.next carries a cursor, and the pages together
+    are the same slots as one long list, none twice; the last page has no next."""
+    secret = api_token("frontdesk", "read")
+    base = (
+        f"/api/v1/patients/{clinic['patient']}/free-slots?appointment_type_id={clinic['maintenance']}"
+        "&from=2027-01-14&to=2027-01-14"
+    )
+    whole = client.get(base + "&limit=30", headers=bearer(secret)).get_json()
+    assert whole["meta"]["next"] is None and whole["meta"]["next_cursor"] is None
+    pages, url = [], base + "&limit=4"
+    while url:
+        page = client.get(url, headers=bearer(secret)).get_json()
+        assert len(page["slots"]) <= 4 and page["meta"]["limit"] == 4
+        pages.append(page["slots"])
+        url = page["meta"]["next"]
+    assert len(pages) > 2
+    assert [s for p in pages for s in p] == whole["slots"]
+
+
+@pytest.mark.parametrize("cursor", ["abc", "s1.!!!", "s1.bm90LWEtbnVtYmVy", "s1." + "A" * 37])
+def test_a_cursor_not_ours_is_refused(client, api_token, clinic, cursor):
+    """A cursor the API did not give is a 422 naming `cursor`, never a server error."""
+    url = (
+        f"/api/v1/patients/{clinic['patient']}/free-slots?appointment_type_id={clinic['maintenance']}"
+        f"&from=2027-01-14&to=2027-01-14&cursor={cursor}"
+    )
+    response = client.get(url, headers=bearer(api_token()))
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert response.get_json()["errors"][0]["field"] == "cursor"
+
+
 def _other_patient_in(app) -> int:
     patient = make_patient()
     db.session.flush()

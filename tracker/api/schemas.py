@@ -57,6 +57,11 @@ class SlotQuery(Schema):
     end = fields.Date(required=True, data_key="to")
     clinician_id = _id(strict=False, load_default=None)
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    cursor = fields.String(
+        load_default=None,
+        validate=validate.Length(max=40),
+        metadata={"description": "from meta.next_cursor of the page before: the next page"},
+    )
 
 
 class WorklistQuery(PageQuery):
@@ -216,14 +221,26 @@ class SlotOut(Schema):
     end_at = fields.String(required=True, metadata={"format": "date-time"})
 
 
+class CursorInfo(Schema):
+    """Cursor pagination: the cursor of the next page and its URL, null on the last page."""
+
+    limit = fields.Integer(required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+    next = fields.String(
+        required=True, allow_none=True, metadata={"description": "URL of the next page"}
+    )
+
+
 class SlotsOut(Schema):
-    """Free blocks in the range asked for, with the patient's window when there is one."""
+    """Free blocks in the range asked for, with the patient's window when there is one;
+    `limit` at a time, the next ones through `meta.next`."""
 
     patient_id = fields.Integer(required=True)
     appointment_type_id = fields.Integer(required=True)
     window_opens = fields.Date(required=True, allow_none=True)
     window_closes = fields.Date(required=True, allow_none=True)
     slots = fields.List(fields.Nested(SlotOut), required=True)
+    meta = fields.Nested(CursorInfo, required=True)
 
 
 class WorklistRowOut(Schema):

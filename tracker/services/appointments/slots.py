@@ -165,10 +165,13 @@ def search_slots(patient: Patient, appointment_type: AppointmentType, *,
 
 def free_slots(patient: Patient, appointment_type: AppointmentType, first: date, last: date, *,
                clinician_id: int | None = None, now: datetime | None = None, limit: int = 12,
-               per_day: int = 3) -> list[booking.Slot]:
-    """The earliest free blocks for a patient between two clinic-local dates (both included)."""
-    return _find(patient.id, appointment_type, first, last, clinician_id, now or utcnow(), limit,
-                 per_day)
+               per_day: int = 3, not_before: datetime | None = None) -> list[booking.Slot]:
+    """The earliest free blocks for a patient between two clinic-local dates (both included),
+    none starting before `not_before` (a cursor: where the page before stopped)."""
+    now = now or utcnow()
+    if not_before is not None:
+        now = max(now, not_before)
+    return _find(patient.id, appointment_type, first, last, clinician_id, now, limit, per_day)
 
 
 def chair_slots(appointment_type: AppointmentType, first: date, last: date, *,
