@@ -195,13 +195,23 @@ def test_unbooked_window_is_a_proposed_appointment(client, api_token, clinic, ap
 
 
 def test_appointment_search_by_date_status_and_count(client, api_token, clinic):
-    """`date` picks visits by their clinic-local start day and windows touching it; `status`
-    narrows; `_count` pages with a next link."""
+    """`date` picks visits by their clinic-local start day, `requested-period` the windows
+    touching the range; `status` narrows (an unknown code matches nothing); `_count` pages
+    with a next link."""
     secret = api_token("clinician", "read")
     tuesday = get(client, "/fhir/Appointment?date=2027-01-05", secret)
     assert [e["resource"]["id"] for e in tuesday["entry"]] == [str(clinic["booked"])]
-    in_window = get(client, "/fhir/Appointment?date=ge2027-02-01&date=lt2027-02-02", secret)
+    assert tuesday["total"] == 1  # a window has no start: `date` never matches it
+    in_window = get(
+        client,
+        "/fhir/Appointment?requested-period=ge2027-02-01&requested-period=lt2027-02-02",
+        secret,
+    )
     assert [e["resource"]["status"] for e in in_window["entry"]] == ["proposed"]
+    past_window = get(client, "/fhir/Appointment?requested-period=le2027-01-13", secret)
+    assert past_window["total"] == 0  # Dana's window opens on the 14th
+    unknown = get(client, "/fhir/Appointment?status=not-a-status", secret)
+    assert unknown["total"] == 0
     only_booked = get(client, "/fhir/Appointment?status=booked", secret)
     assert [e["resource"]["id"] for e in only_booked["entry"]] == [str(clinic["booked"])]
     first = get(client, "/fhir/Appointment?_count=2", secret)

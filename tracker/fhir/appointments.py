@@ -68,10 +68,11 @@ def _indications(courses) -> dict[int, str]:
 
 @bp.get("/Appointment")
 def appointments():
-    """Visits and unbooked windows: `patient` (Patient/<id>), `date` (eq, ge, gt, le, lt; a
-    visit's start, or a window that touches the range), `status` (codes, comma-separated;
-    `proposed` for the windows), `_count` and `_offset`. Visits come first, by start time,
-    then windows, by the day they open."""
+    """Visits and unbooked windows: `patient` (Patient/<id>), `date` (eq, ge, gt, le, lt on a
+    visit's start, as FHIR defines it: a window has no start), `requested-period` (the same
+    prefixes; the windows touching the range, as R5's parameter of that name), `status`
+    (codes, comma-separated; `proposed` for the windows), `_count` and `_offset`. Visits come
+    first, by start time, then windows, by the day they open."""
     count, offset = paging(request.args)
     zone = clinic_zone()
     patient_id = (
@@ -79,21 +80,24 @@ def appointments():
         if request.args.get("patient")
         else None
     )
-    instants = date_range(request.args.getlist("date"), "date", zone)
-    statuses = None
-    if request.args.get("status"):
-        statuses = set(tokens(request.args["status"]))
+    dates = request.args.getlist("date")
+    periods = request.args.getlist("requested-period")
+    instants = date_range(dates, "date", zone)
+    first, last = date_range(periods, "requested-period", zone).days(zone)
+    statuses = set(tokens(request.args["status"])) if request.args.get("status") else None
     stored = _stored(
-        patient_id, instants, statuses & set(APPOINTMENT_STATUSES) if statuses else None
+        patient_id,
+        instants,
+        statuses & set(APPOINTMENT_STATUSES) if statuses is not None else None,
     )
-    first, last = instants.days(zone)
     windows = _windows(patient_id, first, last)
-    with_windows = statuses is None or "proposed" in statuses
-    stored_total = _count(stored)
+    with_stored = not periods  # a visit has no requestedPeriod
+    with_windows = not dates and (statuses is None or "proposed" in statuses)
+    stored_total = _count(stored) if with_stored else 0
     window_total = _count(windows) if with_windows else 0
     clinical = may_see_clinical()
     resources = []
-    if count and offset < stored_total:
+    if count and with_stored and offset < stored_total:
         options = [selectinload(Appointment.appointment_type), selectinload(Appointment.chair)]
         if clinical:
             options.append(selectinload(Appointment.course))

@@ -12,7 +12,8 @@ RESOURCES = {
     ],
     "Appointment": [
         ("patient", "reference", "Patient/<id>"),
-        ("date", "date", "a visit's start, or a window touching the range (eq, ge, gt, le, lt)"),
+        ("date", "date", "a visit's start (eq, ge, gt, le, lt); windows have none"),
+        ("requested-period", "date", "the unbooked windows touching the range"),
         ("status", "token", "stored codes; proposed for the unbooked windows"),
     ],
     "Location": [],

@@ -77,7 +77,8 @@ def slots():
     today = clinic_today()
     instants = date_range(request.args.getlist("start"), "start", zone)
     first, last = instants.days(zone)
-    first = first or today
+    if first is None:  # from today, or the week before an end already past
+        first = today if last is None or last >= today else last - timedelta(DEFAULT_DAYS - 1)
     last = last or first + timedelta(days=DEFAULT_DAYS - 1)
     if last < first:
         raise FhirError(400, "The start range ends before it begins.", "start")
