@@ -4,6 +4,8 @@ models; searches, paging, roles and refusals (OperationOutcome, never a server e
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tracker.extensions import db
 from tracker.models import Appointment, AppointmentType
@@ -372,3 +374,45 @@ def test_free_slot_uses_the_booking_service(client, api_token, clinic, app):
     assert fhir_first["entry"][0]["resource"]["start"] == expected.astimezone(ZONE).isoformat(
         timespec="seconds"
     )
+
+
+SEARCHES = {
+    "/fhir/Patient": ("identifier", "name", "birthdate"),
+    "/fhir/Appointment": ("patient", "date", "requested-period", "status"),
+    "/fhir/Schedule": ("active",),
+    "/fhir/Slot": ("schedule", "start", "status", "service-type"),
+}
+PARAMETER_VALUES = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["ge2027-01-05", "lt2027-01-04T09:00:00-05:00", "Patient/1", "Schedule/1", "1",
+                     "free", "busy,free", "proposed", "true", "eq2027-02-30", "9" * 20, "-1"]),
+)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_generated_searches_never_fail(client, api_token, clinic):
+    """Bounded generated searches (any text in every parameter, _count and _offset included):
+    a valid Bundle or a 400 OperationOutcome, never a server error."""
+    secret = api_token("clinician", "read")
+
+    @given(
+        path=st.sampled_from(sorted(SEARCHES)),
+        values=st.dictionaries(
+            st.sampled_from(
+                sorted(
+                    {name for names in SEARCHES.values() for name in names} | {"_count", "_offset"}
+                )
+            ),
+            PARAMETER_VALUES,
+            max_size=4,
+        ),
+    )
+    @settings(
+        max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
+    def check(path, values):
+        response = client.get(path, query_string=values, headers=bearer(secret))
+        assert response.status_code in (200, 400), (path, values, response.get_data(as_text=True))
+        read(response, response.status_code)
+
+    check()
