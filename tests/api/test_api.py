@@ -460,3 +460,40 @@ def test_worklist_lists_due_patients_unbooked_first(client, api_token, clinic, a
     assert [r["last_name"] for r in unbooked["items"]] == ["Due"]
     bad = client.get("/api/v1/worklist?status=sleepy", headers=bearer(secret))
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "status"
+
+
+def test_the_patient_is_told_as_from_the_pages(client, api_token, clinic, app):
+    """Booking through the API plans the patient's 'visit booked' notice, as the booking page
+    does; a move before it is sent plans no second notice (the booked one carries the new
+    time); a cancel of a visit never emailed about plans no cancellation notice."""
+    from tracker.models import Reminder
+
+    secret = api_token()
+    booked = _book(client, secret, clinic).get_json()
+
+    def kinds() -> list[str]:
+        with app.app_context():
+            return sorted(
+                db.session.scalars(
+                    select(Reminder.kind).where(Reminder.appointment_id == booked["id"])
+                )
+            )
+
+    assert kinds() == ["visit_booked"]
+    moved = client.post(
+        f"/api/v1/appointments/{booked['id']}/move",
+        headers=bearer(secret, **{"If-Match": booked["etag"]}),
+        json={
+            "chair_id": clinic["chairs"][1],
+            "start_at": "2027-01-15T10:00:00-05:00",
+            "reason": "clinic",
+        },
+    ).get_json()
+    assert kinds() == ["visit_booked"]
+    cancelled = client.post(
+        f"/api/v1/appointments/{booked['id']}/cancel",
+        headers=bearer(secret, **{"If-Match": moved["etag"]}),
+        json={"reason": "patient"},
+    )
+    assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+    assert kinds() == ["visit_booked"]

@@ -125,7 +125,8 @@ def _get(model, value, field: str, what: str):
 def book():
     """Book one chair block for the patient, checked by every rule of the booking page
     (opening hours, closed dates, the chair free, the patient's other visits, the
-    clinician's capacity). A refusal is a 409 naming the field; nothing is saved."""
+    clinician's capacity). A refusal is a 409 naming the field; nothing is saved. The patient
+    is emailed the booking (when they agreed to email), as from the booking page."""
     values = json_body(NewAppointment)
     patient = _get(Patient, values["patient_id"], "patient_id", "patient")
     kind = _get(
@@ -143,6 +144,7 @@ def book():
             clinician=clinician,
             notes=values["notes"],
         )
+        notices.visit_booked(booked, now=utcnow(), settings=get_settings())
         db.session.commit()
     except RuleError as error:
         db.session.rollback()
@@ -242,16 +244,17 @@ def move(appointment_id: int):
     errors=UPDATE_ERRORS,
 )
 def cancel(appointment_id: int):
-    """Cancel a booked appointment (confirmed or not) with its reason."""
+    """Cancel a booked appointment (confirmed or not) with its reason, as the appointment
+    page does; a patient who was emailed about the visit is told it is cancelled."""
     values = json_body(CancelAppointment)
-    return _answer(
-        _change(
-            appointment_id,
-            lambda found: service.change_status(
-                found, "cancelled", actor=g.api_user, reason=values["reason"]
-            ),
-        )
-    )
+
+    def cancel_visit(found: Appointment) -> Appointment:
+        now = utcnow()
+        service.mark(found, "cancelled", actor=g.api_user, now=now, reason=values["reason"])
+        notices.visit_cancelled(found, now=now, settings=get_settings())
+        return found
+
+    return _answer(_change(appointment_id, cancel_visit))
 
 
 @operation(
@@ -270,6 +273,7 @@ def confirm(appointment_id: int):
     json_body(ConfirmAppointment)
     return _answer(
         _change(
-            appointment_id, lambda found: service.change_status(found, "booked", actor=g.api_user)
+            appointment_id,
+            lambda found: service.mark(found, "booked", actor=g.api_user, now=utcnow()),
         )
     )
