@@ -1,8 +1,9 @@
 """FHIR errors as OperationOutcome resources (never an HTML page, never a bare 500)."""
 
+import json
 import logging
 
-from flask import Response, json
+from flask import Response
 from werkzeug.exceptions import HTTPException
 
 from ..api.problems import Problem

@@ -1,9 +1,10 @@
 """FHIR interactions: who may call (the API's tokens), the CapabilityStatement, and Patient,
 Location and Schedule reads and searches. Appointment and Slot live in their own modules."""
 
+import json
 from datetime import date
 
-from flask import g, json, request, url_for
+from flask import g, request, url_for
 from sqlalchemy import func, select
 
 from ..api.auth import bearer_caller
@@ -38,7 +39,8 @@ def may_see_clinical() -> bool:
 
 
 def fhir_json(resource: dict, status: int = 200):
-    """The resource as application/fhir+json, not cached by shared caches."""
+    """The resource as application/fhir+json, not cached by shared caches (the standard
+    library's JSON: keys in the order written, resourceType first, as FHIR examples read)."""
     return (
         json.dumps(resource),
         status,
