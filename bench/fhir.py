@@ -28,7 +28,7 @@ def measure_fhir_slots(database_url: str, bench_date, runs: int) -> tuple[float,
     from tracker.models import ACTIVE_STATUSES, ApiToken, Appointment, User
     from tracker.services.clinic import get_settings
 
-    from .build import bench_app
+    from .build import FULL_DAYS, bench_app
 
     app = bench_app(database_url)
     real_now, real_today = fhir_clock.utcnow, fhir_clock.clinic_today
@@ -79,9 +79,22 @@ def measure_fhir_slots(database_url: str, bench_date, runs: int) -> tuple[float,
             if index >= 3:  # the first requests warm the connection pool
                 timings.append(elapsed)
         statuses = [e["resource"]["status"] for e in bundle.get("entry", [])]
+        # For context: a week past the fully booked month, where the chair has free time.
+        later = bench_date + timedelta(days=FULL_DAYS + 7)
+        later_path = (
+            f"/fhir/Slot?schedule=Schedule/{chair_id}&start=ge{later.isoformat()}"
+            f"&start=le{(later + timedelta(days=WEEK_DAYS - 1)).isoformat()}&_count=100"
+        )
+        later_timings, later_bundle = [], {}
+        for _ in range(max(runs // 3, 3)):
+            started = time.perf_counter()
+            later_bundle = client.get(later_path, headers=headers).get_json()
+            later_timings.append((time.perf_counter() - started) * 1000)
+        later_free = sum(e["resource"]["status"] == "free" for e in later_bundle.get("entry", []))
         what = (
             f"chair {chair_id}, {bench_date} to {last}: {statuses.count('busy')} busy and "
-            f"{statuses.count('free')} free slots"
+            f"{statuses.count('free')} free slots; the week from {later}: {later_free} free "
+            f"slots listed in {statistics.median(later_timings):.1f} ms"
         )
         return statistics.median(timings), what
     finally:
