@@ -18,6 +18,7 @@ from . import BENCH_DATE
 from .api import measure_api_appointments
 from .build import build_clinic
 from .databases import PostgresStore, SQLiteStore, remove_tree, schema_key
+from .fhir import measure_fhir_slots
 from .measure import Unavailable, measure_due, measure_floor, measure_slots, measure_sweep
 from .procs import ROOT
 from .search import search_figures
@@ -154,6 +155,7 @@ def run(args) -> int:
             (("sweep_s", "sweep_msgs_per_s"), lambda: _sweep(report, store, meta, scratch, found)),
             (("slots_ms",), lambda: _slots(report, store, args)),
             (("api_appointments_p50_ms",), lambda: _api(report, store, args)),
+            (("fhir_slots_p50_ms",), lambda: _fhir(report, store, args)),
             (("selfbook_p50_ms", "selfbook_p95_ms"), lambda: _selfbook(report, store, args)),
             (("growth_due",), lambda: _growth_due(report, small, runs, scratch, found)),
             (("growth_sweep",), lambda: _growth_sweep(report, small, scratch, found)),
@@ -215,6 +217,12 @@ def _api(report, store, args) -> None:
     p50, what = measure_api_appointments(store.url, BENCH_DATE, 10 if args.smoke else 50)
     report.figure("api_appointments_p50_ms", p50, 1)
     report.echo(f"# api: a day's appointments, {what}")
+
+
+def _fhir(report, store, args) -> None:
+    p50, what = measure_fhir_slots(store.url, BENCH_DATE, 10 if args.smoke else 50)
+    report.figure("fhir_slots_p50_ms", p50, 1)
+    report.echo(f"# fhir: a week of one chair's Slots, {what}")
 
 
 def _selfbook(report, store, args) -> None:

@@ -18,7 +18,7 @@ FIGURES = (
     "import_s", "import_peak_rss_mb", "due_s", "due_peak_rss_mb", "due_ratio", "worklist_p50_ms",
     "worklist_p95_ms", "worklist_ratio", "worklist_rps", "worklist_rps_ratio", "sweep_s",
     "sweep_msgs_per_s", "slots_ms", "api_appointments_p50_ms", "growth_due", "growth_sweep",
-    "selfbook_p50_ms", "selfbook_p95_ms",
+    "selfbook_p50_ms", "selfbook_p95_ms", "fhir_slots_p50_ms",
 )
 
 

@@ -154,6 +154,18 @@ ROUTES = {
     ("api.move", "POST"): (401, 401, 401, 401),
     ("api.cancel", "POST"): (401, 401, 401, 401),
     ("api.confirm", "POST"): (401, 401, 401, 401),
+    # FHIR R4 (read only): the API's bearer tokens only; the CapabilityStatement is public
+    ("fhir.metadata", "GET"): (200, 200, 200, 200),
+    ("fhir.patients", "GET"): (401, 401, 401, 401),
+    ("fhir.patient", "GET"): (401, 401, 401, 401),
+    ("fhir.appointments", "GET"): (401, 401, 401, 401),
+    ("fhir.appointment", "GET"): (401, 401, 401, 401),
+    ("fhir.locations", "GET"): (401, 401, 401, 401),
+    ("fhir.location", "GET"): (401, 401, 401, 401),
+    ("fhir.schedules", "GET"): (401, 401, 401, 401),
+    ("fhir.schedule", "GET"): (401, 401, 401, 401),
+    ("fhir.slots", "GET"): (401, 401, 401, 401),
+    ("fhir.slot", "GET"): (401, 401, 401, 401),
     # calendar feeds: anyone's own; chairs' by admins; the secret URL needs no login
     ("feeds.index", "GET"): (LOGIN, 200, 200, 200),
     ("feeds.issue_mine", "POST"): (LOGIN, 200, 200, 200),
@@ -182,6 +194,11 @@ FIXED_ARGUMENTS = {
     ("public_feeds.subscription", "secret"): "not-a-feed-secret",
     ("patient_links.held", "hold_id"): 1,
     ("patient_links.book_held", "hold_id"): 1,
+    ("fhir.patient", "resource_id"): "1",
+    ("fhir.appointment", "resource_id"): "window-1-20270114",
+    ("fhir.location", "resource_id"): "1",
+    ("fhir.schedule", "resource_id"): "1",
+    ("fhir.slot", "resource_id"): "busy-1",
 }
 
 # Query-string values some pages need (their value comes from make_world).

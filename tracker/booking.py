@@ -226,7 +226,7 @@ def day_grid(day: date, rules: ClinicRules, length: BlockLength) -> list[tuple[i
 
 
 def find_slots(*, days: Iterable[date], chairs: Sequence[int], blocks: Iterable[Block],
-               rules: ClinicRules, length: BlockLength, patient_id: int,
+               rules: ClinicRules, length: BlockLength, patient_id: int | None,
                clinician_id: int | None, now: datetime, limit: int = 12, per_day: int = 3,
                spacing_min: int = 60) -> list[Slot]:
     """The earliest free chair blocks, day by day, at most `per_day` a day `spacing_min` apart.

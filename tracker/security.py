@@ -52,6 +52,10 @@ def init_security(app):
                 from .api.problems import problem_response
 
                 return problem_response(400, "The request holds a NUL character.")
+            from .fhir.outcomes import is_fhir_path, outcome_response
+
+            if is_fhir_path(request.path):
+                return outcome_response(400, "The request holds a NUL character.")
             return render_template("errors/error.html", code=400, title="Bad request",
                                    text="The request holds a NUL character, which cannot be stored. "
                                         "Remove it and try again."), 400

@@ -234,10 +234,14 @@ def test_confirm_changes_the_etag(client, api_token, clinic):
     assert stale.status_code == 412
 
 
-def test_move_cancels_and_links(client, api_token, clinic, app):
-    """A move cancels the old appointment with the reason and books a new one linked to it."""
+def test_move_is_in_place(client, api_token, clinic, app):
+    """A move keeps the appointment (id, calendar UID), raises its SEQUENCE, writes one move
+    row in its history and one audit event, as the schedule page's move does; no second
+    appointment is made and nothing is cancelled."""
     secret = api_token()
     booked = _book(client, secret, clinic).get_json()
+    with app.app_context():
+        uid = db.session.get(Appointment, booked["id"]).uid
     moved = client.post(
         f"/api/v1/appointments/{booked['id']}/move",
         headers=bearer(secret, **{"If-Match": booked["etag"]}),
@@ -247,15 +251,81 @@ def test_move_cancels_and_links(client, api_token, clinic, app):
             "reason": "patient",
         },
     )
-    assert moved.status_code == 201, moved.get_json()
-    new = moved.get_json()
-    assert (
-        new["rescheduled_from_id"] == booked["id"]
-        and new["start_at"] == "2027-01-18T13:00:00-05:00"
-    )
+    assert moved.status_code == 200, moved.get_json()
+    document = moved.get_json()
+    assert document["id"] == booked["id"] and document["rescheduled_from_id"] is None
+    assert document["start_at"] == "2027-01-18T13:00:00-05:00"
+    assert document["chair_id"] == clinic["chairs"][1] and document["status"] == "pending"
+    assert moved.headers["ETag"] == document["etag"] != booked["etag"]
+    assert _count(app) == 1
     with app.app_context():
-        old = db.session.get(Appointment, booked["id"])
-        assert (old.status, old.cancel_reason) == ("cancelled", "patient")
+        from tracker.models import AppointmentStatusChange
+
+        kept = db.session.get(Appointment, booked["id"])
+        assert (kept.uid, kept.sequence, kept.cancel_reason) == (uid, 1, None)
+        (row,) = db.session.scalars(
+            select(AppointmentStatusChange).where(
+                AppointmentStatusChange.appointment_id == booked["id"],
+                AppointmentStatusChange.moved_from_at.is_not(None),
+            )
+        ).all()
+        assert (row.reason, row.moved_from_chair_id, row.moved_to_chair_id) == (
+            "patient",
+            clinic["chairs"][0],
+            clinic["chairs"][1],
+        )
+        assert (
+            db.session.scalar(
+                select(func.count()).where(
+                    AuditEvent.action == "move", AuditEvent.entity_id == kept.id
+                )
+            )
+            == 1
+        )
+
+
+def test_move_with_the_patients_agreement_stays_confirmed(client, api_token, clinic, app):
+    """A confirmed visit moved with patient_agreed stays confirmed; later the same day on the
+    same chair is allowed (its own old block is not in the way)."""
+    secret = api_token()
+    booked = _book(client, secret, clinic).get_json()
+    confirmed = client.post(
+        f"/api/v1/appointments/{booked['id']}/confirm",
+        headers=bearer(secret, **{"If-Match": booked["etag"]}),
+        json={},
+    ).get_json()
+    moved = client.post(
+        f"/api/v1/appointments/{booked['id']}/move",
+        headers=bearer(secret, **{"If-Match": confirmed["etag"]}),
+        json={
+            "chair_id": clinic["chairs"][0],
+            "start_at": "2027-01-14T09:30:00-05:00",
+            "reason": "clinic",
+            "patient_agreed": True,
+        },
+    )
+    assert moved.status_code == 200, moved.get_json()
+    assert moved.get_json()["status"] == "booked"
+    same = client.post(
+        f"/api/v1/appointments/{booked['id']}/move",
+        headers=bearer(secret, **{"If-Match": moved.get_json()["etag"]}),
+        json={
+            "chair_id": clinic["chairs"][0],
+            "start_at": "2027-01-14T09:30:00-05:00",
+            "reason": "clinic",
+        },
+    )
+    assert same.status_code == 422 and same.get_json()["errors"][0]["field"] == "start_at"
+    old_reason = client.post(
+        f"/api/v1/appointments/{booked['id']}/move",
+        headers=bearer(secret, **{"If-Match": moved.get_json()["etag"]}),
+        json={
+            "chair_id": clinic["chairs"][1],
+            "start_at": "2027-01-14T11:00:00-05:00",
+            "reason": "late-cancel",
+        },
+    )
+    assert old_reason.status_code == 422 and old_reason.get_json()["errors"][0]["field"] == "reason"
 
 
 def test_refused_move_keeps_the_old_appointment(client, api_token, clinic, app):
@@ -300,6 +370,38 @@ def test_free_slots_inside_the_range(client, api_token, clinic, app):
     starts = [s["start_at"] for s in found["slots"]]
     assert starts[0] == "2027-01-14T09:45:00-05:00"  # chairs taken 08:00-09:40; 15-minute steps
     assert all(s[:10] in ("2027-01-14", "2027-01-15") for s in starts)
+
+
+def test_free_slots_page_by_cursor(client, api_token, clinic):
+    """Free slots come `limit` at a time; meta.next carries a cursor, and the pages together
+    are the same slots as one long list, none twice; the last page has no next."""
+    secret = api_token("frontdesk", "read")
+    base = (
+        f"/api/v1/patients/{clinic['patient']}/free-slots?appointment_type_id={clinic['maintenance']}"
+        "&from=2027-01-14&to=2027-01-14"
+    )
+    whole = client.get(base + "&limit=30", headers=bearer(secret)).get_json()
+    assert whole["meta"]["next"] is None and whole["meta"]["next_cursor"] is None
+    pages, url = [], base + "&limit=4"
+    while url:
+        page = client.get(url, headers=bearer(secret)).get_json()
+        assert len(page["slots"]) <= 4 and page["meta"]["limit"] == 4
+        pages.append(page["slots"])
+        url = page["meta"]["next"]
+    assert len(pages) > 2
+    assert [s for p in pages for s in p] == whole["slots"]
+
+
+@pytest.mark.parametrize("cursor", ["abc", "s1.!!!", "s1.bm90LWEtbnVtYmVy", "s1." + "A" * 37])
+def test_a_cursor_not_ours_is_refused(client, api_token, clinic, cursor):
+    """A cursor the API did not give is a 422 naming `cursor`, never a server error."""
+    url = (
+        f"/api/v1/patients/{clinic['patient']}/free-slots?appointment_type_id={clinic['maintenance']}"
+        f"&from=2027-01-14&to=2027-01-14&cursor={cursor}"
+    )
+    response = client.get(url, headers=bearer(api_token()))
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert response.get_json()["errors"][0]["field"] == "cursor"
 
 
 def _other_patient_in(app) -> int:
@@ -358,3 +460,40 @@ def test_worklist_lists_due_patients_unbooked_first(client, api_token, clinic, a
     assert [r["last_name"] for r in unbooked["items"]] == ["Due"]
     bad = client.get("/api/v1/worklist?status=sleepy", headers=bearer(secret))
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "status"
+
+
+def test_the_patient_is_told_as_from_the_pages(client, api_token, clinic, app):
+    """Booking through the API plans the patient's 'visit booked' notice, as the booking page
+    does; a move before it is sent plans no second notice (the booked one carries the new
+    time); a cancel of a visit never emailed about plans no cancellation notice."""
+    from tracker.models import Reminder
+
+    secret = api_token()
+    booked = _book(client, secret, clinic).get_json()
+
+    def kinds() -> list[str]:
+        with app.app_context():
+            return sorted(
+                db.session.scalars(
+                    select(Reminder.kind).where(Reminder.appointment_id == booked["id"])
+                )
+            )
+
+    assert kinds() == ["visit_booked"]
+    moved = client.post(
+        f"/api/v1/appointments/{booked['id']}/move",
+        headers=bearer(secret, **{"If-Match": booked["etag"]}),
+        json={
+            "chair_id": clinic["chairs"][1],
+            "start_at": "2027-01-15T10:00:00-05:00",
+            "reason": "clinic",
+        },
+    ).get_json()
+    assert kinds() == ["visit_booked"]
+    cancelled = client.post(
+        f"/api/v1/appointments/{booked['id']}/cancel",
+        headers=bearer(secret, **{"If-Match": moved["etag"]}),
+        json={"reason": "patient"},
+    )
+    assert cancelled.status_code == 200 and cancelled.get_json()["status"] == "cancelled"
+    assert kinds() == ["visit_booked"]

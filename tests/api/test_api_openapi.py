@@ -45,6 +45,13 @@ def test_every_api_route_is_documented(app, client):
     assert any(p["name"] == "If-Match" and p["in"] == "header" for p in cancel["parameters"])
     assert {"412", "428"} <= set(cancel["responses"])
     assert document["components"]["schemas"]["NewAppointment"]["additionalProperties"] is False
+    slots = document["paths"]["/api/v1/patients/{patient_id}/free-slots"]["get"]
+    assert any(p["name"] == "cursor" and p["in"] == "query" for p in slots["parameters"])
+    assert set(document["components"]["schemas"]["CursorInfo"]["required"]) == {
+        "limit",
+        "next_cursor",
+        "next",
+    }
 
 
 @pytest.fixture

@@ -110,7 +110,11 @@ def test_booking_cancelling_and_moving_are_delivered_signed(app, client, clinic,
     events = [r["json"]["type"] for r in receiver.received]
     assert events == ["appointment.booked", "appointment.moved", "appointment.cancelled"]
     assert all(r["signed"] for r in receiver.received)
-    assert receiver.received[1]["json"]["data"]["previous_appointment_id"] == first["id"]
+    moved_data = receiver.received[1]["json"]["data"]
+    assert moved_data["appointment_id"] == first["id"]  # moved in place: the same appointment
+    assert moved_data["previous_chair_id"] == clinic["chairs"][0]
+    assert moved_data["previous_start_at"] == "2027-01-14T14:00:00+00:00"
+    assert moved_data["start_at"] == "2027-01-15T15:00:00+00:00"
     assert receiver.received[2]["json"]["data"]["cancel_reason"] == "clinic"
     assert receiver.received[0]["headers"]["Tracker-Event"] == "appointment.booked"
     text = b" ".join(r["body"] for r in receiver.received).decode().lower()
@@ -389,3 +393,36 @@ def test_the_documented_signature_check_accepts_our_signatures():
     assert namespace["is_genuine"]("whsec_x", signature("whsec_x", now, body), body)
     assert not namespace["is_genuine"]("whsec_x", signature("whsec_y", now, body), body)
     assert not namespace["is_genuine"]("whsec_x", signature("whsec_x", now - 600, body), body)
+
+
+def test_page_move_in_place_is_one_moved_event(app, client, clinic, api_token):
+    """The schedule page's in-place move (services.appointments.move_appointment) is announced
+    as one appointment.moved with where the visit was; no cancelled or booked event with it."""
+    secret = api_token("frontdesk")
+    with Receiver() as receiver:
+        _, receiver.secret = _endpoint(app, receiver.url)
+        first = _book(client, secret, clinic)
+        with app.app_context():
+            from tracker.models import Appointment, Chair
+
+            visit = db.session.get(Appointment, first["id"])
+            service.move_appointment(
+                visit,
+                chair=db.session.get(Chair, clinic["chairs"][2]),
+                start_at=at(MONDAY + timedelta(days=11), 11),
+                actor="test",
+                reason="clinic",
+                patient_agreed=True,
+            )
+            db.session.commit()
+        result = _sweep(app)
+    assert result.delivered == 2
+    events = [r["json"]["type"] for r in receiver.received]
+    assert events == ["appointment.booked", "appointment.moved"]
+    moved = receiver.received[1]["json"]["data"]
+    assert (moved["appointment_id"], moved["chair_id"], moved["previous_chair_id"]) == (
+        first["id"],
+        clinic["chairs"][2],
+        clinic["chairs"][0],
+    )
+    assert "previous_appointment_id" not in moved

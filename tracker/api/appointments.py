@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from ..database import lock_for_write
 from ..extensions import db
-from ..models import Appointment, AppointmentType, Chair, Patient, User
+from ..models import Appointment, AppointmentType, Chair, Patient, User, utcnow
+from ..reminders import notices
 from ..services import appointments as service
-from ..services.clinic import clinic_zone
+from ..services.clinic import clinic_zone, get_settings
 from ..services.errors import RuleError
 from .operations import STANDARD_ERRORS, json_body, operation, query_args
 from .present import appointment_document, etag_of, page_document
@@ -31,8 +32,9 @@ UPDATE_ERRORS = (*STANDARD_ERRORS, 404, 409, 412, 428)
 
 def _rule_problem(error: RuleError) -> Problem:
     """A service's refusal as a 409 (a rule of the clinic) or 422 (a field's value)."""
-    status = 422 if error.field in ("reason", "start_at") else 409
-    return Problem(status, str(error), [field_error(error.field, str(error))])
+    field = {"slot": "start_at"}.get(error.field or "", error.field)  # the move's "same time"
+    status = 422 if field in ("reason", "start_at") else 409
+    return Problem(status, str(error), [field_error(field, str(error))])
 
 
 @operation(
@@ -123,7 +125,8 @@ def _get(model, value, field: str, what: str):
 def book():
     """Book one chair block for the patient, checked by every rule of the booking page
     (opening hours, closed dates, the chair free, the patient's other visits, the
-    clinician's capacity). A refusal is a 409 naming the field; nothing is saved."""
+    clinician's capacity). A refusal is a 409 naming the field; nothing is saved. The patient
+    is emailed the booking (when they agreed to email), as from the booking page."""
     values = json_body(NewAppointment)
     patient = _get(Patient, values["patient_id"], "patient_id", "patient")
     kind = _get(
@@ -141,6 +144,7 @@ def book():
             clinician=clinician,
             notes=values["notes"],
         )
+        notices.visit_booked(booked, now=utcnow(), settings=get_settings())
         db.session.commit()
     except RuleError as error:
         db.session.rollback()
@@ -192,33 +196,40 @@ def _change(appointment_id: int, change) -> Appointment:
     tag="appointments",
     body=MoveAppointment,
     response=AppointmentOut,
-    status=201,
     etag=True,
     if_match=True,
     errors=UPDATE_ERRORS,
 )
 def move(appointment_id: int):
-    """Move to another time or chair: the old appointment is cancelled with the reason and a
-    new one, linked to it, is booked by the same rules as a new booking. Answers the new one."""
+    """Move to another time or chair in place, as the schedule page's move does: the same
+    appointment (its id and calendar UID kept, its SEQUENCE raised), checked by every rule of
+    a new booking, its own old block not in its way. It stays confirmed only when
+    `patient_agreed`; the patient is told of the new time once."""
     values = json_body(MoveAppointment)
     chair = _get(Chair, values["chair_id"], "chair_id", "chair")
     kind = _get(
         AppointmentType, values["appointment_type_id"], "appointment_type_id", "appointment type"
     )
-    clinician = _get(User, values["clinician_id"], "clinician_id", "clinician")
-    moved = _change(
-        appointment_id,
-        lambda found: service.reschedule(
+    clinician = _get(User, values.get("clinician_id"), "clinician_id", "clinician")
+
+    def move_in_place(found: Appointment) -> Appointment:
+        supervising = clinician
+        if "clinician_id" not in values and found.clinician_id is not None:
+            supervising = db.session.get(User, found.clinician_id)  # unchanged unless given
+        moved = service.move_appointment(
             found,
             chair=chair,
             start_at=values["start_at"],
             actor=g.api_user,
             reason=values["reason"],
+            patient_agreed=values["patient_agreed"],
             appointment_type=kind,
-            clinician=clinician,
-        ),
-    )
-    return _answer(moved, 201)
+            clinician=supervising,
+        )
+        notices.visit_moved(moved.appointment, now=utcnow(), settings=get_settings())
+        return moved.appointment
+
+    return _answer(_change(appointment_id, move_in_place))
 
 
 @operation(
@@ -233,16 +244,17 @@ def move(appointment_id: int):
     errors=UPDATE_ERRORS,
 )
 def cancel(appointment_id: int):
-    """Cancel a booked appointment (confirmed or not) with its reason."""
+    """Cancel a booked appointment (confirmed or not) with its reason, as the appointment
+    page does; a patient who was emailed about the visit is told it is cancelled."""
     values = json_body(CancelAppointment)
-    return _answer(
-        _change(
-            appointment_id,
-            lambda found: service.change_status(
-                found, "cancelled", actor=g.api_user, reason=values["reason"]
-            ),
-        )
-    )
+
+    def cancel_visit(found: Appointment) -> Appointment:
+        now = utcnow()
+        service.mark(found, "cancelled", actor=g.api_user, now=now, reason=values["reason"])
+        notices.visit_cancelled(found, now=now, settings=get_settings())
+        return found
+
+    return _answer(_change(appointment_id, cancel_visit))
 
 
 @operation(
@@ -261,6 +273,7 @@ def confirm(appointment_id: int):
     json_body(ConfirmAppointment)
     return _answer(
         _change(
-            appointment_id, lambda found: service.change_status(found, "booked", actor=g.api_user)
+            appointment_id,
+            lambda found: service.mark(found, "booked", actor=g.api_user, now=utcnow()),
         )
     )

@@ -1,4 +1,7 @@
-"""Who is calling: a bearer token (never a session cookie), its scope, its user's role."""
+"""Who is calling: a bearer token (never a session cookie), its scope, its user's role.
+
+The FHIR endpoints (tracker/fhir) authenticate with the same tokens through `bearer_caller`.
+"""
 
 import logging
 
@@ -25,11 +28,11 @@ def _presented_secret() -> str | None:
     return secret.strip()
 
 
-@bp.before_request
-def authenticate():
-    """Every operation but the OpenAPI document needs a live token; writes need the write scope."""
-    if request.endpoint in PUBLIC_ENDPOINTS:
-        return None
+def bearer_caller() -> User:
+    """The request's live token and its user, kept on `g`; a 401 or 403 Problem otherwise.
+
+    Writes need the write scope; the token's last use is noted (and committed) on the way.
+    """
     secret = _presented_secret()
     if secret is None:
         raise Problem(
@@ -42,6 +45,17 @@ def authenticate():
         db.session.commit()
     if request.method not in READ_METHODS and not token.may_write:
         raise Problem(403, "This token may only read; ask an admin for a read-write token.")
+    user = db.session.get(User, token.user_id)
+    assert user is not None  # find_token answers only tokens of an existing, active user
     g.api_token = token
-    g.api_user = db.session.get(User, token.user_id)
+    g.api_user = user
+    return user
+
+
+@bp.before_request
+def authenticate():
+    """Every operation but the OpenAPI document needs a live token; writes need the write scope."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    bearer_caller()
     return None

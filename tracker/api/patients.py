@@ -1,10 +1,15 @@
 """API: find patients, one patient with their courses, free chair time for a patient."""
 
-from datetime import timedelta
+import base64
+import binascii
+from datetime import datetime, timedelta
+from typing import Any
 
+from flask import request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from .. import booking
 from ..extensions import db
 from ..models import OPEN_STATES, AppointmentType, Course, Patient
 from ..services import appointments as appointment_service
@@ -117,15 +122,23 @@ def free_slots(patient_id: int):
         )
     course: Course | None = open_course_for(found.id)
     zone = clinic_zone()
-    slots = appointment_service.free_slots(
+    limit = args["limit"]
+    found_slots = appointment_service.free_slots(
         found,
         kind,
         first,
         last,
         clinician_id=args["clinician_id"],
-        limit=args["limit"],
-        per_day=args["limit"],
+        limit=limit + 1,  # one more: is there a next page, and where does it start?
+        per_day=limit + 1,
+        not_before=_cursor_instant(args["cursor"]),
     )
+    slots, following = found_slots[:limit], found_slots[limit:]
+    next_cursor = _cursor_of(following[0].start) if following else None
+    next_url = None
+    if next_cursor is not None:
+        query: dict[str, Any] = {**request.args.to_dict(), "cursor": next_cursor}
+        next_url = url_for("api.free_slots", patient_id=found.id, **query)
     return {
         "patient_id": found.id,
         "appointment_type_id": kind.id,
@@ -141,4 +154,30 @@ def free_slots(patient_id: int):
             }
             for s in slots
         ],
+        "meta": {"limit": limit, "next_cursor": next_cursor, "next": next_url},
     }
+
+
+CURSOR_PREFIX = "s1."  # cursor version 1: the first slot of the next page, epoch seconds
+
+
+def _cursor_of(start: datetime) -> str:
+    """An opaque cursor for the page that begins with the slot starting at `start`."""
+    return CURSOR_PREFIX + base64.urlsafe_b64encode(str(booking.epoch(start)).encode()).decode()
+
+
+def _cursor_instant(cursor: str | None) -> datetime | None:
+    """The instant a cursor stands for; a 422 problem naming `cursor` when it is not ours."""
+    if cursor is None:
+        return None
+    try:
+        seconds = base64.urlsafe_b64decode(cursor.removeprefix(CURSOR_PREFIX).encode()).decode()
+        if not cursor.startswith(CURSOR_PREFIX) or not seconds.isdigit() or len(seconds) > 11:
+            raise ValueError(cursor)
+        return booking.from_epoch(int(seconds))
+    except (ValueError, UnicodeError, binascii.Error, OverflowError, OSError):
+        raise Problem(
+            422,
+            "The cursor is not one this API gave.",
+            [field_error("cursor", "Use meta.next_cursor from the page before, unchanged.")],
+        ) from None

@@ -8,8 +8,10 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from ..models import APPOINTMENT_STATUSES, CANCEL_REASONS
 from ..scheduling import STATUSES, WORKLIST_STATUSES
+from ..services.appointments import MOVE_REASON_LABELS
 
 MAX_PER_PAGE = 100
+MOVE_REASONS = tuple(MOVE_REASON_LABELS)
 CLINICAL_COURSE_FIELDS = ("indication", "hold_reason", "discharge_reason")
 
 
@@ -55,6 +57,11 @@ class SlotQuery(Schema):
     end = fields.Date(required=True, data_key="to")
     clinician_id = _id(strict=False, load_default=None)
     limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+    cursor = fields.String(
+        load_default=None,
+        validate=validate.Length(max=40),
+        metadata={"description": "from meta.next_cursor of the page before: the next page"},
+    )
 
 
 class WorklistQuery(PageQuery):
@@ -80,13 +87,30 @@ class NewAppointment(Schema):
 
 
 class MoveAppointment(Schema):
-    """Move to another time or chair: the old one is cancelled and a new one linked to it."""
+    """Move to another time or chair in place: the same appointment (id, calendar UID) at its
+    new time, as the schedule page's move does."""
 
     chair_id = _id(required=True)
     start_at = fields.AwareDateTime(required=True)
-    reason = fields.String(required=True, validate=validate.OneOf(CANCEL_REASONS))
-    appointment_type_id = _id(load_default=None, allow_none=True)
-    clinician_id = _id(load_default=None, allow_none=True)
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(MOVE_REASONS),
+        metadata={"description": "who asked for the change"},
+    )
+    patient_agreed = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "the patient agreed to the new time: a confirmed visit stays "
+            "confirmed; otherwise it waits for a new confirmation"
+        },
+    )
+    appointment_type_id = _id(
+        load_default=None, allow_none=True, metadata={"description": "default: the same type"}
+    )
+    clinician_id = _id(
+        allow_none=True,
+        metadata={"description": "default: the same clinician; null for none"},
+    )
 
 
 class CancelAppointment(Schema):
@@ -197,14 +221,26 @@ class SlotOut(Schema):
     end_at = fields.String(required=True, metadata={"format": "date-time"})
 
 
+class CursorInfo(Schema):
+    """Cursor pagination: the cursor of the next page and its URL, null on the last page."""
+
+    limit = fields.Integer(required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+    next = fields.String(
+        required=True, allow_none=True, metadata={"description": "URL of the next page"}
+    )
+
+
 class SlotsOut(Schema):
-    """Free blocks in the range asked for, with the patient's window when there is one."""
+    """Free blocks in the range asked for, with the patient's window when there is one;
+    `limit` at a time, the next ones through `meta.next`."""
 
     patient_id = fields.Integer(required=True)
     appointment_type_id = fields.Integer(required=True)
     window_opens = fields.Date(required=True, allow_none=True)
     window_closes = fields.Date(required=True, allow_none=True)
     slots = fields.List(fields.Nested(SlotOut), required=True)
+    meta = fields.Nested(CursorInfo, required=True)
 
 
 class WorklistRowOut(Schema):

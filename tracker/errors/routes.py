@@ -21,6 +21,10 @@ MESSAGES = {
 
 
 def _page(code: int, detail: str | None = None):
+    from ..fhir.outcomes import is_fhir_path, outcome_response
+
+    if is_fhir_path(request.path):  # a URL or method the FHIR endpoints do not have
+        return outcome_response(code, detail or MESSAGES.get(code, MESSAGES[500])[1])
     if request.path.startswith("/api/"):  # a URL or method the API does not have
         from ..api.problems import problem_response
 

@@ -10,7 +10,7 @@ ids, statuses and times only: never names, notes or anything clinical.
 import json
 import logging
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -51,19 +51,26 @@ def body_for(event_name: str, occurred_at, data: dict) -> str:
     )
 
 
+def _utc(instant: datetime) -> str:
+    """An instant in UTC, ISO 8601 (a just-moved visit still holds the offset it was given)."""
+    return instant.astimezone(UTC).isoformat()
+
+
 def _appointment_data(appointment: Appointment) -> dict:
     return {
         "appointment_id": appointment.id,
         "patient_id": appointment.patient_id,
         "course_id": appointment.course_id,
         "chair_id": appointment.chair_id,
-        "start_at": appointment.start_at.isoformat(),
-        "end_at": appointment.end_at.isoformat(),
+        "start_at": _utc(appointment.start_at),
+        "end_at": _utc(appointment.end_at),
         "status": appointment.status,
     }
 
 
 def _event_name(change: AppointmentStatusChange, appointment: Appointment) -> str | None:
+    if change.moved_from_at is not None:  # an in-place move (services/appointments/moves.py)
+        return "appointment.moved"
     if change.from_status is None:
         return "appointment.moved" if appointment.rescheduled_from_id else "appointment.booked"
     return APPOINTMENT_EVENTS.get(change.to_status)
@@ -103,7 +110,10 @@ def _enqueue(session) -> None:
         if name is None or (name == "appointment.cancelled" and appointment.id in moved_away):
             continue  # the move's own event says it; the cancelled half is not a separate event
         data = _appointment_data(appointment)
-        if name == "appointment.moved":
+        if name == "appointment.moved" and change.moved_from_at is not None:
+            data["previous_start_at"] = _utc(change.moved_from_at)
+            data["previous_chair_id"] = change.moved_from_chair_id
+        elif name == "appointment.moved":  # cancel and rebook: the new appointment's event
             data["previous_appointment_id"] = appointment.rescheduled_from_id
         if name == "appointment.cancelled":
             data["cancel_reason"] = appointment.cancel_reason

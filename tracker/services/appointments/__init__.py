@@ -10,7 +10,7 @@ from .bookings import (  # noqa: F401
 )
 from .moves import MOVE_REASON_LABELS, Move, move_appointment  # noqa: F401
 from .slots import (  # noqa: F401
-    CHUNK_DAYS, NEARBY_DAYS, SEARCH_DAYS, DayStarts, SlotSearch, active_blocks, active_chairs, active_types,
+    CHUNK_DAYS, NEARBY_DAYS, SEARCH_DAYS, DayStarts, SlotSearch, active_blocks, active_chairs, active_types, chair_slots,
     clinic_rules, clinicians, day_bounds, day_starts, default_type, free_slots, length_of, search_slots,
 )
 from .transitions import (  # noqa: F401

@@ -142,13 +142,13 @@ def search_slots(patient: Patient, appointment_type: AppointmentType, *,
                             course.window_closes, course.window_opens, course.window_closes)
         search.window_passed = today > course.window_closes
         if search.first_day <= search.last_day:
-            search.slots = _find(patient, appointment_type, search.first_day, search.last_day,
+            search.slots = _find(patient.id, appointment_type, search.first_day, search.last_day,
                                  clinician_id, now, limit, per_day, chair_ids, exclude_id)
         if not search.slots:
             pushed_past = from_day is not None and from_day > course.window_closes
             search.window_full = not search.window_passed and not pushed_past
             after = max(course.window_closes + timedelta(days=1), today, from_day or today)
-            search.later_slots = _find(patient, appointment_type, after,
+            search.later_slots = _find(patient.id, appointment_type, after,
                                        after + timedelta(days=SEARCH_DAYS), clinician_id, now,
                                        limit, per_day, chair_ids, exclude_id)
         return search
@@ -159,16 +159,29 @@ def search_slots(patient: Patient, appointment_type: AppointmentType, *,
         first, purpose = today, "open"
     first = max(first, from_day or first)
     search = SlotSearch(purpose, first, first + timedelta(days=SEARCH_DAYS))
-    search.slots = _find(patient, appointment_type, search.first_day, search.last_day,
+    search.slots = _find(patient.id, appointment_type, search.first_day, search.last_day,
                          clinician_id, now, limit, per_day, chair_ids, exclude_id)
     return search
 
 
 def free_slots(patient: Patient, appointment_type: AppointmentType, first: date, last: date, *,
                clinician_id: int | None = None, now: datetime | None = None, limit: int = 12,
-               per_day: int = 3) -> list[booking.Slot]:
-    """The earliest free blocks for a patient between two clinic-local dates (both included)."""
-    return _find(patient, appointment_type, first, last, clinician_id, now or utcnow(), limit, per_day)
+               per_day: int = 3, not_before: datetime | None = None) -> list[booking.Slot]:
+    """The earliest free blocks for a patient between two clinic-local dates (both included),
+    none starting before `not_before` (a cursor: where the page before stopped)."""
+    now = now or utcnow()
+    if not_before is not None:
+        now = max(now, not_before)
+    return _find(patient.id, appointment_type, first, last, clinician_id, now, limit, per_day)
+
+
+def chair_slots(appointment_type: AppointmentType, first: date, last: date, *,
+                chair_ids: list[int] | None = None, now: datetime | None = None, limit: int = 12,
+                per_day: int = 3) -> list[booking.Slot]:
+    """The earliest free blocks on the chairs (every chair in use when None) between two
+    clinic-local dates, for no patient in particular (a calendar's free time, FHIR Slot)."""
+    return _find(None, appointment_type, first, last, None, now or utcnow(), limit, per_day,
+                 chair_ids)
 
 
 def _last_booked_day(patient_id: int) -> date | None:
@@ -178,8 +191,8 @@ def _last_booked_day(patient_id: int) -> date | None:
     return None if last is None else last.astimezone(clinic_zone()).date()
 
 
-def _find(patient, appointment_type, first: date, last: date, clinician_id, now, limit, per_day,
-          chair_ids=None, exclude_id=None):
+def _find(patient_id: int | None, appointment_type, first: date, last: date, clinician_id, now,
+          limit, per_day, chair_ids=None, exclude_id=None):
     """The pure finder over the range, a fortnight at a time: one query of blocks per fortnight
     searched (never one per day or per candidate), stopping as soon as enough slots are found."""
     chairs = [chair.id for chair in active_chairs() if chair_ids is None or chair.id in chair_ids]
@@ -195,7 +208,7 @@ def _find(patient, appointment_type, first: date, last: date, clinician_id, now,
         days = [chunk_first + timedelta(days=n) for n in range((chunk_last - chunk_first).days + 1)]
         slots += booking.find_slots(days=days, chairs=chairs,
                                     blocks=active_blocks(start, end, exclude_id=exclude_id),
-                                    rules=rules, length=length, patient_id=patient.id,
+                                    rules=rules, length=length, patient_id=patient_id,
                                     clinician_id=clinician_id, now=now, limit=limit - len(slots),
                                     per_day=per_day)
         chunk_first = chunk_last + timedelta(days=1)
