@@ -35,7 +35,7 @@ def test_clinician_records_session_from_day_sheet(journey, live_app):
 
     nav = page.get_by_role("navigation", name="Main")
     assert nav.get_by_role("link", name="Day sheet").get_attribute("aria-current") == "page"
-    sheet.get_by_role("link", name="Morgan Ellery").click()
+    sheet.get_by_role("link", name="Morgan Ellery", exact=True).click()
     assert page.get_by_role("heading", name="Appointment: Morgan Ellery").is_visible()
     assert nav.get_by_role("link", name="Day sheet").get_attribute("aria-current") == "true"  # its area
     journey.check("appointment (booked)")
