@@ -88,6 +88,7 @@ def test_a_missing_item_is_stored_incomplete_with_no_score(app, client, login_as
         ({"taken_at": "2100-01-01T09:00"}, "taken_at", "cannot be in the future"),
         ({"taken_at": "1970-01-01T09:00"}, "taken_at", "before the patient"),
         ({"source": "check_in_link"}, "source", "Not a valid choice"),
+        ({f"item_{n}": "" for n in range(1, 10)}, "item_1", "Answer at least one item"),
     ],
 )
 def test_bad_input_is_refused_on_the_field_and_nothing_saved(
@@ -173,7 +174,8 @@ class _M:
 
 def test_chart_places_scores_by_date_and_skips_incomplete_ones():
     """Points sit by date (a long gap is a long gap); the top of the scale is the instrument's
-    maximum; band edges are drawn; incomplete and struck-out measures are not points."""
+    maximum; band edges are drawn; incomplete and struck-out measures are not points; sessions
+    within the charted dates are marked on the same scale."""
     start = date(2026, 1, 1)
     measures = [
         _M(start, 20),
@@ -182,8 +184,10 @@ def test_chart_places_scores_by_date_and_skips_incomplete_ones():
         _M(start + timedelta(days=5), 5, complete=False),
         _M(start + timedelta(days=6), 5, in_error=True),
     ]
-    chart = charts.chart(INSTRUMENTS["phq9"], measures)
-    assert [p.x for p in chart.points] == [50.0, 133.0, 880.0]
+    sessions = [start - timedelta(days=1), start + timedelta(days=5), start + timedelta(days=11)]
+    chart = charts.chart(INSTRUMENTS["phq9"], measures, sessions)
+    assert [p.x for p in chart.points] == [50.0, 121.0, 760.0]
+    assert chart.sessions == [(405.0, start + timedelta(days=5))]  # only those inside the dates
     assert [p.y for p in chart.points] == [charts.y_of(20, 27), charts.y_of(10, 27), 200.0]
     assert [label for label, _ in chart.edges] == [
         "Mild",

@@ -12,7 +12,16 @@ without an entry fails the test.
 from datetime import timedelta
 
 from tracker.extensions import db
-from tracker.models import AppointmentType, Chair, utcnow
+from tracker.models import (
+    AppointmentType,
+    Chair,
+    ClosedDate,
+    MonitoringReading,
+    MonitoringSheet,
+    OutcomeMeasure,
+    WebhookEndpoint,
+    utcnow,
+)
 from tracker.reminders.unsubscribe import make_token
 from tracker.services import courses as course_service
 from tracker.services.clinic import clinic_today, get_settings
@@ -102,6 +111,26 @@ CHANGES = {
         fill("Password again", PASSWORD),
     ),
     ("patients.index", "Search"): fill("Name, MRN or date of birth", "Whitfield"),
+    ("patients.infusion_in_error", "Mark entered in error"): fill(
+        "Why was this entered in error?", "Recorded twice"
+    ),
+    ("monitoring.sheet", "Save reading"): fill("Heart rate (bpm)", "72"),
+    ("monitoring.sheet", "Save times"): fill(
+        "Monitoring stopped (clinic time)", lambda: f"{_day(-40)}T12:00"
+    ),
+    ("monitoring.sheet", "Record discharge"): fill("Left with", "Sam Lee (partner)"),
+    ("monitoring.reading_in_error", "Mark entered in error"): fill(
+        "Why was this entered in error?", "Cuff slipped"
+    ),
+    ("monitoring.settings", "Save monitoring settings"): fill(
+        "Minutes between interval readings", "10"
+    ),
+    ("outcomes.record", "Save PHQ-9"): choose(
+        "1. Little interest or pleasure in doing things", "1: Several days"
+    ),
+    ("outcomes.measure_in_error", "Mark entered in error"): fill(
+        "Why was this entered in error?", "Wrong patient"
+    ),
     ("patients.detail", "Save interval"): fill("Window closes after (days)", "80"),
     ("patients.detail", "Save mode"): choose("Maintenance mode", "As needed (no window)"),
     ("patients.detail", "Put on hold"): fill("Reason for the hold", "Travelling for a month"),
@@ -177,6 +206,30 @@ def world(app) -> dict:
         )
         spare = make_user(role="frontdesk")
         links = patient_link_ids(app, patient, appointment)
+        infusion = patient.courses[0].infusions[0]
+        sheet = MonitoringSheet(
+            infusion_id=infusion.id, patient_id=patient.id, started_at=infusion.given_at
+        )
+        db.session.add(sheet)
+        db.session.flush()
+        reading = MonitoringReading(
+            sheet_id=sheet.id, kind="baseline", taken_at=infusion.given_at, heart_rate=70
+        )
+        measure = OutcomeMeasure(
+            patient_id=patient.id,
+            instrument="phq9",
+            taken_at=infusion.given_at,
+            taken_on=infusion.given_on,
+            answers=[1] * 9,
+            complete=True,
+            score=9,
+            band="Mild",
+        )
+        closed = ClosedDate(on=today + timedelta(days=300 + patient.id), reason="Holiday")
+        hook = WebhookEndpoint(
+            url="http://127.0.0.1:9/closed", events="appointment.booked", secret="whsec_forms"
+        )
+        db.session.add_all([reading, measure, closed, hook])
         db.session.commit()
         return {
             **links,
@@ -185,6 +238,13 @@ def world(app) -> dict:
             "user_id": spare.id,
             "token": make_token(patient.id),
             "series_patient_id": series.id,
+            "infusion_id": infusion.id,
+            "course_id": patient.courses[0].id,
+            "closed_id": closed.id,
+            "endpoint_id": hook.id,
+            "reading_id": reading.id,
+            "measure_id": measure.id,
+            "instrument": "phq9",
             "began_id": began.id,
         }
 
@@ -198,6 +258,12 @@ REFUSED_AS_THEY_OPEN = {
     ("patients.record_infusion", "Save infusion"),
     ("patients.detail", "Put on hold"),
     ("patients.detail", "Discharge"),
+    ("patients.infusion_in_error", "Mark entered in error"),
+    ("monitoring.sheet", "Save reading"),
+    ("monitoring.sheet", "Record discharge"),
+    ("monitoring.reading_in_error", "Mark entered in error"),
+    ("outcomes.record", "Save PHQ-9"),
+    ("outcomes.measure_in_error", "Mark entered in error"),
     ("schedule.appointment", "Cancel appointment"),
     ("schedule.book", "Book"),
     ("schedule.move", "Move to this time"),

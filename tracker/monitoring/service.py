@@ -257,14 +257,15 @@ def update_settings(actor, values: dict) -> MonitoringSettings:
         raise RuleError(f"Enter a number of minutes from {low} to {high}.", "interval_min")
     for measure in MEASURES:
         possible_low, possible_high = POSSIBLE_RANGES[measure]
-        limits = [values.get(f"{measure}_low"), values.get(f"{measure}_high")]
+        limits: list[int | None] = [values.get(f"{measure}_low"), values.get(f"{measure}_high")]
         for side, limit in zip(("low", "high"), limits, strict=True):
             if limit is not None and not possible_low <= limit <= possible_high:
                 raise RuleError(
                     f"Enter a number from {possible_low} to {possible_high}, or leave it empty.",
                     f"{measure}_{side}",
                 )
-        if None not in limits and limits[0] > limits[1]:
+        low_limit, high_limit = limits
+        if low_limit is not None and high_limit is not None and low_limit > high_limit:
             raise RuleError("The upper limit cannot be below the lower one.", f"{measure}_high")
     settings = db.session.get(MonitoringSettings, 1)
     if settings is None:

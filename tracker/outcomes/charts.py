@@ -7,7 +7,8 @@ from decimal import Decimal
 from .instruments import INSTRUMENTS, Instrument
 
 WIDTH, HEIGHT = 900, 240
-LEFT, RIGHT, TOP, BOTTOM = 50, 880, 20, 200
+# The right margin holds the band names, beside the edge each begins at.
+LEFT, RIGHT, TOP, BOTTOM = 50, 760, 20, 200
 MAX_POINTS = 40
 
 
@@ -30,6 +31,7 @@ class OutcomeChart:
     points: list[ScorePoint]
     grid: list[tuple[int, float]]
     edges: list[tuple[str, float]]
+    sessions: list[tuple[float, date]]  # the qualifying sessions within the drawn dates
 
     @property
     def line(self) -> str:
@@ -51,8 +53,9 @@ def y_of(value, top_score: int) -> float:
     return round(BOTTOM - (BOTTOM - TOP) * float(value) / top_score, 1)
 
 
-def chart(instrument: Instrument, measures) -> OutcomeChart | None:
-    """The last MAX_POINTS complete scores, oldest first, placed by date; None if none."""
+def chart(instrument: Instrument, measures, session_days=()) -> OutcomeChart | None:
+    """The last MAX_POINTS complete scores, oldest first, placed by date, with the sessions given
+    between the first and the last score marked on the same scale; None if no score."""
     scored = sorted(
         (m for m in measures if m.complete and not m.in_error), key=lambda m: (m.taken_at, m.id)
     )
@@ -60,24 +63,35 @@ def chart(instrument: Instrument, measures) -> OutcomeChart | None:
     if not scored:
         return None
     top = instrument.score_max
-    first, span = scored[0].taken_on, (scored[-1].taken_on - scored[0].taken_on).days
-    points = []
-    for m in scored:
-        x = LEFT + (RIGHT - LEFT) * (m.taken_on - first).days / span if span else (LEFT + RIGHT) / 2
-        points.append(ScorePoint(round(x, 1), y_of(m.score, top), m.taken_on, m.score, m.band))
+    first, last = scored[0].taken_on, scored[-1].taken_on
+    span = (last - first).days
+
+    def x_of(day: date) -> float:
+        return round(
+            LEFT + (RIGHT - LEFT) * (day - first).days / span if span else (LEFT + RIGHT) / 2, 1
+        )
+
+    points = [
+        ScorePoint(x_of(m.taken_on), y_of(m.score, top), m.taken_on, m.score, m.band)
+        for m in scored
+    ]
+    sessions = [
+        (x_of(day), day) for day in sorted(set(session_days)) if first <= day <= last and span
+    ]
     step = max(1, top // 5)
     grid = [(value, y_of(value, top)) for value in range(0, top + 1, step)]
     edges = [(band.label, y_of(band.low, top)) for band in instrument.bands[1:]]
-    return OutcomeChart(instrument, points, grid, edges)
+    return OutcomeChart(instrument, points, grid, edges, sessions)
 
 
-def histories(measures) -> list[InstrumentHistory]:
-    """One history per instrument the patient has a measure of, in the instruments' order."""
+def histories(measures, session_days=()) -> list[InstrumentHistory]:
+    """One history per instrument the patient has a measure of, in the instruments' order; the
+    charts mark `session_days` (the qualifying sessions' dates)."""
     by_code: dict[str, list] = {}
     for m in measures:
         by_code.setdefault(m.instrument, []).append(m)
     return [
-        InstrumentHistory(instrument, chart(instrument, by_code[code]), by_code[code])
+        InstrumentHistory(instrument, chart(instrument, by_code[code], session_days), by_code[code])
         for code, instrument in INSTRUMENTS.items()
         if code in by_code
     ]

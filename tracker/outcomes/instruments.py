@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 FREQUENCY = ("Not at all", "Several days", "More than half the days", "Nearly every day")
+OVER_TWO_WEEKS = (
+    "Over the last 2 weeks, how often have you been bothered by the following problems?"
+)
 CADSS_SCALE = ("Not at all", "Slightly", "Moderately", "Considerably", "Extremely")
 
 
@@ -51,6 +54,7 @@ class Instrument:
     bands: tuple[Band, ...]
     # An item whose any positive answer a clinician must see (PHQ-9 item 9), 0-based.
     attention_item: int | None = None
+    stem: str = ""  # the question the items answer, as the instrument asks it
 
     @property
     def score_max(self) -> int:
@@ -109,6 +113,7 @@ INSTRUMENTS: dict[str, Instrument] = {
             (20, 27, "Severe"),
         ),
         attention_item=8,
+        stem=OVER_TWO_WEEKS,
     ),
     "gad7": Instrument(
         "gad7",
@@ -126,6 +131,7 @@ INSTRUMENTS: dict[str, Instrument] = {
         3,
         False,
         _bands((0, 4, "Minimal"), (5, 9, "Mild"), (10, 14, "Moderate"), (15, 21, "Severe")),
+        stem=OVER_TWO_WEEKS,
     ),
     "cadss6": Instrument(
         "cadss6",
@@ -142,6 +148,7 @@ INSTRUMENTS: dict[str, Instrument] = {
         4,
         False,
         (),
+        stem="At this time, in this room (items 1-15 asked of the patient; item 22 rated by the clinician)",
     ),
 }
 

@@ -56,7 +56,7 @@ def record(patient_id: int, instrument: str):
             )
 
         def message(measure: OutcomeMeasure) -> str:
-            if not measure.complete:
+            if measure.score is None:
                 missing = ", ".join(str(n) for n in score(found, measure.answers).missing)
                 return (
                     f"{found.name} saved as incomplete: item {missing} not answered, so no score."

@@ -49,6 +49,8 @@ def record_measure(
     problem = answer_problem(found, answers)
     if problem:
         raise RuleError(problem)
+    if all(answer is None for answer in answers):
+        raise RuleError("Answer at least one item; with none there is nothing to record.", "item_1")
     if source not in MEASURE_SOURCES:
         raise RuleError("Say how the answers were taken.", "source")
     if taken_on > today:

@@ -189,7 +189,11 @@ def render_detail(patient_id: int, *, status: int = 200, submitted: dict | None 
         clinical=clinical, today=today, zone=ZoneInfo(settings.timezone),
         pain=charts.pain_chart([i for i in infusions if not i.in_error]) if clinical else None,
         # Outcome scores are clinical values: the front desk's page is built without them.
-        outcomes=outcome_charts.histories(outcome_service.measures_of(patient.id)) if clinical else None,
+        outcomes=outcome_charts.histories(
+            outcome_service.measures_of(patient.id), [i.given_on for i in infusions if i.qualifies]
+        )
+        if clinical
+        else None,
         outcome_instruments=INSTRUMENTS, outcome_sources=STAFF_SOURCES,
         forms=_page_forms(open_course, settings, submitted or {}), failed_action=failed_action,
         failed_messages=failed_messages,
