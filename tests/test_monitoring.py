@@ -377,3 +377,45 @@ def test_settings_defaults_are_read_without_writing(app):
         )
         assert db.session.scalar(select(func.count(MonitoringSettings.id))) == 0
         assert get_settings().timezone == "America/New_York"  # the zone the times above assume
+
+
+def test_the_database_keeps_one_baseline_per_sheet(app, session):
+    """Two baselines saved at once cannot both land: the database refuses the second unless the
+    first was entered in error (the service's check can race; the index cannot)."""
+    from sqlalchemy.exc import IntegrityError
+
+    with app.app_context():
+        sheet = MonitoringSheet(infusion_id=session[1], patient_id=session[0], started_at=_at(10))
+        db.session.add(sheet)
+        db.session.flush()
+        first = MonitoringReading(
+            sheet_id=sheet.id, kind="baseline", taken_at=_at(10), heart_rate=70
+        )
+        db.session.add(first)
+        db.session.commit()
+        db.session.add(
+            MonitoringReading(
+                sheet_id=sheet.id, kind="baseline", taken_at=_at(10, 1), heart_rate=71
+            )
+        )
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()
+        first = db.session.get(MonitoringReading, first.id)
+        first.entered_in_error_at, first.entered_in_error_reason = _at(10, 2), "wrong cuff"
+        db.session.add(
+            MonitoringReading(
+                sheet_id=first.sheet_id, kind="baseline", taken_at=_at(10, 3), heart_rate=72
+            )
+        )
+        db.session.add(
+            MonitoringReading(
+                sheet_id=first.sheet_id, kind="interval", taken_at=_at(10, 4), heart_rate=72
+            )
+        )
+        db.session.add(
+            MonitoringReading(
+                sheet_id=first.sheet_id, kind="interval", taken_at=_at(10, 5), heart_rate=72
+            )
+        )
+        db.session.commit()

@@ -42,6 +42,7 @@ LABELS = {
     "spo2": "SpO2",
 }
 BATCH = 5000
+ONE_OF_KIND = "kind IN ('baseline', 'discharge') AND entered_in_error_at IS NULL"
 
 
 def _possible_sql(name: str) -> str:
@@ -339,6 +340,13 @@ def upgrade():
         batch_op.create_index(
             "ix_monitoring_readings_sheet_taken", ["sheet_id", "taken_at"], unique=False
         )
+        batch_op.create_index(
+            "uq_monitoring_readings_one_of_kind",
+            ["sheet_id", "kind"],
+            unique=True,
+            sqlite_where=sa.text(ONE_OF_KIND),
+            postgresql_where=sa.text(ONE_OF_KIND),
+        )
 
     _vitals_to_readings()
     for name in VITALS:
@@ -413,6 +421,7 @@ def downgrade():
             )
         )
     with op.batch_alter_table("monitoring_readings", schema=None) as batch_op:
+        batch_op.drop_index("uq_monitoring_readings_one_of_kind")
         batch_op.drop_index("ix_monitoring_readings_sheet_taken")
 
     op.drop_table("monitoring_readings")

@@ -3,13 +3,14 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .types import UTCDateTime, one_of, utcnow
 
 READING_KINDS = ("baseline", "interval", "discharge")
+ONE_OF_KIND = "kind IN ('baseline', 'discharge') AND entered_in_error_at IS NULL"
 # Every measured value of a reading, in the order the sheet shows them.
 MEASURES = (
     "bp_systolic",
@@ -120,6 +121,15 @@ class MonitoringReading(db.Model):  # type: ignore[name-defined]
             name="reading_bp_order",
         ),
         Index("ix_monitoring_readings_sheet_taken", "sheet_id", "taken_at"),
+        # One baseline and one discharge reading per sheet, even when two nurses save at once.
+        Index(
+            "uq_monitoring_readings_one_of_kind",
+            "sheet_id",
+            "kind",
+            unique=True,
+            sqlite_where=text(ONE_OF_KIND),
+            postgresql_where=text(ONE_OF_KIND),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -169,6 +169,11 @@ def add_reading(patient_id: int, infusion_id: int):
                 ranges=ranges,
                 now=utcnow(),
             ),
+            # Two first readings at once: one sheet per session, one baseline per sheet.
+            on_duplicate=RuleError(
+                "Someone saved a reading on this sheet a moment ago; check the sheet, then try again.",
+                "taken_at",
+            ),
         )
         if saved is not None:
             flagged = saved.result.flags
