@@ -364,6 +364,11 @@ def test_defaults_before_any_save_and_the_next_reading_due():
     assert rules.next_reading([], 15).kind == "baseline"
     assert rules.next_reading([R("baseline", start)], 15).due_at == start + timedelta(minutes=15)
     assert rules.next_reading([R("baseline", start), R("discharge", start)], 15).due_at is None
+    due = rules.next_reading([R("baseline", start)], 15)
+    assert (
+        due.minutes_late(start + timedelta(minutes=15)),
+        due.minutes_late(start + timedelta(minutes=27)),
+    ) == (0, 12)
 
 
 def test_settings_defaults_are_read_without_writing(app):

@@ -120,6 +120,7 @@ def _render(
         ranges=ranges,
         settings=settings,
         upcoming=upcoming,
+        minutes_late=upcoming.minutes_late(utcnow()),
         started_at=started,
         minutes=minutes,
         reading_form=reading_form,

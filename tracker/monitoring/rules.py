@@ -113,6 +113,12 @@ class NextReading:
     kind: str
     due_at: datetime | None
 
+    def minutes_late(self, now: datetime) -> int:
+        """Whole minutes since the reading fell due (0 when not yet due or none is due)."""
+        if self.due_at is None or now <= self.due_at:
+            return 0
+        return int((now - self.due_at) / timedelta(minutes=1))
+
 
 def next_reading(readings: list, interval_min: int) -> NextReading:
     """Baseline first; then an interval reading `interval_min` after the last one; none due
