@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from tracker.extensions import db
-from tracker.models import OutcomeMeasure
+from tracker.models import Infusion, OutcomeMeasure, Patient
 from tracker.outcomes import charts
 from tracker.outcomes.instruments import INSTRUMENTS
 
-from .factories import make_patient
+from .factories import make_course, make_patient
 
 
 @pytest.fixture
@@ -197,3 +197,42 @@ def test_chart_places_scores_by_date_and_skips_incomplete_ones():
     ]
     assert charts.chart(INSTRUMENTS["phq9"], measures[3:]) is None
     assert [h.instrument.code for h in charts.histories(measures)] == ["phq9"]
+
+
+def test_a_cadss6_in_the_chair_belongs_to_its_session(app, client, login_as, patient_id):
+    """Recorded from the monitoring sheet, a CADSS-6 keeps its session; another patient's session
+    is not found."""
+    with app.app_context():
+        course = make_course(db.session.get(Patient, patient_id), state="maintenance")
+        infusion = Infusion(
+            course=course, patient_id=patient_id, given_at=_aware(), given_on=date(2026, 11, 1)
+        )
+        db.session.add(infusion)
+        other = make_patient()
+        db.session.commit()
+        infusion_id, other_id, course_id = infusion.id, other.id, course.id
+    login_as("clinician")
+    url = f"/patients/{patient_id}/outcomes/cadss6/new?infusion_id={infusion_id}"
+    assert "in the session of" in client.get(url).text
+    data = {
+        "taken_at": "2026-11-01T10:30",
+        "source": "in_clinic",
+        **{f"item_{n}": "2" for n in range(1, 7)},
+    }
+    assert client.post(url, data=data).status_code == 303
+    with app.app_context():
+        measure = db.session.scalar(select(OutcomeMeasure))
+        assert (measure.infusion_id, measure.course_id, measure.score) == (
+            infusion_id,
+            course_id,
+            Decimal(12),
+        )
+    assert (
+        client.get(
+            f"/patients/{other_id}/outcomes/cadss6/new?infusion_id={infusion_id}"
+        ).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/patients/{patient_id}/outcomes/cadss6/new?infusion_id=abc").status_code == 404
+    )

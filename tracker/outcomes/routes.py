@@ -5,8 +5,9 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, render_template, request, url_for
 
 from .. import scheduling
+from ..bounds import record_id
 from ..extensions import db
-from ..models import OutcomeMeasure, Patient, utcnow
+from ..models import Infusion, OutcomeMeasure, Patient, utcnow
 from ..saving import acting_user, put_error, refused_status, save
 from ..security import roles_required
 from ..services import clinic
@@ -20,6 +21,19 @@ from .instruments import INSTRUMENTS, score
 bp = Blueprint("outcomes", __name__, url_prefix="/patients")
 
 
+def _session_of(patient: Patient) -> Infusion | None:
+    """The session named by ?infusion_id= (a measure taken in the chair), which must be this
+    patient's (else 404)."""
+    raw = request.args.get("infusion_id")
+    if not raw:
+        return None
+    infusion_id = record_id(raw)
+    infusion = db.session.get(Infusion, infusion_id) if infusion_id else None
+    if infusion is None or infusion.patient_id != patient.id:
+        abort(404)
+    return infusion
+
+
 @bp.route("/<int:patient_id>/outcomes/<instrument>/new", methods=["GET", "POST"])
 @roles_required("clinician")
 def record(patient_id: int, instrument: str):
@@ -28,6 +42,7 @@ def record(patient_id: int, instrument: str):
     found = INSTRUMENTS.get(instrument)
     if found is None:
         abort(404)
+    session = _session_of(patient)
     settings = get_settings()
     zone = ZoneInfo(settings.timezone)
     form = FORMS[instrument]()
@@ -52,7 +67,8 @@ def record(patient_id: int, instrument: str):
                 taken_on=scheduling.local_date(taken_at, settings.timezone),
                 today=clinic.clinic_today(),
                 source=form.source.data,
-                course_id=course.id if course else None,
+                course_id=session.course_id if session else course.id if course else None,
+                infusion_id=session.id if session else None,
             )
 
         def message(measure: OutcomeMeasure) -> str:
@@ -80,6 +96,7 @@ def record(patient_id: int, instrument: str):
         instrument=found,
         form=form,
         instruments=INSTRUMENTS,
+        session=session,
     ), status
 
 
