@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from tracker.outcomes.instruments import INSTRUMENTS, answer_problem, score
+from tracker.outcomes.instruments import INSTRUMENTS, answer_problem, score, score_text
 
 PHQ9, GAD7, PEG, NRS, CADSS6 = (
     INSTRUMENTS[c] for c in ("phq9", "gad7", "peg", "pain_nrs", "cadss6")
@@ -139,3 +139,12 @@ def test_answers_off_the_scale_are_refused(code, answers, problem):
     assert problem in answer_problem(INSTRUMENTS[code], answers)
     with pytest.raises(ValueError):
         score(INSTRUMENTS[code], answers)
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [("10.00", "10"), ("20.00", "20"), ("6.33", "6.33"), ("6.30", "6.3"), ("0.00", "0")],
+)
+def test_scores_are_written_as_people_write_them(stored, shown):
+    """A stored score reads 10, not 10.00 or 1E+1."""
+    assert score_text(Decimal(stored)) == shown

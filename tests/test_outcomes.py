@@ -50,6 +50,16 @@ def test_a_phq9_is_scored_banded_and_charted(app, client, login_as, patient_id):
     assert re.search(r"<td>16 of 27</td>\s*<td>Moderately severe</td>", page.text)
     with app.app_context():
         measure = db.session.scalar(select(OutcomeMeasure))
+    # A score of 10 reads 10 everywhere (not 10.00 or 1E+1).
+    ten = _phq9([2] * 5 + [0] * 4, "2026-11-01T09:00")
+    assert client.post(f"/patients/{patient_id}/outcomes/phq9/new", data=ten).status_code == 303
+    page = client.get(f"/patients/{patient_id}").text
+    assert (
+        "score 10 (Moderate)." in page
+        and re.search(r"<td>10 of 27</td>", page)
+        and "1E+1" not in page
+    )
+    with app.app_context():
         assert (measure.complete, measure.score, measure.band, measure.answers) == (
             True,
             Decimal(16),

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Numeric, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from ..outcomes.instruments import score_text
 from .types import UTCDateTime, one_of, utcnow
 
 # The instruments' codes (their items, scoring and bands: tracker/outcomes/instruments.py).
@@ -57,6 +58,11 @@ class OutcomeMeasure(db.Model):  # type: ignore[name-defined]  # flask-sqlalchem
     )
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def score_text(self) -> str | None:
+        """The score as people write it (16, 6.33), or None when incomplete."""
+        return None if self.score is None else score_text(self.score)
 
     @property
     def in_error(self) -> bool:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from .instruments import INSTRUMENTS, Instrument
+from .instruments import INSTRUMENTS, Instrument, score_text
 
 WIDTH, HEIGHT = 900, 240
 # The right margin holds the band names, beside the edge each begins at.
@@ -21,6 +21,11 @@ class ScorePoint:
     day: date
     score: Decimal
     band: str | None
+
+    @property
+    def text(self) -> str:
+        """The score as people write it."""
+        return score_text(self.score)
 
 
 @dataclass(frozen=True)

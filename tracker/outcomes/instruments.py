@@ -164,6 +164,11 @@ class Score:
     attention: bool = False  # the attention item was answered above 0
 
 
+def score_text(value: Decimal) -> str:
+    """A score as people write it: 16, 6.33, 10 (never 16.00 or 1E+1)."""
+    return f"{value.normalize():f}"
+
+
 def answer_problem(instrument: Instrument, answers: list) -> str | None:
     """Why these answers cannot be stored (a wrong count, a value off the scale), or None."""
     if len(answers) != len(instrument.items):

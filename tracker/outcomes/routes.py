@@ -78,7 +78,7 @@ def record(patient_id: int, instrument: str):
                     f"{found.name} saved as incomplete: item {missing} not answered, so no score."
                 )
             band = f" ({measure.band})" if measure.band else ""
-            return f"{found.name} saved: score {measure.score.normalize():f}{band}."
+            return f"{found.name} saved: score {measure.score_text}{band}."
 
         response = save(
             form,
