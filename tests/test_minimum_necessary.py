@@ -1,10 +1,13 @@
-"""Minimum necessary: the front desk sees no dose, weight, vitals, pain score, adverse effect or
-clinical note on any page, export or search result (the server leaves them out)."""
+"""Minimum necessary: the front desk sees no dose, weight, vitals, pain score, outcome score,
+adverse effect or clinical note on any page, export or search result (the server leaves them
+out)."""
 
 from datetime import timedelta
 from decimal import Decimal
 
 from tracker.extensions import db
+from tracker.monitoring import service as monitoring
+from tracker.outcomes import service as outcomes
 from tracker.reminders.unsubscribe import make_token
 from tracker.services import courses as course_service
 from tracker.services import infusions as infusion_service
@@ -15,7 +18,10 @@ from .conftest import login
 from .factories import make_patient, make_user
 
 # Values no other field of the seeded data can produce, so finding one means a leak.
-SECRETS = ("3.141", "77.7", "244.0", "NOTE-XYZZY", "AE-PLUGH", "187/", "HR 143", "SpO2 91")
+# The session's and the outcome's values show on the patient page (to clinicians); the readings'
+# on the monitoring sheet.
+SECRETS = ("3.141", "77.7", "244.0", "NOTE-XYZZY", "AE-PLUGH", "7.33", "Moderately severe")
+SHEET_SECRETS = ("187", "143", "READING-FROTZ", "Systolic blood pressure high")
 NOT_PAGES = {"static", "main.health", "main.index", "auth.login"}
 QUERY = {"schedule.book": "patient_id", "schedule.book_series": "patient_id"}
 
@@ -38,7 +44,7 @@ def _seed(app) -> dict:
             min_days=30,
             max_days=90,
         )
-        infusion_service.record_infusion(
+        infusion = infusion_service.record_infusion(
             course,
             actor="system",
             settings=settings,
@@ -49,13 +55,33 @@ def _seed(app) -> dict:
             duration_min=40,
             pain_before=9,
             pain_after=1,
-            bp_systolic=187,
-            bp_diastolic=95,
-            heart_rate=143,
-            spo2=91,
             adverse_effects="AE-PLUGH",
             notes="NOTE-XYZZY",
         )
+        monitoring.record_reading(
+            infusion,
+            actor="system",
+            kind="baseline",
+            taken_at=infusion.given_at,
+            values={
+                "bp_systolic": 187,
+                "bp_diastolic": 95,
+                "heart_rate": 143,
+                "spo2": 91,
+                "notes": "READING-FROTZ",
+            },
+            ranges=monitoring.ranges_of(monitoring.get_monitoring_settings()),
+        )
+        for instrument, answers in (("peg", [7, 7, 8]), ("phq9", [2, 2, 2, 2, 2, 2, 2, 2, 0])):
+            outcomes.record_measure(
+                patient,
+                actor="system",
+                instrument=instrument,
+                answers=answers,
+                taken_at=infusion.given_at,
+                taken_on=infusion.given_on,
+                today=today,
+            )
         appointment = add_appointment(
             patient, clinic["chairs"][0], clinic["maintenance"], local_instant(today, 11)
         )
@@ -64,6 +90,7 @@ def _seed(app) -> dict:
         db.session.expunge(desk)
         return {
             "patient_id": patient.id,
+            "infusion_id": infusion.id,
             "appointment_id": appointment.id,
             "user_id": desk.id,
             "token": make_token(patient.id),
@@ -110,7 +137,7 @@ def test_front_desk_sees_no_clinical_values_anywhere(app, client):
             response.status_code,
         )  # 400: a refused link page
         body = response.get_data(as_text=True)
-        leaked = [secret for secret in SECRETS if secret in body]
+        leaked = [secret for secret in SECRETS + SHEET_SECRETS[2:] if secret in body]
         assert leaked == [], (url, leaked)
         checked += 1
     assert checked >= 10
@@ -126,3 +153,11 @@ def test_front_desk_sees_no_clinical_values_anywhere(app, client):
     login(clinician, nurse)
     seen = clinician.get(f"/patients/{ids['patient_id']}").get_data(as_text=True)
     assert all(secret in seen for secret in SECRETS), [s for s in SECRETS if s not in seen]
+    sheet = clinician.get(f"/patients/{ids['patient_id']}/sessions/{ids['infusion_id']}/monitoring")
+    assert all(secret in sheet.text for secret in SHEET_SECRETS), [
+        s for s in SHEET_SECRETS if s not in sheet.text
+    ]
+    desk_sheet = client.get(
+        f"/patients/{ids['patient_id']}/sessions/{ids['infusion_id']}/monitoring"
+    )
+    assert desk_sheet.status_code == 403

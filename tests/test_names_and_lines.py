@@ -11,6 +11,8 @@ from wtforms import HiddenField, PasswordField, StringField
 
 import tracker.admin.forms
 import tracker.auth.forms
+import tracker.monitoring.forms
+import tracker.outcomes.forms
 import tracker.patients.forms
 import tracker.reminders.forms
 import tracker.schedule.forms
@@ -24,6 +26,8 @@ from .test_cli_import import assert_nothing_imported, count, problems, run_impor
 FORM_MODULES = (
     tracker.admin.forms,
     tracker.auth.forms,
+    tracker.monitoring.forms,
+    tracker.outcomes.forms,
     tracker.patients.forms,
     tracker.reminders.forms,
     tracker.schedule.forms,

@@ -12,8 +12,8 @@ from werkzeug.security import generate_password_hash
 
 from tracker.extensions import csrf, db
 from tracker.models import (
-    ApiToken, Appointment, WebhookEndpoint, AppointmentType, Chair, ClosedDate, Infusion, Reminder,
-    StaffSession, User, utcnow,
+    ApiToken, Appointment, WebhookEndpoint, AppointmentType, Chair, ClosedDate, Infusion,
+    MonitoringReading, MonitoringSheet, OutcomeMeasure, Reminder, StaffSession, User, utcnow,
 )
 
 from .conftest import build_app, login
@@ -110,6 +110,16 @@ ROUTES = {
     ("patients.infusion_in_error", "POST"): (LOGIN, 403, 400, 400),
     ("schedule.complete", "GET"): (LOGIN, 403, 200, 200),
     ("schedule.complete", "POST"): (LOGIN, 403, 400, 400),
+    ("monitoring.sheet", "GET"): (LOGIN, 403, 200, 200),
+    ("monitoring.add_reading", "POST"): (LOGIN, 403, 400, 400),
+    ("monitoring.times", "POST"): (LOGIN, 403, 400, 400),
+    ("monitoring.release", "POST"): (LOGIN, 403, 400, 400),
+    ("monitoring.reading_in_error", "GET"): (LOGIN, 403, 200, 200),
+    ("monitoring.reading_in_error", "POST"): (LOGIN, 403, 400, 400),
+    ("outcomes.record", "GET"): (LOGIN, 403, 200, 200),
+    ("outcomes.record", "POST"): (LOGIN, 403, 400, 400),
+    ("outcomes.measure_in_error", "GET"): (LOGIN, 403, 200, 200),
+    ("outcomes.measure_in_error", "POST"): (LOGIN, 403, 400, 400),
     # admin
     ("admin.index", "GET"): (LOGIN, 403, 403, 200),
     ("admin.users", "GET"): (LOGIN, 403, 403, 200),
@@ -123,6 +133,8 @@ ROUTES = {
     ("admin.settings", "GET"): (LOGIN, 403, 403, 200),
     ("admin.settings", "POST"): (LOGIN, 403, 403, 200),
     ("admin.audit", "GET"): (LOGIN, 403, 403, 200),
+    ("monitoring.settings", "GET"): (LOGIN, 403, 403, 200),
+    ("monitoring.settings", "POST"): (LOGIN, 403, 403, 400),
     ("schedule.chairs", "GET"): (LOGIN, 403, 403, 200),
     ("schedule.chairs", "POST"): (LOGIN, 403, 403, 400),
     ("schedule.chair_update", "POST"): (LOGIN, 403, 403, 400),
@@ -199,6 +211,7 @@ FIXED_ARGUMENTS = {
     ("fhir.location", "resource_id"): "1",
     ("fhir.schedule", "resource_id"): "1",
     ("fhir.slot", "resource_id"): "busy-1",
+    ("outcomes.record", "instrument"): "phq9",
 }
 
 # Query-string values some pages need (their value comes from make_world).
@@ -253,7 +266,16 @@ def make_world() -> dict:
                                  expires_at=utcnow() + timedelta(hours=1))
     db.session.add(spare_session)
     db.session.flush()
+    sheet = MonitoringSheet(infusion_id=infusion.id, patient_id=patient.id, started_at=given)
+    db.session.add(sheet)
+    db.session.flush()
+    reading = MonitoringReading(sheet_id=sheet.id, kind="baseline", taken_at=given, heart_rate=70)
+    measure = OutcomeMeasure(patient_id=patient.id, instrument="gad7", taken_at=given, taken_on=given.date(),
+                             answers=[1] * 7, complete=True, score=7, band="Mild")
+    db.session.add_all([reading, measure])
+    db.session.flush()
     return {
+        "reading_id": reading.id, "measure_id": measure.id,
         "patient_id": patient.id, "course_id": course.id, "infusion_id": infusion.id,
         "appointment_id": appointment.id, "reminder_id": reminder.id, "chair_id": chair.id,
         "type_id": kind.id, "closed_id": closed.id, "user_id": spare.id, "token": make_token(patient.id),

@@ -251,8 +251,6 @@ def _infusion_row(seq, patient_id, course_id, day, given_at, outcome, reason, pl
         "total_mg": total_mg(weight, dose) if done else None,
         "duration_min": (rng.choice((40, 45, 60)) if flags["is_booster"] else 240) if done else 0,
         "pain_before": before, "pain_after": max(0, before - rng.randint(2, 5)) if done else before,
-        "bp_systolic": rng.randint(110, 140), "bp_diastolic": rng.randint(65, 90),
-        "heart_rate": rng.randint(60, 90), "spo2": rng.randint(95, 100),
         "adverse_effects": "Mild dizziness, resolved" if rng.random() < 0.1 else "",
         "notes": "", "early_reason": reason if flags["early"] else None,
         "recorded_by_id": None, "created_at": now, **flags,

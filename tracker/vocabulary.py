@@ -88,6 +88,10 @@ ENTITY = {
     "user": "Staff account",
     "reminder": "Reminder",
     "import": "Import",
+    "monitoring_sheet": "Monitoring sheet",
+    "monitoring_reading": "Monitoring reading",
+    "monitoring_settings": "Monitoring settings",
+    "outcome_measure": "Outcome measure",
 }
 ACTION = {
     "create": "Added",
@@ -176,6 +180,26 @@ FIELD = {
     "timezone": "Time zone",
     "date_style": "Date style",
     "time_style": "Time style",
+    # The monitoring sheet and outcome measures (tracker/monitoring, tracker/outcomes)
+    "kind": "Reading",
+    "taken_at": "Taken at",
+    "respiratory_rate": "Respiratory rate",
+    "sedation": "Sedation (MOAA/S)",
+    "dissociation": "Dissociation (CADSS-6)",
+    "flags": "Flagged",
+    "started_at": "Session started",
+    "stopped_at": "Monitoring stopped",
+    "ready_to_leave_at": "Ready to leave",
+    "released_at": "Discharged",
+    "released_by_id": "Released by",
+    "released_to": "Left with",
+    "interval_min": "Minutes between interval readings",
+    "instrument": "Instrument",
+    "answers": "Answers",
+    "complete": "Complete",
+    "score": "Score",
+    "band": "Band",
+    "source": "How the answers were taken",
     **TERMS,
 }
 

@@ -14,7 +14,16 @@ from datetime import timedelta
 import pyotp
 
 from tracker.extensions import db
-from tracker.models import AppointmentType, Chair, ClosedDate, WebhookEndpoint, utcnow
+from tracker.models import (
+    AppointmentType,
+    Chair,
+    ClosedDate,
+    MonitoringReading,
+    MonitoringSheet,
+    OutcomeMeasure,
+    WebhookEndpoint,
+    utcnow,
+)
 from tracker.reminders.unsubscribe import make_token
 from tracker.services import courses as course_service
 from tracker.services.clinic import clinic_today, get_settings
@@ -137,6 +146,23 @@ CHANGES = {
         fill("Password again", PASSWORD),
     ),
     ("patients.index", "Search"): fill("Name, MRN, date of birth, phone or email", "Whitfield"),
+    ("monitoring.sheet", "Save reading"): fill("Heart rate (bpm)", "72"),
+    ("monitoring.sheet", "Save times"): fill(
+        "Monitoring stopped (clinic time)", lambda: f"{_day(-40)}T12:00"
+    ),
+    ("monitoring.sheet", "Record discharge"): fill("Left with", "Sam Lee (partner)"),
+    ("monitoring.reading_in_error", "Mark entered in error"): fill(
+        "Why was this entered in error?", "Cuff slipped"
+    ),
+    ("monitoring.settings", "Save monitoring settings"): fill(
+        "Minutes between interval readings", "10"
+    ),
+    ("outcomes.record", "Save PHQ-9"): choose(
+        "1. Little interest or pleasure in doing things", "1: Several days"
+    ),
+    ("outcomes.measure_in_error", "Mark entered in error"): fill(
+        "Why was this entered in error?", "Wrong patient"
+    ),
     ("patients.detail", "Save interval"): fill("Window closes after (days)", "80"),
     ("patients.detail", "Save mode"): choose("Maintenance mode", "As needed (no window)"),
     ("patients.detail", "Put on hold"): fill("Reason for the hold", "Travelling for a month"),
@@ -216,14 +242,31 @@ def world(app) -> dict:
         )
         spare = make_user(role="frontdesk")
         links = patient_link_ids(app, patient, appointment)
-        endpoint = WebhookEndpoint(
-            url="http://127.0.0.1:9/hook", events="appointment.booked", secret="whsec_every_form"
+        infusion = patient.courses[0].infusions[0]
+        sheet = MonitoringSheet(
+            infusion_id=infusion.id, patient_id=patient.id, started_at=infusion.given_at
         )
-        # Each world's own closed date (one per day may exist), far enough ahead to be editable.
-        closed = ClosedDate(on=today + timedelta(days=200 + patient.id), reason="Holiday")
-        db.session.add_all([endpoint, closed])
+        db.session.add(sheet)
+        db.session.flush()
+        reading = MonitoringReading(
+            sheet_id=sheet.id, kind="baseline", taken_at=infusion.given_at, heart_rate=70
+        )
+        measure = OutcomeMeasure(
+            patient_id=patient.id,
+            instrument="phq9",
+            taken_at=infusion.given_at,
+            taken_on=infusion.given_on,
+            answers=[1] * 9,
+            complete=True,
+            score=9,
+            band="Mild",
+        )
+        closed = ClosedDate(on=today + timedelta(days=300 + patient.id), reason="Holiday")
+        hook = WebhookEndpoint(
+            url="http://127.0.0.1:9/closed", events="appointment.booked", secret="whsec_forms"
+        )
+        db.session.add_all([reading, measure, closed, hook])
         db.session.commit()
-        course = patient.courses[0]
         return {
             **links,
             "patient_id": patient.id,
@@ -231,11 +274,14 @@ def world(app) -> dict:
             "user_id": spare.id,
             "token": make_token(patient.id),
             "series_patient_id": series.id,
-            "began_id": began.id,
-            "endpoint_id": endpoint.id,
-            "course_id": course.id,
-            "infusion_id": course.infusions[0].id,
+            "infusion_id": infusion.id,
+            "course_id": patient.courses[0].id,
             "closed_id": closed.id,
+            "endpoint_id": hook.id,
+            "reading_id": reading.id,
+            "measure_id": measure.id,
+            "instrument": "phq9",
+            "began_id": began.id,
         }
 
 
@@ -252,6 +298,11 @@ REFUSED_AS_THEY_OPEN = {
     ("patients.new", "Add patient"),
     ("patient_links.resend", "Send me my links"),
     ("patients.detail", "Put on hold"),
+    ("monitoring.sheet", "Save reading"),
+    ("monitoring.sheet", "Record discharge"),
+    ("monitoring.reading_in_error", "Mark entered in error"),
+    ("outcomes.record", "Save PHQ-9"),
+    ("outcomes.measure_in_error", "Mark entered in error"),
     ("schedule.appointment", "Cancel appointment"),
     ("schedule.book", "Book"),
     ("schedule.move", "Move to this time"),

@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from tracker.extensions import db
-from tracker.models import ClosedDate, WebhookEndpoint
+from tracker.models import ClosedDate, MonitoringReading, MonitoringSheet, OutcomeMeasure, WebhookEndpoint
 from tracker.reminders.unsubscribe import make_token
 from tracker.services.clinic import clinic_today
 
@@ -77,14 +77,24 @@ def test_every_page_is_accessible_local_and_narrow(journey, live_app, playwright
         appointment = add_appointment(patient, clinic["chairs"][0], clinic["maintenance"],
                                       local_instant(today, 11), clinician=admin)
         closed = ClosedDate(on=today + timedelta(days=20), reason="Holiday")
-        endpoint = WebhookEndpoint(url="http://127.0.0.1:9/hook", events="appointment.booked",
-                                   secret="whsec_every_page")
-        db.session.add_all([closed, endpoint])
+        db.session.add(closed)
         db.session.commit()
         course = patient.courses[0]
+        infusion = course.infusions[0]
+        sheet = MonitoringSheet(infusion_id=infusion.id, patient_id=patient.id, started_at=infusion.given_at)
+        db.session.add(sheet)
+        db.session.flush()
+        reading = MonitoringReading(sheet_id=sheet.id, kind="baseline", taken_at=infusion.given_at,
+                                    bp_systolic=172, bp_diastolic=90, flags={"bp_systolic": "high"})
+        measure = OutcomeMeasure(patient_id=patient.id, instrument="phq9", taken_at=infusion.given_at,
+                                 taken_on=infusion.given_on, answers=[1] * 9, complete=True, score=9, band="Mild")
+        hook = WebhookEndpoint(url="http://127.0.0.1:9/closed", events="appointment.booked", secret="whsec_pages")
+        db.session.add_all([reading, measure, hook])
+        db.session.commit()
         ids = {"patient_id": patient.id, "appointment_id": appointment.id, "user_id": admin.id,
                "course_id": course.id, "infusion_id": course.infusions[0].id, "closed_id": closed.id,
-               "endpoint_id": endpoint.id,
+               "reading_id": reading.id, "measure_id": measure.id, "instrument": "phq9",
+               "endpoint_id": hook.id,
                "token": make_token(patient.id), **patient_link_ids(live_app, patient, appointment)}
         email = admin.email
     urls = page_urls(live_app, ids)

@@ -39,10 +39,6 @@ def _patient(live_app) -> tuple[int, str, str]:
                 duration_min=45,
                 pain_before=8 - n,
                 pain_after=3,
-                bp_systolic=128,
-                bp_diastolic=82,
-                heart_rate=72,
-                spo2=98,
                 adverse_effects="mild nausea" if n % 2 else "",
                 notes="Tolerated well; asked about moving to afternoons. " * (3 if n == 2 else 1),
             )

@@ -32,6 +32,7 @@ OTHER_ADMIN_PAGES = (
     ("reminders.index", "Reminders log"),
     ("api_tokens.index", "API tokens"),
     ("webhooks.index", "Webhooks"),
+    ("monitoring.settings", "Monitoring ranges"),
 )
 
 

@@ -173,8 +173,7 @@ class ClinicImport:
             "weight_kg": values["weight_kg"], "dose_mg_per_kg": values["dose_mg_per_kg"],
             "total_mg": total_mg(values["weight_kg"], values["dose_mg_per_kg"]),
             "duration_min": values["duration_min"], "pain_before": values["pain_before"],
-            "pain_after": values["pain_after"], "bp_systolic": None, "bp_diastolic": None,
-            "heart_rate": None, "spo2": None, "adverse_effects": "", "notes": values["notes"],
+            "pain_after": values["pain_after"], "adverse_effects": "", "notes": values["notes"],
             "early_reason": None, "recorded_by_id": None, "created_at": now,
             **self.planner.flags_for(values["line"]),
         }

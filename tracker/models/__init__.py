@@ -5,6 +5,10 @@ from .feeds import FEED_KINDS, CalendarFeed
 from .clinical import (
     COURSE_STATES, MODES, OPEN_STATES, OUTCOMES, Course, Infusion, Patient,
 )
+from .monitoring import (
+    MEASURES, POSSIBLE_RANGES, READING_KINDS, MonitoringReading, MonitoringSettings, MonitoringSheet,
+)
+from .outcomes import INSTRUMENTS, MEASURE_SOURCES, OutcomeMeasure
 from .outreach import OUTREACH_OUTCOMES, OutreachAttempt
 from .outbox import REMINDER_KINDS, REMINDER_STATUSES, Reminder, SchedulerHeartbeat
 from .patient_links import PageHit, SlotHold
@@ -21,7 +25,8 @@ __all__ = [
     "WebhookDelivery", "WebhookEndpoint",
     "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "ATTEMPT_OUTCOMES", "AuditEvent", "Appointment", "AppointmentStatusChange",
     "AppointmentType", "CANCEL_REASONS", "COURSE_STATES", "Chair", "ClinicSettings", "ClosedDate",
-    "Course", "Infusion", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OUTREACH_OUTCOMES",
+    "Course", "Infusion", "INSTRUMENTS", "MEASURES", "MEASURE_SOURCES", "MonitoringReading",
+    "MonitoringSettings", "MonitoringSheet", "OutcomeMeasure", "POSSIBLE_RANGES", "READING_KINDS", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OUTREACH_OUTCOMES",
     "OpeningHours", "OutreachAttempt", "PageHit", "Patient", "REMINDER_KINDS", "REMINDER_STATUSES",
     "ROLES", "RecoveryCode", "Reminder", "SchedulerHeartbeat", "SlotHold",
     "StaffSession",

@@ -173,10 +173,7 @@ class Infusion(db.Model):
     duration_min: Mapped[Optional[int]]
     pain_before: Mapped[Optional[int]]
     pain_after: Mapped[Optional[int]]
-    bp_systolic: Mapped[Optional[int]]
-    bp_diastolic: Mapped[Optional[int]]
-    heart_rate: Mapped[Optional[int]]
-    spo2: Mapped[Optional[int]]
+    # Vitals are timed readings on the session's monitoring sheet (models/monitoring.py).
     adverse_effects: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
     is_booster: Mapped[bool] = mapped_column(default=False)

@@ -11,7 +11,7 @@ from ..form_fields import BoundedDateField, ExactDecimalField
 from ..services.clinic import MAX_YEAR, MIN_YEAR
 from ..services.courses import MAX_INTERVAL_DAYS, MAX_SERIES_PLANNED
 from ..services.infusions import (
-    DURATION_MIN_RANGE, PAIN_RANGE, TEXT_MAX_LENGTHS, VITAL_RANGES, WEIGHT_KG_RANGE,
+    DURATION_MIN_RANGE, PAIN_RANGE, TEXT_MAX_LENGTHS, WEIGHT_KG_RANGE,
 )
 from ..validators import EmailAddress, NoControlCharacters, PersonName
 from ..vocabulary import MODE, OUTCOME
@@ -32,18 +32,13 @@ class InfusionForm(FlaskForm):
     duration_min = IntegerField("Duration (minutes)", validators=[Optional(), NumberRange(*DURATION_MIN_RANGE)])
     pain_before = IntegerField("Pain before (0-10)", validators=[Optional(), NumberRange(*PAIN_RANGE)])
     pain_after = IntegerField("Pain after (0-10)", validators=[Optional(), NumberRange(*PAIN_RANGE)])
-    bp_systolic = IntegerField("Blood pressure, systolic", validators=[Optional(), NumberRange(*VITAL_RANGES["bp_systolic"])])
-    bp_diastolic = IntegerField("Blood pressure, diastolic", validators=[Optional(), NumberRange(*VITAL_RANGES["bp_diastolic"])])
-    heart_rate = IntegerField("Heart rate (bpm)", validators=[Optional(), NumberRange(*VITAL_RANGES["heart_rate"])])
-    spo2 = IntegerField("SpO2 (%)", validators=[Optional(), NumberRange(*VITAL_RANGES["spo2"])])
     adverse_effects = TextAreaField("Adverse effects", validators=[
         Length(max=TEXT_MAX_LENGTHS["adverse_effects"]), NoControlCharacters()])
     notes = TextAreaField("Notes", validators=[Length(max=TEXT_MAX_LENGTHS["notes"]), NoControlCharacters()])
     early_reason = StringField("Reason for an early booster", validators=[Length(max=200), NoControlCharacters()])
 
     VALUE_FIELDS = ("outcome", "counts_toward_series", "weight_kg", "dose_mg_per_kg", "duration_min",
-                    "pain_before", "pain_after", "bp_systolic", "bp_diastolic", "heart_rate", "spo2",
-                    "adverse_effects", "notes", "early_reason")
+                    "pain_before", "pain_after", "adverse_effects", "notes", "early_reason")
 
     def validate_given_at(self, field):
         """Years far outside a clinic's records are typing mistakes (and overflow time zones)."""

@@ -37,12 +37,9 @@ class SessionRow:
     duration_min: int | None = None
     pain_before: int | None = None
     pain_after: int | None = None
-    bp_systolic: int | None = None
-    bp_diastolic: int | None = None
-    heart_rate: int | None = None
-    spo2: int | None = None
     adverse_effects: str | None = None
     notes: str | None = None
+    monitoring: str | None = None  # the monitoring sheet in brief ("4 readings, 1 flagged")
 
 
 CLINICAL_FIELDS = (
@@ -52,10 +49,6 @@ CLINICAL_FIELDS = (
     "duration_min",
     "pain_before",
     "pain_after",
-    "bp_systolic",
-    "bp_diastolic",
-    "heart_rate",
-    "spo2",
     "adverse_effects",
     "notes",
 )
@@ -66,8 +59,9 @@ def sees_clinical(user) -> bool:
     return bool(user.is_authenticated and user.has_role("clinician"))
 
 
-def session_rows(infusions, *, clinical: bool) -> list[SessionRow]:
-    """The sessions, newest first, with clinical values only when `clinical`."""
+def session_rows(infusions, *, clinical: bool, monitoring: dict | None = None) -> list[SessionRow]:
+    """The sessions, newest first, with clinical values (and the monitoring sheets in brief,
+    {infusion id: text}) only when `clinical`."""
     rows = []
     for infusion in sorted(infusions, key=lambda i: i.given_at, reverse=True):
         clinical_values = (
@@ -90,6 +84,7 @@ def session_rows(infusions, *, clinical: bool) -> list[SessionRow]:
                 and not infusion.in_error
                 and infusion.course.state in REMOVABLE_STATES,
                 entered_in_error_reason=infusion.entered_in_error_reason if clinical else None,
+                monitoring=(monitoring or {}).get(infusion.id) if clinical else None,
                 **clinical_values,
             )
         )

@@ -20,6 +20,11 @@ from ..services import patients as patient_service
 from ..services.clinic import get_settings
 from ..services.errors import RuleError, expect_version
 from ..vocabulary import MAINTENANCE_STATUS
+from ..monitoring.summary import sheet_summaries
+from ..outcomes import charts as outcome_charts
+from ..outcomes import service as outcome_service
+from ..outcomes.forms import STAFF_SOURCES
+from ..outcomes.instruments import INSTRUMENTS
 from . import charts
 from .minimum import sees_clinical, session_rows
 from .forms import (
@@ -178,9 +183,18 @@ def render_detail(patient_id: int, *, status: int = 200, submitted: dict | None 
     clinical = sees_clinical(acting_user())
     return render_template(
         "patients/detail.html", patient=patient, open_course=open_course, view=view,
-        timeline=line, earlier=earlier, sessions=session_rows(infusions, clinical=clinical),
+        timeline=line, earlier=earlier,
+        sessions=session_rows(infusions, clinical=clinical,
+                              monitoring=sheet_summaries(patient.id) if clinical else None),
         clinical=clinical, today=today,
         pain=charts.pain_chart([i for i in infusions if not i.in_error]) if clinical else None,
+        # Outcome scores are clinical values: the front desk's page is built without them.
+        outcomes=outcome_charts.histories(
+            outcome_service.measures_of(patient.id), [i.given_on for i in infusions if i.qualifies]
+        )
+        if clinical
+        else None,
+        outcome_instruments=INSTRUMENTS, outcome_sources=STAFF_SOURCES,
         forms=_page_forms(open_course, settings, submitted or {}), failed_action=failed_action,
         failed_messages=failed_messages,
         status_labels=MAINTENANCE_STATUS, settings=settings,

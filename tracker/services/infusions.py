@@ -18,15 +18,13 @@ log = logging.getLogger(__name__)
 PAIN_RANGE = (0, 10)
 WEIGHT_KG_RANGE = (Decimal("0.5"), Decimal("400"))
 DURATION_MIN_RANGE = (0, 24 * 60)
-VITAL_RANGES = {"bp_systolic": (40, 300), "bp_diastolic": (20, 200), "heart_rate": (20, 250),
-                "spo2": (50, 100)}
 # The longest free text kept on an infusion, in characters (the form, the service and the import).
 TEXT_MAX_LENGTHS = {"notes": 4000, "adverse_effects": 2000}
 
 INFUSION_FIELDS = (
     "given_at", "given_on", "outcome", "counts_toward_series", "weight_kg", "dose_mg_per_kg",
-    "total_mg", "duration_min", "pain_before", "pain_after", "bp_systolic", "bp_diastolic",
-    "heart_rate", "spo2", "adverse_effects", "notes", "is_booster", "early", "late",
+    "total_mg", "duration_min", "pain_before", "pain_after", "adverse_effects", "notes",
+    "is_booster", "early", "late",
     "early_reason", "appointment_id",
 )
 
@@ -67,13 +65,6 @@ def check_values(values: dict, *, patient: Patient, settings: ClinicSettings, to
     duration = values.get("duration_min")
     if duration is not None and not DURATION_MIN_RANGE[0] <= duration <= DURATION_MIN_RANGE[1]:
         errors["duration_min"] = "Duration must be between 0 and 1440 minutes."
-    for name, (low, high) in VITAL_RANGES.items():
-        value = values.get(name)
-        if value is not None and not low <= value <= high:
-            errors[name] = f"Enter a value between {low} and {high}."
-    systolic, diastolic = values.get("bp_systolic"), values.get("bp_diastolic")
-    if systolic is not None and diastolic is not None and diastolic >= systolic and "bp_diastolic" not in errors:
-        errors["bp_diastolic"] = "The diastolic pressure must be lower than the systolic; check both numbers."
     for name, limit in TEXT_MAX_LENGTHS.items():
         if len(values.get(name) or "") > limit:
             errors[name] = f"Use at most {limit} characters."

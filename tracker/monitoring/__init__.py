@@ -1,0 +1,1 @@
+"""The monitoring sheet of a session: timed readings flagged against the clinic's ranges."""

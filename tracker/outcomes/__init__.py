@@ -1,0 +1,1 @@
+"""Outcome measures: published instruments, their scoring, and the patient's scores over time."""
