@@ -7,9 +7,11 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import Appointment, Course, Patient, Reminder, utcnow
-from tracker.patient_links.messages import confirmation_message, links_message
+from tracker.patient_links.messages import links_message
 from tracker.patient_links.tokens import make_token
+from tracker.reminders.clock import Clock
 from tracker.reminders.messages import appointment_message, window_message
+from tracker.reminders.notices import NOTICE_KINDS, notice_message
 from tracker.services.clinic import get_settings
 
 from .patient_link_fixtures import (
@@ -84,8 +86,8 @@ def test_every_patient_page_state_is_free_of_clinical_words(app):
 
 
 def test_every_patient_message_is_free_of_clinical_words(app):
-    """Window reminders, the appointment reminder, the online booking confirmation and the
-    links email."""
+    """Window reminders, the appointment reminder, every notice (the online booking
+    confirmation among them) and the links email."""
     with app.app_context():
         clinic = open_clinic()
         patient, course = due_patient()
@@ -107,7 +109,17 @@ def test_every_patient_message_is_free_of_clinical_words(app):
                 settings=settings,
             )
         )
-        messages.append(confirmation_message(appointment, patient, settings))
+        clock = Clock.for_settings(utcnow(), settings)
+        messages += [
+            notice_message(
+                Reminder(kind=kind),
+                patient=patient,
+                appointment=appointment,
+                clock=clock,
+                settings=settings,
+            )
+            for kind in NOTICE_KINDS
+        ]
         messages.append(links_message(patient, settings, visits=[appointment], course=None))
         messages.append(links_message(patient, settings, visits=[], course=course))
         for message in messages:

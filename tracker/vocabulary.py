@@ -50,6 +50,8 @@ REMINDER_KIND = {
     "visit_booked": "Visit booked",
     "visit_moved": "Visit moved",
     "visit_cancelled": "Visit cancelled",
+    "visit_booked_online": "Visit booked online",
+    "reactivation": "Time to book again",
     "staff_digest": "Staff digest",
 }
 REMINDER_STATUS = {

@@ -9,7 +9,8 @@ from ..extensions import db
 from .types import UTCDateTime, one_of, utcnow
 
 REMINDER_KINDS = ("window_upcoming", "window_closing", "appointment", "staff_digest",
-                  "visit_booked", "visit_moved", "visit_cancelled")
+                  "visit_booked", "visit_moved", "visit_cancelled", "visit_booked_online",
+                  "reactivation")
 REMINDER_STATUSES = ("pending", "sending", "sent", "failed", "cancelled", "skipped")
 
 

@@ -8,6 +8,7 @@ from flask import redirect, request, url_for
 from .. import booking
 from ..extensions import db
 from ..models import Course, Patient
+from ..reminders import notices
 from ..saving import commit
 from ..services.clinic import clinic_zone, get_settings
 from ..services.errors import RuleError
@@ -15,7 +16,7 @@ from . import bp
 from .common import describe, link_problem, now, render_page, slot_choices, today
 from .forms import ActionForm, SlotForm, parse_slot
 from .holds import book_hold, live_hold, take_hold
-from .messages import confirmation_message, deliver, upcoming_visits
+from .messages import upcoming_visits
 from .times import bookable_type, online_times
 from .tokens import LinkProblem, make_token, read_token
 
@@ -154,7 +155,8 @@ def held(token, hold_id):
 
 @bp.post("/book/<token>/time/<int(max=2147483647):hold_id>")
 def book_held(token, hold_id):
-    """Book the held time; the confirmation email (with its calendar file) follows the commit."""
+    """Book the held time; its confirmation (with the calendar file and the manage link) is
+    planned in the outbox in the same transaction, and the sweep sends it."""
     resolved, problem = _resolve(token)
     if resolved is None:
         return problem
@@ -164,15 +166,13 @@ def book_held(token, hold_id):
         return redirect(url_for("patient_links.held", token=token, hold_id=hold_id), 303)
     settings = get_settings()
     failed = SlotForm(formdata=None)
-    saved = commit(
-        failed,
-        lambda: book_hold(patient, hold_id, now=now(), settings=settings),
-        field_for=lambda error: "slot",
-    )
+
+    def book_and_confirm():
+        appointment = book_hold(patient, hold_id, now=now(), settings=settings)
+        notices.visit_booked_online(appointment, now=now(), settings=settings)
+        return appointment
+
+    saved = commit(failed, book_and_confirm, field_for=lambda error: "slot")
     if saved is None:
         return _times_page(token, patient, course, failed, status=409)
-    if patient.may_email:  # mail goes after the commit
-        deliver(
-            confirmation_message(saved.result, patient, settings), "online booking confirmation"
-        )
     return redirect(url_for("patient_links.book", token=token), 303)

@@ -1,6 +1,7 @@
 """What a patient may do with a booked visit from its manage link: confirm, move, cancel (with
 a reason), or ask to be called. Each is audited with the actor "patient"; a cancelled or moved
-visit's pending reminders are retired at once (the sweep would do it too, later)."""
+visit's pending reminders are retired at once (the sweep would do it too, later), and the
+patient's calendar is updated by the usual notices (reminders/notices.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Appointment, Chair, Reminder
+from ..reminders import notices
 from ..reminders.planning import close_pending
 from ..services import appointments as service
 from ..services import audit
@@ -106,6 +108,7 @@ def cancel(appointment: Appointment, choice: str, *, now: datetime, settings) ->
         after={"reason": CANCEL_CHOICES[choice]},
     )
     retire_reminders(appointment, "appointment cancelled by the patient")
+    notices.visit_cancelled(appointment, now=now, settings=settings)  # their calendar updates
     db.session.flush()
     return code
 
@@ -139,6 +142,7 @@ def move(
     if was_confirmed or settings.online_bookings_confirmed:
         service.change_status(moved, "booked", actor=PATIENT, now=now)
     retire_reminders(appointment, "appointment moved by the patient")
+    notices.visit_moved(moved, now=now, settings=settings)
     db.session.flush()
     log.info("appointment %s moved online to %s", appointment.id, moved.id)
     return moved
