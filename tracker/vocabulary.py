@@ -54,6 +54,14 @@ REMINDER_KIND = {
     "reactivation": "Time to book again",
     "staff_digest": "Staff digest",
 }
+# What patients did from their own links (counted in the staff digest).
+PATIENT_ACTION = {
+    "booked_online": "Booked online",
+    "confirmed": "Confirmed",
+    "moved": "Moved",
+    "cancelled": "Cancelled",
+    "call_me": "Asked to be called",
+}
 REMINDER_STATUS = {
     "pending": "Waiting to send",
     "sending": "Sending",

@@ -135,12 +135,16 @@ def move(
     was_confirmed = appointment.status == "booked"
     try:
         moved = service.reschedule(
-            appointment, chair=chair, start_at=start_at, actor=PATIENT, reason="patient", now=now
+            appointment,
+            chair=chair,
+            start_at=start_at,
+            actor=PATIENT,
+            reason="patient",
+            now=now,
+            confirmed=was_confirmed or settings.online_bookings_confirmed,
         )
     except RuleError:
         raise RuleError(TAKEN, "slot") from None
-    if was_confirmed or settings.online_bookings_confirmed:
-        service.change_status(moved, "booked", actor=PATIENT, now=now)
     retire_reminders(appointment, "appointment moved by the patient")
     notices.visit_moved(moved, now=now, settings=settings)
     db.session.flush()

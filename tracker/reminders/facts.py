@@ -85,6 +85,6 @@ class BatchFacts:
             return notices.notice_message(reminder, patient=reminder.patient, appointment=reminder.appointment,
                                           clock=clock, settings=settings)
         digest = self.digest(clock, settings)
-        if digest.total == 0:
+        if not digest.has_news:
             return None
         return messages.digest_message(user=self.users[reminder.user_id], digest=digest, settings=settings)
