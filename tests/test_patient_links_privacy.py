@@ -12,6 +12,7 @@ from tracker.patient_links.tokens import make_token
 from tracker.reminders.clock import Clock
 from tracker.reminders.messages import appointment_message, window_message
 from tracker.reminders.notices import NOTICE_KINDS, notice_message
+from tracker.reminders.reactivation import reactivation_message
 from tracker.services.clinic import get_settings
 
 from .patient_link_fixtures import (
@@ -87,7 +88,7 @@ def test_every_patient_page_state_is_free_of_clinical_words(app):
 
 def test_every_patient_message_is_free_of_clinical_words(app):
     """Window reminders, the appointment reminder, every notice (the online booking
-    confirmation among them) and the links email."""
+    confirmation among them), the reactivation message and the links email."""
     with app.app_context():
         clinic = open_clinic()
         patient, course = due_patient()
@@ -120,6 +121,11 @@ def test_every_patient_message_is_free_of_clinical_words(app):
             )
             for kind in NOTICE_KINDS
         ]
+        messages.append(
+            reactivation_message(
+                Reminder(kind="reactivation"), patient=patient, course=course, settings=settings
+            )
+        )
         messages.append(links_message(patient, settings, visits=[appointment], course=None))
         messages.append(links_message(patient, settings, visits=[], course=course))
         for message in messages:

@@ -70,6 +70,7 @@ ROUTES = {
     ("worklist.upcoming", "GET"): (LOGIN, 200, 200, 200),
     ("worklist.export_csv", "GET"): (LOGIN, 200, 200, 200),
     ("worklist.log_call", "POST"): (LOGIN, 303, 303, 303),  # refused, back to the list with why
+    ("worklist.reactivation", "POST"): (LOGIN, 303, 303, 303),  # back to the patient page
     ("patients.index", "GET"): (LOGIN, 200, 200, 200),
     ("search.results", "GET"): (LOGIN, 200, 200, 200),
     ("search.suggest", "GET"): (LOGIN, 200, 200, 200),

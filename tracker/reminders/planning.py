@@ -19,10 +19,13 @@ from ..extensions import db
 from ..models import Appointment, Course, Reminder, User, utcnow
 from .clock import Clock
 from .notices import NOTICE_KINDS, stale_notice
+from .reactivation import KIND as REACTIVATION
+from .reactivation import desired_reactivations, stale_reactivation
 
 log = logging.getLogger(__name__)
 
 WINDOW_KINDS = ("window_upcoming", "window_closing")
+BOOKING_KINDS = WINDOW_KINDS + (REACTIVATION,)  # asking to book: retired once the course is booked
 REMINDABLE_APPOINTMENT_STATUSES = ("pending", "booked")
 CHUNK = 500
 
@@ -234,6 +237,8 @@ def stale_reason(reminder: Reminder, *, course, appointment, user, booked: bool,
         return None
     if reminder.kind in NOTICE_KINDS:
         return stale_notice(reminder, appointment=appointment, clock=clock)
+    if reminder.kind == REACTIVATION:
+        return stale_reactivation(reminder, course=course, booked=booked, settings=settings)
     if reminder.kind == "staff_digest":
         if user is None or not user.active or user.role != "frontdesk":
             return "cancelled", "staff account inactive or no longer front desk"
@@ -270,7 +275,7 @@ def reconcile(clock: Clock, settings, result: PlanResult) -> None:
                          columns=("status", "start_at"))
     users = by_id(User, {r.user_id for r in pending if r.user_id}, columns=("active", "role"))
     booked = booked_courses(
-        [r.course_id for r in pending if r.kind in WINDOW_KINDS and r.course_id], clock, settings)
+        [r.course_id for r in pending if r.kind in BOOKING_KINDS and r.course_id], clock, settings)
     for reminder in pending:
         course = courses.get(reminder.course_id)
         appointment = appointments.get(reminder.appointment_id)
@@ -341,6 +346,7 @@ def plan(clock: Clock, settings, *, include_digests: bool = True) -> PlanResult:
     """Insert what the facts call for, then retire what they no longer do; flush, no commit."""
     result = PlanResult()
     wanted = desired_window_reminders(clock, settings) + desired_appointment_reminders(clock, settings)
+    wanted += desired_reactivations(clock, settings)
     if include_digests:
         wanted += desired_digests(clock, settings)
     result.planned = insert_planned(wanted)

@@ -22,7 +22,7 @@ from ..services import outreach, search
 from ..vocabulary import MAINTENANCE_STATUS as STATUS_LABELS
 from ..services.clinic import clinic_today, get_settings
 from ..status import clock_for, stream
-from .forms import CallForm, UpcomingFilterForm, WorklistFilterForm
+from .forms import CallForm, ReactivationForm, UpcomingFilterForm, WorklistFilterForm
 from .queries import URGENCY, export_rows, upcoming_page, worklist_page
 
 bp = Blueprint("worklist", __name__, url_prefix="/worklist")
@@ -54,6 +54,9 @@ class WorklistRow:
     urgency: str  # "overdue by 12 days", "9 days left" ...
     called: bool  # called in the clinic's quiet days: sorted below the others
     last_contact: Optional[outreach.LastContact]
+    messages_sent: int = 0  # emails asking to book again (reactivation) for this window
+    no_response: bool = False  # all of them sent, still not booked
+
 
     @property
     def status_label(self) -> str:
@@ -81,14 +84,16 @@ def _last_contact(row) -> Optional[outreach.LastContact]:
     return outreach.LastContact(row.last_contact_at, row.last_contact_outcome, row.calls)
 
 
-def _rows(items, zone: ZoneInfo, today: date) -> list[WorklistRow]:
+def _rows(items, zone: ZoneInfo, today: date, most_messages: int = 0) -> list[WorklistRow]:
+    """`most_messages`: the clinic's number of reactivation messages (0: none are sent)."""
     return [WorklistRow(r.patient_id, r.mrn, f"{r.last_name}, {r.first_name}", r.status,
                         r.anchor_date, r.window_opens, r.window_closes, r.last_qualifying_on,
                         bool(r.booked),
                         r.next_appointment.astimezone(zone) if r.next_appointment else None,
                         r.date_of_birth, r.phone,
                         urgency(r.status, today, r.window_closes, r.last_qualifying_on),
-                        bool(r.called), _last_contact(r))
+                        bool(r.called), _last_contact(r), r.messages_sent,
+                        0 < most_messages <= r.messages_sent and not r.booked)
             for r in items]
 
 
@@ -131,7 +136,8 @@ def index():
                          called_since=outreach.called_since(clock.on, settings.recall_quiet_days, zone),
                          not_called_only=form.not_called_only)
     return render_template("worklist/index.html", form=form, page=page, today=clock.on,
-                           rows=_rows(page.items, zone, clock.on), links=_links(),
+                           rows=_rows(page.items, zone, clock.on, settings.reactivation_messages),
+                           links=_links(),
                            urgency=URGENCY, labels=STATUS_LABELS, zone=zone,
                            quiet_days=settings.recall_quiet_days, outcomes=outreach.OUTCOME_LABELS,
                            back=request.full_path.rstrip("?"),
@@ -221,10 +227,31 @@ def log_call(patient_id: int):
     return save(form, change, message=message, to=back, refused_to=back)
 
 
+@bp.post("/<int(max=2147483647):patient_id>/reactivation")
+@login_required
+def reactivation(patient_id: int):
+    """Stop or restart the emails asking this patient to book again; back to their page."""
+    form = ReactivationForm()
+    back = url_for("patients.detail", patient_id=patient_id)
+    stop = form.stop.data == "yes"
+
+    def change():
+        return outreach.set_reactivation_stopped(patient_id, stop, actor=acting_user(), now=utcnow())
+
+    done = "Emails asking to book again are stopped." if stop else "Emails asking to book again are back on."
+    return save(form, change, message=done, to=back, refused_to=back)
+
+
 @bp.app_template_global()
 def patient_calls(patient) -> list:
-    """A patient's latest calls, newest first (one query), for the patient page."""
-    return outreach.patient_attempts(patient.id)
+    """A patient's latest calls and emails asking to book, newest first, for the patient page."""
+    return outreach.outreach_log(patient.id)
+
+
+@bp.app_template_global()
+def reactivation_form() -> ReactivationForm:
+    """The form of the patient page's stop/restart button."""
+    return ReactivationForm(formdata=None)
 
 
 @bp.app_template_global()
