@@ -3,9 +3,8 @@ times in the window; a chosen time is held for a few minutes, then booked with o
 
 from __future__ import annotations
 
-from flask import redirect, request, url_for
+from flask import redirect, url_for
 
-from .. import booking
 from ..extensions import db
 from ..models import Course, Patient
 from ..reminders import notices
@@ -13,11 +12,12 @@ from ..saving import commit
 from ..services.clinic import clinic_zone, get_settings
 from ..services.errors import RuleError
 from . import bp
-from .common import describe, link_problem, now, render_page, slot_choices, today
-from .forms import ActionForm, SlotForm, parse_slot
+from .common import describe, link_problem, now, render_page, today
+from .forms import ActionForm, SlotForm
 from .holds import book_hold, live_hold, take_hold
 from .messages import upcoming_visits
-from .times import bookable_type, online_times
+from .picker import offer, picked_time
+from .times import bookable_type
 from .tokens import LinkProblem, make_token, read_token
 
 BOOK_PAGE = "patient_links/book.html"
@@ -61,19 +61,17 @@ def _times_page(
             ),
             notice=notice,
         )
-    found = online_times(
-        patient, bookable_type(course), now=now(), today=today(), settings=settings
-    )
+    offered = offer(patient, bookable_type(course), now=now(), today=today(), settings=settings)
     return render_page(
         BOOK_PAGE,
         status=status,
         token=token,
         form=form,
         first_name=patient.first_name,
-        times=slot_choices(found.slots, clinic_zone()),
-        window_passed=found.window_passed,
-        opens=found.window_opens,
-        closes=found.window_closes,
+        times=offered.times,
+        window_passed=offered.found.window_passed,
+        opens=offered.found.window_opens,
+        closes=offered.found.window_closes,
         notice=notice,
     )
 
@@ -96,12 +94,9 @@ def choose(token):
         return problem
     patient, course = resolved
     form = SlotForm()
-    if not form.validate():
+    picked = picked_time(form)
+    if picked is None:
         return _times_page(token, patient, course, form, status=400)
-    picked = parse_slot(form.slot.data)
-    if picked is None:  # the form's validator refused it already
-        return redirect(request.path, 303)
-    chair_id, seconds = picked
     appointment_type = bookable_type(course)
 
     def hold_it():
@@ -111,8 +106,8 @@ def choose(token):
             patient,
             course=course,
             appointment_type=appointment_type,
-            chair_id=chair_id,
-            start_at=booking.from_epoch(seconds),
+            chair_id=picked.chair_id,
+            start_at=picked.start_at,
             now=now(),
             today=today(),
             settings=get_settings(),
