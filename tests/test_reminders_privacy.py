@@ -147,7 +147,7 @@ def test_every_template_pair_is_complete_and_used(app_ctx):
     # The self-service pairs (and reactivation) are rendered in tests/test_patient_links_privacy.py.
     assert names == {"window_upcoming", "window_closing", "appointment", "staff_digest",
                      "visit_booked_online", "patient_links", "visit_booked", "visit_moved", "visit_cancelled",
-                     "reactivation"}
+                     "reactivation", "waitlist_offer"}
 
 
 def test_staff_digest_carries_counts_and_a_link_only(app_ctx):

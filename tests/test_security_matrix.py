@@ -45,6 +45,9 @@ ROUTES = {
     ("patient_links.cancel", "POST"): (400, 400, 400, 400),
     ("patient_links.move_times", "GET"): (400, 400, 400, 400),
     ("patient_links.move", "POST"): (400, 400, 400, 400),
+    ("patient_links.join_waitlist", "POST"): (400, 400, 400, 400),
+    ("patient_links.offer", "GET"): (400, 400, 400, 400),
+    ("patient_links.accept_offer", "POST"): (400, 400, 400, 400),
     ("patient_links.resend", "GET"): (200, 200, 200, 200),
     ("patient_links.resend", "POST"): (400, 400, 400, 400),
     # any staff
@@ -71,6 +74,8 @@ ROUTES = {
     ("worklist.export_csv", "GET"): (LOGIN, 200, 200, 200),
     ("worklist.log_call", "POST"): (LOGIN, 303, 303, 303),  # refused, back to the list with why
     ("worklist.reactivation", "POST"): (LOGIN, 303, 303, 303),  # back to the patient page
+    ("worklist.waitlist_page", "GET"): (LOGIN, 200, 200, 200),
+    ("worklist.add_to_waitlist", "POST"): (LOGIN, 303, 303, 303),  # back to the list
     ("patients.index", "GET"): (LOGIN, 200, 200, 200),
     ("search.results", "GET"): (LOGIN, 200, 200, 200),
     ("search.suggest", "GET"): (LOGIN, 200, 200, 200),

@@ -52,6 +52,7 @@ REMINDER_KIND = {
     "visit_cancelled": "Visit cancelled",
     "visit_booked_online": "Visit booked online",
     "reactivation": "Time to book again",
+    "waitlist_offer": "Waitlist offer",
     "staff_digest": "Staff digest",
 }
 # What patients did from their own links (counted in the staff digest).

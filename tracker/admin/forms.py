@@ -15,6 +15,7 @@ from ..passwords import password_problem
 from ..formatting import DATE_STYLES, DEFAULT_DATE_STYLE, DEFAULT_TIME_STYLE, TIME_STYLES
 from ..services.clinic import (
     DOSE_CHANGE_WARN_RANGE, IDLE_TIMEOUT_RANGE, MAX_YEAR, MIN_YEAR, ONLINE_RANGES, REACTIVATION_RANGES, RECALL_QUIET_DAYS_RANGE,
+    WAITLIST_RANGES,
     timezone_problem, zone_choices,
 )
 from ..services.search import DATE_ORDERS
@@ -162,6 +163,10 @@ class SettingsForm(FlaskForm):
                                    *REACTIVATION_RANGES["reactivation_messages"])
     reactivation_interval_days = _whole("Days between those messages",
                                         *REACTIVATION_RANGES["reactivation_interval_days"])
+    waitlist_offers = _whole("Waitlist: offer a freed time to this many patients",
+                             *WAITLIST_RANGES["waitlist_offers"])
+    waitlist_offer_hours = _whole("Waitlist: an offer stands for (hours)",
+                                  *WAITLIST_RANGES["waitlist_offer_hours"])
     # Entering sessions
     dose_change_warn_percent = _whole("Warn when a dose differs from the last by more than (%)",
                                       *DOSE_CHANGE_WARN_RANGE)
@@ -184,7 +189,8 @@ class SettingsForm(FlaskForm):
         "Search and recall": ("date_order", "recall_quiet_days"),
         "Patient self-service": ("online_min_notice_hours", "online_horizon_days", "online_cutoff_hours",
                                  "online_late_cancel", "online_bookings_confirmed",
-                                 "reactivation_messages", "reactivation_interval_days"),
+                                 "reactivation_messages", "reactivation_interval_days",
+                                 "waitlist_offers", "waitlist_offer_hours"),
         "Entering sessions": ("dose_change_warn_percent",),
         "Staff logins": ("idle_timeout_minutes", "two_factor_for_everyone"),
         "Dates and times": ("date_style", "time_style"),

@@ -3,18 +3,19 @@ times in the window; a chosen time is held for a few minutes, then booked with o
 
 from __future__ import annotations
 
-from flask import redirect, url_for
+from flask import redirect, request, url_for
 
 from ..extensions import db
 from ..models import Course, Patient
 from ..reminders import notices
 from ..saving import commit
+from ..services import waitlist
 from ..services.clinic import clinic_zone, get_settings
 from ..services.errors import RuleError
 from . import bp
 from .common import describe, link_problem, now, render_page, today
-from .forms import ActionForm, SlotForm
-from .holds import book_hold, live_hold, take_hold
+from .forms import ActionForm, SlotForm, WaitlistForm
+from .holds import PATIENT, book_hold, live_hold, take_hold
 from .messages import upcoming_visits
 from .picker import offer, picked_time
 from .times import bookable_type
@@ -45,6 +46,7 @@ def _times_page(
     form: SlotForm,
     status: int = 200,
     notice: str | None = None,
+    waitlist_form: WaitlistForm | None = None,
 ):
     """The booking page: the window and the times that can be chosen now."""
     settings = get_settings()
@@ -73,6 +75,8 @@ def _times_page(
         opens=offered.found.window_opens,
         closes=offered.found.window_closes,
         notice=notice,
+        waitlist_form=waitlist_form or WaitlistForm(formdata=None),
+        on_waitlist=waitlist.active_entry(patient.id),
     )
 
 
@@ -83,7 +87,8 @@ def book(token):
     if resolved is None:
         return problem
     patient, course = resolved
-    return _times_page(token, patient, course, SlotForm(formdata=None))
+    notice = WAITLIST_JOINED if request.args.get("joined") else None
+    return _times_page(token, patient, course, SlotForm(formdata=None), notice=notice)
 
 
 @bp.post("/book/<token>")
@@ -171,3 +176,30 @@ def book_held(token, hold_id):
     if saved is None:
         return _times_page(token, patient, course, failed, status=409)
     return redirect(url_for("patient_links.book", token=token), 303)
+
+
+WAITLIST_JOINED = "Thank you: we will email you if an earlier time frees up on the days you chose."
+
+
+@bp.post("/book/<token>/waitlist")
+def join_waitlist(token):
+    """ "Tell me if an earlier time frees up", on the days that suit."""
+    resolved, problem = _resolve(token)
+    if resolved is None:
+        return problem
+    patient, course = resolved
+    form = WaitlistForm()
+    if not form.validate():
+        return _times_page(
+            token, patient, course, SlotForm(formdata=None), status=400, waitlist_form=form
+        )
+    saved = commit(
+        form,
+        lambda: waitlist.join(patient, course, form.weekdays.data, actor=PATIENT, now=now()),
+        field_for=lambda error: "weekdays",
+    )
+    if saved is None:
+        return _times_page(
+            token, patient, course, SlotForm(formdata=None), status=400, waitlist_form=form
+        )
+    return redirect(url_for("patient_links.book", token=token, joined=1), 303)

@@ -10,12 +10,14 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from .. import booking
 from ..extensions import db
 from ..models import Appointment, Chair, Reminder
 from ..reminders import notices
 from ..reminders.planning import close_pending
 from ..services import appointments as service
-from ..services import audit
+from ..services import audit, waitlist
+from ..services.clinic import clinic_zone
 from ..services.errors import RuleError
 from .holds import PATIENT, TAKEN, check_not_held, check_online_rules, serialise_chair
 
@@ -109,6 +111,14 @@ def cancel(appointment: Appointment, choice: str, *, now: datetime, settings) ->
     )
     retire_reminders(appointment, "appointment cancelled by the patient")
     notices.visit_cancelled(appointment, now=now, settings=settings)  # their calendar updates
+    waitlist.offer_freed_block(
+        appointment.chair_id,
+        appointment.start_at,
+        freed_by=appointment.patient_id,
+        now=now,
+        today=booking.wall(now, clinic_zone()).date(),
+        settings=settings,
+    )
     db.session.flush()
     return code
 
@@ -147,6 +157,14 @@ def move(
         raise RuleError(TAKEN, "slot") from None
     retire_reminders(appointment, "appointment moved by the patient")
     notices.visit_moved(moved, now=now, settings=settings)
+    waitlist.offer_freed_block(
+        appointment.chair_id,
+        appointment.start_at,
+        freed_by=appointment.patient_id,
+        now=now,
+        today=today,
+        settings=settings,
+    )
     db.session.flush()
     log.info("appointment %s moved online to %s", appointment.id, moved.id)
     return moved

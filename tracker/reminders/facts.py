@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Course, Patient, Reminder, User
-from . import messages, notices, reactivation
+from . import messages, notices, offers, reactivation
 from .clock import Clock
 from .digest import Digest, build_digest
 from .planning import BOOKING_KINDS, WINDOW_KINDS, booked_courses, by_id, stale_reason
@@ -67,6 +67,8 @@ class BatchFacts:
                 problem = reactivation.stopped_problem(reminder.patient)
             if problem:
                 verdict = ("skipped", problem)
+            elif reminder.kind == offers.KIND:
+                verdict = offers.offer_verdict(reminder, clock)
         return verdict
 
     def digest(self, clock: Clock, settings) -> Digest:
@@ -83,6 +85,8 @@ class BatchFacts:
         if reminder.kind == "appointment":
             return messages.appointment_message(reminder, patient=reminder.patient,
                                                 appointment=reminder.appointment, settings=settings)
+        if reminder.kind == offers.KIND:
+            return offers.offer_message(reminder, patient=reminder.patient, settings=settings)
         if reminder.kind == reactivation.KIND:
             return reactivation.reactivation_message(reminder, patient=reminder.patient,
                                                      course=self.courses[reminder.course_id], settings=settings)

@@ -42,6 +42,7 @@ class Planned:
     course_id: int | None = None
     appointment_id: int | None = None
     anchor_date: date | None = None
+    waitlist_offer_id: int | None = None
 
 
 @dataclass
@@ -194,7 +195,7 @@ def insert_planned(rows: list[Planned]) -> int:
     now = utcnow()
     values = [dict(kind=r.kind, dedupe_key=r.dedupe_key, due_at=r.due_at, patient_id=r.patient_id,
                    user_id=r.user_id, course_id=r.course_id, appointment_id=r.appointment_id,
-                   anchor_date=r.anchor_date, status="pending", channel="email", attempts=0,
+                   anchor_date=r.anchor_date, waitlist_offer_id=r.waitlist_offer_id, status="pending", channel="email", attempts=0,
                    created_at=now, updated_at=now)
               for r in new_rows]
     stmt = insert(Reminder.__table__).on_conflict_do_nothing(
@@ -237,6 +238,8 @@ def stale_reason(reminder: Reminder, *, course, appointment, user, booked: bool,
         return None
     if reminder.kind in NOTICE_KINDS:
         return stale_notice(reminder, appointment=appointment, clock=clock)
+    if reminder.kind == "waitlist_offer":
+        return None  # the offer itself is checked when it is sent (reminders/facts.py)
     if reminder.kind == REACTIVATION:
         return stale_reactivation(reminder, course=course, booked=booked, settings=settings)
     if reminder.kind == "staff_digest":

@@ -73,3 +73,9 @@ class ReactivationForm(FlaskForm):
 
     stop = SelectField("Emails asking to book", choices={"yes": "Stop them", "no": "Restart them"},
                        validators=[InputRequired(message="Choose whether to stop the emails.")])
+
+
+class WaitlistAddForm(FlaskForm):
+    """Put a patient on the waitlist from the worklist: a button, and the page to go back to."""
+
+    next = HiddenField()

@@ -18,11 +18,13 @@ from ..extensions import db
 from ..models import Patient, utcnow
 from ..saving import acting_user, save
 from ..security import local_path
-from ..services import outreach, search
+from ..services import outreach, search, waitlist
 from ..vocabulary import MAINTENANCE_STATUS as STATUS_LABELS
 from ..services.clinic import clinic_today, get_settings
+from ..services.courses import open_course_for
+from ..services.errors import RuleError
 from ..status import clock_for, stream
-from .forms import CallForm, ReactivationForm, UpcomingFilterForm, WorklistFilterForm
+from .forms import CallForm, ReactivationForm, UpcomingFilterForm, WaitlistAddForm, WorklistFilterForm
 from .queries import URGENCY, export_rows, upcoming_page, worklist_page
 
 bp = Blueprint("worklist", __name__, url_prefix="/worklist")
@@ -108,7 +110,8 @@ def _links() -> dict[str, tuple[str, str]]:
     """
     return {name: tuple(url_for(endpoint, patient_id=_ID_MARK).split(str(_ID_MARK), 1))
             for name, endpoint in (("patient", "patients.detail"), ("book", "schedule.book"),
-                                   ("call", "worklist.log_call"))}
+                                   ("call", "worklist.log_call"),
+                                   ("waitlist", "worklist.add_to_waitlist"))}
 
 
 def _search(form: WorklistFilterForm, settings, today: date) -> search.SearchQuery | None:
@@ -227,7 +230,7 @@ def log_call(patient_id: int):
     return save(form, change, message=message, to=back, refused_to=back)
 
 
-@bp.post("/<int(max=2147483647):patient_id>/reactivation")
+@bp.post("/<int:patient_id>/reactivation")
 @login_required
 def reactivation(patient_id: int):
     """Stop or restart the emails asking this patient to book again; back to their page."""
@@ -246,6 +249,39 @@ def reactivation(patient_id: int):
 def patient_calls(patient) -> list:
     """A patient's latest calls and emails asking to book, newest first, for the patient page."""
     return outreach.outreach_log(patient.id)
+
+
+@bp.get("/waitlist")
+@login_required
+def waitlist_page():
+    """Who is waiting for an earlier time (longest first), and every offer made, newest first."""
+    entries, offers = waitlist.staff_lists(utcnow())
+    return render_template("worklist/waitlist.html", entries=entries, offers=offers,
+                           weekday_names=WEEKDAY_NAMES)
+
+
+@bp.post("/<int:patient_id>/waitlist")
+@login_required
+def add_to_waitlist(patient_id: int):
+    """Put a patient on the waitlist from their worklist row (every weekday); back to the list."""
+    form = WaitlistAddForm()
+    back = local_path(form.next.data) or url_for(".index")
+
+    def change():
+        patient = db.session.get(Patient, patient_id)
+        if patient is None:
+            raise RuleError("This patient is not on file any more.", None)
+        return waitlist.join(patient, open_course_for(patient_id), "0123456", actor=acting_user(),
+                             now=utcnow())
+
+    def message(entry) -> str:
+        patient = db.session.get(Patient, entry.patient_id)
+        return f"{patient.full_name} is on the waitlist for an earlier time."
+
+    return save(form, change, message=message, to=back, refused_to=back)
+
+
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 @bp.app_template_global()
