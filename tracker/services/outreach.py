@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select, update
 
 from ..extensions import db
-from ..models import OPEN_STATES, Course, OutreachAttempt, Patient, Reminder
+from ..models import OPEN_STATES, Course, OutreachAttempt, Patient, Reminder, WaitlistEntry
 from ..validators import CONTROL_RE
 from . import audit
 from .errors import RuleError
@@ -158,6 +158,10 @@ def contact_columns():
         )
         .scalar_subquery()
         .label("messages_sent"),
+        select(WaitlistEntry.id)
+        .where(WaitlistEntry.patient_id == Course.patient_id, WaitlistEntry.ended_at.is_(None))
+        .exists()
+        .label("on_waitlist"),
     )
 
 

@@ -58,6 +58,7 @@ class WorklistRow:
     last_contact: Optional[outreach.LastContact]
     messages_sent: int = 0  # emails asking to book again (reactivation) for this window
     no_response: bool = False  # all of them sent, still not booked
+    on_waitlist: bool = False  # waiting for an earlier time (services/waitlist.py)
 
 
     @property
@@ -95,7 +96,7 @@ def _rows(items, zone: ZoneInfo, today: date, most_messages: int = 0) -> list[Wo
                         r.date_of_birth, r.phone,
                         urgency(r.status, today, r.window_closes, r.last_qualifying_on),
                         bool(r.called), _last_contact(r), r.messages_sent,
-                        0 < most_messages <= r.messages_sent and not r.booked)
+                        0 < most_messages <= r.messages_sent and not r.booked, bool(r.on_waitlist))
             for r in items]
 
 
