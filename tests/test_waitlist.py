@@ -326,3 +326,39 @@ def test_two_concurrent_accepts_book_once(served):
     assert urllib.parse.urlsplit(
         next(answer for answer in answers if answer[0] == 303)[1]
     ).path.startswith("/my/offer/")
+
+
+def test_a_staff_cancel_also_offers_the_freed_time(mail_app, smtp):
+    """The front desk cancels a visit from its page: the same three best matches are offered it."""
+    ids = _world(mail_app)
+    with mail_app.app_context():
+        desk = make_user(role="frontdesk")
+        db.session.commit()
+        db.session.refresh(desk)
+        db.session.expunge(desk)
+    client = mail_app.test_client()
+    login(client, desk)
+    answer = client.post(
+        f"/schedule/appointments/{ids['visit']}/status",
+        data={"action": "cancel", "reason": "clinic"},
+    )
+    assert answer.status_code == 303
+    people = {name: pid for name, (pid, _) in ids["people"].items()}
+    assert set(_offers(mail_app)) == {people["B"], people["D"], people["A"]}
+
+
+def test_a_move_from_the_manage_link_offers_the_old_time(mail_app, smtp):
+    """The patient moves their visit online: the time they left is offered to the waitlist."""
+    from .patient_link_fixtures import slot_values
+
+    ids = _world(mail_app)
+    token = _token(mail_app, "manage", ids["holder"], ids["visit"])
+    client = mail_app.test_client()
+    slot = slot_values(client.get(f"/my/visit/{token}/move").get_data(as_text=True))[-1]
+    assert client.post(f"/my/visit/{token}/move", data={"slot": slot}).status_code == 303
+    people = {name: pid for name, (pid, _) in ids["people"].items()}
+    offers = _offers(mail_app)
+    assert set(offers) == {people["B"], people["D"], people["A"]}
+    with mail_app.app_context():
+        old = db.session.get(Appointment, ids["visit"])
+        assert {o.start_at for o in offers.values()} == {old.start_at}
