@@ -210,3 +210,73 @@ def test_resend_page_answers_the_same_and_mails_only_the_address_on_file(journey
     assert smtp.recipients() == ["kim@example.test"]
     assert link_in(smtp.messages[0], "book")
     journey.finish("self-service-resend")
+
+
+def test_waitlist_join_then_an_offer_booked_in_the_browser(
+    journey, live_app, smtp, staff, playwright_browser
+):
+    """The booking page's "tell me if an earlier time frees up" with the days that suit; a
+    cancelled visit's time is offered by email; the link's page books it; staff see the waitlist."""
+    from tracker.models import WaitlistEntry
+    from tracker.services.clinic import clinic_today
+
+    from ..patient_link_fixtures import local
+
+    page = journey.page
+    with live_app.app_context():
+        clinic = open_clinic(chairs=1)
+        settings = get_settings()
+        settings.send_hours_start, settings.send_hours_end = 0, 24
+        settings.appointment_hours = 1
+        waiting, course = due_patient(days_since_anchor=85, first_name="Wren", last_name="Hollis")
+        holder, _ = due_patient(first_name="Xavi")
+        freed = visit(
+            holder,
+            clinic["chairs"][0],
+            clinic["maintenance"],
+            local(clinic_today() + timedelta(days=2), 10),
+            "booked",
+        )
+        db.session.commit()
+        with live_app.test_request_context():
+            book_token = make_token("book", waiting.id, course.id)
+            manage_token = make_token("manage", holder.id, freed.id)
+        waiting_id = waiting.id
+    page.goto(f"/my/book/{book_token}")
+    page.get_by_role("button", name="Tell me").click()  # no day ticked: said on the field
+    page.wait_for_load_state()
+    assert page.get_by_role("alert").filter(has_text="Choose at least one day").first.is_visible()
+    for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"):
+        page.get_by_label(day, exact=True).check()
+    page.get_by_role("button", name="Tell me").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("status").filter(has_text="earlier time frees up").is_visible()
+    journey.check("waitlist: joined")
+    shoot(page, "waitlist-joined")
+    with live_app.app_context():
+        assert db.session.scalars(select(WaitlistEntry.patient_id)).all() == [waiting_id]
+    page.goto(f"/my/visit/{manage_token}")  # the other patient cancels
+    page.get_by_label("I cannot come at that time").check()
+    page.get_by_role("button", name="Cancel my visit").click()
+    page.wait_for_load_state()
+    result = live_app.test_cli_runner().invoke(args=["reminders", "run"])
+    assert result.exit_code == 0, result.output
+    wait_for(lambda: any(m["Subject"].startswith("An earlier time") for m in smtp.messages), page)
+    offer = next(m for m in smtp.messages if m["Subject"].startswith("An earlier time"))
+    page.goto(link_in(offer, "offer"))
+    assert page.get_by_role("heading", name="Wren, an earlier time for your visit").is_visible()
+    journey.check("offer: open")
+    shoot(page, "offer-open")
+    page.get_by_role("button", name="Book this time").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("status").filter(has_text="booked for you").is_visible()
+    journey.check("offer: booked")
+    shoot(page, "offer-booked")
+    staff_context = playwright_browser.new_context(base_url=journey.origin, viewport=SIZES["wide"])
+    desk = staff_context.new_page()
+    log_in(desk, *staff("frontdesk"))
+    desk.goto("/worklist/waitlist")
+    assert desk.get_by_role("cell", name="Accepted: booked").is_visible()
+    desk.screenshot(path=str(SHOTS / "staff-waitlist.png"), full_page=True)
+    staff_context.close()
+    journey.finish("self-service-waitlist")
