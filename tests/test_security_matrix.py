@@ -76,6 +76,7 @@ ROUTES = {
     ("worklist.reactivation", "POST"): (LOGIN, 303, 303, 303),  # back to the patient page
     ("worklist.waitlist_page", "GET"): (LOGIN, 200, 200, 200),
     ("worklist.add_to_waitlist", "POST"): (LOGIN, 303, 303, 303),  # back to the list
+    ("worklist.remove_from_waitlist", "POST"): (LOGIN, 303, 303, 303),  # back to the waitlist
     ("patients.index", "GET"): (LOGIN, 200, 200, 200),
     ("search.results", "GET"): (LOGIN, 200, 200, 200),
     ("search.suggest", "GET"): (LOGIN, 200, 200, 200),

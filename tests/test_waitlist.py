@@ -219,7 +219,7 @@ def test_an_expired_offer_books_nothing(mail_app, smtp):
 
 def test_staff_see_the_waitlist_and_every_offer_and_add_a_patient(mail_app, smtp):
     """The waitlist page lists who waits (with their days) and each offer with its outcome; a
-    worklist button adds a patient."""
+    worklist button adds a patient, and the waitlist page takes one off (kept, ended)."""
     ids = _world(mail_app)
     _cancel_freed_visit(mail_app, ids)
     with mail_app.app_context():
@@ -242,6 +242,18 @@ def test_staff_see_the_waitlist_and_every_offer_and_add_a_patient(mail_app, smtp
     quinn = listed[listed.index("Latecomer, Quinn") :].split("</tr>")[0]
     xavi = listed[listed.index("Xavi") :].split("</tr>")[0]
     assert "On the waitlist" in quinn and "Add to waitlist" in xavi
+    with mail_app.app_context():
+        entry_id = db.session.scalar(
+            select(WaitlistEntry.id).where(WaitlistEntry.patient_id == extra_id)
+        )
+    removed = client.post(f"/worklist/waitlist/{entry_id}/remove", data={})
+    assert removed.status_code == 303
+    assert "Latecomer, Quinn" not in client.get("/worklist/waitlist").get_data(as_text=True)
+    again = client.post(f"/worklist/waitlist/{entry_id}/remove", data={})
+    assert again.status_code == 303  # refused: already off, said on the page it goes back to
+    with mail_app.app_context():
+        entry = db.session.get(WaitlistEntry, entry_id)
+        assert entry.ended_at is not None and entry.end_reason == "removed by staff"
 
 
 @pytest.fixture

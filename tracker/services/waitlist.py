@@ -95,6 +95,25 @@ def _end(entry: WaitlistEntry, reason: str, now: datetime) -> None:
     entry.ended_at, entry.end_reason = now, reason
 
 
+def remove(entry_id: int, *, actor, now: datetime) -> WaitlistEntry:
+    """Take a patient off the waitlist (kept, ended); audited, flushes. RuleError when it
+    already ended or is not on file."""
+    entry = db.session.get(WaitlistEntry, entry_id)
+    if entry is None or entry.ended_at is not None:
+        raise RuleError("This patient is no longer on the waitlist.", None)
+    _end(entry, "removed by staff", now)
+    db.session.flush()
+    audit.record(
+        actor,
+        entity="patient",
+        entity_id=entry.patient_id,
+        patient_id=entry.patient_id,
+        action="waitlist_removed",
+        after={"entry": entry.id},
+    )
+    return entry
+
+
 def _wants_earlier(patient_id: int, start_at: datetime, now: datetime) -> bool:
     """No active visit of the patient's starts at or before the freed time."""
     sooner = db.session.scalar(

@@ -258,7 +258,7 @@ def waitlist_page():
     """Who is waiting for an earlier time (longest first), and every offer made, newest first."""
     entries, offers = waitlist.staff_lists(utcnow())
     return render_template("worklist/waitlist.html", entries=entries, offers=offers,
-                           weekday_names=WEEKDAY_NAMES)
+                           weekday_names=WEEKDAY_NAMES, form=WaitlistAddForm(formdata=None))
 
 
 @bp.post("/<int:patient_id>/waitlist")
@@ -278,6 +278,23 @@ def add_to_waitlist(patient_id: int):
     def message(entry) -> str:
         patient = db.session.get(Patient, entry.patient_id)
         return f"{patient.full_name} is on the waitlist for an earlier time."
+
+    return save(form, change, message=message, to=back, refused_to=back)
+
+
+@bp.post("/waitlist/<int:entry_id>/remove")
+@login_required
+def remove_from_waitlist(entry_id: int):
+    """Take a patient off the waitlist (their place is kept as ended); back to the waitlist."""
+    form = WaitlistAddForm()
+    back = url_for(".waitlist_page")
+
+    def change():
+        return waitlist.remove(entry_id, actor=acting_user(), now=utcnow())
+
+    def message(entry) -> str:
+        patient = db.session.get(Patient, entry.patient_id)
+        return f"{patient.full_name} is off the waitlist."
 
     return save(form, change, message=message, to=back, refused_to=back)
 
