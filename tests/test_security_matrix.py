@@ -189,6 +189,7 @@ FIXED_ARGUMENTS = {
     ("public_feeds.subscription", "secret"): "not-a-feed-secret",
     ("patient_links.held", "hold_id"): 1,
     ("patient_links.book_held", "hold_id"): 1,
+    ("worklist.remove_from_waitlist", "entry_id"): 1,  # none on file: refused, back to the list
 }
 
 # Query-string values some pages need (their value comes from make_world).
