@@ -201,3 +201,17 @@ def test_worklist_marks_no_response_after_the_last_message(mail_app, smtp, monke
     page = client.get("/worklist/").get_data(as_text=True)
     row = page[page.index("Quillfeather") :].split("</tr>")[0]
     assert "2 emails asking to book" in row and "No response" in row
+
+
+def test_the_first_wave_is_spread_over_sweeps(mail_app, smtp):
+    """With more overdue patients than REACTIVATION_PER_SWEEP, each sweep plans that many (the
+    most recently overdue first) and the next sweep the rest."""
+    mail_app.config["REACTIVATION_PER_SWEEP"] = 2
+    recent, _ = maintenance_patient(ANCHOR + timedelta(days=5))
+    older = [maintenance_patient(ANCHOR)[0] for _ in range(2)]
+    db.session.commit()
+    assert _sweep(FIRST_DAY).sent == 2
+    first = {r.patient_id for r in _rows()}
+    assert recent.id in first
+    assert _sweep(FIRST_DAY, 11).sent == 1
+    assert {r.patient_id for r in _rows()} == {recent.id, *(p.id for p in older)}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import and_, exists, func, select
 
 from .. import status
@@ -51,7 +52,9 @@ def next_due_at(latest: datetime | None, clock: Clock, settings) -> datetime:
 
 def desired_reactivations(clock: Clock, settings) -> list:
     """The next message for every overdue or lapsed, unbooked patient who may be emailed, whose
-    messages staff have not stopped and who has had fewer than the clinic's number of them."""
+    messages staff have not stopped and who has had fewer than the clinic's number of them
+    (REACTIVATION_PER_SWEEP at most: first messages before later ones, the most recently
+    overdue first)."""
     from .planning import Planned  # planning calls this module
 
     most = settings.reactivation_messages
@@ -93,6 +96,8 @@ def desired_reactivations(clock: Clock, settings) -> list:
             ~waiting,
             counted < most,
         )
+        .order_by(counted, Course.window_closes.desc(), Course.id)  # first messages first
+        .limit(int(current_app.config["REACTIVATION_PER_SWEEP"]))
     ).all()
     return [
         Planned(
