@@ -374,3 +374,24 @@ def test_a_move_from_the_manage_link_offers_the_old_time(mail_app, smtp):
     with mail_app.app_context():
         old = db.session.get(Appointment, ids["visit"])
         assert {o.start_at for o in offers.values()} == {old.start_at}
+
+
+def test_an_offer_made_at_night_stands_from_its_email(mail_app, smtp):
+    """A time freed outside the send hours is emailed at their next start, and the offer's hours
+    count from then."""
+    ids = _world(mail_app)
+    with mail_app.app_context():
+        settings = get_settings()
+        hour = utcnow().astimezone(clinic_zone_of()).hour
+        settings.send_hours_start, settings.send_hours_end = (
+            (hour + 1, 24) if hour < 23 else (0, 23)
+        )
+        db.session.commit()
+    _cancel_freed_visit(mail_app, ids)
+    with mail_app.app_context():
+        rows = db.session.scalars(select(Reminder).where(Reminder.kind == "waitlist_offer")).all()
+        assert len(rows) == 3
+        for row in rows:
+            offer = db.session.get(WaitlistOffer, row.waitlist_offer_id)
+            assert row.due_at > utcnow()
+            assert offer.expires_at == row.due_at + timedelta(hours=12)

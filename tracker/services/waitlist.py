@@ -189,7 +189,8 @@ def offer_freed_block(
         if len(candidates) >= settings.waitlist_offers:
             break
     offers = []
-    expires = now + timedelta(hours=settings.waitlist_offer_hours)
+    send_at = notice_due_at(now, settings)  # outside the send hours: the next morning
+    expires = send_at + timedelta(hours=settings.waitlist_offer_hours)  # counted from the email
     for entry, kind in candidates:
         already = db.session.scalar(
             select(WaitlistOffer.id).where(
@@ -216,7 +217,7 @@ def offer_freed_block(
                 Planned(
                     OFFER_KIND,
                     f"{OFFER_KIND}:o{offer.id}",
-                    notice_due_at(now, settings),
+                    send_at,
                     patient_id=entry.patient_id,
                     course_id=entry.course_id,
                     waitlist_offer_id=offer.id,
