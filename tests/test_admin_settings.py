@@ -25,6 +25,8 @@ NEW_VALUES = {
     # patient self-service
     "online_min_notice_hours": "48", "online_horizon_days": "30", "online_cutoff_hours": "12",
     "online_late_cancel": "y", "online_bookings_confirmed": "y",
+    "reactivation_messages": "3", "reactivation_interval_days": "10",
+    "waitlist_offers": "2", "waitlist_offer_hours": "6",
     # staff logins
     "idle_timeout_minutes": "20", "two_factor_for_everyone": "y",
 }

@@ -7,9 +7,12 @@ from sqlalchemy import select
 
 from tracker.extensions import db
 from tracker.models import Appointment, Course, Patient, Reminder, utcnow
-from tracker.patient_links.messages import confirmation_message, links_message
+from tracker.patient_links.messages import links_message
 from tracker.patient_links.tokens import make_token
+from tracker.reminders.clock import Clock
 from tracker.reminders.messages import appointment_message, window_message
+from tracker.reminders.notices import NOTICE_KINDS, notice_message
+from tracker.reminders.reactivation import reactivation_message
 from tracker.services.clinic import get_settings
 
 from .patient_link_fixtures import (
@@ -84,8 +87,8 @@ def test_every_patient_page_state_is_free_of_clinical_words(app):
 
 
 def test_every_patient_message_is_free_of_clinical_words(app):
-    """Window reminders, the appointment reminder, the online booking confirmation and the
-    links email."""
+    """Window reminders, the appointment reminder, every notice (the online booking
+    confirmation among them), the reactivation message and the links email."""
     with app.app_context():
         clinic = open_clinic()
         patient, course = due_patient()
@@ -107,9 +110,63 @@ def test_every_patient_message_is_free_of_clinical_words(app):
                 settings=settings,
             )
         )
-        messages.append(confirmation_message(appointment, patient, settings))
+        clock = Clock.for_settings(utcnow(), settings)
+        messages += [
+            notice_message(
+                Reminder(kind=kind),
+                patient=patient,
+                appointment=appointment,
+                clock=clock,
+                settings=settings,
+            )
+            for kind in NOTICE_KINDS
+        ]
+        messages.append(
+            reactivation_message(
+                Reminder(kind="reactivation"), patient=patient, course=course, settings=settings
+            )
+        )
         messages.append(links_message(patient, settings, visits=[appointment], course=None))
         messages.append(links_message(patient, settings, visits=[], course=course))
         for message in messages:
             for body in _bodies(message):
                 assert_no_clinical_words(body)
+
+
+def test_waitlist_offer_page_and_email_are_free_of_clinical_words(app):
+    """The offer email and the offer page (open, taken, expired) for a patient whose record is
+    full of clinical words."""
+    from tracker.models import WaitlistEntry, WaitlistOffer
+    from tracker.reminders.offers import offer_message
+
+    with app.app_context():
+        clinic = open_clinic()
+        patient, course = due_patient()
+        entry = WaitlistEntry(patient_id=patient.id, course_id=course.id, added_by="patient")
+        db.session.add(entry)
+        db.session.flush()
+        offer = WaitlistOffer(
+            entry_id=entry.id,
+            patient_id=patient.id,
+            chair_id=clinic["chairs"][0].id,
+            appointment_type_id=clinic["maintenance"].id,
+            start_at=utcnow() + timedelta(days=3),
+            expires_at=utcnow() + timedelta(hours=12),
+        )
+        db.session.add(offer)
+        db.session.commit()
+        reminder = Reminder(kind="waitlist_offer", waitlist_offer_id=offer.id)
+        for body in _bodies(offer_message(reminder, patient=patient, settings=get_settings())):
+            assert_no_clinical_words(body)
+        with app.test_request_context():
+            token = make_token("offer", patient.id, offer.id)
+        offer_id = offer.id
+    client = app.test_client()
+    pages = [client.get(f"/my/offer/{token}").get_data(as_text=True)]
+    with app.app_context():
+        db.session.get(WaitlistOffer, offer_id).expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    pages.append(client.get(f"/my/offer/{token}").get_data(as_text=True))
+    assert "Book this time" in pages[0] and "This offer has run out." in pages[1]
+    for page in pages:
+        assert_no_clinical_words(page)

@@ -141,7 +141,7 @@ def test_inside_the_cutoff_a_clinic_may_take_late_cancels(app):
 
 def test_move_links_old_and_new_and_the_old_link_follows(app):
     """Moving cancels the old visit, books the new one linked to it (confirmed stays confirmed),
-    retires the old reminder, and the old manage link shows the new time."""
+    retires the old reminder, plans the new time's notice, and the old manage link shows it."""
     appointment_id, url = _visit_in(app, 72, status="booked")
     client = app.test_client()
     slot = slot_values(client.get(url + "/move").get_data(as_text=True))[0]
@@ -152,7 +152,10 @@ def test_move_links_old_and_new_and_the_old_link_follows(app):
             select(Appointment).where(Appointment.rescheduled_from_id == old.id)
         ).one()
         assert (old.status, old.cancel_reason, new.status) == ("cancelled", "patient", "booked")
-        assert db.session.scalars(select(Reminder.status)).one() == "cancelled"
+        rows = db.session.execute(select(Reminder.kind, Reminder.status, Reminder.appointment_id))
+        assert sorted(rows) == sorted(
+            [("appointment", "cancelled", old.id), ("visit_moved", "pending", new.id)]
+        )
         facts = visit_facts(new)
     page = client.get(url).get_data(as_text=True)
     assert f"{facts['day']} at {facts['time']}" in page and "Confirmed." in page

@@ -144,9 +144,10 @@ def test_every_template_pair_is_complete_and_used(app_ctx):
     for name in names:
         assert os.path.exists(os.path.join(EMAIL_TEMPLATES, f"{name}.txt"))
         assert os.path.exists(os.path.join(EMAIL_TEMPLATES, f"{name}.html"))
-    # The self-service pair is rendered in tests/test_patient_links_privacy.py.
+    # The self-service pairs (and reactivation) are rendered in tests/test_patient_links_privacy.py.
     assert names == {"window_upcoming", "window_closing", "appointment", "staff_digest",
-                     "visit_booked_online", "patient_links", "visit_booked", "visit_moved", "visit_cancelled"}
+                     "visit_booked_online", "patient_links", "visit_booked", "visit_moved", "visit_cancelled",
+                     "reactivation", "waitlist_offer"}
 
 
 def test_staff_digest_carries_counts_and_a_link_only(app_ctx):
@@ -170,3 +171,40 @@ def test_staff_digest_carries_counts_and_a_link_only(app_ctx):
     assert "Due: 1" in plain and "Overdue: 0" in plain and "/worklist/" in plain
     html = message.get_body(("html",)).get_content()
     assert re.search(r'<a href="[^"]*/worklist/"[^>]*>Open the worklist</a>', html)
+
+
+def test_reactivation_and_online_booking_messages_are_minimal(app_ctx):
+    """The message asking an overdue patient to book again and the online booking confirmation,
+    sent by the sweep (text, HTML and .ics), hold no clinical word or field."""
+    settings = get_settings()
+    settings.clinic_name = "Ketamine Infusion Pain Centre"
+    settings.display_name = "Riverside Appointments"
+    settings.phone = "555-0199"
+    settings.address = "12 Elm Street, Springfield"
+    patient, course = maintenance_patient(
+        date(2026, 1, 2), first_name="Robin", last_name="Zimmerwald", mrn="MRN-PRIV-79",
+        email="robin@example.test", date_of_birth=date(1971, 9, 14), phone="555-0123")
+    course.indication = "CRPS of the left arm; depression"
+    course.infusions[0].notes = "Ketamine well tolerated"
+    db.session.commit()
+    overdue_day = date(2026, 4, 10)  # the window closed on 2026-04-02
+    assert run_sweep(clock=Clock.for_settings(local(overdue_day, 10), settings)).sent == 1
+    visit = book(patient, course, local(date(2026, 4, 20), 10))
+    visit.notes = "Booked online"
+    now = local(overdue_day, 11)
+    assert notices.visit_booked_online(visit, now=now, settings=settings)
+    db.session.commit()
+    assert run_sweep(clock=Clock.for_settings(now, settings), manual=True).sent == 1
+    messages = written_messages(app_ctx)
+    assert sorted(m["Subject"] for m in messages) == [
+        "Book your next visit with Riverside Appointments", "Your visit on Mon 20 Apr 2026 at 10:00"]
+    forbidden_values = [patient.last_name, patient.mrn, "1971-09-14", "555-0123", "left arm",
+                        "tolerated", settings.clinic_name, "Maintenance"]
+    for message in messages:
+        text = every_part_as_text(message)
+        for word in FORBIDDEN_WORDS:
+            assert word not in text.lower(), (message["Subject"], word)
+        for value in forbidden_values:
+            assert value.lower() not in text.lower(), (message["Subject"], value)
+        assert "Robin" in text and "Riverside Appointments" in text and "555-0199" in text
+        assert re.search(r"/unsubscribe/[\w.-]+", text) and "/my/" in text

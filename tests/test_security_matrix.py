@@ -45,6 +45,9 @@ ROUTES = {
     ("patient_links.cancel", "POST"): (400, 400, 400, 400),
     ("patient_links.move_times", "GET"): (400, 400, 400, 400),
     ("patient_links.move", "POST"): (400, 400, 400, 400),
+    ("patient_links.join_waitlist", "POST"): (400, 400, 400, 400),
+    ("patient_links.offer", "GET"): (400, 400, 400, 400),
+    ("patient_links.accept_offer", "POST"): (400, 400, 400, 400),
     ("patient_links.resend", "GET"): (200, 200, 200, 200),
     ("patient_links.resend", "POST"): (400, 400, 400, 400),
     # any staff
@@ -70,6 +73,10 @@ ROUTES = {
     ("worklist.upcoming", "GET"): (LOGIN, 200, 200, 200),
     ("worklist.export_csv", "GET"): (LOGIN, 200, 200, 200),
     ("worklist.log_call", "POST"): (LOGIN, 303, 303, 303),  # refused, back to the list with why
+    ("worklist.reactivation", "POST"): (LOGIN, 303, 303, 303),  # back to the patient page
+    ("worklist.waitlist_page", "GET"): (LOGIN, 200, 200, 200),
+    ("worklist.add_to_waitlist", "POST"): (LOGIN, 303, 303, 303),  # back to the list
+    ("worklist.remove_from_waitlist", "POST"): (LOGIN, 303, 303, 303),  # back to the waitlist
     ("patients.index", "GET"): (LOGIN, 200, 200, 200),
     ("search.results", "GET"): (LOGIN, 200, 200, 200),
     ("search.suggest", "GET"): (LOGIN, 200, 200, 200),
@@ -212,6 +219,7 @@ FIXED_ARGUMENTS = {
     ("fhir.schedule", "resource_id"): "1",
     ("fhir.slot", "resource_id"): "busy-1",
     ("outcomes.record", "instrument"): "phq9",
+    ("worklist.remove_from_waitlist", "entry_id"): 1,  # none on file: refused, back to the list
 }
 
 # Query-string values some pages need (their value comes from make_world).

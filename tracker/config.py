@@ -67,6 +67,9 @@ class DefaultConfig:
     REMINDER_LEASE_SECONDS = 600  # a claim older than this belongs to a dead sender: retried
     REMINDER_RETRY_MINUTES = 5  # first retry delay, doubled per failed attempt (max a day)
     REMINDER_PLAN_AHEAD_DAYS = 14  # rows are planned this far ahead (shown on patient pages)
+    # Reactivation messages planned per sweep at most: turning them on for a clinic with many
+    # overdue patients spreads the first wave over the day's sweeps (most recently overdue first).
+    REACTIVATION_PER_SWEEP = 500
     UNSUBSCRIBE_MAX_AGE_DAYS = 730
     # Patient links (book, manage): how long one works, the hold on a chosen time, rate limits
     PATIENT_LINK_MAX_AGE_DAYS = 120

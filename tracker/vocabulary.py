@@ -50,7 +50,18 @@ REMINDER_KIND = {
     "visit_booked": "Visit booked",
     "visit_moved": "Visit moved",
     "visit_cancelled": "Visit cancelled",
+    "visit_booked_online": "Visit booked online",
+    "reactivation": "Time to book again",
+    "waitlist_offer": "Waitlist offer",
     "staff_digest": "Staff digest",
+}
+# What patients did from their own links (counted in the staff digest).
+PATIENT_ACTION = {
+    "booked_online": "Booked online",
+    "confirmed": "Confirmed",
+    "moved": "Moved",
+    "cancelled": "Cancelled",
+    "call_me": "Asked to be called",
 }
 REMINDER_STATUS = {
     "pending": "Waiting to send",

@@ -61,8 +61,22 @@ def patient_link_ids(app, patient, appointment) -> dict:
     with app.test_request_context():
         book = {"token": link_token("book", patient.id, course.id)}
         manage = {"token": link_token("manage", patient.id, appointment.id)}
+    from tracker.models import WaitlistEntry, WaitlistOffer
+
+    entry = WaitlistEntry(patient_id=patient.id, course_id=course.id, added_by="patient")
+    db.session.add(entry)
+    db.session.flush()
+    offer = WaitlistOffer(entry_id=entry.id, patient_id=patient.id, chair_id=appointment.chair_id,
+                          appointment_type_id=appointment.appointment_type_id,
+                          start_at=appointment.start_at + timedelta(days=3),
+                          expires_at=utcnow() + timedelta(days=1))
+    db.session.add(offer)
+    db.session.flush()
+    with app.test_request_context():
+        offered = {"token": link_token("offer", patient.id, offer.id)}
     return {"patient_links.book": book, "patient_links.held": {**book, "hold_id": hold.id},
-            "patient_links.manage": manage, "patient_links.move_times": manage}
+            "patient_links.manage": manage, "patient_links.move_times": manage,
+            "patient_links.offer": offered}
 
 
 def test_every_page_is_accessible_local_and_narrow(journey, live_app, playwright_browser, live_server):

@@ -1,5 +1,6 @@
 """A patient's own way through their links in Chromium, against a real SMTP server: the window
-reminder arrives, its link books a time, the confirmation arrives with its calendar file, and
+reminder arrives, its link books a time, the confirmation (planned in the outbox, sent by the
+next sweep) arrives with its calendar file, and
 the front desk sees the visit, booked online, on the day sheet and the worklist. Then the
 manage link: confirm, and cancel with a reason; and the resend page."""
 
@@ -15,7 +16,7 @@ from tracker import booking
 from tracker.extensions import db
 from tracker.models import Appointment, utcnow
 from tracker.patient_links.tokens import make_token
-from tracker.services.clinic import clinic_zone
+from tracker.services.clinic import clinic_zone, get_settings
 
 from ..patient_link_fixtures import assert_no_clinical_words, due_patient, open_clinic, visit
 from ..reminder_fixtures import SMTPServer
@@ -70,6 +71,11 @@ def test_reminder_link_books_a_visit_seen_by_the_front_desk(
     page = journey.page
     with live_app.app_context():
         open_clinic()
+        settings = get_settings()
+        # The confirmation goes out with the next sweep, which this test runs now (any hour);
+        # the visit's own reminder stays in the future.
+        settings.send_hours_start, settings.send_hours_end = 0, 24
+        settings.appointment_hours = 1
         patient, course = due_patient(days_since_anchor=80, first_name="Robin", last_name="Vale")
         db.session.commit()
         patient_id, address = patient.id, patient.email
@@ -102,6 +108,9 @@ def test_reminder_link_books_a_visit_seen_by_the_front_desk(
     journey.check("book: booked")
     shoot(page, "book-booked")
 
+    assert len(smtp.messages) == 1  # nothing is sent from the page itself
+    result = live_app.test_cli_runner().invoke(args=["reminders", "run"])
+    assert result.exit_code == 0, result.output
     wait_for(lambda: len(smtp.messages) == 2, page)
     confirmation = smtp.messages[1]
     attachments = [
@@ -201,3 +210,73 @@ def test_resend_page_answers_the_same_and_mails_only_the_address_on_file(journey
     assert smtp.recipients() == ["kim@example.test"]
     assert link_in(smtp.messages[0], "book")
     journey.finish("self-service-resend")
+
+
+def test_waitlist_join_then_an_offer_booked_in_the_browser(
+    journey, live_app, smtp, staff, playwright_browser
+):
+    """The booking page's "tell me if an earlier time frees up" with the days that suit; a
+    cancelled visit's time is offered by email; the link's page books it; staff see the waitlist."""
+    from tracker.models import WaitlistEntry
+    from tracker.services.clinic import clinic_today
+
+    from ..patient_link_fixtures import local
+
+    page = journey.page
+    with live_app.app_context():
+        clinic = open_clinic(chairs=1)
+        settings = get_settings()
+        settings.send_hours_start, settings.send_hours_end = 0, 24
+        settings.appointment_hours = 1
+        waiting, course = due_patient(days_since_anchor=85, first_name="Wren", last_name="Hollis")
+        holder, _ = due_patient(first_name="Xavi")
+        freed = visit(
+            holder,
+            clinic["chairs"][0],
+            clinic["maintenance"],
+            local(clinic_today() + timedelta(days=2), 10),
+            "booked",
+        )
+        db.session.commit()
+        with live_app.test_request_context():
+            book_token = make_token("book", waiting.id, course.id)
+            manage_token = make_token("manage", holder.id, freed.id)
+        waiting_id = waiting.id
+    page.goto(f"/my/book/{book_token}")
+    page.get_by_role("button", name="Tell me").click()  # no day ticked: said on the field
+    page.wait_for_load_state()
+    assert page.get_by_role("alert").filter(has_text="Choose at least one day").first.is_visible()
+    for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"):
+        page.get_by_label(day, exact=True).check()
+    page.get_by_role("button", name="Tell me").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("status").filter(has_text="earlier time frees up").is_visible()
+    journey.check("waitlist: joined")
+    shoot(page, "waitlist-joined")
+    with live_app.app_context():
+        assert db.session.scalars(select(WaitlistEntry.patient_id)).all() == [waiting_id]
+    page.goto(f"/my/visit/{manage_token}")  # the other patient cancels
+    page.get_by_label("I cannot come at that time").check()
+    page.get_by_role("button", name="Cancel my visit").click()
+    page.wait_for_load_state()
+    result = live_app.test_cli_runner().invoke(args=["reminders", "run"])
+    assert result.exit_code == 0, result.output
+    wait_for(lambda: any(m["Subject"].startswith("An earlier time") for m in smtp.messages), page)
+    offer = next(m for m in smtp.messages if m["Subject"].startswith("An earlier time"))
+    page.goto(link_in(offer, "offer"))
+    assert page.get_by_role("heading", name="Wren, an earlier time for your visit").is_visible()
+    journey.check("offer: open")
+    shoot(page, "offer-open")
+    page.get_by_role("button", name="Book this time").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("status").filter(has_text="booked for you").is_visible()
+    journey.check("offer: booked")
+    shoot(page, "offer-booked")
+    staff_context = playwright_browser.new_context(base_url=journey.origin, viewport=SIZES["wide"])
+    desk = staff_context.new_page()
+    log_in(desk, *staff("frontdesk"))
+    desk.goto("/worklist/waitlist")
+    assert desk.get_by_role("cell", name="Accepted: booked").is_visible()
+    desk.screenshot(path=str(SHOTS / "staff-waitlist.png"), full_page=True)
+    staff_context.close()
+    journey.finish("self-service-waitlist")

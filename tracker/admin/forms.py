@@ -14,7 +14,8 @@ from ..models import ROLES
 from ..passwords import password_problem
 from ..formatting import DATE_STYLES, DEFAULT_DATE_STYLE, DEFAULT_TIME_STYLE, TIME_STYLES
 from ..services.clinic import (
-    DOSE_CHANGE_WARN_RANGE, IDLE_TIMEOUT_RANGE, MAX_YEAR, MIN_YEAR, ONLINE_RANGES, RECALL_QUIET_DAYS_RANGE,
+    DOSE_CHANGE_WARN_RANGE, IDLE_TIMEOUT_RANGE, MAX_YEAR, MIN_YEAR, ONLINE_RANGES, REACTIVATION_RANGES, RECALL_QUIET_DAYS_RANGE,
+    WAITLIST_RANGES,
     timezone_problem, zone_choices,
 )
 from ..services.search import DATE_ORDERS
@@ -158,6 +159,14 @@ class SettingsForm(FlaskForm):
                                  *ONLINE_RANGES["online_cutoff_hours"])
     online_late_cancel = BooleanField("Accept an online cancel inside that time, recorded as a late cancellation")
     online_bookings_confirmed = BooleanField("Visits booked online are confirmed at once")
+    reactivation_messages = _whole("Overdue patients: messages asking them to book, at most (0: none)",
+                                   *REACTIVATION_RANGES["reactivation_messages"])
+    reactivation_interval_days = _whole("Days between those messages",
+                                        *REACTIVATION_RANGES["reactivation_interval_days"])
+    waitlist_offers = _whole("Waitlist: offer a freed time to this many patients",
+                             *WAITLIST_RANGES["waitlist_offers"])
+    waitlist_offer_hours = _whole("Waitlist: an offer stands for (hours)",
+                                  *WAITLIST_RANGES["waitlist_offer_hours"])
     # Entering sessions
     dose_change_warn_percent = _whole("Warn when a dose differs from the last by more than (%)",
                                       *DOSE_CHANGE_WARN_RANGE)
@@ -179,7 +188,9 @@ class SettingsForm(FlaskForm):
         "Chair time": ("default_prep_min", "default_recovery_min"),
         "Search and recall": ("date_order", "recall_quiet_days"),
         "Patient self-service": ("online_min_notice_hours", "online_horizon_days", "online_cutoff_hours",
-                                 "online_late_cancel", "online_bookings_confirmed"),
+                                 "online_late_cancel", "online_bookings_confirmed",
+                                 "reactivation_messages", "reactivation_interval_days",
+                                 "waitlist_offers", "waitlist_offer_hours"),
         "Entering sessions": ("dose_change_warn_percent",),
         "Staff logins": ("idle_timeout_minutes", "two_factor_for_everyone"),
         "Dates and times": ("date_style", "time_style"),

@@ -18,6 +18,7 @@ from .schedule import (
 )
 from .staff import ATTEMPT_OUTCOMES, ROLES, LoginAttempt, RecoveryCode, StaffSession, User
 from .types import UTCDateTime, utcnow
+from .waitlist import WaitlistEntry, WaitlistOffer
 from .webhooks import DELIVERY_STATUSES, WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -30,5 +31,5 @@ __all__ = [
     "OpeningHours", "OutreachAttempt", "PageHit", "Patient", "REMINDER_KINDS", "REMINDER_STATUSES",
     "ROLES", "RecoveryCode", "Reminder", "SchedulerHeartbeat", "SlotHold",
     "StaffSession",
-    "UTCDateTime", "User", "utcnow",
+    "UTCDateTime", "User", "WaitlistEntry", "WaitlistOffer", "utcnow",
 ]

@@ -55,6 +55,12 @@ class ClinicSettings(db.Model):
     online_cutoff_hours: Mapped[int] = mapped_column(default=24)  # no online move/cancel inside
     online_late_cancel: Mapped[bool] = mapped_column(default=False)  # cancel inside: late-cancel
     online_bookings_confirmed: Mapped[bool] = mapped_column(default=False)  # else pending
+    # Reactivation: messages asking overdue and lapsed patients to book, at most N, days apart
+    reactivation_messages: Mapped[int] = mapped_column(default=2, server_default="2")
+    reactivation_interval_days: Mapped[int] = mapped_column(default=14, server_default="14")
+    # Waitlist: how many patients a freed chair block is offered to, and for how many hours
+    waitlist_offers: Mapped[int] = mapped_column(default=3, server_default="3")
+    waitlist_offer_hours: Mapped[int] = mapped_column(default=12, server_default="12")
     # Entering sessions: warn when a dose differs from the patient's last by more than this share.
     dose_change_warn_percent: Mapped[int] = mapped_column(default=25, server_default="25")
     # Staff sessions and logins

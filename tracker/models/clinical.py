@@ -48,6 +48,8 @@ class Patient(db.Model):
     email_consent: Mapped[bool] = mapped_column(default=False)
     consent_recorded_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     email_opt_out_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    # Staff stopped the messages asking an overdue patient to book again (reminders/reactivation).
+    reactivation_stopped_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # Search keys (tracker/search_keys.py), kept beside what was typed; filled on every write.

@@ -9,7 +9,8 @@ from ..extensions import db
 from .types import UTCDateTime, one_of, utcnow
 
 REMINDER_KINDS = ("window_upcoming", "window_closing", "appointment", "staff_digest",
-                  "visit_booked", "visit_moved", "visit_cancelled")
+                  "visit_booked", "visit_moved", "visit_cancelled", "visit_booked_online",
+                  "reactivation", "waitlist_offer")
 REMINDER_STATUSES = ("pending", "sending", "sent", "failed", "cancelled", "skipped")
 
 
@@ -32,6 +33,8 @@ class Reminder(db.Model):
     course_id: Mapped[Optional[int]] = mapped_column(ForeignKey("courses.id", ondelete="SET NULL"))
     appointment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("appointments.id", ondelete="SET NULL"))
     anchor_date: Mapped[Optional[date]] = mapped_column(Date)
+    waitlist_offer_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("waitlist_offers.id", ondelete="SET NULL"))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(12), default="pending")
     skip_reason: Mapped[Optional[str]] = mapped_column(String(120))

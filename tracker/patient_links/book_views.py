@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from flask import redirect, request, url_for
 
-from .. import booking
 from ..extensions import db
 from ..formatting import request_style
 from ..models import Course, Patient
+from ..reminders import notices
 from ..saving import commit
-from ..services.clinic import clinic_zone, get_settings
+from ..services import waitlist
+from ..services.clinic import get_settings
 from ..services.errors import RuleError
 from . import bp
-from .common import describe, link_problem, now, render_page, slot_choices, today
-from .forms import ActionForm, SlotForm, parse_slot
-from .holds import book_hold, live_hold, take_hold
-from .messages import confirmation_message, deliver, upcoming_visits
-from .times import bookable_type, online_times
+from .common import describe, link_problem, now, render_page, today
+from .forms import ActionForm, SlotForm, WaitlistForm
+from .holds import PATIENT, book_hold, live_hold, take_hold
+from .messages import upcoming_visits
+from .picker import offer, picked_time
+from .times import bookable_type
 from .tokens import LinkProblem, make_token, read_token
 
 BOOK_PAGE = "patient_links/book.html"
@@ -45,6 +47,7 @@ def _times_page(
     form: SlotForm,
     status: int = 200,
     notice: str | None = None,
+    waitlist_form: WaitlistForm | None = None,
 ):
     """The booking page: the window and the times that can be chosen now."""
     settings = get_settings()
@@ -61,20 +64,20 @@ def _times_page(
             ),
             notice=notice,
         )
-    found = online_times(
-        patient, bookable_type(course), now=now(), today=today(), settings=settings
-    )
+    offered = offer(patient, bookable_type(course), now=now(), today=today(), settings=settings)
     return render_page(
         BOOK_PAGE,
         status=status,
         token=token,
         form=form,
         first_name=patient.first_name,
-        times=slot_choices(found.slots, clinic_zone()),
-        window_passed=found.window_passed,
-        opens=found.window_opens,
-        closes=found.window_closes,
+        times=offered.times,
+        window_passed=offered.found.window_passed,
+        opens=offered.found.window_opens,
+        closes=offered.found.window_closes,
         notice=notice,
+        waitlist_form=waitlist_form or WaitlistForm(formdata=None),
+        on_waitlist=waitlist.active_entry(patient.id),
     )
 
 
@@ -85,7 +88,8 @@ def book(token):
     if resolved is None:
         return problem
     patient, course = resolved
-    return _times_page(token, patient, course, SlotForm(formdata=None))
+    notice = WAITLIST_JOINED if request.args.get("joined") else None
+    return _times_page(token, patient, course, SlotForm(formdata=None), notice=notice)
 
 
 @bp.post("/book/<token>")
@@ -96,12 +100,9 @@ def choose(token):
         return problem
     patient, course = resolved
     form = SlotForm()
-    if not form.validate():
+    picked = picked_time(form)
+    if picked is None:
         return _times_page(token, patient, course, form, status=400)
-    picked = parse_slot(form.slot.data)
-    if picked is None:  # the form's validator refused it already
-        return redirect(request.path, 303)
-    chair_id, seconds = picked
     appointment_type = bookable_type(course)
 
     def hold_it():
@@ -111,8 +112,8 @@ def choose(token):
             patient,
             course=course,
             appointment_type=appointment_type,
-            chair_id=chair_id,
-            start_at=booking.from_epoch(seconds),
+            chair_id=picked.chair_id,
+            start_at=picked.start_at,
             now=now(),
             today=today(),
             settings=get_settings(),
@@ -154,7 +155,8 @@ def held(token, hold_id):
 
 @bp.post("/book/<token>/time/<int(max=2147483647):hold_id>")
 def book_held(token, hold_id):
-    """Book the held time; the confirmation email (with its calendar file) follows the commit."""
+    """Book the held time; its confirmation (with the calendar file and the manage link) is
+    planned in the outbox in the same transaction, and the sweep sends it."""
     resolved, problem = _resolve(token)
     if resolved is None:
         return problem
@@ -164,15 +166,40 @@ def book_held(token, hold_id):
         return redirect(url_for("patient_links.held", token=token, hold_id=hold_id), 303)
     settings = get_settings()
     failed = SlotForm(formdata=None)
-    saved = commit(
-        failed,
-        lambda: book_hold(patient, hold_id, now=now(), settings=settings),
-        field_for=lambda error: "slot",
-    )
+
+    def book_and_confirm():
+        appointment = book_hold(patient, hold_id, now=now(), settings=settings)
+        notices.visit_booked_online(appointment, now=now(), settings=settings)
+        return appointment
+
+    saved = commit(failed, book_and_confirm, field_for=lambda error: "slot")
     if saved is None:
         return _times_page(token, patient, course, failed, status=409)
-    if patient.may_email:  # mail goes after the commit
-        deliver(
-            confirmation_message(saved.result, patient, settings), "online booking confirmation"
-        )
     return redirect(url_for("patient_links.book", token=token), 303)
+
+
+WAITLIST_JOINED = "Thank you: we will email you if an earlier time frees up on the days you chose."
+
+
+@bp.post("/book/<token>/waitlist")
+def join_waitlist(token):
+    """ "Tell me if an earlier time frees up", on the days that suit."""
+    resolved, problem = _resolve(token)
+    if resolved is None:
+        return problem
+    patient, course = resolved
+    form = WaitlistForm()
+    if not form.validate():
+        return _times_page(
+            token, patient, course, SlotForm(formdata=None), status=400, waitlist_form=form
+        )
+    saved = commit(
+        form,
+        lambda: waitlist.join(patient, course, form.weekdays.data, actor=PATIENT, now=now()),
+        field_for=lambda error: "weekdays",
+    )
+    if saved is None:
+        return _times_page(
+            token, patient, course, SlotForm(formdata=None), status=400, waitlist_form=form
+        )
+    return redirect(url_for("patient_links.book", token=token, joined=1), 303)

@@ -7,12 +7,9 @@ from datetime import datetime
 
 from flask import g, render_template, request
 
-from .. import booking
-from ..formatting import request_style
 from ..models import utcnow
 from ..services.clinic import clinic_today, get_settings
 from . import bp
-from .forms import slot_value
 from .limits import page_allowed
 from .messages import visit_facts
 
@@ -51,22 +48,6 @@ def link_problem(expired: bool = False, gone: str | None = None):
     """A link that is forged, altered, expired or points at something gone: say what to do."""
     state = "expired" if expired else (gone or "invalid")
     return render_page(LINK_PAGE, status=200 if gone else 400, state=state)
-
-
-def slot_choices(slots, zone) -> list[dict]:
-    """The times as the page lists them: value for the button, day and time in words."""
-    listed, style = [], request_style()
-    for slot in slots:
-        local = booking.wall(slot.start, zone)
-        listed.append(
-            {
-                "value": slot_value(slot.chair_id, booking.epoch(slot.start)),
-                "day": style.day(local),
-                "time": style.clock(local),
-                "date": local.date(),
-            }
-        )
-    return listed
 
 
 def describe(appointment) -> dict:

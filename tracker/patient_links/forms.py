@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, RadioField, StringField
 from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
 
+from ..schedule.forms import WEEKDAY_CHOICES, AtLeastOne, MultiCheckboxField
 from ..validators import EmailAddress, NoControlCharacters
 from .visits import CANCEL_CHOICES
 
@@ -73,3 +74,13 @@ class ResendForm(FlaskForm):
         if field.data is None or not MIN_BIRTH_YEAR <= field.data.year <= date.today().year:
             field.errors[:] = []  # one message in words, not the parser's
             raise StopValidation(DOB_MESSAGE)
+
+
+class WaitlistForm(FlaskForm):
+    """ "Tell me if an earlier time frees up": the weekdays that suit (nothing ticked for them)."""
+
+    weekdays = MultiCheckboxField(
+        "Days that suit you",
+        choices=WEEKDAY_CHOICES,
+        validators=[AtLeastOne("Choose at least one day that suits you.")],
+    )

@@ -187,11 +187,10 @@ def book_hold(patient: Patient, hold_id: int, *, now: datetime, settings) -> App
             actor=PATIENT,
             notes=BOOKED_ONLINE,
             now=now,
+            confirmed=settings.online_bookings_confirmed,
         )
     except RuleError:
         raise RuleError(TAKEN, "slot") from None
-    if settings.online_bookings_confirmed:
-        service.change_status(appointment, "booked", actor=PATIENT, now=now)
     db.session.delete(hold)
     db.session.flush()
     log.info("appointment %s booked online", appointment.id)

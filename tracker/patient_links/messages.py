@@ -1,6 +1,6 @@
-"""Patient mail from the self-service pages: the confirmation of a visit booked online (with
-its .ics and manage link), and "your links" when a patient asks for them again. Both hold what
-DOMAIN.md allows: first name, date and time, the clinic's name, address and phone, and links."""
+"""Patient mail from the self-service pages: "your links" when a patient asks for them again
+(the confirmation of a visit booked online is a notice in the outbox: reminders/notices.py).
+It holds what DOMAIN.md allows: first name, dates and times, the clinic's contacts, and links."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from email.message import EmailMessage, Message
 
 from sqlalchemy import select
 
-from ..calendar_export import appointment_ics
 from ..extensions import db
 from ..formatting import request_style
-from ..mail import Attachment, MailError, send
+from ..mail import MailError, send
 from ..models import ACTIVE_STATUSES, Appointment, Course, Patient
 from ..reminders.messages import patient_message
 from .tokens import link_url
@@ -24,28 +23,6 @@ def visit_facts(appointment: Appointment) -> dict:
     """The visit's clinic-local day and time, in the words of the emails."""
     style = request_style()
     return {"day": style.day(appointment.start_at), "time": style.clock(appointment.start_at)}
-
-
-def confirmation_message(appointment: Appointment, patient: Patient, settings) -> Message:
-    """The confirmation of a visit the patient booked online."""
-    facts = visit_facts(appointment)
-    ics = Attachment(
-        "appointment.ics",
-        appointment_ics(appointment, settings),
-        "text",
-        "calendar",
-        {"method": "PUBLISH"},
-    )
-    return patient_message(
-        "visit_booked_online",
-        patient=patient,
-        settings=settings,
-        subject=f"Your visit on {facts['day']} at {facts['time']}",
-        attachments=[ics],
-        manage_url=link_url("manage", patient.id, appointment.id),
-        confirmed=appointment.status == "booked",
-        **facts,
-    )
 
 
 def links_message(

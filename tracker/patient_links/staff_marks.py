@@ -1,23 +1,56 @@
-"""What staff see of the patients' own actions: "booked online" on an appointment, and the
-patient's recent requests (confirm, move, cancel, please call me) on their page."""
+"""What staff see of the patients' own actions: "booked online" on an appointment, the
+patient's recent requests (booked, confirmed, moved, cancelled, please call me) on their page,
+a mark on each visit of the day sheet, and the counts in the staff digest. All read from the
+audit trail (actor "patient"), the one record of those actions."""
 
 from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
 
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import AuditEvent
+from ..vocabulary import PATIENT_ACTION
 from . import bp
 from .holds import BOOKED_ONLINE, PATIENT
 
 REQUEST_LABELS = {
-    ("appointment", "create"): "Booked a visit online",
-    ("appointment", "status"): "Changed a visit online",
-    ("appointment", "cancel_reason"): "Cancelled online",
-    ("appointment", "call_me"): "Asked to be called",
-    ("patient", "links_sent"): "Asked for the links again",
-    ("patient", "opt_out"): "Stopped the emails",
+    "booked_online": "Booked a visit online",
+    "confirmed": "Confirmed a visit online",
+    "moved": "Moved a visit online",
+    "cancelled": "Cancelled online",
+    "call_me": "Asked to be called",
+    "links_sent": "Asked for the links again",
+    "opt_out": "Stopped the emails",
 }
+# The day sheet's mark on a visit for the patient's latest action on it.
+VISIT_MARKS = {
+    "confirmed": "Confirmed online",
+    "moved": "Moved online",
+    "cancelled": "Cancelled online",
+    "call_me": "Asked to be called",
+}
+
+
+def classify(entity: str, action: str, changes: dict | None) -> str | None:
+    """The kind of patient action an audit event records; None for the steps inside one (the
+    old visit's cancellation in a move, a cancel's status change)."""
+    after = (changes or {}).get("after") or {}
+    if entity == "patient":
+        return action if action in ("links_sent", "opt_out") else None
+    if entity != "appointment":
+        return None
+    if action == "create":
+        return "moved" if after.get("rescheduled_from_id") else "booked_online"
+    if action == "status":
+        return "confirmed" if after.get("status") == "booked" else None
+    if action == "cancel_reason":
+        return "cancelled"
+    if action == "call_me":
+        return "call_me"
+    return None
 
 
 @bp.app_template_global()
@@ -33,16 +66,58 @@ def patient_requests(patient_id: int, limit: int = 10) -> list[dict]:
         select(AuditEvent)
         .where(AuditEvent.patient_id == patient_id, AuditEvent.actor == PATIENT)
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-        .limit(limit)
+        .limit(limit * 2)  # the steps inside an action are left out
     ).all()
     listed = []
     for event in events:
-        label = REQUEST_LABELS.get((event.entity, event.action), "Acted online")
+        kind = classify(event.entity, event.action, event.changes)
+        if kind is None:
+            continue
         after = (event.changes or {}).get("after") or {}
-        if event.action == "status" and after.get("status") == "booked":
-            label = "Confirmed a visit online"
-        detail = after.get("reason") if event.action == "cancel_reason" else None
+        detail = after.get("reason") if kind == "cancelled" else None
         listed.append(
-            {"at": event.at, "label": label, "detail": detail, "entity_id": event.entity_id}
+            {
+                "at": event.at,
+                "label": REQUEST_LABELS[kind],
+                "detail": detail,
+                "entity_id": event.entity_id,
+            }
         )
-    return listed
+    return listed[:limit]
+
+
+def count_actions(since: datetime, until: datetime) -> dict[str, int]:
+    """How many of each patient action happened in [since, until) (one query, no names)."""
+    rows = db.session.execute(
+        select(AuditEvent.entity, AuditEvent.action, AuditEvent.changes).where(
+            AuditEvent.actor == PATIENT,
+            AuditEvent.entity == "appointment",
+            AuditEvent.at >= since,
+            AuditEvent.at < until,
+        )
+    ).all()
+    counted = Counter(classify(row.entity, row.action, row.changes) for row in rows)
+    return {kind: counted.get(kind, 0) for kind in PATIENT_ACTION}
+
+
+def visit_marks(appointments) -> dict[int, str]:
+    """Appointment id -> the mark of the patient's latest action on it (one query, through the
+    audit trail's patient index; run even for no appointments, so a page's queries are fixed)."""
+    ids = sorted({a.id for a in appointments})
+    patients = sorted({a.patient_id for a in appointments})
+    rows = db.session.execute(
+        select(AuditEvent.entity_id, AuditEvent.entity, AuditEvent.action, AuditEvent.changes)
+        .where(
+            AuditEvent.patient_id.in_(patients),
+            AuditEvent.actor == PATIENT,
+            AuditEvent.entity == "appointment",
+            AuditEvent.entity_id.in_(ids),
+        )
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    marks: dict[int, str] = {}
+    for row in rows:
+        mark = VISIT_MARKS.get(classify(row.entity, row.action, row.changes) or "")
+        if mark is not None:
+            marks[row.entity_id] = mark
+    return marks

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-PURPOSES = {"book": "c", "manage": "a"}  # purpose -> the key naming what it points at
+PURPOSES = {"book": "c", "manage": "a", "offer": "o"}  # purpose -> the key naming its target
 SALT = "tracker.patient_links."
 
 
@@ -70,7 +70,11 @@ def read_token(purpose: str, token: str) -> Link:
 def link_url(purpose: str, patient_id: int, target_id: int) -> str:
     """The absolute link for an email (built without a request: the scheduler renders mail)."""
     base = (current_app.config.get("BASE_URL") or "").rstrip("/")
-    endpoint = {"book": "patient_links.book", "manage": "patient_links.manage"}[purpose]
+    endpoint = {
+        "book": "patient_links.book",
+        "manage": "patient_links.manage",
+        "offer": "patient_links.offer",
+    }[purpose]
     path = current_app.url_map.bind("localhost").build(
         endpoint, {"token": make_token(purpose, patient_id, target_id)}
     )

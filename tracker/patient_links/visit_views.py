@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from flask import redirect, request, url_for
 
-from .. import booking
 from ..extensions import db
 from ..models import Appointment, Patient
 from ..saving import commit
-from ..services.clinic import clinic_zone, get_settings
+from ..services.clinic import get_settings
 from . import bp, visits
-from .common import describe, link_problem, now, render_page, slot_choices, today
-from .forms import ActionForm, CancelForm, SlotForm, parse_slot
-from .times import online_times
+from .common import describe, link_problem, now, render_page, today
+from .forms import ActionForm, CancelForm, SlotForm
+from .picker import offer, picked_time
 from .tokens import LinkProblem, read_token
 
 MANAGE_PAGE = "patient_links/manage.html"
@@ -133,9 +132,7 @@ def _move_page(token, patient, visit, form, status=200, error=None):
             status=409 if error else 200,
             error=error or str(visits.refused_inside_cutoff(settings)),
         )
-    found = online_times(
-        patient, visit.appointment_type, now=now(), today=today(), settings=settings
-    )
+    offered = offer(patient, visit.appointment_type, now=now(), today=today(), settings=settings)
     return render_page(
         "patient_links/move.html",
         status=status,
@@ -143,7 +140,7 @@ def _move_page(token, patient, visit, form, status=200, error=None):
         form=form,
         first_name=patient.first_name,
         visit=describe(visit),
-        times=slot_choices(found.slots, clinic_zone()),
+        times=offered.times,
         error=error,
     )
 
@@ -166,18 +163,15 @@ def move(token):
         return problem
     patient, visit = resolved
     form = SlotForm()
-    if not form.validate():
+    picked = picked_time(form)
+    if picked is None:
         return _move_page(token, patient, visit, form, status=400)
-    picked = parse_slot(form.slot.data)
-    if picked is None:  # the form's validator refused it already
-        return redirect(request.path, 303)
-    chair_id, seconds = picked
     saved = commit(
         form,
         lambda: visits.move(
             visit,
-            chair_id=chair_id,
-            start_at=booking.from_epoch(seconds),
+            chair_id=picked.chair_id,
+            start_at=picked.start_at,
             now=now(),
             today=today(),
             settings=get_settings(),

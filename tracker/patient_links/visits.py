@@ -1,6 +1,7 @@
 """What a patient may do with a booked visit from its manage link: confirm, move, cancel (with
 a reason), or ask to be called. Each is audited with the actor "patient"; a cancelled or moved
-visit's pending reminders are retired at once (the sweep would do it too, later)."""
+visit's pending reminders are retired at once (the sweep would do it too, later), and the
+patient's calendar is updated by the usual notices (reminders/notices.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
+from .. import booking
 from ..extensions import db
 from ..models import Appointment, Chair, Reminder
+from ..reminders import notices
 from ..reminders.planning import close_pending
 from ..services import appointments as service
-from ..services import audit
+from ..services import audit, waitlist
+from ..services.clinic import clinic_zone
 from ..services.errors import RuleError
 from .holds import PATIENT, TAKEN, check_not_held, check_online_rules, serialise_chair
 
@@ -106,6 +110,15 @@ def cancel(appointment: Appointment, choice: str, *, now: datetime, settings) ->
         after={"reason": CANCEL_CHOICES[choice]},
     )
     retire_reminders(appointment, "appointment cancelled by the patient")
+    notices.visit_cancelled(appointment, now=now, settings=settings)  # their calendar updates
+    waitlist.offer_freed_block(
+        appointment.chair_id,
+        appointment.start_at,
+        freed_by=appointment.patient_id,
+        now=now,
+        today=booking.wall(now, clinic_zone()).date(),
+        settings=settings,
+    )
     db.session.flush()
     return code
 
@@ -132,13 +145,26 @@ def move(
     was_confirmed = appointment.status == "booked"
     try:
         moved = service.reschedule(
-            appointment, chair=chair, start_at=start_at, actor=PATIENT, reason="patient", now=now
+            appointment,
+            chair=chair,
+            start_at=start_at,
+            actor=PATIENT,
+            reason="patient",
+            now=now,
+            confirmed=was_confirmed or settings.online_bookings_confirmed,
         )
     except RuleError:
         raise RuleError(TAKEN, "slot") from None
-    if was_confirmed or settings.online_bookings_confirmed:
-        service.change_status(moved, "booked", actor=PATIENT, now=now)
     retire_reminders(appointment, "appointment moved by the patient")
+    notices.visit_moved(moved, now=now, settings=settings)
+    waitlist.offer_freed_block(
+        appointment.chair_id,
+        appointment.start_at,
+        freed_by=appointment.patient_id,
+        now=now,
+        today=today,
+        settings=settings,
+    )
     db.session.flush()
     log.info("appointment %s moved online to %s", appointment.id, moved.id)
     return moved

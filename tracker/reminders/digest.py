@@ -1,8 +1,9 @@
-"""The staff digest's content: how many unbooked due, overdue and lapsed patients the worklist holds."""
+"""The staff digest's content: how many unbooked due, overdue and lapsed patients the worklist
+holds, and how many things patients did from their own links since the last digest."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from ..extensions import db
 from .clock import Clock
@@ -17,10 +18,27 @@ class Digest:
 
     on: date
     totals: dict = field(default_factory=dict)  # status -> int
+    patient_actions: dict = field(default_factory=dict)  # booked_online, confirmed... -> int
 
     @property
     def total(self) -> int:
         return sum(self.totals.values())
+
+    @property
+    def actions_total(self) -> int:
+        return sum(self.patient_actions.values())
+
+    @property
+    def action_lines(self) -> list[tuple[str, int]]:
+        """(label, count) of each patient action, in the vocabulary's order."""
+        from ..vocabulary import PATIENT_ACTION
+
+        return [(PATIENT_ACTION[kind], self.patient_actions.get(kind, 0)) for kind in PATIENT_ACTION]
+
+    @property
+    def has_news(self) -> bool:
+        """Something to tell: unbooked patients, or patients who acted on their links."""
+        return self.total > 0 or self.actions_total > 0
 
 
 def build_digest(clock: Clock, settings) -> Digest:
@@ -34,4 +52,15 @@ def build_digest(clock: Clock, settings) -> Digest:
         if row.booked or row.status not in SECTIONS or row.window_opens is None:
             continue
         digest.totals[row.status] += 1
+    digest.patient_actions = patient_actions_since_last(clock, settings)
     return digest
+
+
+def patient_actions_since_last(clock: Clock, settings) -> dict:
+    """Patient actions from yesterday's digest hour to today's (each is counted once, by the
+    one digest that follows it)."""
+    from ..patient_links.staff_marks import count_actions
+
+    until = clock.at_local(clock.today, settings.digest_hour)
+    since = clock.at_local(clock.today - timedelta(days=1), settings.digest_hour)
+    return count_actions(since, until)

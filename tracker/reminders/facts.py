@@ -9,10 +9,10 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Course, Patient, Reminder, User
-from . import messages, notices
+from . import messages, notices, offers, reactivation
 from .clock import Clock
 from .digest import Digest, build_digest
-from .planning import WINDOW_KINDS, booked_courses, by_id, stale_reason
+from .planning import BOOKING_KINDS, WINDOW_KINDS, booked_courses, by_id, stale_reason
 
 
 def consent_problem(patient: Patient | None) -> str | None:
@@ -55,7 +55,7 @@ class BatchFacts:
         """(status, reason) when the row must not go out; None when it should."""
         if self.booked is None:  # one query for the batch (the settings arrive with the verdict)
             self.booked = booked_courses(
-                [r.course_id for r in self.reminders.values() if r.kind in WINDOW_KINDS and r.course_id],
+                [r.course_id for r in self.reminders.values() if r.kind in BOOKING_KINDS and r.course_id],
                 clock, settings)
         verdict = stale_reason(reminder, course=self.courses.get(reminder.course_id),
                                appointment=reminder.appointment, user=self.users.get(reminder.user_id),
@@ -63,8 +63,12 @@ class BatchFacts:
                                settings=settings)
         if verdict is None and reminder.kind != "staff_digest":
             problem = consent_problem(reminder.patient)
+            if problem is None and reminder.kind == reactivation.KIND:
+                problem = reactivation.stopped_problem(reminder.patient)
             if problem:
                 verdict = ("skipped", problem)
+            elif reminder.kind == offers.KIND:
+                verdict = offers.offer_verdict(reminder, clock)
         return verdict
 
     def digest(self, clock: Clock, settings) -> Digest:
@@ -81,10 +85,15 @@ class BatchFacts:
         if reminder.kind == "appointment":
             return messages.appointment_message(reminder, patient=reminder.patient,
                                                 appointment=reminder.appointment, settings=settings)
+        if reminder.kind == offers.KIND:
+            return offers.offer_message(reminder, patient=reminder.patient, settings=settings)
+        if reminder.kind == reactivation.KIND:
+            return reactivation.reactivation_message(reminder, patient=reminder.patient,
+                                                     course=self.courses[reminder.course_id], settings=settings)
         if reminder.kind in notices.NOTICE_KINDS:
             return notices.notice_message(reminder, patient=reminder.patient, appointment=reminder.appointment,
                                           clock=clock, settings=settings)
         digest = self.digest(clock, settings)
-        if digest.total == 0:
+        if not digest.has_news:
             return None
         return messages.digest_message(user=self.users[reminder.user_id], digest=digest, settings=settings)

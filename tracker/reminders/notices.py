@@ -20,19 +20,27 @@ from .clock import Clock
 
 log = logging.getLogger(__name__)
 
-NOTICE_KINDS = ("visit_booked", "visit_moved", "visit_cancelled")
+NOTICE_KINDS = ("visit_booked", "visit_moved", "visit_cancelled", "visit_booked_online")
+BOOKED_KINDS = ("visit_booked", "visit_booked_online")  # one "booked" notice per visit
 NOTICE_LABELS = {
     "visit_booked": "Visit booked",
+    "visit_booked_online": "Visit booked online",
     "visit_moved": "Visit moved",
     "visit_cancelled": "Visit cancelled",
 }
 SERIES_SUBJECT = "Your {count} visits, from {day}"
 SUBJECTS = {
     "visit_booked": "Your visit on {day} at {time}",
+    "visit_booked_online": "Your visit on {day} at {time}",
     "visit_moved": "New time for your visit: {day} at {time}",
     "visit_cancelled": "Cancelled: your visit on {day} at {time}",
 }
-ICS_METHODS = {"visit_booked": "REQUEST", "visit_moved": "REQUEST", "visit_cancelled": "CANCEL"}
+ICS_METHODS = {
+    "visit_booked": "REQUEST",
+    "visit_moved": "REQUEST",
+    "visit_cancelled": "CANCEL",
+    "visit_booked_online": "REQUEST",
+}
 ACTIVE = ("pending", "booked")
 CANCELLED = ("cancelled", "entered-in-error")
 PATIENT_KINDS_ABOUT_A_VISIT = ("appointment", *NOTICE_KINDS)
@@ -99,13 +107,13 @@ def _told_by(appointment: Appointment) -> list[int]:
     return [appointment.id] + ([appointment.series_first_id] if appointment.series_first_id else [])
 
 
-def _pending(kind: str, appointment_ids: list[int]) -> bool:
+def _pending(kinds: tuple[str, ...], appointment_ids: list[int]) -> bool:
     return (
         db.session.scalar(
             select(Reminder.id)
             .where(
                 Reminder.appointment_id.in_(appointment_ids),
-                Reminder.kind == kind,
+                Reminder.kind.in_(kinds),
                 Reminder.status.in_(("pending", "sending")),
             )
             .limit(1)
@@ -143,6 +151,12 @@ def visit_booked(appointment: Appointment, *, now: datetime, settings) -> bool:
     return _plan("visit_booked", appointment, now=now, settings=settings)
 
 
+def visit_booked_online(appointment: Appointment, *, now: datetime, settings) -> bool:
+    """Plan the confirmation of a visit the patient booked from their link (with its manage
+    link and the .ics); flush. Sent by the sweep like every notice: once, in the send hours."""
+    return _plan("visit_booked_online", appointment, now=now, settings=settings)
+
+
 def visit_moved(appointment: Appointment, *, now: datetime, settings) -> bool:
     """Plan the notice of a visit's new time; flush.
 
@@ -150,7 +164,7 @@ def visit_moved(appointment: Appointment, *, now: datetime, settings) -> bool:
     patient hears of the visit once. An earlier moved notice still waiting is retired by the
     sweep: its key names a time the visit no longer has.
     """
-    if _pending("visit_booked", _told_by(appointment)):
+    if _pending(BOOKED_KINDS, _told_by(appointment)):
         return False
     return _plan("visit_moved", appointment, now=now, settings=settings)
 
@@ -240,4 +254,5 @@ def notice_message(reminder, *, patient, appointment, clock: Clock, settings):
         time=time,
         visits=[{"day": style.day(v.start_at), "time": style.clock(v.start_at)} for v in visits],
         **links,
+        confirmed=appointment.status == "booked",
     )

@@ -19,10 +19,13 @@ from ..extensions import db
 from ..models import Appointment, Course, Reminder, User, utcnow
 from .clock import Clock
 from .notices import NOTICE_KINDS, stale_notice
+from .reactivation import KIND as REACTIVATION
+from .reactivation import desired_reactivations, stale_reactivation
 
 log = logging.getLogger(__name__)
 
 WINDOW_KINDS = ("window_upcoming", "window_closing")
+BOOKING_KINDS = WINDOW_KINDS + (REACTIVATION,)  # asking to book: retired once the course is booked
 REMINDABLE_APPOINTMENT_STATUSES = ("pending", "booked")
 CHUNK = 500
 
@@ -39,6 +42,7 @@ class Planned:
     course_id: int | None = None
     appointment_id: int | None = None
     anchor_date: date | None = None
+    waitlist_offer_id: int | None = None
 
 
 @dataclass
@@ -191,7 +195,7 @@ def insert_planned(rows: list[Planned]) -> int:
     now = utcnow()
     values = [dict(kind=r.kind, dedupe_key=r.dedupe_key, due_at=r.due_at, patient_id=r.patient_id,
                    user_id=r.user_id, course_id=r.course_id, appointment_id=r.appointment_id,
-                   anchor_date=r.anchor_date, status="pending", channel="email", attempts=0,
+                   anchor_date=r.anchor_date, waitlist_offer_id=r.waitlist_offer_id, status="pending", channel="email", attempts=0,
                    created_at=now, updated_at=now)
               for r in new_rows]
     stmt = insert(Reminder.__table__).on_conflict_do_nothing(
@@ -234,6 +238,10 @@ def stale_reason(reminder: Reminder, *, course, appointment, user, booked: bool,
         return None
     if reminder.kind in NOTICE_KINDS:
         return stale_notice(reminder, appointment=appointment, clock=clock)
+    if reminder.kind == "waitlist_offer":
+        return None  # the offer itself is checked when it is sent (reminders/facts.py)
+    if reminder.kind == REACTIVATION:
+        return stale_reactivation(reminder, course=course, booked=booked, settings=settings)
     if reminder.kind == "staff_digest":
         if user is None or not user.active or user.role != "frontdesk":
             return "cancelled", "staff account inactive or no longer front desk"
@@ -270,7 +278,7 @@ def reconcile(clock: Clock, settings, result: PlanResult) -> None:
                          columns=("status", "start_at"))
     users = by_id(User, {r.user_id for r in pending if r.user_id}, columns=("active", "role"))
     booked = booked_courses(
-        [r.course_id for r in pending if r.kind in WINDOW_KINDS and r.course_id], clock, settings)
+        [r.course_id for r in pending if r.kind in BOOKING_KINDS and r.course_id], clock, settings)
     for reminder in pending:
         course = courses.get(reminder.course_id)
         appointment = appointments.get(reminder.appointment_id)
@@ -341,6 +349,7 @@ def plan(clock: Clock, settings, *, include_digests: bool = True) -> PlanResult:
     """Insert what the facts call for, then retire what they no longer do; flush, no commit."""
     result = PlanResult()
     wanted = desired_window_reminders(clock, settings) + desired_appointment_reminders(clock, settings)
+    wanted += desired_reactivations(clock, settings)
     if include_digests:
         wanted += desired_digests(clock, settings)
     result.planned = insert_planned(wanted)

@@ -29,7 +29,7 @@ from ..services.clinic import get_settings
 from .clock import Clock
 from .facts import BatchFacts
 from .notices import NOTICE_KINDS
-from .planning import WINDOW_KINDS, count_patients_swept, plan
+from .planning import BOOKING_KINDS, count_patients_swept, plan
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def claimable(clock: Clock, real_now: datetime, *, retry_from: datetime | None =
         waited if retry_from is None else or_(waited, Reminder.updated_at < retry_from),
     ]
     if not clock.in_send_hours:
-        conditions.append(Reminder.kind.not_in(WINDOW_KINDS + NOTICE_KINDS))
+        conditions.append(Reminder.kind.not_in(BOOKING_KINDS + NOTICE_KINDS + ("waitlist_offer",)))
     if clock.patient_mail_held:  # no clinic phone yet: patient mail waits, the staff digest goes
         conditions.append(Reminder.kind == "staff_digest")
     return conditions

@@ -19,7 +19,8 @@ from ..saving import acting_user, commit, flash_errors, refused_status
 from ..security import roles_required
 from ..services import appointments as service
 from ..services import infusions as infusion_service
-from ..services.clinic import clinic_zone, get_settings
+from ..services import waitlist
+from ..services.clinic import clinic_today, clinic_zone, get_settings
 from ..services.errors import expect_version
 from .blueprint import bp
 from .forms import MoveForm, RescheduleForm, StatusForm
@@ -150,6 +151,7 @@ def move(appointment_id: int):
             clinician=clinician,
         )
         notices.visit_moved(moved.appointment, now=utcnow(), settings=get_settings())
+        _offer_freed(moved.from_chair_id, moved.from_start, moved.appointment.patient_id)
         state = "still confirmed" if moved.appointment.status == "booked" else "not yet confirmed"
         return Saved(
             moved.appointment,
@@ -190,6 +192,7 @@ def reschedule(appointment_id: int):
             clinician=clinician,
         )
         notices.visit_moved(booked, now=utcnow(), settings=get_settings())
+        _offer_freed(locked.chair_id, locked.start_at, locked.patient_id)
         return Saved(booked, f"Booked {request_style().when(booked.start_at)} on {chair.name}.")
 
     return booking_page(
@@ -273,6 +276,20 @@ def _mark(appointment: Appointment, to_status: str, reason: str | None) -> None:
     service.mark(appointment, to_status, actor=acting_user(), now=now, reason=reason)
     if appointment.status in notices.CANCELLED:
         notices.visit_cancelled(appointment, now=now, settings=get_settings())
+    if appointment.status == "cancelled":
+        _offer_freed(appointment.chair_id, appointment.start_at, appointment.patient_id)
+
+
+def _offer_freed(chair_id: int, start_at, patient_id: int) -> None:
+    """Offer a chair time that just freed to the waitlist (in the same transaction)."""
+    waitlist.offer_freed_block(
+        chair_id,
+        start_at,
+        freed_by=patient_id,
+        now=utcnow(),
+        today=clinic_today(),
+        settings=get_settings(),
+    )
 
 
 @bp.route("/appointments/<int:appointment_id>/entered-in-error", methods=["GET", "POST"])

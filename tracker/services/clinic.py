@@ -90,10 +90,15 @@ DOSE_CHANGE_WARN_RANGE = (1, 1000)  # percent of the last dose; the session form
 ONLINE_RANGES = {"online_min_notice_hours": (0, 720), "online_horizon_days": (1, 366),
                  "online_cutoff_hours": (0, 720)}
 ONLINE_FLAGS = ("online_late_cancel", "online_bookings_confirmed")
+# Reactivation (reminders/reactivation.py): how many messages at most (0: none), how many days apart.
+REACTIVATION_RANGES = {"reactivation_messages": (0, 10), "reactivation_interval_days": (1, 365)}
+# Waitlist (patient_links/waitlist.py): offers per freed chair block, and hours an offer stands.
+WAITLIST_RANGES = {"waitlist_offers": (1, 10), "waitlist_offer_hours": (1, 168)}
 # Staff sessions and logins
 IDLE_TIMEOUT_RANGE = (5, 720)  # minutes without activity before a session ends
 FLAG_FIELDS = ("two_factor_for_everyone",)
 SETTINGS_FIELDS = (tuple(TEXT_FIELDS) + NUMBER_FIELDS + tuple(ONLINE_RANGES) + ONLINE_FLAGS
+                   + tuple(REACTIVATION_RANGES) + tuple(WAITLIST_RANGES)
                    + tuple(CHOICE_FIELDS) + ("recall_quiet_days",) + ("idle_timeout_minutes",)
                    + FLAG_FIELDS)
 DOSE_PLACES = Decimal("0.001")
@@ -158,7 +163,8 @@ def _check(values: dict) -> None:
             raise RuleError(f"Enter a number from {low} to {high}.", name)
     if values["send_hours_start"] >= values["send_hours_end"]:
         raise RuleError("The sending hours must end after they start.", "send_hours_end")
-    for name, (low, high) in ONLINE_RANGES.items():
+    for name, (low, high) in (*ONLINE_RANGES.items(), *REACTIVATION_RANGES.items(),
+                              *WAITLIST_RANGES.items()):
         if not isinstance(values[name], int) or not low <= values[name] <= high:
             raise RuleError(f"Enter a number from {low} to {high}.", name)
     low, high = IDLE_TIMEOUT_RANGE

@@ -1,8 +1,10 @@
-"""The recall log: calls to patients about their next visit, logged and read back.
+"""The recall log: calls to patients about their next visit, logged and read back, with the
+messages asking overdue patients to book again (reactivation, planned by the reminder sweep).
 
-The one writer of outreach_attempts. An attempt belongs to the patient and to the open
-course it was made for; it is never deleted. The worklist sorts patients called in the last
-`recall_quiet_days` below the others (worklist/queries.py reads `called_since`).
+The one writer of outreach_attempts, and of a patient's "stop the reactivation messages". An
+attempt belongs to the patient and to the open course it was made for; it is never deleted.
+The worklist sorts patients called in the last `recall_quiet_days` below the others
+(worklist/queries.py reads `called_since`).
 """
 
 import logging
@@ -10,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select, update
 
 from ..extensions import db
-from ..models import OPEN_STATES, Course, OutreachAttempt, Patient
+from ..models import OPEN_STATES, Course, OutreachAttempt, Patient, Reminder, WaitlistEntry
 from ..validators import CONTROL_RE
 from . import audit
 from .errors import RuleError
@@ -30,6 +32,24 @@ OUTCOME_LABELS = {
 }
 MAX_NOTE_LENGTH = 500
 PATIENT_PAGE_ATTEMPTS = 20
+REACTIVATION = "reactivation"  # the outbox kind (tracker/reminders/reactivation.py)
+MESSAGE_LABELS = {
+    "pending": "Email asking to book: waiting to send",
+    "sending": "Email asking to book: sending",
+    "sent": "Email asking to book: sent",
+    "failed": "Email asking to book: could not be sent",
+    "skipped": "Email asking to book: not sent",
+    "cancelled": "Email asking to book: withdrawn",
+}
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One line of a patient's outreach log: a call, or a message asking them to book."""
+
+    at: datetime
+    label: str
+    note: str
 
 
 @dataclass(frozen=True)
@@ -129,6 +149,19 @@ def contact_columns():
         .where(OutreachAttempt.course_id == Course.id)
         .scalar_subquery()
         .label("calls"),
+        select(func.count())
+        .where(
+            Reminder.patient_id == Course.patient_id,
+            Reminder.kind == REACTIVATION,
+            Reminder.anchor_date == Course.anchor_date,
+            Reminder.status == "sent",
+        )
+        .scalar_subquery()
+        .label("messages_sent"),
+        select(WaitlistEntry.id)
+        .where(WaitlistEntry.patient_id == Course.patient_id, WaitlistEntry.ended_at.is_(None))
+        .exists()
+        .label("on_waitlist"),
     )
 
 
@@ -142,3 +175,61 @@ def patient_attempts(patient_id: int, limit: int = PATIENT_PAGE_ATTEMPTS) -> lis
             .limit(limit)
         )
     )
+
+
+def outreach_log(patient_id: int, limit: int = PATIENT_PAGE_ATTEMPTS) -> list[LogEntry]:
+    """The patient's calls and messages asking them to book, newest first (two queries)."""
+    calls = [
+        LogEntry(attempt.at, OUTCOME_LABELS.get(attempt.outcome, attempt.outcome), attempt.note)
+        for attempt in patient_attempts(patient_id, limit)
+    ]
+    rows = db.session.execute(
+        select(Reminder.status, Reminder.sent_at, Reminder.due_at, Reminder.skip_reason)
+        .where(Reminder.patient_id == patient_id, Reminder.kind == REACTIVATION)
+        .order_by(Reminder.id.desc())
+        .limit(limit)
+    ).all()
+    messages = [
+        LogEntry(row.sent_at or row.due_at, MESSAGE_LABELS[row.status], row.skip_reason or "")
+        for row in rows
+    ]
+    return sorted(calls + messages, key=lambda entry: entry.at, reverse=True)[:limit]
+
+
+def set_reactivation_stopped(patient_id: int, stopped: bool, *, actor, now: datetime) -> Patient:
+    """Stop (or restart) the messages asking the patient to book again; a waiting one is
+    withdrawn at once. Audited; flushes. RuleError when the patient is not on file."""
+    patient = db.session.get(Patient, patient_id)
+    if patient is None:
+        raise RuleError("This patient is not on file any more.", None)
+    before = audit.snapshot(patient, ("reactivation_stopped_at",))
+    if stopped == (patient.reactivation_stopped_at is not None):
+        return patient
+    patient.reactivation_stopped_at = now if stopped else None
+    if stopped:
+        db.session.execute(
+            update(Reminder)
+            .where(
+                and_(
+                    Reminder.patient_id == patient_id,
+                    Reminder.kind == REACTIVATION,
+                    Reminder.status == "pending",
+                )
+            )
+            .values(status="cancelled", skip_reason="messages stopped by staff")
+            .execution_options(synchronize_session=False)
+        )
+    db.session.flush()
+    audit.record(
+        actor,
+        entity="patient",
+        entity_id=patient.id,
+        patient_id=patient.id,
+        action="update",
+        before=before,
+        after=audit.snapshot(patient, ("reactivation_stopped_at",)),
+    )
+    log.info(
+        "reactivation messages %s for patient %s", "stopped" if stopped else "restarted", patient.id
+    )
+    return patient

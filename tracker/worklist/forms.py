@@ -66,3 +66,16 @@ class CallForm(FlaskForm):
     def validate_outcome(self, field):
         if field.data not in OUTCOME_LABELS:
             raise ValidationError("Choose what happened on the call.")
+
+
+class ReactivationForm(FlaskForm):
+    """Stop (or restart) the emails asking one patient to book again: the button's value."""
+
+    stop = SelectField("Emails asking to book", choices={"yes": "Stop them", "no": "Restart them"},
+                       validators=[InputRequired(message="Choose whether to stop the emails.")])
+
+
+class WaitlistAddForm(FlaskForm):
+    """Put a patient on the waitlist from the worklist: a button, and the page to go back to."""
+
+    next = HiddenField()

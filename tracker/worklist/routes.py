@@ -18,11 +18,13 @@ from ..extensions import db
 from ..models import Patient, utcnow
 from ..saving import acting_user, save
 from ..security import local_path
-from ..services import outreach, search
+from ..services import outreach, search, waitlist
 from ..vocabulary import MAINTENANCE_STATUS as STATUS_LABELS
 from ..services.clinic import clinic_today, get_settings
+from ..services.courses import open_course_for
+from ..services.errors import RuleError
 from ..status import clock_for, stream
-from .forms import CallForm, UpcomingFilterForm, WorklistFilterForm
+from .forms import CallForm, ReactivationForm, UpcomingFilterForm, WaitlistAddForm, WorklistFilterForm
 from .queries import URGENCY, export_rows, upcoming_page, worklist_page
 
 bp = Blueprint("worklist", __name__, url_prefix="/worklist")
@@ -54,6 +56,10 @@ class WorklistRow:
     urgency: str  # "overdue by 12 days", "9 days left" ...
     called: bool  # called in the clinic's quiet days: sorted below the others
     last_contact: Optional[outreach.LastContact]
+    messages_sent: int = 0  # emails asking to book again (reactivation) for this window
+    no_response: bool = False  # all of them sent, still not booked
+    on_waitlist: bool = False  # waiting for an earlier time (services/waitlist.py)
+
 
     @property
     def status_label(self) -> str:
@@ -81,14 +87,16 @@ def _last_contact(row) -> Optional[outreach.LastContact]:
     return outreach.LastContact(row.last_contact_at, row.last_contact_outcome, row.calls)
 
 
-def _rows(items, zone: ZoneInfo, today: date) -> list[WorklistRow]:
+def _rows(items, zone: ZoneInfo, today: date, most_messages: int = 0) -> list[WorklistRow]:
+    """`most_messages`: the clinic's number of reactivation messages (0: none are sent)."""
     return [WorklistRow(r.patient_id, r.mrn, f"{r.last_name}, {r.first_name}", r.status,
                         r.anchor_date, r.window_opens, r.window_closes, r.last_qualifying_on,
                         bool(r.booked),
                         r.next_appointment.astimezone(zone) if r.next_appointment else None,
                         r.date_of_birth, r.phone,
                         urgency(r.status, today, r.window_closes, r.last_qualifying_on),
-                        bool(r.called), _last_contact(r))
+                        bool(r.called), _last_contact(r), r.messages_sent,
+                        0 < most_messages <= r.messages_sent and not r.booked, bool(r.on_waitlist))
             for r in items]
 
 
@@ -103,7 +111,8 @@ def _links() -> dict[str, tuple[str, str]]:
     """
     return {name: tuple(url_for(endpoint, patient_id=_ID_MARK).split(str(_ID_MARK), 1))
             for name, endpoint in (("patient", "patients.detail"), ("book", "schedule.book"),
-                                   ("call", "worklist.log_call"))}
+                                   ("call", "worklist.log_call"),
+                                   ("waitlist", "worklist.add_to_waitlist"))}
 
 
 def _search(form: WorklistFilterForm, settings, today: date) -> search.SearchQuery | None:
@@ -131,7 +140,8 @@ def index():
                          called_since=outreach.called_since(clock.on, settings.recall_quiet_days, zone),
                          not_called_only=form.not_called_only)
     return render_template("worklist/index.html", form=form, page=page, today=clock.on,
-                           rows=_rows(page.items, zone, clock.on), links=_links(),
+                           rows=_rows(page.items, zone, clock.on, settings.reactivation_messages),
+                           links=_links(),
                            urgency=URGENCY, labels=STATUS_LABELS, zone=zone,
                            quiet_days=settings.recall_quiet_days, outcomes=outreach.OUTCOME_LABELS,
                            back=request.full_path.rstrip("?"),
@@ -221,10 +231,81 @@ def log_call(patient_id: int):
     return save(form, change, message=message, to=back, refused_to=back)
 
 
+@bp.post("/<int:patient_id>/reactivation")
+@login_required
+def reactivation(patient_id: int):
+    """Stop or restart the emails asking this patient to book again; back to their page."""
+    form = ReactivationForm()
+    back = url_for("patients.detail", patient_id=patient_id)
+    stop = form.stop.data == "yes"
+
+    def change():
+        return outreach.set_reactivation_stopped(patient_id, stop, actor=acting_user(), now=utcnow())
+
+    done = "Emails asking to book again are stopped." if stop else "Emails asking to book again are back on."
+    return save(form, change, message=done, to=back, refused_to=back)
+
+
 @bp.app_template_global()
 def patient_calls(patient) -> list:
-    """A patient's latest calls, newest first (one query), for the patient page."""
-    return outreach.patient_attempts(patient.id)
+    """A patient's latest calls and emails asking to book, newest first, for the patient page."""
+    return outreach.outreach_log(patient.id)
+
+
+@bp.get("/waitlist")
+@login_required
+def waitlist_page():
+    """Who is waiting for an earlier time (longest first), and every offer made, newest first."""
+    entries, offers = waitlist.staff_lists(utcnow())
+    return render_template("worklist/waitlist.html", entries=entries, offers=offers,
+                           weekday_names=WEEKDAY_NAMES, form=WaitlistAddForm(formdata=None))
+
+
+@bp.post("/<int:patient_id>/waitlist")
+@login_required
+def add_to_waitlist(patient_id: int):
+    """Put a patient on the waitlist from their worklist row (every weekday); back to the list."""
+    form = WaitlistAddForm()
+    back = local_path(form.next.data) or url_for(".index")
+
+    def change():
+        patient = db.session.get(Patient, patient_id)
+        if patient is None:
+            raise RuleError("This patient is not on file any more.", None)
+        return waitlist.join(patient, open_course_for(patient_id), "0123456", actor=acting_user(),
+                             now=utcnow())
+
+    def message(entry) -> str:
+        patient = db.session.get(Patient, entry.patient_id)
+        return f"{patient.full_name} is on the waitlist for an earlier time."
+
+    return save(form, change, message=message, to=back, refused_to=back)
+
+
+@bp.post("/waitlist/<int:entry_id>/remove")
+@login_required
+def remove_from_waitlist(entry_id: int):
+    """Take a patient off the waitlist (their place is kept as ended); back to the waitlist."""
+    form = WaitlistAddForm()
+    back = url_for(".waitlist_page")
+
+    def change():
+        return waitlist.remove(entry_id, actor=acting_user(), now=utcnow())
+
+    def message(entry) -> str:
+        patient = db.session.get(Patient, entry.patient_id)
+        return f"{patient.full_name} is off the waitlist."
+
+    return save(form, change, message=message, to=back, refused_to=back)
+
+
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@bp.app_template_global()
+def reactivation_form() -> ReactivationForm:
+    """The form of the patient page's stop/restart button."""
+    return ReactivationForm(formdata=None)
 
 
 @bp.app_template_global()

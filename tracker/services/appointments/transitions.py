@@ -114,15 +114,16 @@ def can_reschedule(appointment: Appointment) -> bool:
 
 def reschedule(appointment: Appointment, *, chair: Chair, start_at: datetime, actor, reason: str,
                appointment_type: AppointmentType | None = None, clinician: User | None = None,
-               now: datetime | None = None) -> Appointment:
-    """Cancel the appointment (with its reason) and book a new one linked to it."""
+               now: datetime | None = None, confirmed: bool = False) -> Appointment:
+    """Cancel the appointment (with its reason) and book a new one linked to it (`confirmed`:
+    booked as confirmed, as book() does)."""
     if not can_reschedule(appointment):
         raise RuleError("Only a booked appointment can be rescheduled.", None)
     patient = db.session.get(Patient, appointment.patient_id)
     change_status(appointment, "cancelled", actor=actor, reason=reason, now=now)
     return book(patient, appointment_type=appointment_type or appointment.appointment_type,
                 chair=chair, start_at=start_at, actor=actor, clinician=clinician,
-                notes=appointment.notes, rescheduled_from=appointment, now=now)
+                notes=appointment.notes, rescheduled_from=appointment, now=now, confirmed=confirmed)
 
 
 COMPLETABLE = ("booked", "arrived")
