@@ -97,7 +97,7 @@ def _assert_each_reads_well(playwright_browser, messages, name: str) -> None:
 def _notice_messages(app_ctx) -> list:
     """Every notice about a visit: booked, a series booked at once, moved, cancelled by the
     clinic (through the outbox), and the self-booking confirmation and the links email."""
-    from tracker.patient_links.messages import confirmation_message, links_message
+    from tracker.patient_links.messages import links_message
     from tracker.reminders import notices
     from tracker.services import appointments as service
 
@@ -139,11 +139,11 @@ def _notice_messages(app_ctx) -> list:
     notices.visit_cancelled(visit, now=now, settings=settings)
     db.session.commit()
     run_sweep(clock=clock, manual=True)
-    sent = written_messages(app_ctx)
     second = book(patient, course, local(date(2026, 5, 27), 14))
+    notices.visit_booked_online(second, now=now, settings=settings)
     db.session.commit()
-    return sent + [
-        confirmation_message(second, patient, settings),
+    run_sweep(clock=clock, manual=True)
+    return written_messages(app_ctx) + [
         links_message(patient, settings, visits=[second], course=course),
     ]
 

@@ -110,6 +110,7 @@ def test_every_page_is_accessible_local_and_narrow(journey, live_app, playwright
                "reading_id": reading.id, "measure_id": measure.id, "instrument": "phq9",
                "endpoint_id": hook.id,
                "token": make_token(patient.id), **patient_link_ids(live_app, patient, appointment)}
+        db.session.commit()  # the hold and the waitlist offer the links point at
         email = admin.email
     urls = page_urls(live_app, ids)
 
