@@ -63,12 +63,16 @@ def patient_link_ids(app, patient, appointment) -> dict:
         manage = {"token": link_token("manage", patient.id, appointment.id)}
     from tracker.models import WaitlistEntry, WaitlistOffer
 
+    # Offers are made on chairs and types the clinic books online.
+    appointment.chair.bookable_online = appointment.appointment_type.bookable_online = True
+
     entry = WaitlistEntry(patient_id=patient.id, course_id=course.id, added_by="patient")
     db.session.add(entry)
     db.session.flush()
     offer = WaitlistOffer(entry_id=entry.id, patient_id=patient.id, chair_id=appointment.chair_id,
                           appointment_type_id=appointment.appointment_type_id,
-                          start_at=appointment.start_at + timedelta(days=3),
+                          # Late in the day: the pages that book the first free time leave it free.
+                          start_at=appointment.start_at + timedelta(days=3, hours=6),
                           expires_at=utcnow() + timedelta(days=1))
     db.session.add(offer)
     db.session.flush()
