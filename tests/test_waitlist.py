@@ -237,7 +237,7 @@ def test_staff_see_the_waitlist_and_every_offer_and_add_a_patient(mail_app, smtp
     added = client.post(f"/worklist/{extra_id}/waitlist", data={"next": "/worklist/"})
     assert added.status_code == 303
     assert "Latecomer, Quinn" in client.get("/worklist/waitlist").get_data(as_text=True)
-    assert client.post("/worklist/999999/waitlist", data={}).status_code == 303
+    assert client.post("/worklist/999999/waitlist", data={}).status_code == 404  # no such patient
     listed = client.get("/worklist/").get_data(as_text=True)
     quinn = listed[listed.index("Latecomer, Quinn") :].split("</tr>")[0]
     xavi = listed[listed.index("Xavi") :].split("</tr>")[0]

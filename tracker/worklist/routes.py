@@ -217,6 +217,7 @@ def _iso(day: Optional[date]) -> str:
 @login_required
 def log_call(patient_id: int):
     """Log a call from a worklist row in one step; back to the same page of the list."""
+    db.get_or_404(Patient, patient_id)
     form = CallForm()
     back = local_path(form.next.data) or url_for(".index")
 
@@ -235,6 +236,7 @@ def log_call(patient_id: int):
 @login_required
 def reactivation(patient_id: int):
     """Stop or restart the emails asking this patient to book again; back to their page."""
+    db.get_or_404(Patient, patient_id)
     form = ReactivationForm()
     back = url_for("patients.detail", patient_id=patient_id)
     stop = form.stop.data == "yes"
@@ -265,6 +267,7 @@ def waitlist_page():
 @login_required
 def add_to_waitlist(patient_id: int):
     """Put a patient on the waitlist from their worklist row (every weekday); back to the list."""
+    db.get_or_404(Patient, patient_id)
     form = WaitlistAddForm()
     back = local_path(form.next.data) or url_for(".index")
 
