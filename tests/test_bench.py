@@ -2,6 +2,7 @@
 
 Timings are never asserted here; only that the bench runs and says every figure by name.
 """
+
 import csv
 import os
 import subprocess
@@ -15,10 +16,25 @@ from bench.generate import INFUSION_COLUMNS, PATIENT_COLUMNS, PLANS, plan_for, w
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIGURES = (
-    "import_s", "import_peak_rss_mb", "due_s", "due_peak_rss_mb", "due_ratio", "worklist_p50_ms",
-    "worklist_p95_ms", "worklist_ratio", "worklist_rps", "worklist_rps_ratio", "sweep_s",
-    "sweep_msgs_per_s", "slots_ms", "api_appointments_p50_ms", "growth_due", "growth_sweep",
-    "selfbook_p50_ms", "selfbook_p95_ms", "fhir_slots_p50_ms",
+    "import_s",
+    "import_peak_rss_mb",
+    "due_s",
+    "due_peak_rss_mb",
+    "due_ratio",
+    "worklist_p50_ms",
+    "worklist_p95_ms",
+    "worklist_ratio",
+    "worklist_rps",
+    "worklist_rps_ratio",
+    "sweep_s",
+    "sweep_msgs_per_s",
+    "slots_ms",
+    "api_appointments_p50_ms",
+    "growth_due",
+    "growth_sweep",
+    "selfbook_p50_ms",
+    "selfbook_p95_ms",
+    "fhir_slots_p50_ms",
 )
 
 
@@ -42,7 +58,9 @@ def test_patient_plans_are_deterministic_and_cover_every_state():
     """The same patient number always gives the same plan; every planned state occurs."""
     first = [plan_for(n, BENCH_DATE) for n in range(1, 600)]
     again = [plan_for(n, BENCH_DATE) for n in range(1, 600)]
-    assert [(p.plan, p.anchor, p.sessions) for p in first] == [(p.plan, p.anchor, p.sessions) for p in again]
+    assert [(p.plan, p.anchor, p.sessions) for p in first] == [
+        (p.plan, p.anchor, p.sessions) for p in again
+    ]
     assert {p.plan for p in first} == set(PLANS)
     due = [p for p in first if p.plan == "due"]
     assert all(p.min_days <= (BENCH_DATE - p.anchor).days <= p.max_days for p in due)
@@ -54,12 +72,27 @@ def test_small_bench_run_prints_every_figure(tmp_path):
     env = dict(os.environ)
     env.pop("DATABASE_URL", None)
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--patients", "200", "--smoke", "--cache-dir", str(tmp_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,  # a guard against a hang, not a speed test (bench/ prints the figures)
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--patients",
+            "200",
+            "--smoke",
+            "--cache-dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,  # a guard against a hang, not a speed test (bench/ prints the figures)
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     lines = result.stdout.splitlines()
     for name in FIGURES:
-        assert any(line.startswith(f"{name}: ") for line in lines), f"{name} missing:\n{result.stdout}"
+        assert any(line.startswith(f"{name}: ") for line in lines), (
+            f"{name} missing:\n{result.stdout}"
+        )
     assert any(line.startswith("targets met: ") for line in lines)
     assert "Traceback" not in result.stderr
