@@ -140,6 +140,15 @@ ROUTES = {
     ("admin.settings", "GET"): (LOGIN, 403, 403, 200),
     ("admin.settings", "POST"): (LOGIN, 403, 403, 200),
     ("admin.audit", "GET"): (LOGIN, 403, 403, 200),
+    # esketamine REMS forms: clinicians only
+    ("rems.worklist", "GET"): (LOGIN, 403, 200, 200),
+    ("rems.form", "GET"): (LOGIN, 403, 200, 200),
+    ("rems.save_form", "POST"): (LOGIN, 403, 400, 400),
+    ("rems.filed", "POST"): (LOGIN, 403, 400, 400),  # no form written yet
+    ("rems.in_error", "GET"): (LOGIN, 403, 200, 200),
+    ("rems.in_error", "POST"): (LOGIN, 403, 400, 400),
+    ("rems.course", "GET"): (LOGIN, 403, 200, 200),
+    ("rems.course", "POST"): (LOGIN, 403, 303, 303),  # turned on (turning off needs a reason)
     ("monitoring.settings", "GET"): (LOGIN, 403, 403, 200),
     ("monitoring.settings", "POST"): (LOGIN, 403, 403, 400),
     ("schedule.chairs", "GET"): (LOGIN, 403, 403, 200),

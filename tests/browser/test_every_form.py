@@ -117,6 +117,28 @@ def code_from_the_page(form):
     form.get_by_label("Code shown by the app", exact=True).fill(pyotp.TOTP(secret).now())
 
 
+def rems_answers(form):
+    """The REMS form answered: dose, devices, lot, 125 minutes of monitoring, the pressures the
+    sheet lacks, and each yes/no question."""
+    from datetime import datetime
+
+    started = form.get_by_label("Monitoring started (clinic time)").input_value()
+    ended = datetime.strptime(started, "%Y-%m-%dT%H:%M") + timedelta(minutes=125)
+    form.get_by_label("Monitoring ended (clinic time)").fill(ended.strftime("%Y-%m-%dT%H:%M"))
+    form.get_by_label("Dose given (mg)").fill("56")
+    form.get_by_label("Number of devices (28 mg each)").select_option("2")
+    form.get_by_label("Lot number").fill("LOT-1")
+    for moment, (systolic, diastolic) in {
+        "before dosing": ("128", "82"),
+        "at about 40 minutes": ("140", "90"),
+        "at the end of monitoring": ("124", "78"),
+    }.items():
+        form.get_by_label(f"Systolic {moment} (mmHg)").fill(systolic)
+        form.get_by_label(f"Diastolic {moment} (mmHg)").fill(diastolic)
+    for question in ("Sedation", "Dissociation", "Respiratory depression", "Serious adverse event"):
+        form.get_by_role("group", name=question, exact=True).get_by_label("No").check()
+
+
 # (page endpoint, the form's submit button): a valid change a person could make.
 CHANGES = {
     ("api_tokens.index", "Issue token"): first_option("Acts as"),
@@ -154,6 +176,7 @@ CHANGES = {
     ("monitoring.reading_in_error", "Mark entered in error"): fill(
         "Why was this entered in error?", "Cuff slipped"
     ),
+    ("rems.form", "Save REMS form"): rems_answers,
     ("monitoring.settings", "Save monitoring settings"): fill(
         "Minutes between interval readings", "10"
     ),

@@ -8,6 +8,7 @@ from .clinical import (
 from .monitoring import (
     MEASURES, POSSIBLE_RANGES, READING_KINDS, MonitoringReading, MonitoringSettings, MonitoringSheet,
 )
+from .rems import RemsCourse, RemsForm
 from .outcomes import INSTRUMENTS, MEASURE_SOURCES, OutcomeMeasure
 from .outreach import OUTREACH_OUTCOMES, OutreachAttempt
 from .outbox import REMINDER_KINDS, REMINDER_STATUSES, Reminder, SchedulerHeartbeat
@@ -29,7 +30,7 @@ __all__ = [
     "Course", "Infusion", "INSTRUMENTS", "MEASURES", "MEASURE_SOURCES", "MonitoringReading",
     "MonitoringSettings", "MonitoringSheet", "OutcomeMeasure", "POSSIBLE_RANGES", "READING_KINDS", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OUTREACH_OUTCOMES",
     "OpeningHours", "OutreachAttempt", "PageHit", "Patient", "REMINDER_KINDS", "REMINDER_STATUSES",
-    "ROLES", "RecoveryCode", "Reminder", "SchedulerHeartbeat", "SlotHold",
+    "ROLES", "RecoveryCode", "RemsCourse", "RemsForm", "Reminder", "SchedulerHeartbeat", "SlotHold",
     "StaffSession",
     "UTCDateTime", "User", "WaitlistEntry", "WaitlistOffer", "utcnow",
 ]
