@@ -2,6 +2,7 @@
 
 from . import (  # noqa: F401  (each registers its views on bp)
     book_views,
+    checklist_views,
     bp,  # noqa: F401
     offer_views,
     resend_views,
