@@ -18,7 +18,6 @@ from tracker.services.errors import RuleError
 from .factories import make_user
 from .patient_link_fixtures import (
     assert_no_clinical_words,
-    csrf_token,
     due_patient,
     open_clinic,
     snapshot,
@@ -68,8 +67,15 @@ def test_a_new_appointment_type_starts_with_the_defaults(app_ctx):
     admin = make_user(role="admin")
     kind = save_appointment_type(
         None,
-        {"name": "Booster 1 h", "prep_min": 15, "infusion_min": 60, "recovery_min": 45,
-         "for_series": False, "active": True, "bookable_online": False},
+        {
+            "name": "Booster 1 h",
+            "prep_min": 15,
+            "infusion_min": 60,
+            "recovery_min": 45,
+            "for_series": False,
+            "active": True,
+            "bookable_online": False,
+        },
         actor=admin,
     )
     assert [i.label for i in checklist.items_for(kind.id)][1] == "Driver"
@@ -94,9 +100,10 @@ def test_answers_are_stored_and_audited_with_who_gave_them(app_ctx):
     assert all(a.patient_id == patient.id for a in audits)
     assert checklist.record_answers(appointment, given, actor="patient") == 0
     staff = make_user(role="frontdesk", email="desk@example.test")
-    assert checklist.record_answers(
-        appointment, {driver.id: checklist.Answer(False)}, actor=staff
-    ) == 1
+    assert (
+        checklist.record_answers(appointment, {driver.id: checklist.Answer(False)}, actor=staff)
+        == 1
+    )
     row = checklist.answers_for(appointment.id)[driver.id]
     assert row.answer is False and row.driver_name is None and row.answered_by == staff.email
     last = _audits()[-1]
@@ -150,7 +157,9 @@ def test_a_cancelled_visit_takes_no_answers(app_ctx):
     """Answers are for a visit still to come."""
     _, _, appointment, items = _booked_visit(status="cancelled")
     with pytest.raises(RuleError):
-        checklist.record_answers(appointment, {items[0].id: checklist.Answer(True)}, actor="patient")
+        checklist.record_answers(
+            appointment, {items[0].id: checklist.Answer(True)}, actor="patient"
+        )
 
 
 def test_state_counts_yes_answers_and_flags_no_driver(app_ctx):
@@ -239,7 +248,9 @@ def test_patient_page_refuses_a_bad_phone_and_a_foreign_question(app, client):
     assert bad.status_code == 400
     assert f'id="driver_phone_{ids["Driver"]}-error"' in html and "Enter a phone number" in html
     with app.app_context():
-        series = db.session.scalars(select(AppointmentType).where(AppointmentType.name == "Series 4 h")).one()
+        series = db.session.scalars(
+            select(AppointmentType).where(AppointmentType.name == "Series 4 h")
+        ).one()
         foreign = checklist.items_for(series.id)[0].id
     refused = client.post(url, data={f"answer_{ids['Fasting']}": "yes", f"answer_{foreign}": "yes"})
     assert refused.status_code == 400
@@ -330,21 +341,32 @@ def test_admin_adds_and_changes_questions(app, client, login_as):
     assert "Maintenance 40 min" in page and "Medicine holds" in page
     added = client.post(
         "/schedule/checklist-items",
-        data={"new-appointment_type_id": type_id, "new-label": "Clothes",
-              "new-prompt": "I will wear loose, warm clothes.", "new-position": 5,
-              "new-active": "y"},
+        data={
+            "new-appointment_type_id": type_id,
+            "new-label": "Clothes",
+            "new-prompt": "I will wear loose, warm clothes.",
+            "new-position": 5,
+            "new-active": "y",
+        },
     )
     assert added.status_code == 303
     empty = client.post(
         "/schedule/checklist-items",
-        data={"new-appointment_type_id": type_id, "new-label": "", "new-prompt": "x",
-              "new-position": 6},
+        data={
+            "new-appointment_type_id": type_id,
+            "new-label": "",
+            "new-prompt": "x",
+            "new-position": 6,
+        },
     )
     assert empty.status_code == 400
     changed = client.post(
         f"/schedule/checklist-items/{first}",
-        data={f"item{first}-label": "Fasting", f"item{first}-prompt": "Nothing to eat for 8 hours.",
-              f"item{first}-position": 1},
+        data={
+            f"item{first}-label": "Fasting",
+            f"item{first}-prompt": "Nothing to eat for 8 hours.",
+            f"item{first}-position": 1,
+        },
     )
     assert changed.status_code == 303
     with app.app_context():

@@ -201,8 +201,14 @@ def test_checklist_page_and_its_reminder_are_free_of_clinical_words(app):
     client = app.test_client()
     pages = [client.get(url)]
     pages.append(
-        client.post(url, data={f"answer_{driver}": "yes", f"driver_name_{driver}": "Sam",
-                               f"driver_phone_{driver}": "no"})
+        client.post(
+            url,
+            data={
+                f"answer_{driver}": "yes",
+                f"driver_name_{driver}": "Sam",
+                f"driver_phone_{driver}": "no",
+            },
+        )
     )
     saved = client.post(url, data={f"answer_{driver}": "no"})
     pages.append(client.get(saved.headers["Location"]))

@@ -54,7 +54,9 @@ def checklist_form(items, stored=None, formdata=None, *, from_request: bool = Fa
         setattr(
             ChecklistForm,
             answer_field(item.id),
-            RadioField(item.prompt, choices=CHOICES, validate_choice=False, validators=[Optional()]),
+            RadioField(
+                item.prompt, choices=CHOICES, validate_choice=False, validators=[Optional()]
+            ),
         )
         if item.asks_driver:
             setattr(

@@ -19,9 +19,17 @@ depends_on = None
 # The defaults as they were when this migration was written (services/checklist.py may change
 # later; a migration keeps its own copy).
 DEFAULT_ITEMS = (
-    ("Fasting", "I will have nothing to eat for 6 hours before my visit (clear drinks until 2 hours before).", False),
+    (
+        "Fasting",
+        "I will have nothing to eat for 6 hours before my visit (clear drinks until 2 hours before).",
+        False,
+    ),
     ("Driver", "An adult will take me home after my visit.", True),
-    ("Medicine holds", "I have paused the medicines the clinic asked me to pause before my visit.", False),
+    (
+        "Medicine holds",
+        "I have paused the medicines the clinic asked me to pause before my visit.",
+        False,
+    ),
     ("No alcohol", "I will have no alcohol for 24 hours before my visit.", False),
 )
 

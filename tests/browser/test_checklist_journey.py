@@ -86,7 +86,9 @@ def test_patient_answers_from_the_reminder_and_the_front_desk_sees_it(
     assert "checklist 4 of 4" in block.inner_text()
     shoot(desk, "day-sheet-checklist")
     block.get_by_role("link", name=re.compile("Robin")).first.click()
-    assert desk.get_by_role("heading", name=re.compile("Pre-visit checklist: checklist 4 of 4")).is_visible()
+    assert desk.get_by_role(
+        "heading", name=re.compile("Pre-visit checklist: checklist 4 of 4")
+    ).is_visible()
     assert "Sam Lee" in desk.content() and "the patient, online" in desk.content()
     desk.get_by_role("link", name="Record answers taken by phone").click()
     shoot(desk, "staff-checklist")
@@ -117,7 +119,14 @@ def test_admin_edits_the_questions(live_app, page, journey, staff):
     journey.check("checklist items")
     shoot(page, "admin-checklist-items")
     form = page.locator("form.checklist-item-form", has_text="No alcohol").first
-    form.get_by_label("Question the patient answers").fill("I will have no alcohol for 48 hours before my visit.")
-    form.get_by_role("button", name="Save No alcohol").click()
+    form.get_by_label("Question the patient answers").fill(
+        "I will have no alcohol for 48 hours before my visit."
+    )
+    form.get_by_role("button", name="Save No alcohol (Maintenance 40 min)").click()
     assert page.get_by_text("Question saved.").is_visible()
-    assert page.get_by_label("Question the patient answers").nth(3).input_value().endswith("48 hours before my visit.")
+    assert (
+        page.get_by_label("Question the patient answers")
+        .nth(3)
+        .input_value()
+        .endswith("48 hours before my visit.")
+    )

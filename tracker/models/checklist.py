@@ -2,7 +2,6 @@
 appointment's answers (from staff by phone or from the patient's own link)."""
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -48,8 +47,8 @@ class ChecklistAnswer(db.Model):  # type: ignore[name-defined]
     )
     item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id", ondelete="CASCADE"))
     answer: Mapped[bool]
-    driver_name: Mapped[Optional[str]] = mapped_column(String(DRIVER_NAME_MAX))
-    driver_phone: Mapped[Optional[str]] = mapped_column(String(DRIVER_PHONE_MAX))
+    driver_name: Mapped[str | None] = mapped_column(String(DRIVER_NAME_MAX))
+    driver_phone: Mapped[str | None] = mapped_column(String(DRIVER_PHONE_MAX))
     answered_by: Mapped[str] = mapped_column(String(254))  # a staff email or "patient"
     answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -79,7 +79,9 @@ def save_checklist(token):
         return _page(token, patient, visit, form, status=400)
     saved = commit(
         form,
-        lambda: checklist_service.record_answers(visit, form.answers(request.form), actor="patient"),
+        lambda: checklist_service.record_answers(
+            visit, form.answers(request.form), actor="patient"
+        ),
     )
     if saved is None:
         return _page(token, patient, visit, form, status=400)

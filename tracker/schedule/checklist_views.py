@@ -59,14 +59,14 @@ def checklist_items():
     if request.method == "GET":
         return _items_page()
     form = ChecklistItemForm(prefix="new")
-    form.appointment_type_id.choices = _type_choices(
-        db.session.scalars(select(AppointmentType))
-    )
+    form.appointment_type_id.choices = _type_choices(db.session.scalars(select(AppointmentType)))
 
     def add():
         values = {name: getattr(form, name).data for name in ITEM_VALUES}
         return service.save_item(
-            None, dict(values, appointment_type_id=form.appointment_type_id.data), actor=acting_user()
+            None,
+            dict(values, appointment_type_id=form.appointment_type_id.data),
+            actor=acting_user(),
         )
 
     saved = save(

@@ -23,9 +23,17 @@ log = logging.getLogger(__name__)
 # The items a new appointment type starts with (and existing ones got by migration): neutral
 # words only, as patients read them in plain email and on shared screens. The clinic edits them.
 DEFAULT_ITEMS = (
-    ("Fasting", "I will have nothing to eat for 6 hours before my visit (clear drinks until 2 hours before).", False),
+    (
+        "Fasting",
+        "I will have nothing to eat for 6 hours before my visit (clear drinks until 2 hours before).",
+        False,
+    ),
     ("Driver", "An adult will take me home after my visit.", True),
-    ("Medicine holds", "I have paused the medicines the clinic asked me to pause before my visit.", False),
+    (
+        "Medicine holds",
+        "I have paused the medicines the clinic asked me to pause before my visit.",
+        False,
+    ),
     ("No alcohol", "I will have no alcohol for 24 hours before my visit.", False),
 )
 # A phone number as people write it: digits with spaces, dots, dashes, brackets, a leading +.
@@ -123,7 +131,10 @@ def save_item(item: ChecklistItem | None, values: Mapping, *, actor) -> Checklis
         raise RuleError("Enter the question the patient answers.", "prompt")
     if len(values["prompt"]) > PROMPT_MAX:
         raise RuleError(f"Keep the question to {PROMPT_MAX} characters.", "prompt")
-    if item is None and db.session.get(AppointmentType, values.get("appointment_type_id") or 0) is None:
+    if (
+        item is None
+        and db.session.get(AppointmentType, values.get("appointment_type_id") or 0) is None
+    ):
         raise RuleError("Choose an appointment type.", "appointment_type_id")
     before = audit.snapshot(item, ITEM_FIELDS) if item else None
     if item is None:
@@ -158,7 +169,9 @@ def _checked(item: ChecklistItem, given: Answer) -> Answer:
     name = (given.driver_name or "").strip()
     phone = (given.driver_phone or "").strip()
     if not name:
-        raise RuleError("Enter the name of the person taking you home.", answer_field(item.id, "driver_name"))
+        raise RuleError(
+            "Enter the name of the person taking you home.", answer_field(item.id, "driver_name")
+        )
     if len(name) > DRIVER_NAME_MAX:
         raise RuleError(
             f"Keep the name to {DRIVER_NAME_MAX} characters.", answer_field(item.id, "driver_name")
@@ -179,7 +192,9 @@ def record_answers(appointment: Appointment, answers: Mapping[int, Answer], *, a
     items = {item.id: item for item in items_for(appointment.appointment_type_id)}
     unknown = [item_id for item_id in answers if item_id not in items]
     if unknown:
-        raise RuleError("An answer was for a question not asked before this visit; nothing was saved.")
+        raise RuleError(
+            "An answer was for a question not asked before this visit; nothing was saved."
+        )
     checked = {item_id: _checked(items[item_id], given) for item_id, given in answers.items()}
     stored = {
         row.item_id: row
@@ -248,9 +263,9 @@ def states_for(appointments: Iterable[Appointment]) -> dict[int, ChecklistState]
         items.setdefault(item.appointment_type_id, []).append(item)
     given: dict[int, dict[int, bool]] = {}
     for appointment_id, item_id, answer in db.session.execute(
-        select(ChecklistAnswer.appointment_id, ChecklistAnswer.item_id, ChecklistAnswer.answer).where(
-            ChecklistAnswer.appointment_id.in_([a.id for a in appointments])
-        )
+        select(
+            ChecklistAnswer.appointment_id, ChecklistAnswer.item_id, ChecklistAnswer.answer
+        ).where(ChecklistAnswer.appointment_id.in_([a.id for a in appointments]))
     ):
         given.setdefault(appointment_id, {})[item_id] = answer
     states = {}
