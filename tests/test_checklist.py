@@ -373,3 +373,12 @@ def test_admin_adds_and_changes_questions(app, client, login_as):
         labels = [i.label for i in checklist.items_for(type_id)]
         assert labels == ["Driver", "Medicine holds", "No alcohol", "Clothes"]  # Fasting retired
         assert db.session.get(ChecklistItem, first).prompt == "Nothing to eat for 8 hours."
+
+
+def test_an_answer_other_than_yes_or_no_is_a_field_error(app, client):
+    """A posted answer that is neither yes nor no is refused on its question; nothing saved."""
+    url, _, ids = _patient_link(app)
+    response = client.post(url, data={f"answer_{ids['Fasting']}": "maybe"})
+    assert response.status_code == 400 and "Choose yes or no." in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count(ChecklistAnswer.id))) == 0

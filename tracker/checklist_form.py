@@ -23,6 +23,16 @@ class ChecklistFormBase(FlaskForm):
 
     items: list = []
 
+    def validate(self, extra_validators=None) -> bool:
+        """The fields' checks, then each answer given must be yes or no (blank is unanswered)."""
+        valid = super().validate(extra_validators)
+        for item in self.items:
+            field = self[answer_field(item.id)]
+            if field.data not in (None, "", *CHOICES):
+                field.errors = [*field.errors, "Choose yes or no."]
+                valid = False
+        return valid
+
     def answers(self, posted=None) -> dict[int, Answer]:
         """Item id -> Answer for each item answered; an answer named for an item this form does
         not ask is passed on too, so the service refuses it rather than it being dropped."""

@@ -57,7 +57,9 @@ def test_patient_answers_from_the_reminder_and_the_front_desk_sees_it(
     text = message.get_body(preferencelist=("plain",)).get_content()
     link = re.search(r"https?://\S+/my/visit/\S+/checklist", text).group(0)
 
-    page.goto(link)
+    page.goto(link.removesuffix("/checklist"))
+    shoot(page, "patient-manage")
+    page.get_by_role("link", name="Before your visit: answer a few short questions").click()
     journey.check("checklist page")
     assert_no_clinical_words(page.content())
     shoot(page, "patient-checklist")
