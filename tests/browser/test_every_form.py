@@ -9,6 +9,7 @@ change is also sent once with a valid change from CHANGES, and must then succeed
 without an entry fails the test.
 """
 
+import re
 from datetime import timedelta
 
 import pyotp
@@ -25,6 +26,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.reminders.unsubscribe import make_token
+from tracker.services import checklist
 from tracker.services import courses as course_service
 from tracker.services.clinic import clinic_today, get_settings
 
@@ -88,6 +90,13 @@ def new_patient(form):
     form.get_by_label("First name").fill("Form")
     form.get_by_label("Last name").fill("Tester")
     form.get_by_label("Date of birth").fill("1980-04-12")
+
+
+def answer_yes(question: str):
+    """A change that answers yes to the checklist question containing `question`."""
+    return lambda form: (
+        form.get_by_role("group", name=re.compile(question)).get_by_label("Yes").check()
+    )
 
 
 def steps(*changes):
@@ -200,6 +209,21 @@ CHANGES = {
     ("schedule.appointment_types", "Save Maintenance 40 min"): fill("Recovery (minutes)", "50"),
     ("schedule.appointment_types", "Save Series 4 h"): fill("Recovery (minutes)", "40"),
     ("schedule.appointment_types", "Add appointment type"): fill("Name", "Booster 2 h"),
+    # The pre-visit checklist: the seeded type's default questions, and those the type added
+    # above starts with.
+    **{
+        ("schedule.checklist_items", f"Save {label} ({kind})"): fill(
+            "Label for staff", f"{label} check"
+        )
+        for label in ("Fasting", "Driver", "Medicine holds", "No alcohol")
+        for kind in ("Maintenance 40 min", "Booster 2 h")
+    },
+    ("schedule.checklist_items", "Add question"): steps(
+        fill("Label for staff", "Clothes"),
+        fill("Question the patient answers", "I will wear loose, warm clothes."),
+    ),
+    ("schedule.appointment_checklist", "Save answers"): answer_yes("nothing to eat"),
+    ("patient_links.checklist_page", "Save my answers"): answer_yes("nothing to eat"),
     ("schedule.appointment", "Cancel appointment"): choose(
         "Reason for cancelling", "Patient cancelled"
     ),
@@ -247,6 +271,7 @@ def world(app) -> dict:
         kind = db.session.scalars(
             db.select(AppointmentType).where(AppointmentType.for_series.is_(False))
         ).first()
+        checklist.seed_defaults(kind)  # the questions a type added on the admin page starts with
         appointment = add_appointment(
             patient, chair, kind, local_instant(today + timedelta(days=1), 11), status="booked"
         )
