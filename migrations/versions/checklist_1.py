@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "checklist_1"
-down_revision = "selfservice_2"
+down_revision = "rems_1"
 branch_labels = None
 depends_on = None
 
