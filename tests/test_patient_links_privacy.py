@@ -170,3 +170,52 @@ def test_waitlist_offer_page_and_email_are_free_of_clinical_words(app):
     assert "Book this time" in pages[0] and "This offer has run out." in pages[1]
     for page in pages:
         assert_no_clinical_words(page)
+
+
+def test_checklist_page_and_its_reminder_are_free_of_clinical_words(app):
+    """The day-before reminder with its checklist link, and the checklist page (open, saved, a
+    field error, a cancelled visit) for a patient whose record is full of clinical words."""
+    from tracker.services.checklist import items_for, seed_defaults
+
+    with app.app_context():
+        clinic = open_clinic()
+        seed_defaults(clinic["maintenance"])
+        patient, _ = due_patient()
+        appointment = visit(
+            patient, clinic["chairs"][0], clinic["maintenance"], utcnow() + timedelta(days=1)
+        )
+        db.session.commit()
+        settings = get_settings()
+        message = appointment_message(
+            Reminder(kind="appointment"),
+            patient=db.session.get(Patient, patient.id),
+            appointment=appointment,
+            settings=settings,
+        )
+        bodies = _bodies(message)
+        driver = next(item.id for item in items_for(clinic["maintenance"].id) if item.asks_driver)
+        with app.test_request_context():
+            url = f"/my/visit/{make_token('manage', patient.id, appointment.id)}/checklist"
+        appointment_id = appointment.id
+    assert all(url in body for body in bodies[1:])  # text and HTML both link to the questions
+    client = app.test_client()
+    pages = [client.get(url)]
+    pages.append(
+        client.post(
+            url,
+            data={
+                f"answer_{driver}": "yes",
+                f"driver_name_{driver}": "Sam",
+                f"driver_phone_{driver}": "no",
+            },
+        )
+    )
+    saved = client.post(url, data={f"answer_{driver}": "no"})
+    pages.append(client.get(saved.headers["Location"]))
+    with app.app_context():
+        db.session.get(Appointment, appointment_id).status = "cancelled"
+        db.session.commit()
+    pages.append(client.get(url))
+    assert [p.status_code for p in pages] == [200, 400, 200, 200]
+    for body in bodies + [p.get_data(as_text=True) for p in pages]:
+        assert_no_clinical_words(body)

@@ -179,7 +179,9 @@ def test_staff_stop_and_restart_for_one_patient(mail_app, smtp, monkeypatch):
     assert client.post(url, data={"stop": "maybe"}).status_code == 303  # refused, nothing changes
     db.session.expire_all()
     assert db.session.get(Patient, patient.id).reactivation_stopped_at is None
-    assert client.post("/worklist/999999/reactivation", data={"stop": "yes"}).status_code == 404  # no such patient
+    assert (
+        client.post("/worklist/999999/reactivation", data={"stop": "yes"}).status_code == 404
+    )  # no such patient
 
 
 def test_worklist_marks_no_response_after_the_last_message(mail_app, smtp, monkeypatch):

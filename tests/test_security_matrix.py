@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from tracker.extensions import csrf, db
 from tracker.models import (
-    ApiToken, Appointment, WebhookEndpoint, AppointmentType, Chair, ClosedDate, Infusion,
+    ApiToken, Appointment, WebhookEndpoint, AppointmentType, Chair, ChecklistItem, ClosedDate, Infusion,
     MonitoringReading, MonitoringSheet, OutcomeMeasure, Reminder, StaffSession, User, utcnow,
 )
 
@@ -45,6 +45,8 @@ ROUTES = {
     ("patient_links.cancel", "POST"): (400, 400, 400, 400),
     ("patient_links.move_times", "GET"): (400, 400, 400, 400),
     ("patient_links.move", "POST"): (400, 400, 400, 400),
+    ("patient_links.checklist_page", "GET"): (400, 400, 400, 400),
+    ("patient_links.save_checklist", "POST"): (400, 400, 400, 400),
     ("patient_links.join_waitlist", "POST"): (400, 400, 400, 400),
     ("patient_links.offer", "GET"): (400, 400, 400, 400),
     ("patient_links.accept_offer", "POST"): (400, 400, 400, 400),
@@ -102,6 +104,9 @@ ROUTES = {
     ("schedule.move", "GET"): (LOGIN, 200, 200, 200),
     ("schedule.move", "POST"): (LOGIN, 400, 400, 400),
     ("schedule.confirm_all", "POST"): (LOGIN, 303, 303, 303),
+    # the pre-visit checklist's answers: staff taking them by phone (the front desk included)
+    ("schedule.appointment_checklist", "GET"): (LOGIN, 200, 200, 200),
+    ("schedule.appointment_checklist", "POST"): (LOGIN, 303, 303, 303),  # no answers: nothing changed
     ("reminders.index", "GET"): (LOGIN, 200, 200, 200),
     # front desk (and admin)
     ("reminders.retry", "POST"): (LOGIN, 303, 403, 303),
@@ -140,6 +145,15 @@ ROUTES = {
     ("admin.settings", "GET"): (LOGIN, 403, 403, 200),
     ("admin.settings", "POST"): (LOGIN, 403, 403, 200),
     ("admin.audit", "GET"): (LOGIN, 403, 403, 200),
+    # esketamine REMS forms: clinicians only
+    ("rems.worklist", "GET"): (LOGIN, 403, 200, 200),
+    ("rems.form", "GET"): (LOGIN, 403, 200, 200),
+    ("rems.save_form", "POST"): (LOGIN, 403, 400, 400),
+    ("rems.filed", "POST"): (LOGIN, 403, 400, 400),  # no form written yet
+    ("rems.in_error", "GET"): (LOGIN, 403, 200, 200),
+    ("rems.in_error", "POST"): (LOGIN, 403, 400, 400),
+    ("rems.course", "GET"): (LOGIN, 403, 200, 200),
+    ("rems.course", "POST"): (LOGIN, 403, 303, 303),  # turned on (turning off needs a reason)
     ("monitoring.settings", "GET"): (LOGIN, 403, 403, 200),
     ("monitoring.settings", "POST"): (LOGIN, 403, 403, 400),
     ("schedule.chairs", "GET"): (LOGIN, 403, 403, 200),
@@ -158,6 +172,9 @@ ROUTES = {
     ("schedule.appointment_type_update", "POST"): (LOGIN, 403, 403, 400),
     ("schedule.capacity", "GET"): (LOGIN, 403, 403, 200),
     ("schedule.capacity", "POST"): (LOGIN, 403, 403, 400),
+    ("schedule.checklist_items", "GET"): (LOGIN, 403, 403, 200),
+    ("schedule.checklist_items", "POST"): (LOGIN, 403, 403, 400),
+    ("schedule.checklist_item_update", "POST"): (LOGIN, 403, 403, 400),
     ("api_tokens.index", "GET"): (LOGIN, 403, 403, 200),
     ("api_tokens.index", "POST"): (LOGIN, 403, 403, 400),
     ("api_tokens.revoke", "POST"): (LOGIN, 403, 403, 303),
@@ -280,9 +297,12 @@ def make_world() -> dict:
     reading = MonitoringReading(sheet_id=sheet.id, kind="baseline", taken_at=given, heart_rate=70)
     measure = OutcomeMeasure(patient_id=patient.id, instrument="gad7", taken_at=given, taken_on=given.date(),
                              answers=[1] * 7, complete=True, score=7, band="Mild")
-    db.session.add_all([reading, measure])
+    item = ChecklistItem(appointment_type_id=kind.id, label="Driver", prompt="Who takes you home?",
+                         asks_driver=True)
+    db.session.add_all([reading, measure, item])
     db.session.flush()
     return {
+        "item_id": item.id,
         "reading_id": reading.id, "measure_id": measure.id,
         "patient_id": patient.id, "course_id": course.id, "infusion_id": infusion.id,
         "appointment_id": appointment.id, "reminder_id": reminder.id, "chair_id": chair.id,
@@ -326,6 +346,9 @@ def test_every_route_is_in_the_table(app):
 
 def test_role_matrix(app):
     """Each role gets the answer the table expects from every route (GET and POST alike)."""
+    # Every role opens every patient page from one address within the minute: the rate limit
+    # (its own tests) would answer 429 before the route's own answer.
+    app.config["PATIENT_PAGE_LIMIT_PER_MINUTE"] = 10_000
     with app.app_context():
         users = {role: make_user(role=role) for role in ROLES[1:]}
         db.session.commit()

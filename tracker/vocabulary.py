@@ -103,6 +103,8 @@ ENTITY = {
     "monitoring_reading": "Monitoring reading",
     "monitoring_settings": "Monitoring settings",
     "outcome_measure": "Outcome measure",
+    "checklist_item": "Pre-visit question",
+    "checklist_answer": "Pre-visit answer",
 }
 ACTION = {
     "create": "Added",
@@ -127,6 +129,13 @@ ACTION = {
     "entered_in_error": "Entered in error",
 }
 FIELD = {
+    "answer": "Answer",
+    "driver_name": "Driver's name",
+    "driver_phone": "Driver's phone",
+    "item": "Question",
+    "label": "Label",
+    "prompt": "Question",
+    "asks_driver": "Asks for a driver",
     "mrn": "MRN",
     "first_name": "First name",
     "last_name": "Last name",

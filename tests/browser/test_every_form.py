@@ -9,6 +9,7 @@ change is also sent once with a valid change from CHANGES, and must then succeed
 without an entry fails the test.
 """
 
+import re
 from datetime import timedelta
 
 import pyotp
@@ -25,6 +26,7 @@ from tracker.models import (
     utcnow,
 )
 from tracker.reminders.unsubscribe import make_token
+from tracker.services import checklist
 from tracker.services import courses as course_service
 from tracker.services.clinic import clinic_today, get_settings
 
@@ -90,6 +92,13 @@ def new_patient(form):
     form.get_by_label("Date of birth").fill("1980-04-12")
 
 
+def answer_yes(question: str):
+    """A change that answers yes to the checklist question containing `question`."""
+    return lambda form: (
+        form.get_by_role("group", name=re.compile(question)).get_by_label("Yes").check()
+    )
+
+
 def steps(*changes):
     """Several changes in order."""
     return lambda form: [change(form) for change in changes]
@@ -115,6 +124,28 @@ def code_from_the_page(form):
     """Types the code an authenticator app would show for the set-up key on the page."""
     secret = form.page.locator("code.secret-key").inner_text().replace(" ", "")
     form.get_by_label("Code shown by the app", exact=True).fill(pyotp.TOTP(secret).now())
+
+
+def rems_answers(form):
+    """The REMS form answered: dose, devices, lot, 125 minutes of monitoring, the pressures the
+    sheet lacks, and each yes/no question."""
+    from datetime import datetime
+
+    started = form.get_by_label("Monitoring started (clinic time)").input_value()
+    ended = datetime.strptime(started, "%Y-%m-%dT%H:%M") + timedelta(minutes=125)
+    form.get_by_label("Monitoring ended (clinic time)").fill(ended.strftime("%Y-%m-%dT%H:%M"))
+    form.get_by_label("Dose given (mg)").fill("56")
+    form.get_by_label("Number of devices (28 mg each)").select_option("2")
+    form.get_by_label("Lot number").fill("LOT-1")
+    for moment, (systolic, diastolic) in {
+        "before dosing": ("128", "82"),
+        "at about 40 minutes": ("140", "90"),
+        "at the end of monitoring": ("124", "78"),
+    }.items():
+        form.get_by_label(f"Systolic {moment} (mmHg)").fill(systolic)
+        form.get_by_label(f"Diastolic {moment} (mmHg)").fill(diastolic)
+    for question in ("Sedation", "Dissociation", "Respiratory depression", "Serious adverse event"):
+        form.get_by_role("group", name=question, exact=True).get_by_label("No").check()
 
 
 # (page endpoint, the form's submit button): a valid change a person could make.
@@ -154,6 +185,7 @@ CHANGES = {
     ("monitoring.reading_in_error", "Mark entered in error"): fill(
         "Why was this entered in error?", "Cuff slipped"
     ),
+    ("rems.form", "Save REMS form"): rems_answers,
     ("monitoring.settings", "Save monitoring settings"): fill(
         "Minutes between interval readings", "10"
     ),
@@ -177,6 +209,21 @@ CHANGES = {
     ("schedule.appointment_types", "Save Maintenance 40 min"): fill("Recovery (minutes)", "50"),
     ("schedule.appointment_types", "Save Series 4 h"): fill("Recovery (minutes)", "40"),
     ("schedule.appointment_types", "Add appointment type"): fill("Name", "Booster 2 h"),
+    # The pre-visit checklist: the seeded type's default questions, and those the type added
+    # above starts with.
+    **{
+        ("schedule.checklist_items", f"Save {label} ({kind})"): fill(
+            "Label for staff", f"{label} check"
+        )
+        for label in ("Fasting", "Driver", "Medicine holds", "No alcohol")
+        for kind in ("Maintenance 40 min", "Booster 2 h")
+    },
+    ("schedule.checklist_items", "Add question"): steps(
+        fill("Label for staff", "Clothes"),
+        fill("Question the patient answers", "I will wear loose, warm clothes."),
+    ),
+    ("schedule.appointment_checklist", "Save answers"): answer_yes("nothing to eat"),
+    ("patient_links.checklist_page", "Save my answers"): answer_yes("nothing to eat"),
     ("schedule.appointment", "Cancel appointment"): choose(
         "Reason for cancelling", "Patient cancelled"
     ),
@@ -224,6 +271,7 @@ def world(app) -> dict:
         kind = db.session.scalars(
             db.select(AppointmentType).where(AppointmentType.for_series.is_(False))
         ).first()
+        checklist.seed_defaults(kind)  # the questions a type added on the admin page starts with
         appointment = add_appointment(
             patient, chair, kind, local_instant(today + timedelta(days=1), 11), status="booked"
         )

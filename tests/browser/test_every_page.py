@@ -80,6 +80,7 @@ def patient_link_ids(app, patient, appointment) -> dict:
         offered = {"token": link_token("offer", patient.id, offer.id)}
     return {"patient_links.book": book, "patient_links.held": {**book, "hold_id": hold.id},
             "patient_links.manage": manage, "patient_links.move_times": manage,
+            "patient_links.checklist_page": manage,
             "patient_links.offer": offered}
 
 

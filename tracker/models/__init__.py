@@ -2,12 +2,14 @@
 from .api import API_SCOPES, ApiToken
 from .clinic import AuditEvent, ClinicSettings
 from .feeds import FEED_KINDS, CalendarFeed
+from .checklist import ChecklistAnswer, ChecklistItem
 from .clinical import (
     COURSE_STATES, MODES, OPEN_STATES, OUTCOMES, Course, Infusion, Patient,
 )
 from .monitoring import (
     MEASURES, POSSIBLE_RANGES, READING_KINDS, MonitoringReading, MonitoringSettings, MonitoringSheet,
 )
+from .rems import RemsCourse, RemsForm
 from .outcomes import INSTRUMENTS, MEASURE_SOURCES, OutcomeMeasure
 from .outreach import OUTREACH_OUTCOMES, OutreachAttempt
 from .outbox import REMINDER_KINDS, REMINDER_STATUSES, Reminder, SchedulerHeartbeat
@@ -22,14 +24,14 @@ from .waitlist import WaitlistEntry, WaitlistOffer
 from .webhooks import DELIVERY_STATUSES, WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "API_SCOPES", "ApiToken", "CalendarFeed", "DELIVERY_STATUSES", "FEED_KINDS", "WEBHOOK_EVENTS",
+    "API_SCOPES", "ApiToken", "CalendarFeed", "ChecklistAnswer", "ChecklistItem", "DELIVERY_STATUSES", "FEED_KINDS", "WEBHOOK_EVENTS",
     "WebhookDelivery", "WebhookEndpoint",
     "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "ATTEMPT_OUTCOMES", "AuditEvent", "Appointment", "AppointmentStatusChange",
     "AppointmentType", "CANCEL_REASONS", "COURSE_STATES", "Chair", "ClinicSettings", "ClosedDate",
     "Course", "Infusion", "INSTRUMENTS", "MEASURES", "MEASURE_SOURCES", "MonitoringReading",
     "MonitoringSettings", "MonitoringSheet", "OutcomeMeasure", "POSSIBLE_RANGES", "READING_KINDS", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OUTREACH_OUTCOMES",
     "OpeningHours", "OutreachAttempt", "PageHit", "Patient", "REMINDER_KINDS", "REMINDER_STATUSES",
-    "ROLES", "RecoveryCode", "Reminder", "SchedulerHeartbeat", "SlotHold",
+    "ROLES", "RecoveryCode", "RemsCourse", "RemsForm", "Reminder", "SchedulerHeartbeat", "SlotHold",
     "StaffSession",
     "UTCDateTime", "User", "WaitlistEntry", "WaitlistOffer", "utcnow",
 ]

@@ -67,14 +67,18 @@ def read_token(purpose: str, token: str) -> Link:
     return Link(purpose, patient_id, target_id)
 
 
-def link_url(purpose: str, patient_id: int, target_id: int) -> str:
-    """The absolute link for an email (built without a request: the scheduler renders mail)."""
+def link_url(purpose: str, patient_id: int, target_id: int, endpoint: str | None = None) -> str:
+    """The absolute link for an email (built without a request: the scheduler renders mail);
+    `endpoint` names another page taking the same token (the manage link's checklist)."""
     base = (current_app.config.get("BASE_URL") or "").rstrip("/")
-    endpoint = {
-        "book": "patient_links.book",
-        "manage": "patient_links.manage",
-        "offer": "patient_links.offer",
-    }[purpose]
+    endpoint = (
+        endpoint
+        or {
+            "book": "patient_links.book",
+            "manage": "patient_links.manage",
+            "offer": "patient_links.offer",
+        }[purpose]
+    )
     path = current_app.url_map.bind("localhost").build(
         endpoint, {"token": make_token(purpose, patient_id, target_id)}
     )

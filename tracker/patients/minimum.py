@@ -40,6 +40,7 @@ class SessionRow:
     adverse_effects: str | None = None
     notes: str | None = None
     monitoring: str | None = None  # the monitoring sheet in brief ("4 readings, 1 flagged")
+    rems: str | None = None  # the REMS form in brief ("REMS form not written: due in 3 days")
 
 
 CLINICAL_FIELDS = (
@@ -59,9 +60,11 @@ def sees_clinical(user) -> bool:
     return bool(user.is_authenticated and user.has_role("clinician"))
 
 
-def session_rows(infusions, *, clinical: bool, monitoring: dict | None = None) -> list[SessionRow]:
-    """The sessions, newest first, with clinical values (and the monitoring sheets in brief,
-    {infusion id: text}) only when `clinical`."""
+def session_rows(
+    infusions, *, clinical: bool, monitoring: dict | None = None, rems: dict | None = None
+) -> list[SessionRow]:
+    """The sessions, newest first, with clinical values (and the monitoring sheets and REMS
+    forms in brief, {infusion id: text}) only when `clinical`."""
     rows = []
     for infusion in sorted(infusions, key=lambda i: i.given_at, reverse=True):
         clinical_values = (
@@ -85,6 +88,7 @@ def session_rows(infusions, *, clinical: bool, monitoring: dict | None = None) -
                 and infusion.course.state in REMOVABLE_STATES,
                 entered_in_error_reason=infusion.entered_in_error_reason if clinical else None,
                 monitoring=(monitoring or {}).get(infusion.id) if clinical else None,
+                rems=(rems or {}).get(infusion.id) if clinical else None,
                 **clinical_values,
             )
         )

@@ -21,6 +21,8 @@ from ..services.clinic import get_settings
 from ..services.errors import RuleError, expect_version
 from ..vocabulary import MAINTENANCE_STATUS
 from ..monitoring.summary import sheet_summaries
+from ..rems.service import is_on as rems_on
+from ..rems.summary import form_summaries
 from ..outcomes import charts as outcome_charts
 from ..outcomes import service as outcome_service
 from ..outcomes.forms import STAFF_SOURCES
@@ -185,7 +187,10 @@ def render_detail(patient_id: int, *, status: int = 200, submitted: dict | None 
         "patients/detail.html", patient=patient, open_course=open_course, view=view,
         timeline=line, earlier=earlier,
         sessions=session_rows(infusions, clinical=clinical,
-                              monitoring=sheet_summaries(patient.id) if clinical else None),
+                              monitoring=sheet_summaries(patient.id) if clinical else None,
+                              rems=form_summaries(patient.id, today=today, zone=clinic.clinic_zone())
+                              if clinical else None),
+        rems_on=rems_on(open_course) if clinical and open_course else False,
         clinical=clinical, today=today,
         pain=charts.pain_chart([i for i in infusions if not i.in_error]) if clinical else None,
         # Outcome scores are clinical values: the front desk's page is built without them.

@@ -9,6 +9,7 @@ from ..calendar_export import appointment_ics
 from ..formatting import style_for
 from ..mail import Attachment, build_message, render_pair
 from ..patient_links.tokens import link_url
+from ..services.checklist import items_for
 from .unsubscribe import unsubscribe_url
 
 SUBJECTS = {
@@ -51,7 +52,15 @@ def appointment_message(reminder, *, patient, appointment, settings) -> Message:
                            subject=f"Reminder: your visit on {style.day(appointment.start_at)} at "
                                    f"{style.clock(appointment.start_at)}",
                            attachments=attachments, start_at=appointment.start_at,
-                           manage_url=link_url("manage", patient.id, appointment.id))
+                           manage_url=link_url("manage", patient.id, appointment.id),
+                           checklist_url=_checklist_url(patient, appointment))
+
+
+def _checklist_url(patient, appointment) -> str | None:
+    """The before-your-visit questions' link, when the clinic asks any for this kind of visit."""
+    if not items_for(appointment.appointment_type_id):
+        return None
+    return link_url("manage", patient.id, appointment.id, endpoint="patient_links.checklist_page")
 
 
 def digest_message(*, user, digest, settings) -> Message:

@@ -13,6 +13,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ..booking import WEEKDAYS
 from ..form_fields import BoundedDateField
 from ..models import CANCEL_REASONS
+from ..models.checklist import LABEL_MAX, PROMPT_MAX
 from ..services.appointments import CANCEL_REASON_LABELS, MOVE_REASON_LABELS
 from ..services.clinic import MAX_CONCURRENT_RANGE, SLOT_STEP_MIN_RANGE
 from ..services.courses import MAX_SERIES_PLANNED
@@ -208,3 +209,17 @@ class CapacityForm(FlaskForm):
         validators=[InputRequired(message="Enter a number."), NumberRange(*MAX_CONCURRENT_RANGE)])
     slot_step_min = IntegerField("Proposed start times every (minutes)", validators=[
         InputRequired(message="Enter a number."), NumberRange(*SLOT_STEP_MIN_RANGE)])
+
+
+class ChecklistItemForm(FlaskForm):
+    """One pre-visit question for an appointment type: a staff label and the patient's words."""
+
+    appointment_type_id = SelectField("Appointment type", coerce=int, validate_choice=False)
+    label = StringField("Label for staff", validators=[
+        InputRequired(message="Enter a short label."), Length(max=LABEL_MAX), NoControlCharacters()])
+    prompt = StringField("Question the patient answers", validators=[
+        InputRequired(message="Enter the question."), Length(max=PROMPT_MAX), NoControlCharacters()])
+    asks_driver = BooleanField("A yes gives the name and phone of who takes the patient home")
+    position = IntegerField("Order", default=1, validators=[
+        InputRequired(message="Enter a number."), NumberRange(min=0, max=999)])
+    active = BooleanField("Asked before each visit", default=True)

@@ -9,7 +9,7 @@ from ..extensions import db
 from ..models import (
     ACTIVE_STATUSES, Appointment, AppointmentType, Chair, ClosedDate, OpeningHours,
 )
-from ..services import audit
+from ..services import audit, checklist
 from ..services.clinic import update_settings
 from ..services.errors import RuleError
 
@@ -129,6 +129,8 @@ def save_appointment_type(appointment_type: AppointmentType | None, values: dict
     if appointment_type is None:
         appointment_type = AppointmentType(**values)
         db.session.add(appointment_type)
+        db.session.flush()
+        checklist.seed_defaults(appointment_type)  # a new type asks the default questions
     else:
         for name, value in values.items():
             setattr(appointment_type, name, value)

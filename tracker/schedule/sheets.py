@@ -5,7 +5,8 @@ side by side. Empty times inside opening hours are controls that open booking fo
 start; today carries a "now" line. A fixed handful of queries per page whatever the number of
 chairs, days and appointments: settings, hours, closed dates, chairs, and one query for the
 appointments with patient, type and clinician joined, and one for the patients' own latest
-actions on them (confirmed, moved or asked to be called from their links).
+actions on them (confirmed, moved or asked to be called from their links), and two for their
+pre-visit checklists.
 """
 
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from ..extensions import db
 from ..formatting import request_style
 from ..models import ACTIVE_STATUSES, Appointment, Chair, ClosedDate, OpeningHours, utcnow
 from ..patient_links.staff_marks import visit_marks
+from ..services import checklist
 from ..services.appointments import day_bounds
 from ..services.clinic import MAX_YEAR, MIN_YEAR, clinic_today, get_settings
 from .blueprint import bp
@@ -62,6 +64,7 @@ class DaySheet:
     now_row: int | None = None  # the row holding the current time, on today only
     closed_id: int | None = None  # the closed date's row, for moving its visits
     patient_marks: dict = field(default_factory=dict)  # appointment id -> "Confirmed online"...
+    checklists: dict = field(default_factory=dict)  # appointment id -> ChecklistState
 
     @property
     def is_open(self) -> bool:
@@ -113,12 +116,13 @@ def build_sheets(first: date, last: date, user_id: int | None) -> list[DaySheet]
     closed = {on: c.reason or "closed" for on, c in closed_rows.items()}
     appointments = _appointments(first, last)
     online = visit_marks(appointments)  # the patients' own latest actions
+    checklists = checklist.states_for(appointments)  # pre-visit answers in brief
     booked_chairs = {a.chair_id for a in appointments}
     chairs = [c for c in db.session.scalars(select(Chair).order_by(Chair.position, Chair.name))
               if c.active or c.id in booked_chairs]
     sheets = {day: DaySheet(day, chairs, hours=hours.get(day.weekday()), closed_reason=closed.get(day),
                             closed_id=closed_rows[day].id if day in closed_rows else None,
-                            patient_marks=online)
+                            patient_marks=online, checklists=checklists)
               for day in days}
     blocks: dict[date, list] = {day: [] for day in days}
     for a in appointments:
