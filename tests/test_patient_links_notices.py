@@ -214,7 +214,9 @@ def test_a_move_online_updates_the_same_calendar_event(mail_app, smtp):
         ).all()
     assert sent == ["visit_booked_online", "visit_moved"]
     first, notice = smtp.messages
-    assert first["Message-ID"] == confirmation["Message-ID"] and notice["Subject"].startswith("New time for your visit")
+    assert first["Message-ID"] == confirmation["Message-ID"] and notice["Subject"].startswith(
+        "New time for your visit"
+    )
     (_, before), (calendar, after) = _calendar_event(first), _calendar_event(notice)
     assert calendar["METHOD"] == "REQUEST"
     assert str(after["UID"]) == str(before["UID"])

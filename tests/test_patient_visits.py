@@ -158,9 +158,7 @@ def test_move_is_in_place_and_the_link_keeps_working(app):
             [("appointment", "cancelled", moved.id), ("visit_moved", "pending", moved.id)]
         )
         (change,) = db.session.scalars(
-            select(AppointmentStatusChange).where(
-                AppointmentStatusChange.moved_to_at.is_not(None)
-            )
+            select(AppointmentStatusChange).where(AppointmentStatusChange.moved_to_at.is_not(None))
         ).all()
         assert (change.moved_from_at, change.moved_to_at) == (before.start_at, moved.start_at)
         (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "move")).all()

@@ -164,9 +164,7 @@ def move(
         raise RuleError(TAKEN, "slot")
     serialise_chair(chair.id)
     check_not_held(appointment.patient, chair, appointment.appointment_type, start_at, now)
-    clinician = (
-        db.session.get(User, appointment.clinician_id) if appointment.clinician_id else None
-    )
+    clinician = db.session.get(User, appointment.clinician_id) if appointment.clinician_id else None
     try:
         moved = service.move_appointment(
             appointment,
