@@ -18,6 +18,7 @@ from tracker.models import (
     WaitlistOffer,
     utcnow,
 )
+from tracker.reminders import notices
 from tracker.reminders.clock import Clock
 from tracker.reminders.sending import run_sweep
 from tracker.services.clinic import get_settings
@@ -206,3 +207,42 @@ def test_leaving_with_an_open_offer_passes_the_block_on(mail_app, smtp):
     assert "This offer has run out." in client.get(f"/my/offer/{token}").get_data(as_text=True)
     _sweep_at(mail_app, _after_round(mail_app))
     assert set(_offers(mail_app)) == {names["B"], names["D"], names["A"], names["C"]}
+
+
+def test_accepting_moves_the_patients_later_visit_in_place(mail_app, smtp):
+    """B already has a later visit (told by email): accepting the offer moves that visit to the
+    offered time, the same appointment and UID with a higher SEQUENCE; the sweep sends one
+    'new time' notice for it, and B's old time is offered to the waitlist."""
+    ids = _freed(mail_app)
+    names = ids["names"]
+    with mail_app.app_context():
+        b = db.session.get(Patient, names["B"])
+        chair = db.session.get(Chair, _offers(mail_app)[names["B"]].chair_id)
+        kind = db.session.scalars(
+            select(AppointmentType).where(AppointmentType.bookable_online.is_(True))
+        ).one()
+        later_at = ids["freed_at"] + timedelta(days=3)
+        later = visit(b, chair, kind, later_at, "booked")
+        notices.visit_booked(later, now=utcnow(), settings=get_settings())
+        db.session.commit()
+        later_id, uid, sequence = later.id, later.uid, later.sequence or 0
+    _sweep_at(mail_app, utcnow())
+    token = _token(mail_app, "offer", names["B"], _offers(mail_app)[names["B"]].id)
+    assert mail_app.test_client().post(f"/my/offer/{token}").status_code == 303
+    with mail_app.app_context():
+        mine = db.session.scalars(select(Appointment).where(Appointment.patient_id == names["B"]))
+        (moved,) = mine.all()
+        assert (moved.id, moved.uid, moved.status) == (later_id, uid, "booked")
+        assert moved.start_at == ids["freed_at"] and moved.sequence == sequence + 1
+        reoffered = db.session.scalars(
+            select(WaitlistOffer.patient_id).where(WaitlistOffer.start_at == later_at)
+        ).all()
+        assert reoffered and names["B"] not in reoffered
+    before = len(smtp.messages)
+    _sweep_at(mail_app, utcnow())
+    with mail_app.app_context():
+        address = db.session.get(Patient, names["B"]).email
+    (notice,) = [m for m in smtp.messages[before:] if m["To"] == address]
+    assert notice["Subject"].startswith("New time for your visit")
+    (part,) = [p for p in notice.walk() if p.get_content_type() == "text/calendar"]
+    assert f"UID:{uid}" in part.get_content()

@@ -27,6 +27,7 @@ from ..models import (
     Chair,
     Course,
     Patient,
+    User,
     WaitlistEntry,
     WaitlistOffer,
 )
@@ -317,9 +318,10 @@ def offer_state(offer: WaitlistOffer, now: datetime) -> str:
 
 
 def accept(offer_id: int, *, now: datetime, today: date, settings) -> Appointment:
-    """Book the offered time for its patient (moving their later visit there, if they have one);
-    the first acceptance of a block wins. RuleError (TAKEN, EXPIRED) otherwise; flush."""
+    """Book the offered time for its patient (moving their later visit there in place, if they
+    have one); the first acceptance of a block wins. RuleError (TAKEN, EXPIRED) otherwise; flush."""
     from ..patient_links.holds import BOOKED_ONLINE, PATIENT, check_not_held, serialise_chair
+    from ..patient_links.visits import retire_old_time
     from ..reminders import notices
 
     offer = db.session.get(WaitlistOffer, offer_id)
@@ -351,16 +353,20 @@ def accept(offer_id: int, *, now: datetime, today: date, settings) -> Appointmen
     )
     try:
         if later is not None:
-            appointment = service.reschedule(
+            # Moved in place, as staff move a visit: the same appointment and calendar UID.
+            clinician = db.session.get(User, later.clinician_id) if later.clinician_id else None
+            moved = service.move_appointment(
                 later,
                 chair=chair,
                 start_at=offer.start_at,
                 actor=PATIENT,
                 reason="patient",
+                patient_agreed=later.status == "booked" or settings.online_bookings_confirmed,
                 appointment_type=kind,
+                clinician=clinician,
                 now=now,
-                confirmed=later.status == "booked" or settings.online_bookings_confirmed,
             )
+            appointment = moved.appointment
         else:
             appointment = service.book(
                 patient,
@@ -380,10 +386,11 @@ def accept(offer_id: int, *, now: datetime, today: date, settings) -> Appointmen
         _end(entry, "booked from an offer", now)
     db.session.flush()
     if later is not None:
+        retire_old_time(appointment, "appointment moved to a waitlist offer")
         notices.visit_moved(appointment, now=now, settings=settings)
         offer_freed_block(
-            later.chair_id,
-            later.start_at,
+            moved.from_chair_id,
+            moved.from_start,
             freed_by=patient.id,
             now=now,
             today=today,
