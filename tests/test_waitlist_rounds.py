@@ -246,3 +246,26 @@ def test_accepting_moves_the_patients_later_visit_in_place(mail_app, smtp):
     assert notice["Subject"].startswith("New time for your visit")
     (part,) = [p for p in notice.walk() if p.get_content_type() == "text/calendar"]
     assert f"UID:{uid}" in part.get_content()
+
+
+def test_a_patient_with_a_booked_visit_can_leave_the_waitlist_too(app):
+    """Once booked, the booking link shows the visit and, while they are on the list, the same
+    'Take me off the list' button, which works the same."""
+    url, patient_id = _on_the_list(app)
+    with app.app_context():
+        chair = db.session.scalars(select(Chair).where(Chair.bookable_online.is_(True))).first()
+        kind = db.session.scalars(
+            select(AppointmentType).where(AppointmentType.bookable_online.is_(True))
+        ).one()
+        start = utcnow().replace(second=0, microsecond=0) + timedelta(days=5)
+        visit(db.session.get(Patient, patient_id), chair, kind, start, "booked")
+        db.session.commit()
+    client = app.test_client()
+    page = client.get(url).get_data(as_text=True)
+    assert "your visit is booked" in page and "Take me off the list" in page
+    left = client.post(url + "/waitlist/leave")
+    assert left.status_code == 303
+    page = client.get(left.headers["Location"]).get_data(as_text=True)
+    assert "You are off the list" in page and "Take me off the list" not in page
+    ((_, ended_at, reason),) = _entries(app)
+    assert ended_at is not None and reason == "left by the patient"
