@@ -176,3 +176,55 @@ def test_move_and_cancel_from_the_manage_link_tell_the_patient_once(mail_app, sm
     assert calendar_methods == ["REQUEST", "REQUEST", "CANCEL"]
     assert smtp.messages[1]["Subject"].startswith("New time for your visit")
     assert smtp.messages[2]["Subject"].startswith("Cancelled: your visit")
+
+
+def _calendar_event(message):
+    (part,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    calendar = Calendar.from_ical(part.get_content())
+    (event,) = calendar.walk("VEVENT")
+    return calendar, event
+
+
+def test_a_move_online_updates_the_same_calendar_event(mail_app, smtp):
+    """The patient moves their visit from the manage link: the sweeps send exactly one notice,
+    METHOD:REQUEST with the confirmation's UID, a higher SEQUENCE and the new start; the old
+    time's reminder is cancelled, never sent; the notice's manage link is the same visit."""
+    _book_online(mail_app)
+    with mail_app.app_context():
+        assert _sweep().sent == 1
+        appointment = db.session.scalars(select(Appointment)).one()
+        (old_reminder,) = _rows("appointment")
+        assert old_reminder.status == "pending"
+        with mail_app.test_request_context():
+            token = make_token("manage", appointment.patient_id, appointment.id)
+        appointment_id, old_start = appointment.id, appointment.start_at
+    (confirmation,) = smtp.messages
+    client = mail_app.test_client()
+    slot = slot_values(client.get(f"/my/visit/{token}/move").get_data(as_text=True))[-1]
+    assert client.post(f"/my/visit/{token}/move", data={"slot": slot}).status_code == 303
+    with mail_app.app_context():
+        (moved,) = db.session.scalars(select(Appointment)).all()
+        assert moved.id == appointment_id and moved.start_at != old_start
+        assert db.session.get(Reminder, old_reminder.id).status == "cancelled"
+        assert _sweep().sent == 1 and _sweep().sent == 0
+        assert db.session.get(Reminder, old_reminder.id).sent_at is None
+        new_start = moved.start_at
+        sent = db.session.scalars(
+            select(Reminder.kind).where(Reminder.status == "sent").order_by(Reminder.id)
+        ).all()
+    assert sent == ["visit_booked_online", "visit_moved"]
+    first, notice = smtp.messages
+    assert first["Message-ID"] == confirmation["Message-ID"] and notice["Subject"].startswith(
+        "New time for your visit"
+    )
+    (_, before), (calendar, after) = _calendar_event(first), _calendar_event(notice)
+    assert calendar["METHOD"] == "REQUEST"
+    assert str(after["UID"]) == str(before["UID"])
+    assert int(after["SEQUENCE"]) > int(before["SEQUENCE"])
+    assert after.decoded("DTSTART") == new_start
+    text = notice.get_body(("plain",)).get_content()
+    link = re.search(r"/my/visit/(\S+)", text).group(1)
+    with mail_app.test_request_context():
+        assert read_token("manage", link).target_id == appointment_id
+    assert client.get(f"/my/visit/{link}").status_code == 200
+    assert client.get(f"/my/visit/{token}").status_code == 200

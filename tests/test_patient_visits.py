@@ -1,7 +1,7 @@
 """Manage-my-visit: the page shows the visit; confirm, move, cancel and "please call me" are
 POSTs from it, refused inside the cut-off, audited as the patient, and the outbox follows."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -139,26 +139,82 @@ def test_inside_the_cutoff_a_clinic_may_take_late_cancels(app):
     assert _appointment(app, appointment_id).cancel_reason == "late-cancel"
 
 
-def test_move_links_old_and_new_and_the_old_link_follows(app):
-    """Moving cancels the old visit, books the new one linked to it (confirmed stays confirmed),
-    retires the old reminder, plans the new time's notice, and the old manage link shows it."""
+def test_move_is_in_place_and_the_link_keeps_working(app):
+    """Moving keeps the visit (same id and UID, SEQUENCE up, confirmed stays confirmed), records
+    one move by the patient, retires the old time's reminder, plans the new time's notice, and
+    the same manage link shows the new time."""
     appointment_id, url = _visit_in(app, 72, status="booked")
+    before = _appointment(app, appointment_id)
     client = app.test_client()
     slot = slot_values(client.get(url + "/move").get_data(as_text=True))[0]
     assert client.post(url + "/move", data={"slot": slot}).status_code == 303
     with app.app_context():
-        old = db.session.get(Appointment, appointment_id)
-        new = db.session.scalars(
-            select(Appointment).where(Appointment.rescheduled_from_id == old.id)
-        ).one()
-        assert (old.status, old.cancel_reason, new.status) == ("cancelled", "patient", "booked")
+        (moved,) = db.session.scalars(select(Appointment)).all()
+        assert (moved.id, moved.uid, moved.status) == (appointment_id, before.uid, "booked")
+        assert moved.sequence == (before.sequence or 0) + 1
+        assert moved.start_at != before.start_at and moved.rescheduled_from_id is None
         rows = db.session.execute(select(Reminder.kind, Reminder.status, Reminder.appointment_id))
         assert sorted(rows) == sorted(
-            [("appointment", "cancelled", old.id), ("visit_moved", "pending", new.id)]
+            [("appointment", "cancelled", moved.id), ("visit_moved", "pending", moved.id)]
         )
-        facts = visit_facts(new)
+        (change,) = db.session.scalars(
+            select(AppointmentStatusChange).where(AppointmentStatusChange.moved_to_at.is_not(None))
+        ).all()
+        assert (change.moved_from_at, change.moved_to_at) == (before.start_at, moved.start_at)
+        (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "move")).all()
+        assert (event.actor, event.entity_id) == ("patient", appointment_id)
+        facts = visit_facts(moved)
     page = client.get(url).get_data(as_text=True)
     assert f"{facts['day']} at {facts['time']}" in page and "Confirmed." in page
+
+
+def test_a_pending_visit_stays_pending_after_a_move(app):
+    """A visit not yet confirmed is moved and still waits for confirmation (the clinic confirms
+    online bookings only when it says so)."""
+    appointment_id, url = _visit_in(app, 72, status="pending")
+    with app.app_context():
+        get_settings().online_bookings_confirmed = False
+        db.session.commit()
+    client = app.test_client()
+    slot = slot_values(client.get(url + "/move").get_data(as_text=True))[0]
+    assert client.post(url + "/move", data={"slot": slot}).status_code == 303
+    assert _appointment(app, appointment_id).status == "pending"
+    page = client.get(url).get_data(as_text=True)
+    assert "Booked, not yet confirmed." in page and "Confirm my visit" in page
+
+
+def test_a_time_another_patient_holds_is_refused_and_nothing_changes(app):
+    """The time the patient picks is held by someone else: 409 with the next times, the visit as
+    it was."""
+    from tracker.patient_links.holds import take_hold
+    from tracker.services.clinic import clinic_today
+
+    appointment_id, url = _visit_in(app, 72, status="booked")
+    client = app.test_client()
+    slot = slot_values(client.get(url + "/move").get_data(as_text=True))[0]
+    chair_id, stamp = (int(part) for part in slot.split("-"))
+    with app.app_context():
+        other, course = due_patient(first_name="Other")
+        kind = db.session.get(Appointment, appointment_id).appointment_type
+        take_hold(
+            other,
+            course=course,
+            appointment_type=kind,
+            chair_id=chair_id,
+            start_at=datetime.fromtimestamp(stamp, UTC),
+            now=utcnow(),
+            today=clinic_today(),
+            settings=get_settings(),
+        )
+        db.session.commit()
+        before = snapshot()
+    refused = client.post(url + "/move", data={"slot": slot})
+    assert refused.status_code == 409
+    assert "just been taken" in refused.get_data(as_text=True)
+    with app.app_context():
+        after = snapshot()
+    assert after["appointments"] == before["appointments"]
+    assert after["reminders"] == before["reminders"] and after["audit"] == before["audit"]
 
 
 def test_please_call_me_is_recorded_for_staff(app):

@@ -48,6 +48,7 @@ ROUTES = {
     ("patient_links.checklist_page", "GET"): (400, 400, 400, 400),
     ("patient_links.save_checklist", "POST"): (400, 400, 400, 400),
     ("patient_links.join_waitlist", "POST"): (400, 400, 400, 400),
+    ("patient_links.leave_waitlist", "POST"): (400, 400, 400, 400),
     ("patient_links.offer", "GET"): (400, 400, 400, 400),
     ("patient_links.accept_offer", "POST"): (400, 400, 400, 400),
     ("patient_links.resend", "GET"): (200, 200, 200, 200),

@@ -364,6 +364,8 @@ def test_a_move_from_the_manage_link_offers_the_old_time(mail_app, smtp):
     from .patient_link_fixtures import slot_values
 
     ids = _world(mail_app)
+    with mail_app.app_context():
+        left = db.session.get(Appointment, ids["visit"]).start_at
     token = _token(mail_app, "manage", ids["holder"], ids["visit"])
     client = mail_app.test_client()
     slot = slot_values(client.get(f"/my/visit/{token}/move").get_data(as_text=True))[-1]
@@ -372,8 +374,9 @@ def test_a_move_from_the_manage_link_offers_the_old_time(mail_app, smtp):
     offers = _offers(mail_app)
     assert set(offers) == {people["B"], people["D"], people["A"]}
     with mail_app.app_context():
-        old = db.session.get(Appointment, ids["visit"])
-        assert {o.start_at for o in offers.values()} == {old.start_at}
+        moved = db.session.get(Appointment, ids["visit"])
+        assert moved.start_at != left and moved.status == "booked"
+    assert {o.start_at for o in offers.values()} == {left}
 
 
 def test_an_offer_made_at_night_stands_from_its_email(mail_app, smtp):

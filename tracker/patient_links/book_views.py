@@ -56,6 +56,7 @@ def _times_page(
         visit = visits[0]
         return render_page(
             "patient_links/booked.html",
+            token=token,
             first_name=patient.first_name,
             visit=describe(visit),
             confirmed=visit.status == "booked",
@@ -63,6 +64,7 @@ def _times_page(
                 "patient_links.manage", token=make_token("manage", patient.id, visit.id)
             ),
             notice=notice,
+            on_waitlist=waitlist.active_entry(patient.id),
         )
     offered = offer(patient, bookable_type(course), now=now(), today=today(), settings=settings)
     return render_page(
@@ -88,7 +90,7 @@ def book(token):
     if resolved is None:
         return problem
     patient, course = resolved
-    notice = WAITLIST_JOINED if request.args.get("joined") else None
+    notice = WAITLIST_NOTICES.get(request.args.get("waitlist", ""))
     return _times_page(token, patient, course, SlotForm(formdata=None), notice=notice)
 
 
@@ -178,7 +180,10 @@ def book_held(token, hold_id):
     return redirect(url_for("patient_links.book", token=token), 303)
 
 
-WAITLIST_JOINED = "Thank you: we will email you if an earlier time frees up on the days you chose."
+WAITLIST_NOTICES = {
+    "joined": "Thank you: we will email you if an earlier time frees up on the days you chose.",
+    "left": "You are off the list: we will not email you about earlier times.",
+}
 
 
 @bp.post("/book/<token>/waitlist")
@@ -202,4 +207,20 @@ def join_waitlist(token):
         return _times_page(
             token, patient, course, SlotForm(formdata=None), status=400, waitlist_form=form
         )
-    return redirect(url_for("patient_links.book", token=token, joined=1), 303)
+    return redirect(url_for("patient_links.book", token=token, waitlist="joined"), 303)
+
+
+@bp.post("/book/<token>/waitlist/leave")
+def leave_waitlist(token):
+    """Leave the list for an earlier time (a POST from the booking page)."""
+    resolved, problem = _resolve(token)
+    if resolved is None:
+        return problem
+    patient, course = resolved
+    form = ActionForm()
+    if not form.validate():
+        return redirect(url_for("patient_links.book", token=token), 303)
+    saved = commit(form, lambda: waitlist.leave(patient.id, actor=PATIENT, now=now()))
+    if saved is None:  # not on the list (left already, or staff took them off): say nothing new
+        return redirect(url_for("patient_links.book", token=token), 303)
+    return redirect(url_for("patient_links.book", token=token, waitlist="left"), 303)

@@ -42,8 +42,10 @@ def classify(entity: str, action: str, changes: dict | None) -> str | None:
         return action if action in ("links_sent", "opt_out") else None
     if entity != "appointment":
         return None
-    if action == "create":
+    if action == "create":  # a visit moved by cancel-and-rebook (a waitlist offer's) is "moved"
         return "moved" if after.get("rescheduled_from_id") else "booked_online"
+    if action == "move":
+        return "moved"
     if action == "status":
         return "confirmed" if after.get("status") == "booked" else None
     if action == "cancel_reason":

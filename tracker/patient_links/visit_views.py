@@ -157,7 +157,7 @@ def move_times(token):
 
 @bp.post("/visit/<token>/move")
 def move(token):
-    """Move the visit to the chosen time."""
+    """Move the visit to the chosen time, in place: the same visit, so this link keeps working."""
     resolved, problem = _resolve(token)
     if resolved is None:
         return problem

@@ -1,7 +1,8 @@
-"""What a patient may do with a booked visit from its manage link: confirm, move, cancel (with
-a reason), or ask to be called. Each is audited with the actor "patient"; a cancelled or moved
-visit's pending reminders are retired at once (the sweep would do it too, later), and the
-patient's calendar is updated by the usual notices (reminders/notices.py)."""
+"""What a patient may do with a booked visit from its manage link: confirm, move (in place, as
+staff move a visit), cancel (with a reason), or ask to be called. Each is audited with the actor
+"patient"; the reminders of a cancelled visit or of a moved visit's old time are retired at once
+(the sweep would do it too, later), and the patient's calendar is updated by the usual notices
+(reminders/notices.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from sqlalchemy import select
 
 from .. import booking
 from ..extensions import db
-from ..models import Appointment, Chair, Reminder
+from ..models import Appointment, Chair, Reminder, User
 from ..reminders import notices
-from ..reminders.planning import close_pending
+from ..reminders.planning import appointment_key, close_pending
 from ..services import appointments as service
 from ..services import audit, waitlist
 from ..services.clinic import clinic_zone
@@ -123,6 +124,24 @@ def cancel(appointment: Appointment, choice: str, *, now: datetime, settings) ->
     return code
 
 
+def retire_old_time(appointment: Appointment, reason: str) -> int:
+    """Cancel the pending reminder and moved notice of the time a visit moved away from (their
+    keys name the old time); a booked notice not yet sent stays, as it renders the new time."""
+    current = (
+        appointment_key(appointment.id, appointment.start_at),
+        notices.notice_key("visit_moved", appointment.id, appointment.start_at),
+    )
+    ids = db.session.scalars(
+        select(Reminder.id).where(
+            Reminder.appointment_id == appointment.id,
+            Reminder.status == "pending",
+            Reminder.kind.in_(("appointment", "visit_moved")),
+            Reminder.dedupe_key.not_in(current),
+        )
+    ).all()
+    return sum(1 for reminder_id in ids if close_pending(reminder_id, "cancelled", reason))
+
+
 def move(
     appointment: Appointment,
     *,
@@ -131,8 +150,11 @@ def move(
     now: datetime,
     today: date,
     settings,
-) -> Appointment:
-    """Move the visit to a free time (the old one cancelled and linked to the new); flush."""
+) -> service.Move:
+    """Move the visit to a free time in place, as staff do (services/appointments/moves.py): the
+    same appointment, id and calendar UID, its SEQUENCE up; a confirmed visit stays confirmed.
+    The old time's reminder is cancelled, the new time's notice planned, the old time offered to
+    the waitlist; flush."""
     _changeable(appointment)
     if inside_cutoff(appointment, now, settings):
         raise refused_inside_cutoff(settings)
@@ -142,31 +164,32 @@ def move(
         raise RuleError(TAKEN, "slot")
     serialise_chair(chair.id)
     check_not_held(appointment.patient, chair, appointment.appointment_type, start_at, now)
-    was_confirmed = appointment.status == "booked"
+    clinician = db.session.get(User, appointment.clinician_id) if appointment.clinician_id else None
     try:
-        moved = service.reschedule(
+        moved = service.move_appointment(
             appointment,
             chair=chair,
             start_at=start_at,
             actor=PATIENT,
             reason="patient",
+            patient_agreed=appointment.status == "booked" or settings.online_bookings_confirmed,
+            clinician=clinician,
             now=now,
-            confirmed=was_confirmed or settings.online_bookings_confirmed,
         )
     except RuleError:
         raise RuleError(TAKEN, "slot") from None
-    retire_reminders(appointment, "appointment moved by the patient")
-    notices.visit_moved(moved, now=now, settings=settings)
+    retire_old_time(appointment, "appointment moved by the patient")
+    notices.visit_moved(appointment, now=now, settings=settings)
     waitlist.offer_freed_block(
-        appointment.chair_id,
-        appointment.start_at,
+        moved.from_chair_id,
+        moved.from_start,
         freed_by=appointment.patient_id,
         now=now,
         today=today,
         settings=settings,
     )
     db.session.flush()
-    log.info("appointment %s moved online to %s", appointment.id, moved.id)
+    log.info("appointment %s moved online", appointment.id)
     return moved
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from .. import status
 from ..extensions import db
 from ..models import Appointment, Course, Reminder, User, utcnow
+from ..services import waitlist
 from .clock import Clock
 from .notices import NOTICE_KINDS, stale_notice
 from .reactivation import KIND as REACTIVATION
@@ -353,6 +354,7 @@ def plan(clock: Clock, settings, *, include_digests: bool = True) -> PlanResult:
     if include_digests:
         wanted += desired_digests(clock, settings)
     result.planned = insert_planned(wanted)
+    result.planned += len(waitlist.pass_on_expired(now=clock.now, today=clock.today, settings=settings))
     reconcile(clock, settings, result)
     db.session.flush()
     return result

@@ -3,7 +3,9 @@ booking page, or staff add them from the worklist) with the weekdays that suit t
 chair block frees (a visit cancelled or moved away), the best matches are offered it by email
 through the outbox: window closing soonest first, then overdue (most overdue first), then
 longest waiting. The first to accept books it; the others are told it was taken. An offer
-expires after the clinic's hours. The one writer of waitlist_entries and waitlist_offers.
+expires after the clinic's hours; when a block's offers all run out unaccepted, the sweep
+offers it to the next in line while it is still free. A patient may leave the list from their
+link. The one writer of waitlist_entries and waitlist_offers.
 
 Accepting is serialised per chair (as holding and booking a time are, patient_links/holds.py),
 so two patients accepting one block at once end with one booking.
@@ -14,7 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 
 from .. import booking
 from ..extensions import db
@@ -25,6 +27,7 @@ from ..models import (
     Chair,
     Course,
     Patient,
+    User,
     WaitlistEntry,
     WaitlistOffer,
 )
@@ -114,6 +117,35 @@ def remove(entry_id: int, *, actor, now: datetime) -> WaitlistEntry:
     return entry
 
 
+def leave(patient_id: int, *, actor, now: datetime) -> WaitlistEntry:
+    """The patient leaves the waitlist from their link (the entry is kept, ended); their open
+    offers run out now, so each block passes to the next in line. Audited; flushes. RuleError
+    when they are not on it."""
+    entry = active_entry(patient_id)
+    if entry is None:
+        raise RuleError("You are not on the list for an earlier time.", None)
+    _end(entry, "left by the patient", now)
+    for offer in db.session.scalars(
+        select(WaitlistOffer).where(
+            WaitlistOffer.entry_id == entry.id,
+            WaitlistOffer.accepted_at.is_(None),
+            WaitlistOffer.expires_at > now,
+        )
+    ):
+        offer.expires_at = now
+    db.session.flush()
+    audit.record(
+        actor,
+        entity="patient",
+        entity_id=patient_id,
+        patient_id=patient_id,
+        action="waitlist_left",
+        after={"entry": entry.id},
+    )
+    log.info("patient %s left the waitlist (entry %s)", patient_id, entry.id)
+    return entry
+
+
 def _wants_earlier(patient_id: int, start_at: datetime, now: datetime) -> bool:
     """No active visit of the patient's starts at or before the freed time."""
     sooner = db.session.scalar(
@@ -170,10 +202,17 @@ def offer_freed_block(
             Patient.email.is_not(None),
         )
     ).all()
+    offered_before = set(
+        db.session.scalars(
+            select(WaitlistOffer.entry_id).where(
+                WaitlistOffer.chair_id == chair.id, WaitlistOffer.start_at == start_at
+            )
+        )
+    )
     candidates = []
     for entry, course in sorted(rows, key=lambda row: rank(row[1], row[0], today)):
-        if entry.patient_id == freed_by:
-            continue
+        if entry.patient_id == freed_by or entry.id in offered_before:
+            continue  # one offer per block each: a block offered again goes to the next in line
         if course.window_opens is not None and local_day < course.window_opens:
             continue  # before the window opens: an early visit is the clinician's decision
         if not _wants_earlier(entry.patient_id, start_at, now):
@@ -192,15 +231,6 @@ def offer_freed_block(
     send_at = notice_due_at(now, settings)  # outside the send hours: the next morning
     expires = send_at + timedelta(hours=settings.waitlist_offer_hours)  # counted from the email
     for entry, kind in candidates:
-        already = db.session.scalar(
-            select(WaitlistOffer.id).where(
-                WaitlistOffer.entry_id == entry.id,
-                WaitlistOffer.chair_id == chair.id,
-                WaitlistOffer.start_at == start_at,
-            )
-        )
-        if already is not None:
-            continue
         offer = WaitlistOffer(
             entry_id=entry.id,
             patient_id=entry.patient_id,
@@ -230,6 +260,45 @@ def offer_freed_block(
     return offers
 
 
+def _ran_out(now: datetime):
+    """The HAVING clause of a block whose every offer ran out with none accepted."""
+    return and_(
+        func.count(WaitlistOffer.accepted_at) == 0, func.max(WaitlistOffer.expires_at) <= now
+    )
+
+
+def pass_on_expired(*, now: datetime, today: date, settings) -> list[WaitlistOffer]:
+    """Offer each chair block whose offers all ran out unaccepted to the next in line (once per
+    round: a round still open is not offered again), when it is still free and far enough ahead
+    to book online; flush. Safe to run twice at once: the chair is locked, then its block's
+    offers are read again."""
+    from ..patient_links.holds import serialise_chair
+    from ..patient_links.times import earliest_start
+
+    blocks = db.session.execute(
+        select(WaitlistOffer.chair_id, WaitlistOffer.start_at)
+        .where(WaitlistOffer.start_at >= earliest_start(now, settings))
+        .group_by(WaitlistOffer.chair_id, WaitlistOffer.start_at)
+        .having(_ran_out(now))
+        .order_by(WaitlistOffer.start_at, WaitlistOffer.chair_id)
+    ).all()
+    offers: list[WaitlistOffer] = []
+    for chair_id, start_at in blocks:
+        serialise_chair(chair_id)
+        still = db.session.scalar(
+            select(func.count())
+            .select_from(WaitlistOffer)
+            .where(WaitlistOffer.chair_id == chair_id, WaitlistOffer.start_at == start_at)
+            .having(_ran_out(now))
+        )
+        if not still:
+            continue  # another sweep offered it first, or someone accepted it meanwhile
+        offers += offer_freed_block(
+            chair_id, start_at, freed_by=None, now=now, today=today, settings=settings
+        )
+    return offers
+
+
 def offer_state(offer: WaitlistOffer, now: datetime) -> str:
     """open, accepted, taken (another patient booked the time first) or expired (derived)."""
     if offer.accepted_at is not None:
@@ -249,9 +318,10 @@ def offer_state(offer: WaitlistOffer, now: datetime) -> str:
 
 
 def accept(offer_id: int, *, now: datetime, today: date, settings) -> Appointment:
-    """Book the offered time for its patient (moving their later visit there, if they have one);
-    the first acceptance of a block wins. RuleError (TAKEN, EXPIRED) otherwise; flush."""
+    """Book the offered time for its patient (moving their later visit there in place, if they
+    have one); the first acceptance of a block wins. RuleError (TAKEN, EXPIRED) otherwise; flush."""
     from ..patient_links.holds import BOOKED_ONLINE, PATIENT, check_not_held, serialise_chair
+    from ..patient_links.visits import retire_old_time
     from ..reminders import notices
 
     offer = db.session.get(WaitlistOffer, offer_id)
@@ -283,16 +353,20 @@ def accept(offer_id: int, *, now: datetime, today: date, settings) -> Appointmen
     )
     try:
         if later is not None:
-            appointment = service.reschedule(
+            # Moved in place, as staff move a visit: the same appointment and calendar UID.
+            clinician = db.session.get(User, later.clinician_id) if later.clinician_id else None
+            moved = service.move_appointment(
                 later,
                 chair=chair,
                 start_at=offer.start_at,
                 actor=PATIENT,
                 reason="patient",
+                patient_agreed=later.status == "booked" or settings.online_bookings_confirmed,
                 appointment_type=kind,
+                clinician=clinician,
                 now=now,
-                confirmed=later.status == "booked" or settings.online_bookings_confirmed,
             )
+            appointment = moved.appointment
         else:
             appointment = service.book(
                 patient,
@@ -312,10 +386,11 @@ def accept(offer_id: int, *, now: datetime, today: date, settings) -> Appointmen
         _end(entry, "booked from an offer", now)
     db.session.flush()
     if later is not None:
+        retire_old_time(appointment, "appointment moved to a waitlist offer")
         notices.visit_moved(appointment, now=now, settings=settings)
         offer_freed_block(
-            later.chair_id,
-            later.start_at,
+            moved.from_chair_id,
+            moved.from_start,
             freed_by=patient.id,
             now=now,
             today=today,
