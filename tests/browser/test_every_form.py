@@ -351,6 +351,7 @@ REFUSED_AS_THEY_OPEN = {
     ("monitoring.reading_in_error", "Mark entered in error"),
     ("outcomes.record", "Save PHQ-9"),
     ("outcomes.measure_in_error", "Mark entered in error"),
+    ("rems.form", "Save REMS form"),  # the lot number and devices only the nurse knows
     ("schedule.appointment", "Cancel appointment"),
     ("schedule.book", "Book"),
     ("schedule.move", "Move to this time"),
