@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 from tracker.extensions import csrf, db
 from tracker.models import (
     ApiToken, Appointment, WebhookEndpoint, AppointmentType, Chair, ChecklistItem, ClosedDate, Infusion,
-    MonitoringReading, MonitoringSheet, OutcomeMeasure, Reminder, StaffSession, User, utcnow,
+    MonitoringReading, MonitoringSheet, OutcomeMeasure, Reminder, StaffSession, User, WaitlistEntry, utcnow,
 )
 
 from .conftest import build_app, login
@@ -237,7 +237,6 @@ FIXED_ARGUMENTS = {
     ("fhir.schedule", "resource_id"): "1",
     ("fhir.slot", "resource_id"): "busy-1",
     ("outcomes.record", "instrument"): "phq9",
-    ("worklist.remove_from_waitlist", "entry_id"): 1,  # none on file: refused, back to the list
 }
 
 # Query-string values some pages need (their value comes from make_world).
@@ -291,6 +290,8 @@ def make_world() -> dict:
     spare_session = StaffSession(user_id=spare.id, token_hash=f"matrix-{patient.id:057d}",
                                  expires_at=utcnow() + timedelta(hours=1))
     db.session.add(spare_session)
+    entry = WaitlistEntry(patient_id=patient.id, course_id=course.id, added_by="staff")
+    db.session.add(entry)
     db.session.flush()
     sheet = MonitoringSheet(infusion_id=infusion.id, patient_id=patient.id, started_at=given)
     db.session.add(sheet)
@@ -309,7 +310,7 @@ def make_world() -> dict:
         "appointment_id": appointment.id, "reminder_id": reminder.id, "chair_id": chair.id,
         "type_id": kind.id, "closed_id": closed.id, "user_id": spare.id, "token": make_token(patient.id),
         "token_id": api_token.id, "endpoint_id": hook.id,
-        "session_id": spare_session.id,
+        "session_id": spare_session.id, "entry_id": entry.id,
     }
 
 

@@ -49,10 +49,15 @@ def mail_app(tmp_path, smtp):
 
 
 def _freed(app) -> dict:
-    """The waitlist world of test_waitlist.py with its visit cancelled: B, D and A hold offers."""
+    """The waitlist world of test_waitlist.py with its visit cancelled: B, D and A hold
+    one-hour offers."""
     ids = _world(app)
     with app.app_context():
         ids["freed_at"] = db.session.get(Appointment, ids["visit"]).start_at
+        # Offers of one hour: the round runs out while the block (two days ahead at 10:00) is
+        # still more than the minimum notice away, whatever the hour the test runs at.
+        get_settings().waitlist_offer_hours = 1
+        db.session.commit()
     _cancel_freed_visit(app, ids)
     ids["names"] = {name: pid for name, (pid, _) in ids["people"].items()}
     return ids

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from ..csv_safe import safe_row
 from ..bounds import requested_page
 from ..extensions import db
-from ..models import Patient, utcnow
+from ..models import Patient, WaitlistEntry, utcnow
 from ..saving import acting_user, save
 from ..security import local_path
 from ..services import outreach, search, waitlist
@@ -289,6 +289,7 @@ def add_to_waitlist(patient_id: int):
 @login_required
 def remove_from_waitlist(entry_id: int):
     """Take a patient off the waitlist (their place is kept as ended); back to the waitlist."""
+    db.get_or_404(WaitlistEntry, entry_id)
     form = WaitlistAddForm()
     back = url_for(".waitlist_page")
 
