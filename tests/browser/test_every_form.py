@@ -265,12 +265,13 @@ def world(app) -> dict:
     with app.app_context():
         today = clinic_today()
         # Earlier worlds' visits give way to this one's (PostgreSQL refuses two active blocks on
-        # one chair at once): each moves a year and more ahead, to a day of its own, still booked.
+        # one chair at once): each moves years ahead (past the closed dates), to a day of its own.
         for earlier in db.session.scalars(
             db.select(Appointment).where(Appointment.status.in_(ACTIVE_STATUSES))
         ):
-            ahead = timedelta(days=365 + 2 * earlier.id)
-            earlier.start_at, earlier.end_at = earlier.start_at + ahead, earlier.end_at + ahead
+            length = earlier.end_at - earlier.start_at
+            earlier.start_at = local_instant(today + timedelta(days=2000 + earlier.id), 9)
+            earlier.end_at = earlier.start_at + length
         db.session.flush()
         patient = make_patient(first_name="Dana", last_name="Whitfield")
         complete_series(patient, today - timedelta(days=40))
