@@ -5,7 +5,6 @@ import logging
 from datetime import timedelta
 
 from flask import Response, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import select
 
 from .. import calendar_export
@@ -90,7 +89,6 @@ def _appointment_page(appointment_id: int, *, status_form=None, failed_action=No
         chairs=chairs,
         can_reschedule=service.can_reschedule(appointment),
         can_mark_in_error="entered-in-error" in allowed,
-        can_complete=service.can_complete(appointment) and current_user.has_role("clinician"),
         cancel_labels=service.CANCEL_REASON_LABELS,
         move_labels=service.MOVE_REASON_LABELS,
     ), status
