@@ -153,4 +153,5 @@ def _apply(appointment, chair, kind, clinician_id, start_at, end_at, patient_agr
     appointment.end_at = end_at
     appointment.status = "booked" if patient_agreed else "pending"
     appointment.sequence = (appointment.sequence or 0) + 1
+    appointment.moves = (appointment.moves or 0) + 1
     flush_chair_guarded()
