@@ -7,8 +7,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select
 
 from ..extensions import db
+from ..in_error_page import confirm_in_error
 from ..models import MEASURES, Infusion, MonitoringReading, Patient, User, utcnow
-from ..patients.forms import EnteredInErrorForm
 from ..saving import acting_user, commit, put_error, refused_status, save
 from ..security import roles_required
 from ..services.clinic import get_settings, local_to_utc
@@ -266,38 +266,21 @@ def reading_in_error(patient_id: int, infusion_id: int, reading_id: int):
     reading = db.get_or_404(MonitoringReading, reading_id)
     if reading.sheet.infusion_id != infusion.id:
         abort(404)
-    form = EnteredInErrorForm()
-    if request.method == "GET":
-        form.version.data = str(reading.version)
-    problem = "This reading is already marked entered in error." if reading.in_error else None
-    if problem is None and form.validate_on_submit():
-
-        def change():
-            expect_version(reading, form.version.data, "reading")
-            return monitoring.mark_reading_in_error(
-                reading, actor=acting_user(), reason=form.reason.data, now=utcnow()
-            )
-
-        response = save(
-            form,
-            change,
-            message="Reading marked entered in error; it stays on the sheet, struck out.",
-            validate=False,
-            to=url_for(".sheet", patient_id=patient_id, infusion_id=infusion_id),
-        )
-        if response is not None:
-            return response
-    status = refused_status(form) if request.method == "POST" else 200
-    return render_template(
-        "monitoring/reading_in_error.html",
-        patient=patient,
-        infusion=infusion,
-        reading=reading,
-        form=form,
-        problem=problem,
-        labels=rules.MEASURE_LABELS,
-        kinds=rules.KIND_LABELS,
-    ), status
+    return confirm_in_error(
+        reading,
+        noun="reading",
+        mark=monitoring.mark_reading_in_error,
+        template="monitoring/reading_in_error.html",
+        page={
+            "patient": patient,
+            "infusion": infusion,
+            "reading": reading,
+            "labels": rules.MEASURE_LABELS,
+            "kinds": rules.KIND_LABELS,
+        },
+        message="Reading marked entered in error; it stays on the sheet, struck out.",
+        to=url_for(".sheet", patient_id=patient_id, infusion_id=infusion_id),
+    )
 
 
 @bp.route("/admin/monitoring", methods=["GET", "POST"])
