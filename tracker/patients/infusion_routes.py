@@ -17,8 +17,8 @@ from ..services import courses as course_service
 from ..services import infusions as infusion_service
 from ..services.clinic import get_settings, local_to_utc
 from ..services.errors import RuleError
+from .blueprint import bp
 from .forms import InfusionForm
-from .routes import bp
 from .sessions import session_messages
 
 
