@@ -127,6 +127,7 @@ ACTION = {
     "login_locked": "Login held after failed attempts",
     "opt_out": "Opted out of email",
     "entered_in_error": "Entered in error",
+    "revoke": "Revoked",
 }
 FIELD = {
     "answer": "Answer",
