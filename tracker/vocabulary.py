@@ -53,6 +53,7 @@ REMINDER_KIND = {
     "visit_booked_online": "Visit booked online",
     "reactivation": "Time to book again",
     "waitlist_offer": "Waitlist offer",
+    "check_in": "Check-in",
     "staff_digest": "Staff digest",
 }
 # What patients did from their own links (counted in the staff digest).
