@@ -1,6 +1,7 @@
 """The patient's check-in form, built for the clinic's instruments: one choice per item (blank
 is unanswered, never guessed), "Has your relief worn off?", and for an as-needed patient "I need
-a visit". Field names are `<instrument>_<item number>`."""
+a visit". Field names are neutral, `q<question set>_<item>` (1-based): nothing in the page's
+source names an instrument."""
 
 from __future__ import annotations
 
@@ -14,16 +15,16 @@ from ..outcomes.instruments import INSTRUMENTS, Instrument
 RELIEF_LABELS = {"yes": "Yes", "no": "No", "unsure": "I am not sure"}
 
 
-def item_field(code: str, number: int) -> str:
-    """The form field of an instrument's item (1-based)."""
-    return f"{code}_{number}"
+def item_field(position: int, number: int) -> str:
+    """The form field of the item `number` of the form's `position`-th instrument (1-based)."""
+    return f"q{position}_{number}"
 
 
-def choices_of(instrument: Instrument) -> list[tuple[str, str]]:
-    """The answers an item offers: the instrument's labels, or the numbers 0..max."""
+def choices_of(instrument: Instrument) -> dict[str, str]:
+    """The answers an item offers (value -> label): the instrument's labels, or 0..max."""
     if instrument.answers:
-        return [(str(value), label) for value, label in enumerate(instrument.answers)]
-    return [(str(value), str(value)) for value in range(instrument.item_max + 1)]
+        return {str(value): label for value, label in enumerate(instrument.answers)}
+    return {str(value): str(value) for value in range(instrument.item_max + 1)}
 
 
 class CheckInFormBase(FlaskForm):
@@ -34,10 +35,10 @@ class CheckInFormBase(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         """Each answer given must be one of the item's choices (blank is unanswered)."""
         valid = super().validate(extra_validators)
-        for code in self.instruments:
-            allowed = {value for value, _ in choices_of(INSTRUMENTS[code])}
+        for position, code in enumerate(self.instruments, start=1):
+            allowed = set(choices_of(INSTRUMENTS[code]))
             for number in range(1, len(INSTRUMENTS[code].items) + 1):
-                field = self[item_field(code, number)]
+                field = self[item_field(position, number)]
                 if field.data not in (None, "") and field.data not in allowed:
                     field.errors = [*field.errors, "Choose one of the answers shown."]
                     valid = False
@@ -49,15 +50,13 @@ class CheckInFormBase(FlaskForm):
 
     def answers(self) -> dict[str, list]:
         """Instrument -> one answer per item (None where unanswered)."""
-        return {
-            code: [
-                None
-                if self[item_field(code, n)].data in (None, "")
-                else int(self[item_field(code, n)].data)
-                for n in range(1, len(INSTRUMENTS[code].items) + 1)
+        given = {}
+        for position, code in enumerate(self.instruments, start=1):
+            fields = [
+                self[item_field(position, n)] for n in range(1, len(INSTRUMENTS[code].items) + 1)
             ]
-            for code in self.instruments
-        }
+            given[code] = [None if f.data in (None, "") else int(f.data) for f in fields]
+        return given
 
     def relief(self) -> str | None:
         """The answer to "Has your relief worn off?", or None."""
@@ -75,12 +74,12 @@ def check_in_form(instruments: tuple[str, ...], *, as_needed: bool, formdata=Non
         pass
 
     CheckInForm.instruments = tuple(instruments)
-    for code in instruments:
+    for position, code in enumerate(instruments, start=1):
         instrument = INSTRUMENTS[code]
         for number, text in enumerate(instrument.items, start=1):
             setattr(
                 CheckInForm,
-                item_field(code, number),
+                item_field(position, number),
                 RadioField(
                     text,
                     choices=choices_of(instrument),
@@ -90,7 +89,7 @@ def check_in_form(instruments: tuple[str, ...], *, as_needed: bool, formdata=Non
             )
     CheckInForm.relief_worn_off = RadioField(
         "Has your relief worn off?",
-        choices=list(RELIEF_LABELS.items()),
+        choices=RELIEF_LABELS,
         validate_choice=False,
         validators=[Optional()],
     )

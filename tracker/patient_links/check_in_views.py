@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import redirect, request, url_for
 
 from ..check_ins import service as check_ins
-from ..check_ins.patient_form import RELIEF_LABELS, check_in_form, choices_of, item_field
+from ..check_ins.patient_form import RELIEF_LABELS, check_in_form, item_field
 from ..extensions import db
 from ..models import Course, Patient
 from ..outcomes.instruments import INSTRUMENTS
@@ -39,12 +39,11 @@ def _questions(form) -> list[dict]:
         {
             "stem": INSTRUMENTS[code].stem,
             "fields": [
-                form[item_field(code, n)] for n in range(1, len(INSTRUMENTS[code].items) + 1)
+                form[item_field(position, n)] for n in range(1, len(INSTRUMENTS[code].items) + 1)
             ],
             "scale": not INSTRUMENTS[code].answers,
-            "choices": choices_of(INSTRUMENTS[code]),
         }
-        for code in form.instruments
+        for position, code in enumerate(form.instruments, start=1)
     ]
 
 
