@@ -8,6 +8,7 @@ measures, stored through tracker.outcomes.service. Services flush; the caller co
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -42,6 +43,8 @@ SETTINGS_FIELDS = ("enabled", "days", "instruments", "phq9_threshold", "pain_ret
 DUE_FIELDS = ("state", "decided_at", "dismiss_reason")
 # The instruments a patient may answer at home (CADSS-6 is taken in the chair).
 HOME_INSTRUMENTS = tuple(code for code in INSTRUMENTS if code != "cadss6")
+# The instruments a clinically-due rule reads (tracker/outcomes/rules.py).
+RULED_INSTRUMENTS = ("phq9", "pain_nrs")
 
 
 def get_check_in_settings() -> CheckInSettings:
@@ -213,7 +216,7 @@ def _raise_from(patient, course, response, measures, *, now, today) -> None:
         raise_due(course, "visit_requested", "The patient asks for a visit.",
                   session_on=response.session_on, response_id=response.id, now=now, today=today)
     settings = due_rules(get_check_in_settings())
-    baseline = pain_baseline(course)
+    baseline = pain_baseline(course) if any(m.instrument == "pain_nrs" for m in measures) else None
     for measure in measures:
         crossed = rules.crossing(measure.instrument, measure.score, settings, baseline)
         if crossed is not None:
@@ -278,27 +281,33 @@ def raise_due(
     return entry
 
 
-def pain_baseline(course: Course) -> Decimal | None:
+def pain_baseline(course: Course, measures=None) -> Decimal | None:
     """The course's pain baseline: the pain before its first qualifying session, else the first
-    complete pain NRS taken on or before that day; None when neither exists."""
+    complete pain NRS of the course taken on or before that day; None when neither exists.
+    `measures`: the patient's measures when the caller has them (else they are read)."""
     qualifying = sorted((i for i in course.infusions if i.qualifies), key=lambda i: i.given_at)
     if not qualifying:
         return None
     first = qualifying[0]
     if first.pain_before is not None:
         return Decimal(first.pain_before)
-    return db.session.scalar(
-        select(OutcomeMeasure.score)
-        .where(
-            OutcomeMeasure.course_id == course.id,
-            OutcomeMeasure.instrument == "pain_nrs",
-            OutcomeMeasure.complete.is_(True),
-            OutcomeMeasure.entered_in_error_at.is_(None),
-            OutcomeMeasure.taken_on <= first.given_on,
-        )
-        .order_by(OutcomeMeasure.taken_at)
-        .limit(1)
+    if measures is None:
+        measures = db.session.scalars(
+            select(OutcomeMeasure).where(OutcomeMeasure.course_id == course.id)
+        ).all()
+    before = sorted(
+        (
+            m
+            for m in measures
+            if m.course_id == course.id
+            and m.instrument == "pain_nrs"
+            and m.complete
+            and not m.in_error
+            and m.taken_on <= first.given_on
+        ),
+        key=lambda m: (m.taken_at, m.id),
     )
+    return before[0].score if before else None
 
 
 # --- the clinician's decision ------------------------------------------------------------------
@@ -366,4 +375,63 @@ def current_entries(patient_id: int | None = None) -> list:
     )
     if patient_id is not None:
         stmt = stmt.where(ClinicallyDue.patient_id == patient_id)
-    return list(db.session.execute(stmt.limit(200)).tuples())
+    return [tuple(row) for row in db.session.execute(stmt.limit(200))]
+
+
+@dataclass(frozen=True)
+class DueRow:
+    """A clinically-due entry as the worklist and the patient page show it; `detail` (a score)
+    is None for the front desk, so no template can show it by mistake."""
+
+    id: int
+    version: int
+    patient_id: int
+    name: str
+    reason: str
+    state: str
+    raised_at: datetime
+    decided_at: datetime | None
+    session_on: date | None
+    detail: str | None = None
+
+
+def due_rows(patient_id: int | None = None, *, clinical: bool) -> list[DueRow]:
+    """The current entries (open first), with the score shown only to clinical staff."""
+    return [
+        DueRow(
+            entry.id,
+            entry.version,
+            patient.id,
+            f"{patient.last_name}, {patient.first_name}",
+            entry.reason,
+            entry.state,
+            entry.raised_at,
+            entry.decided_at,
+            entry.session_on,
+            entry.detail if clinical else None,
+        )
+        for entry, patient, _course in current_entries(patient_id)
+    ]
+
+
+def relief_summary(course: Course | None, measures) -> rules.ReliefDuration | None:
+    """The observed relief of the course (median days from a session until a score crossed a
+    clinic rule) and the interval it suggests; None with no data. `measures`: the patient's."""
+    if course is None:
+        return None
+    scored = [
+        rules.Scored(m.taken_on, m.instrument, m.score)
+        for m in measures
+        if m.course_id == course.id
+        and m.instrument in RULED_INSTRUMENTS
+        and m.complete
+        and not m.in_error
+        and m.score is not None
+    ]
+    if not scored:  # no data: nothing to read further
+        return None
+    sessions = [i.given_on for i in course.infusions if i.qualifies]
+    settings = due_rules(get_check_in_settings())
+    return rules.relief_duration(
+        rules.relief_days(sessions, scored, settings, pain_baseline(course, measures))
+    )

@@ -98,6 +98,11 @@ class ReliefDuration:
     sessions: int
     suggested_interval_days: int
 
+    @property
+    def median_text(self) -> str:
+        """The median as people write it (24, 24.5)."""
+        return score_text(self.median_days)
+
 
 def relief_duration(days: list[int]) -> ReliefDuration | None:
     """The median of the relief days and the interval it suggests (its whole days); None with

@@ -23,6 +23,7 @@ from ..vocabulary import MAINTENANCE_STATUS
 from ..monitoring.summary import sheet_summaries
 from ..rems.service import is_on as rems_on
 from ..rems.summary import form_summaries
+from ..check_ins.service import due_rows, relief_summary
 from ..outcomes import charts as outcome_charts
 from ..outcomes import service as outcome_service
 from ..outcomes.forms import STAFF_SOURCES
@@ -183,6 +184,7 @@ def render_detail(patient_id: int, *, status: int = 200, submitted: dict | None 
                                [i.given_on for i in open_course.infusions if i.qualifies])
     infusions = [i for c in patient.courses for i in c.infusions]
     clinical = sees_clinical(acting_user())
+    measures = outcome_service.measures_of(patient.id) if clinical else []
     return render_template(
         "patients/detail.html", patient=patient, open_course=open_course, view=view,
         timeline=line, earlier=earlier,
@@ -194,11 +196,11 @@ def render_detail(patient_id: int, *, status: int = 200, submitted: dict | None 
         clinical=clinical, today=today,
         pain=charts.pain_chart([i for i in infusions if not i.in_error]) if clinical else None,
         # Outcome scores are clinical values: the front desk's page is built without them.
-        outcomes=outcome_charts.histories(
-            outcome_service.measures_of(patient.id), [i.given_on for i in infusions if i.qualifies]
-        )
+        outcomes=outcome_charts.histories(measures, [i.given_on for i in infusions if i.qualifies])
         if clinical
         else None,
+        clinically_due=due_rows(patient.id, clinical=clinical),
+        relief=relief_summary(open_course, measures) if clinical else None,
         outcome_instruments=INSTRUMENTS, outcome_sources=STAFF_SOURCES,
         forms=_page_forms(open_course, settings, submitted or {}), failed_action=failed_action,
         failed_messages=failed_messages,
