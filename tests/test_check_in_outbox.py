@@ -23,8 +23,13 @@ def turn_on(days="7,14,21,28", instruments=("pain_nrs", "phq9")):
     """Check-ins on, with this schedule."""
     check_ins.update_settings(
         "system",
-        {"enabled": True, "days": days, "instruments": list(instruments),
-         "phq9_threshold": 10, "pain_return_percent": 30},
+        {
+            "enabled": True,
+            "days": days,
+            "instruments": list(instruments),
+            "phq9_threshold": 10,
+            "pain_return_percent": 30,
+        },
     )
     db.session.commit()
 
@@ -62,7 +67,9 @@ def test_each_day_goes_out_once_and_a_new_session_restarts_the_schedule(app_ctx)
     db.session.commit()
     run_sweep(clock=Clock.on_date(later, settings), manual=True)
     old14 = db.session.scalar(
-        select(Reminder).where(Reminder.dedupe_key == check_in_key(patient.id, course.id, ANCHOR, 14))
+        select(Reminder).where(
+            Reminder.dedupe_key == check_in_key(patient.id, course.id, ANCHOR, 14)
+        )
     )
     assert old14.status == "cancelled"
     assert old14.skip_reason == "a newer session restarted the check-ins"

@@ -6,40 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from tracker.check_ins import service as check_ins
 from tracker.extensions import db
 from tracker.models import AuditEvent, CheckInResponse, ClinicallyDue, OutcomeMeasure
 from tracker.patient_links.tokens import make_token
-from tracker.services.clinic import clinic_today, get_settings
-from tracker.services.infusions import record_infusion
 
-from .factories import make_course, make_patient
-from .patient_link_fixtures import local
-
-PHQ9_TEN = ["3", "3", "2", "1", "1", "0", "0", "0", "0"]  # total 10
-
-
-def check_in_patient(days_since_session=10, *, mode="scheduled", pain_before=8):
-    """A patient in maintenance whose last session was `days_since_session` days ago."""
-    check_ins.update_settings(
-        "system",
-        {"enabled": True, "days": "7,14", "instruments": ["pain_nrs", "phq9"],
-         "phq9_threshold": 10, "pain_return_percent": 30},
-    )
-    session_day = clinic_today() - timedelta(days=days_since_session)
-    patient = make_patient(first_name="Robin")
-    course = make_course(patient, series_planned=1, opened_on=session_day, mode=mode,
-                         indication="CRPS pain, depression")
-    record_infusion(course, actor="system", settings=get_settings(), today=session_day,
-                    given_at=local(session_day, 10), require_early_reason=False,
-                    pain_before=pain_before)
-    db.session.commit()
-    return patient, course
-
-
-def link(app, patient, course):
-    with app.test_request_context():
-        return f"/my/check-in/{make_token('check_in', patient.id, course.id)}"
+from .check_in_fixtures import answers, check_in_patient, link
 
 
 def counts():
@@ -49,13 +20,6 @@ def counts():
         db.session.scalar(select(func.count(AuditEvent.id))),
         db.session.scalar(select(func.count(ClinicallyDue.id))),
     )
-
-
-def answers(**extra):
-    # The form's first question set is the pain NRS, the second the PHQ-9 (the clinic's order).
-    values = {"q1_1": "3", **{f"q2_{n}": v for n, v in enumerate(PHQ9_TEN, start=1)}}
-    values.update(extra)
-    return values
 
 
 def test_get_changes_nothing_and_post_stores_the_patients_measures(app, client):
@@ -73,7 +37,9 @@ def test_get_changes_nothing_and_post_stores_the_patients_measures(app, client):
         assert counts() == before
         sent = client.post(url, data=answers(relief_worn_off="no"))
         assert sent.status_code == 303
-        measures = db.session.scalars(select(OutcomeMeasure).order_by(OutcomeMeasure.instrument)).all()
+        measures = db.session.scalars(
+            select(OutcomeMeasure).order_by(OutcomeMeasure.instrument)
+        ).all()
         assert [(m.instrument, m.source, m.complete, str(m.score)) for m in measures] == [
             ("pain_nrs", "check_in_link", True, "3.00"),
             ("phq9", "check_in_link", True, "10.00"),
@@ -94,7 +60,9 @@ def test_a_missing_item_is_stored_incomplete_and_a_second_check_in_is_refused(ap
         data = answers(relief_worn_off="yes")
         del data["q2_9"]
         assert client.post(url, data=data).status_code == 303
-        phq9 = db.session.scalars(select(OutcomeMeasure).where(OutcomeMeasure.instrument == "phq9")).one()
+        phq9 = db.session.scalars(
+            select(OutcomeMeasure).where(OutcomeMeasure.instrument == "phq9")
+        ).one()
         assert (phq9.complete, phq9.score, phq9.band, phq9.answers[-1]) == (False, None, None, None)
         entry = db.session.scalars(select(ClinicallyDue)).one()
         assert entry.reason == "relief_worn_off"
@@ -126,11 +94,19 @@ def test_as_needed_patient_asks_for_a_visit(app, client):
         patient, course = check_in_patient(mode="as_needed")
         url = link(app, patient, course)
         assert "I need a visit" in client.get(url).get_data(as_text=True)
+        unticked = client.post(url, data={"relief_worn_off": "no"})
+        assert unticked.status_code == 303
+        assert db.session.scalars(select(ClinicallyDue)).all() == []  # nothing asked
+        earlier = db.session.scalars(select(CheckInResponse)).one()
+        earlier.answered_on -= timedelta(days=1)  # answered yesterday: today's may be sent
+        db.session.commit()
         assert client.post(url, data={"visit_requested": "y"}).status_code == 303
         entry = db.session.scalars(select(ClinicallyDue)).one()
         assert entry.reason == "visit_requested"
-        response = db.session.scalars(select(CheckInResponse)).one()
-        assert response.visit_requested is True
+        response = db.session.scalars(
+            select(CheckInResponse).where(CheckInResponse.id != earlier.id)
+        ).one()
+        assert response.visit_requested is True and earlier.visit_requested is False
 
 
 def test_finished_expired_and_forged_links(app, client):
@@ -142,7 +118,9 @@ def test_finished_expired_and_forged_links(app, client):
         before = counts()
         app.config["PATIENT_LINK_MAX_AGE_DAYS"] = -1
         expired = client.get(url)
-        assert expired.status_code == 400 and "This link has expired" in expired.get_data(as_text=True)
+        assert expired.status_code == 400 and "This link has expired" in expired.get_data(
+            as_text=True
+        )
         assert "new link after your next visit" in expired.get_data(as_text=True)
         app.config["PATIENT_LINK_MAX_AGE_DAYS"] = 120
         course.state = "discharged"

@@ -233,13 +233,20 @@ def test_check_in_message_and_pages_are_free_of_clinical_words(app):
         open_clinic()
         check_ins.update_settings(
             "system",
-            {"enabled": True, "days": "7", "instruments": ["pain_nrs", "phq9", "gad7"],
-             "phq9_threshold": 10, "pain_return_percent": 30},
+            {
+                "enabled": True,
+                "days": "7",
+                "instruments": ["pain_nrs", "phq9", "gad7"],
+                "phq9_threshold": 10,
+                "pain_return_percent": 30,
+            },
         )
         patient, course = due_patient(days_since_anchor=7)
         db.session.commit()
         message = check_in_message(
-            Reminder(kind="check_in"), patient=db.session.get(Patient, patient.id), course=course,
+            Reminder(kind="check_in"),
+            patient=db.session.get(Patient, patient.id),
+            course=course,
             settings=get_settings(),
         )
         bodies = _bodies(message)

@@ -62,7 +62,7 @@ class CheckInFormBase(FlaskForm):
         """The answer to "Has your relief worn off?", or None."""
         return self["relief_worn_off"].data or None
 
-    def visit_requested(self) -> bool:
+    def asks_for_visit(self) -> bool:
         """An as-needed patient ticked "I need a visit"."""
         return bool("visit_requested" in self._fields and self["visit_requested"].data)
 

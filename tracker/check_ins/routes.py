@@ -1,7 +1,7 @@
 """Routes of the check-ins area: the clinic's check-in settings (admins), and a clinician
 accepting or dismissing a clinically-due entry (from the worklist or the patient page)."""
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 
 from ..extensions import db
 from ..models import ClinicallyDue, Patient, utcnow
@@ -56,7 +56,7 @@ def accept(entry_id: int):
         expect_version(entry, form.version.data, "entry")
         return check_ins.accept(entry, actor=acting_user(), now=utcnow())
 
-    patient = db.session.get(Patient, entry.patient_id)
+    patient = db.get_or_404(Patient, entry.patient_id)
     return save(
         form,
         change,
@@ -71,9 +71,7 @@ def accept(entry_id: int):
 def dismiss(entry_id: int):
     """Dismiss with the reason; the entry stays on record, and the window is unchanged."""
     entry = _entry(entry_id)
-    patient = db.session.get(Patient, entry.patient_id)
-    if patient is None:
-        abort(404)
+    patient = db.get_or_404(Patient, entry.patient_id)
     form = DismissForm()
     if request.method == "GET":
         form.version.data = str(entry.version)

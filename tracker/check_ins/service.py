@@ -16,6 +16,7 @@ from sqlalchemy import and_, or_, select
 
 from ..extensions import db
 from ..models import (
+    CHECK_IN_DEFAULTS,
     OPEN_STATES,
     CheckInResponse,
     CheckInSettings,
@@ -52,11 +53,7 @@ def get_check_in_settings() -> CheckInSettings:
     found = db.session.get(CheckInSettings, 1)
     if found is not None:
         return found
-    defaults = CheckInSettings(id=1)
-    for column in CheckInSettings.__table__.columns:
-        if getattr(defaults, column.key) is None and column.default is not None:
-            setattr(defaults, column.key, column.default.arg)
-    return defaults
+    return CheckInSettings(id=1, **CHECK_IN_DEFAULTS)
 
 
 def schedule_days(settings: CheckInSettings) -> tuple[int, ...]:
@@ -99,7 +96,9 @@ def update_settings(actor, values: dict) -> CheckInSettings:
     if threshold is not None and not 1 <= threshold <= 27:
         raise RuleError("Enter a PHQ-9 total from 1 to 27, or leave it empty.", "phq9_threshold")
     if percent is not None and not 0 <= percent <= 100:
-        raise RuleError("Enter a percentage from 0 to 100, or leave it empty.", "pain_return_percent")
+        raise RuleError(
+            "Enter a percentage from 0 to 100, or leave it empty.", "pain_return_percent"
+        )
     settings = db.session.get(CheckInSettings, 1)
     if settings is None:
         settings = get_check_in_settings()
@@ -210,18 +209,40 @@ def record_check_in(
 def _raise_from(patient, course, response, measures, *, now, today) -> None:
     """The clinically-due entries a check-in calls for: the patient's word first, then scores."""
     if response.relief_worn_off == "yes":
-        raise_due(course, "relief_worn_off", "The patient reports the relief has worn off.",
-                  session_on=response.session_on, response_id=response.id, now=now, today=today)
+        raise_due(
+            course,
+            "relief_worn_off",
+            "The patient reports the relief has worn off.",
+            session_on=response.session_on,
+            response_id=response.id,
+            now=now,
+            today=today,
+        )
     if response.visit_requested:
-        raise_due(course, "visit_requested", "The patient asks for a visit.",
-                  session_on=response.session_on, response_id=response.id, now=now, today=today)
+        raise_due(
+            course,
+            "visit_requested",
+            "The patient asks for a visit.",
+            session_on=response.session_on,
+            response_id=response.id,
+            now=now,
+            today=today,
+        )
     settings = due_rules(get_check_in_settings())
     baseline = pain_baseline(course) if any(m.instrument == "pain_nrs" for m in measures) else None
     for measure in measures:
         crossed = rules.crossing(measure.instrument, measure.score, settings, baseline)
         if crossed is not None:
-            raise_due(course, crossed.reason, crossed.detail, session_on=response.session_on,
-                      response_id=response.id, measure_id=measure.id, now=now, today=today)
+            raise_due(
+                course,
+                crossed.reason,
+                crossed.detail,
+                session_on=response.session_on,
+                response_id=response.id,
+                measure_id=measure.id,
+                now=now,
+                today=today,
+            )
 
 
 def waiting_entry(course_id: int, session_on: date | None) -> ClinicallyDue | None:
@@ -232,11 +253,13 @@ def waiting_entry(course_id: int, session_on: date | None) -> ClinicallyDue | No
         else ClinicallyDue.session_on == session_on
     )
     return db.session.scalar(
-        select(ClinicallyDue).where(
+        select(ClinicallyDue)
+        .where(
             ClinicallyDue.course_id == course_id,
             same_session,
             ClinicallyDue.state.in_(("open", "accepted")),
-        ).limit(1)
+        )
+        .limit(1)
     )
 
 
@@ -275,7 +298,10 @@ def raise_due(
         entity_id=entry.id,
         patient_id=course.patient_id,
         action="create",
-        after={"reason": reason, "session_on": audit.snapshot(entry, ("session_on",))["session_on"]},
+        after={
+            "reason": reason,
+            "session_on": audit.snapshot(entry, ("session_on",))["session_on"],
+        },
     )
     log.info("patient %s clinically due (%s), entry %s", course.patient_id, reason, entry.id)
     return entry

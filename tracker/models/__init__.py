@@ -3,7 +3,7 @@ from .api import API_SCOPES, ApiToken
 from .clinic import AuditEvent, ClinicSettings
 from .feeds import FEED_KINDS, CalendarFeed
 from .check_ins import (
-    DUE_REASONS, DUE_STATES, RELIEF_ANSWERS, CheckInResponse, CheckInSettings, ClinicallyDue,
+    CHECK_IN_DEFAULTS, DUE_REASONS, DUE_STATES, RELIEF_ANSWERS, CheckInResponse, CheckInSettings, ClinicallyDue,
 )
 from .checklist import ChecklistAnswer, ChecklistItem
 from .clinical import (
@@ -27,7 +27,7 @@ from .waitlist import WaitlistEntry, WaitlistOffer
 from .webhooks import DELIVERY_STATUSES, WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "API_SCOPES", "ApiToken", "CalendarFeed", "CheckInResponse", "CheckInSettings", "ClinicallyDue",
+    "API_SCOPES", "ApiToken", "CalendarFeed", "CHECK_IN_DEFAULTS", "CheckInResponse", "CheckInSettings", "ClinicallyDue",
     "DUE_REASONS", "DUE_STATES", "RELIEF_ANSWERS", "ChecklistAnswer", "ChecklistItem", "DELIVERY_STATUSES", "FEED_KINDS", "WEBHOOK_EVENTS",
     "WebhookDelivery", "WebhookEndpoint",
     "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "ATTEMPT_OUTCOMES", "AuditEvent", "Appointment", "AppointmentStatusChange",

@@ -19,6 +19,14 @@ DUE_REASONS = ("relief_worn_off", "visit_requested", "phq9_threshold", "pain_ret
 DUE_STATES = ("open", "accepted", "dismissed")
 # The answers to "Has your relief worn off?"
 RELIEF_ANSWERS = ("yes", "no", "unsure")
+# The settings before a clinic saves its own: off until the clinic turns them on.
+CHECK_IN_DEFAULTS = {
+    "enabled": False,
+    "days": "7,14,21,28",
+    "instruments": "pain_nrs,phq9,gad7",
+    "phq9_threshold": 10,
+    "pain_return_percent": 30,
+}
 
 
 class CheckInSettings(db.Model):  # type: ignore[name-defined]  # flask-sqlalchemy's dynamic base
@@ -37,17 +45,19 @@ class CheckInSettings(db.Model):  # type: ignore[name-defined]  # flask-sqlalche
         ),
     )
 
+    # The defaults are CHECK_IN_DEFAULTS (a None rule is the clinic turning it off, so the
+    # columns have no default of their own that would fill one in).
     id: Mapped[int] = mapped_column(primary_key=True)
     # Off until the clinic turns it on (and has chosen its instruments).
-    enabled: Mapped[bool] = mapped_column(default=False)
+    enabled: Mapped[bool]
     # Days after each qualifying session on which the check-in link goes out, comma-separated.
-    days: Mapped[str] = mapped_column(String(60), default="7,14,21,28")
+    days: Mapped[str] = mapped_column(String(60))
     # The instruments the check-in asks, in order (codes of tracker/outcomes/instruments.py).
-    instruments: Mapped[str] = mapped_column(String(60), default="pain_nrs,phq9,gad7")
+    instruments: Mapped[str] = mapped_column(String(60))
     # Clinically due when a PHQ-9 total is at or above this (None: no PHQ-9 rule) ...
-    phq9_threshold: Mapped[int | None] = mapped_column(default=10)
+    phq9_threshold: Mapped[int | None]
     # ... or a pain NRS is back within this percentage of the course's baseline (None: no rule).
-    pain_return_percent: Mapped[int | None] = mapped_column(default=30)
+    pain_return_percent: Mapped[int | None]
 
 
 class CheckInResponse(db.Model):  # type: ignore[name-defined]

@@ -100,12 +100,14 @@ def send_check_in(token):
             course,
             answers=form.answers(),
             relief_worn_off=form.relief(),
-            visit_requested=form.visit_requested(),
+            visit_requested=form.asks_for_visit(),
             now=now(),
             today=today(),
         ),
     )
     if saved is None:
         answered = check_ins.answered_on(course.id, today())
-        return _page(token, patient, course, form, status=409 if answered else 400, answered=answered)
+        return _page(
+            token, patient, course, form, status=409 if answered else 400, answered=answered
+        )
     return redirect(url_for("patient_links.check_in", token=token, sent=1), 303)

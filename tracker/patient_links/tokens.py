@@ -13,7 +13,12 @@ from dataclasses import dataclass
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-PURPOSES = {"book": "c", "manage": "a", "offer": "o", "check_in": "k"}  # purpose -> the key naming its target
+PURPOSES = {
+    "book": "c",
+    "manage": "a",
+    "offer": "o",
+    "check_in": "k",
+}  # purpose -> the key naming its target
 SALT = "tracker.patient_links."
 
 
