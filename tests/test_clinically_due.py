@@ -252,3 +252,18 @@ def test_settings_page_checks_its_fields(app, client, login_as):
         assert db.session.scalars(
             select(AuditEvent).where(AuditEvent.entity == "check_in_settings")
         ).one()
+
+
+def test_one_check_in_raises_one_entry_naming_every_score_that_crossed(app, client):
+    """Relief worn off with pain 6 (baseline 8) and a PHQ-9 of 10: one entry, for the patient's
+    word, whose detail names both scores."""
+    with app.app_context():
+        patient, course = check_in_patient(pain_before=8)
+        url = link(app, patient, course)
+    assert client.post(url, data=answers(q1_1="6", relief_worn_off="yes")).status_code == 303
+    with app.app_context():
+        entry = db.session.scalars(select(ClinicallyDue)).one()
+        assert (entry.reason, entry.detail) == (
+            "relief_worn_off",
+            "Pain NRS 6, back within 30% of the baseline 8; PHQ-9 10 (rule: 10 or more)",
+        )

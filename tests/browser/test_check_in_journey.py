@@ -67,10 +67,18 @@ def test_patient_checks_in_and_a_clinician_accepts_and_dismisses(
         settings = get_settings()
         settings.send_hours_start, settings.send_hours_end = 0, 24  # the sweep runs at any hour
         patient, course = check_in_patient(days_since_session=7, last_name="Vale")
-        other, other_course = check_in_patient(days_since_session=12, first_name="Sam",
-                                               last_name="Okafor", email_consent=False)
-        check_ins.record_check_in(other, other_course, answers={}, relief_worn_off="yes",
-                                  visit_requested=False, now=utcnow(), today=clinic_today())
+        other, other_course = check_in_patient(
+            days_since_session=12, first_name="Sam", last_name="Okafor", email_consent=False
+        )
+        check_ins.record_check_in(
+            other,
+            other_course,
+            answers={},
+            relief_worn_off="yes",
+            visit_requested=False,
+            now=utcnow(),
+            today=clinic_today(),
+        )
         db.session.commit()
         patient_id, address = patient.id, patient.email
     result = live_app.test_cli_runner().invoke(args=["reminders", "run"])
@@ -88,23 +96,32 @@ def test_patient_checks_in_and_a_clinician_accepts_and_dismisses(
     journey.check("check-in: questions")
     shoot(page, "check-in")
     page.get_by_role("button", name="Send my answers").click()
-    expect(page.get_by_role("alert").filter(has_text="Please answer at least one question.")).to_be_visible()
+    expect(
+        page.get_by_role("alert").filter(has_text="Please answer at least one question.")
+    ).to_be_visible()
     journey.check("check-in: nothing answered")
-    page.get_by_role("group", name=re.compile("^Pain right now")).get_by_label("6", exact=True).check()
+    page.get_by_role("group", name=re.compile("^Pain right now")).get_by_label(
+        "6", exact=True
+    ).check()
     phq = page.get_by_role("group", name="Little interest or pleasure in doing things")
     phq.get_by_label("More than half the days").check()
     page.get_by_role("group", name="Has your relief worn off?").get_by_label("Yes").check()
     page.get_by_role("button", name="Send my answers").click()
-    expect(page.get_by_role("status").filter(has_text="Thank you: your answers are with us")).to_be_visible()
+    expect(
+        page.get_by_role("status").filter(has_text="Thank you: your answers are with us")
+    ).to_be_visible()
     journey.check("check-in: thank you")
     shoot(page, "check-in-thanks")
     with live_app.app_context():
         measures = db.session.scalars(
-            select(OutcomeMeasure).where(OutcomeMeasure.patient_id == patient_id)
+            select(OutcomeMeasure)
+            .where(OutcomeMeasure.patient_id == patient_id)
             .order_by(OutcomeMeasure.instrument)
         ).all()
         assert [(m.instrument, m.complete, m.source) for m in measures] == [
-            ("pain_nrs", True, "check_in_link"), ("phq9", False, "check_in_link")]
+            ("pain_nrs", True, "check_in_link"),
+            ("phq9", False, "check_in_link"),
+        ]
 
     clinician = playwright_browser.new_context(base_url=journey.origin, viewport=SIZES["wide"])
     staff_page = clinician.new_page()
@@ -117,17 +134,27 @@ def test_patient_checks_in_and_a_clinician_accepts_and_dismisses(
     expect(okafor).to_contain_text("Waiting for a clinician")
     shoot(staff_page, "worklist-clinically-due")
     vale.get_by_role("button", name="Accept: Vale, Robin is due now").click()
-    expect(staff_page.get_by_text("Robin Vale is due now, until their next session.")).to_be_visible()
+    expect(
+        staff_page.get_by_text("Robin Vale is due now, until their next session.")
+    ).to_be_visible()
     expect(vale).to_contain_text("Due now")
     expect(vale.get_by_role("link", name="Book")).to_be_visible()
     okafor.get_by_role("link", name="Dismiss for Okafor, Sam").click()
     staff_page.get_by_role("button", name="Dismiss").click()
-    expect(staff_page.get_by_role("alert").filter(has_text="Say why this entry is dismissed.").first).to_be_visible()
+    expect(
+        staff_page.get_by_role("alert").filter(has_text="Say why this entry is dismissed.").first
+    ).to_be_visible()
     shoot(staff_page, "dismiss-error")
-    staff_page.get_by_label("Why dismiss it?").fill("Spoke to Sam: the booked visit is soon enough.")
+    staff_page.get_by_label("Why dismiss it?").fill(
+        "Spoke to Sam: the booked visit is soon enough."
+    )
     staff_page.get_by_role("button", name="Dismiss").click()
-    expect(staff_page.get_by_text("Dismissed for Sam Okafor; their window is unchanged.")).to_be_visible()
-    expect(section.locator("tr", has=staff_page.get_by_role("link", name="Okafor, Sam"))).to_have_count(0)
+    expect(
+        staff_page.get_by_text("Dismissed for Sam Okafor; their window is unchanged.")
+    ).to_be_visible()
+    expect(
+        section.locator("tr", has=staff_page.get_by_role("link", name="Okafor, Sam"))
+    ).to_have_count(0)
     staff_page.goto(f"/patients/{patient_id}")
     expect(staff_page.locator("#clinically-due")).to_contain_text("Due now")
     shoot(staff_page, "patient-page-clinically-due")

@@ -207,42 +207,36 @@ def record_check_in(
 
 
 def _raise_from(patient, course, response, measures, *, now, today) -> None:
-    """The clinically-due entries a check-in calls for: the patient's word first, then scores."""
-    if response.relief_worn_off == "yes":
-        raise_due(
-            course,
-            "relief_worn_off",
-            "The patient reports the relief has worn off.",
-            session_on=response.session_on,
-            response_id=response.id,
-            now=now,
-            today=today,
-        )
-    if response.visit_requested:
-        raise_due(
-            course,
-            "visit_requested",
-            "The patient asks for a visit.",
-            session_on=response.session_on,
-            response_id=response.id,
-            now=now,
-            today=today,
-        )
+    """The clinically-due entry a check-in calls for: for the patient's own word first (relief
+    worn off, a visit asked for), else for the first score crossing a rule; the detail names
+    every score that crossed one."""
     settings = due_rules(get_check_in_settings())
     baseline = pain_baseline(course) if any(m.instrument == "pain_nrs" for m in measures) else None
-    for measure in measures:
-        crossed = rules.crossing(measure.instrument, measure.score, settings, baseline)
-        if crossed is not None:
-            raise_due(
-                course,
-                crossed.reason,
-                crossed.detail,
-                session_on=response.session_on,
-                response_id=response.id,
-                measure_id=measure.id,
-                now=now,
-                today=today,
-            )
+    crossed = [
+        (found, measure)
+        for measure in measures
+        if (found := rules.crossing(measure.instrument, measure.score, settings, baseline))
+    ]
+    reasons = [
+        reason
+        for reason, said in (
+            ("relief_worn_off", response.relief_worn_off == "yes"),
+            ("visit_requested", response.visit_requested),
+        )
+        if said
+    ] + [found.reason for found, _ in crossed]
+    if not reasons:
+        return
+    raise_due(
+        course,
+        reasons[0],
+        "; ".join(found.detail for found, _ in crossed),
+        session_on=response.session_on,
+        response_id=response.id,
+        measure_id=crossed[0][1].id if crossed else None,
+        now=now,
+        today=today,
+    )
 
 
 def waiting_entry(course_id: int, session_on: date | None) -> ClinicallyDue | None:
