@@ -36,19 +36,19 @@ def settings():
     return render_template("check_ins/settings.html", form=form, days_hint=MAX_DAY_HINT), status
 
 
-def _entry(entry_id: int) -> ClinicallyDue:
-    return db.get_or_404(ClinicallyDue, entry_id)
+def _entry(due_id: int) -> ClinicallyDue:
+    return db.get_or_404(ClinicallyDue, due_id)
 
 
 def _back(form) -> str:
     return local_path(form.next.data) or url_for("worklist.index") + "#clinically-due"
 
 
-@bp.post("/due/<int:entry_id>/accept")
+@bp.post("/due/<int:due_id>/accept")
 @roles_required("clinician")
-def accept(entry_id: int):
+def accept(due_id: int):
     """Accept: the patient is due now, until their next session."""
-    entry = _entry(entry_id)
+    entry = _entry(due_id)
     form = AcceptForm()
     back = _back(form)
 
@@ -66,11 +66,11 @@ def accept(entry_id: int):
     )
 
 
-@bp.route("/due/<int:entry_id>/dismiss", methods=["GET", "POST"])
+@bp.route("/due/<int:due_id>/dismiss", methods=["GET", "POST"])
 @roles_required("clinician")
-def dismiss(entry_id: int):
+def dismiss(due_id: int):
     """Dismiss with the reason; the entry stays on record, and the window is unchanged."""
-    entry = _entry(entry_id)
+    entry = _entry(due_id)
     patient = db.get_or_404(Patient, entry.patient_id)
     form = DismissForm()
     if request.method == "GET":
