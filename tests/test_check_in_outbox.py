@@ -5,7 +5,6 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from tracker.check_ins import service as check_ins
 from tracker.extensions import db
 from tracker.models import Reminder
 from tracker.reminders.check_ins import check_in_key
@@ -14,24 +13,10 @@ from tracker.reminders.planning import plan
 from tracker.reminders.sending import run_sweep
 from tracker.services.clinic import get_settings
 
+from .check_in_fixtures import turn_on
 from .reminder_fixtures import booster, maintenance_patient
 
 ANCHOR = date(2026, 3, 2)
-
-
-def turn_on(days="7,14,21,28", instruments=("pain_nrs", "phq9")):
-    """Check-ins on, with this schedule."""
-    check_ins.update_settings(
-        "system",
-        {
-            "enabled": True,
-            "days": days,
-            "instruments": list(instruments),
-            "phq9_threshold": 10,
-            "pain_return_percent": 30,
-        },
-    )
-    db.session.commit()
 
 
 def check_in_rows():

@@ -20,21 +20,11 @@ from ..check_in_fixtures import check_in_patient
 from ..patient_link_fixtures import assert_no_clinical_words
 from ..reminder_fixtures import SMTPServer
 from .conftest import log_in
-from .helpers import horizontal_overflow
+from .helpers import SHOT_SIZES as SIZES
+from .helpers import shoot as shoot_sizes
+from .helpers import wait_for
 
 SHOTS = Path(os.environ.get("TRACKER_SHOTS_DIR", "/tmp/shots-checkin"))
-SIZES = {"wide": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
-
-
-def shoot(page, name: str) -> None:
-    """Screenshots at a desktop and a phone size (for a person to look at); fits at 390 px."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for label, size in SIZES.items():
-        page.set_viewport_size(size)
-        page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
-    page.set_viewport_size(SIZES["phone"])
-    assert horizontal_overflow(page) <= 2, f"{name} is wider than 390 px"
-    page.set_viewport_size(SIZES["wide"])
 
 
 @pytest.fixture
@@ -46,13 +36,9 @@ def smtp(live_app):
     server.stop()
 
 
-def wait_for(predicate, page, timeout_ms=5000):
-    """Poll until predicate() holds (mail arrives on the server's own thread)."""
-    for _ in range(timeout_ms // 100):
-        if predicate():
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError("timed out waiting")
+def shoot(page, name: str) -> None:
+    """Screenshots at 1366 and 390 px into SHOTS."""
+    shoot_sizes(page, SHOTS, name)
 
 
 def test_patient_checks_in_and_a_clinician_accepts_and_dismisses(
