@@ -107,3 +107,46 @@ def test_a_day_that_passed_is_skipped_and_a_finished_course_cancels(app_ctx):
     run_sweep(clock=Clock.on_date(ANCHOR + timedelta(days=14), settings), manual=True)
     db.session.refresh(rows["d14"])
     assert (rows["d14"].status, rows["d14"].skip_reason) == ("cancelled", "course finished")
+
+
+def test_two_concurrent_sweeps_send_each_check_in_once(make_app):
+    """Two sweeps started together (threads, separate connections) against a real SMTP server:
+    each patient's day-7 check-in arrives exactly once."""
+    import threading
+    from collections import Counter
+
+    from .reminder_fixtures import SMTPServer
+
+    server = SMTPServer(delay=0.01).start()
+    try:
+        app = make_app(**server.config(), REMINDER_BATCH_SIZE=3)
+        with app.app_context():
+            turn_on(days="7")
+            addresses = [
+                maintenance_patient(ANCHOR, email=f"checkin{n}@example.test")[0].email
+                for n in range(12)
+            ]
+            db.session.commit()
+        barrier, errors = threading.Barrier(2), []
+
+        def sweep(worker):
+            try:
+                with app.app_context():
+                    clock = Clock.on_date(ANCHOR + timedelta(days=7), get_settings())
+                    barrier.wait(timeout=10)
+                    run_sweep(clock=clock, manual=True, worker=worker)
+            except Exception as error:  # noqa: BLE001  (surfaced in the main thread below)
+                errors.append(error)
+
+        threads = [threading.Thread(target=sweep, args=(f"sweeper-{n}",)) for n in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        assert Counter(server.recipients()) == Counter(addresses)
+        with app.app_context():
+            rows = check_in_rows()
+            assert len(rows) == 12 and {r.status for r in rows} == {"sent"}
+    finally:
+        server.stop()
