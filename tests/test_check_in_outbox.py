@@ -150,3 +150,26 @@ def test_two_concurrent_sweeps_send_each_check_in_once(make_app):
             assert len(rows) == 12 and {r.status for r in rows} == {"sent"}
     finally:
         server.stop()
+
+
+def test_a_series_in_progress_is_sent_no_check_in(app_ctx):
+    """During the series (the next session comes within days) nothing is planned; the first
+    maintenance session starts the days."""
+    from .factories import make_course, make_patient
+
+    turn_on(days="7")
+    settings = get_settings()
+    course = make_course(make_patient(), series_planned=2, opened_on=ANCHOR)
+    booster(course, ANCHOR)
+    db.session.commit()
+    assert course.state == "series_in_progress"
+    plan(Clock.on_date(ANCHOR, settings), settings)
+    assert check_in_rows() == []
+    later = ANCHOR + timedelta(days=3)
+    booster(course, later)
+    db.session.commit()
+    assert course.state == "maintenance"
+    plan(Clock.on_date(later, settings), settings)
+    assert [r.dedupe_key for r in check_in_rows()] == [
+        check_in_key(course.patient_id, course.id, later, 7)
+    ]

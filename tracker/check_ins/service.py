@@ -34,8 +34,9 @@ from ..services.errors import RuleError
 
 log = logging.getLogger(__name__)
 
-# Courses whose patient is asked to check in (a course on hold, discharged or in error is not).
-CHECK_IN_STATES = ("series_in_progress", "maintenance")
+# Courses whose patient is sent check-in links: in maintenance (during a series the next session
+# comes within days; a course on hold, discharged or in error is sent none).
+CHECK_IN_STATES = ("maintenance",)
 # Limits the settings service checks (the admin form reads them).
 MAX_DAY = 180
 MAX_DAYS = 8
@@ -372,7 +373,7 @@ def still_current():
     (accepted, it counts as due now until then)."""
     return and_(
         Course.id == ClinicallyDue.course_id,
-        Course.state.in_(CHECK_IN_STATES + ("on_hold",)),
+        Course.state.in_(OPEN_STATES),
         or_(
             Course.last_qualifying_on.is_(None),
             and_(

@@ -1,5 +1,6 @@
-"""Check-in messages: on the clinic's days after each qualifying session (default 7, 14, 21 and
-28), the patient's signed check-in link, to patients who consented and have not opted out.
+"""Check-in messages: on the clinic's days after each qualifying session of a course in
+maintenance (default 7, 14, 21 and 28), the patient's signed check-in link, to patients who
+consented and have not opted out.
 
 The dedupe key names the patient, the course, the session's date and the day offset, so each
 message is planned, and goes out, at most once; a newer qualifying session restarts the
@@ -106,7 +107,10 @@ def stale_check_in(reminder, *, course, clock: Clock) -> tuple[str, str] | None:
     if course is None:
         return "cancelled", "course removed"
     if course.state not in CHECK_IN_STATES:
-        return "cancelled", {"on_hold": "course on hold"}.get(course.state, "course finished")
+        return "cancelled", {
+            "on_hold": "course on hold",
+            "series_in_progress": "series restarted",
+        }.get(course.state, "course finished")
     if course.last_qualifying_on != reminder.anchor_date:
         return "cancelled", "a newer session restarted the check-ins"
     day = due_day(reminder)
