@@ -112,10 +112,9 @@ def test_a_day_that_passed_is_skipped_and_a_finished_course_cancels(app_ctx):
 def test_two_concurrent_sweeps_send_each_check_in_once(make_app):
     """Two sweeps started together (threads, separate connections) against a real SMTP server:
     each patient's day-7 check-in arrives exactly once."""
-    import threading
     from collections import Counter
 
-    from .reminder_fixtures import SMTPServer
+    from .reminder_fixtures import SMTPServer, concurrent_sweeps
 
     server = SMTPServer(delay=0.01).start()
     try:
@@ -127,22 +126,7 @@ def test_two_concurrent_sweeps_send_each_check_in_once(make_app):
                 for n in range(12)
             ]
             db.session.commit()
-        barrier, errors = threading.Barrier(2), []
-
-        def sweep(worker):
-            try:
-                with app.app_context():
-                    clock = Clock.on_date(ANCHOR + timedelta(days=7), get_settings())
-                    barrier.wait(timeout=10)
-                    run_sweep(clock=clock, manual=True, worker=worker)
-            except Exception as error:  # noqa: BLE001  (surfaced in the main thread below)
-                errors.append(error)
-
-        threads = [threading.Thread(target=sweep, args=(f"sweeper-{n}",)) for n in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
+        errors = concurrent_sweeps(app, ANCHOR + timedelta(days=7))
         assert errors == []
         assert Counter(server.recipients()) == Counter(addresses)
         with app.app_context():
