@@ -3,7 +3,7 @@
 
 from datetime import timedelta
 
-from tracker.check_ins import service as check_ins
+from tracker.check_ins import settings as check_ins
 from tracker.extensions import db
 from tracker.patient_links.tokens import make_token
 from tracker.services.clinic import clinic_today, get_settings

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from tracker.check_ins import service as check_ins
+from tracker.check_ins import decisions, service
+from tracker.check_ins import settings as check_in_settings
 from tracker.extensions import db
-from tracker.models import AuditEvent, ClinicallyDue, Course, utcnow
+from tracker.models import AuditEvent, CheckInSettings, ClinicallyDue, Course, utcnow
 from tracker.outcomes import service as outcomes
 from tracker.services.clinic import clinic_today, get_settings
 from tracker.services.infusions import record_infusion
@@ -134,14 +135,14 @@ def test_one_entry_per_session_waits_for_a_clinician(app, client):
         patient, course = check_in_patient()
         now, today = utcnow(), clinic_today()
         for reason in ("relief_worn_off", "phq9_threshold"):
-            check_ins.raise_due(
+            service.raise_due(
                 course, reason, "", session_on=course.last_qualifying_on, now=now, today=today
             )
         assert len(db.session.scalars(select(ClinicallyDue)).all()) == 1
         entry = db.session.scalars(select(ClinicallyDue)).one()
-        check_ins.dismiss(entry, actor="system", reason="seen", now=now)
+        decisions.dismiss(entry, actor="system", reason="seen", now=now)
         assert (
-            check_ins.raise_due(
+            service.raise_due(
                 course,
                 "phq9_threshold",
                 "",
@@ -229,7 +230,7 @@ def test_settings_page_checks_its_fields(app, client, login_as):
         as_text=True
     )
     with app.app_context():
-        assert db.session.get(check_ins.CheckInSettings, 1) is None
+        assert db.session.get(CheckInSettings, 1) is None
     saved = client.post(
         "/check-ins/settings",
         data={
@@ -242,7 +243,7 @@ def test_settings_page_checks_its_fields(app, client, login_as):
     )
     assert saved.status_code == 303
     with app.app_context():
-        settings = check_ins.get_check_in_settings()
+        settings = check_in_settings.get_check_in_settings()
         assert (settings.enabled, settings.days, settings.instruments) == (
             True,
             "7,14,28",

@@ -7,7 +7,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from ..outcomes.instruments import INSTRUMENTS
 from ..schedule.forms import MultiCheckboxField
 from ..validators import NoControlCharacters
-from .service import HOME_INSTRUMENTS, MAX_DAY, REASON_MAX
+from .decisions import REASON_MAX
+from .settings import HOME_INSTRUMENTS, MAX_DAY
 
 
 class CheckInSettingsForm(FlaskForm):

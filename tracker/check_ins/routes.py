@@ -9,7 +9,8 @@ from ..saving import acting_user, refused_status, save
 from ..security import local_path, roles_required
 from ..services.errors import expect_version
 from ..vocabulary import DUE_REASON
-from . import service as check_ins
+from . import decisions
+from . import settings as check_in_settings
 from .forms import MAX_DAY_HINT, AcceptForm, CheckInSettingsForm, DismissForm
 
 bp = Blueprint("check_ins", __name__, url_prefix="/check-ins")
@@ -19,14 +20,14 @@ bp = Blueprint("check_ins", __name__, url_prefix="/check-ins")
 @roles_required("admin")
 def settings():
     """When check-in links go out, what they ask, and the clinically-due rules."""
-    current = check_ins.get_check_in_settings()
+    current = check_in_settings.get_check_in_settings()
     form = CheckInSettingsForm(obj=current if request.method == "GET" else None)
     if request.method == "GET":
-        form.instruments.data = list(check_ins.chosen_instruments(current))
-        form.days.data = ", ".join(str(day) for day in check_ins.schedule_days(current))
+        form.instruments.data = list(check_in_settings.chosen_instruments(current))
+        form.days.data = ", ".join(str(day) for day in check_in_settings.schedule_days(current))
     response = save(
         form,
-        lambda: check_ins.update_settings(acting_user(), form.settings_values()),
+        lambda: check_in_settings.update_settings(acting_user(), form.settings_values()),
         message="Check-in settings saved.",
         to=url_for(".settings"),
     )
@@ -54,7 +55,7 @@ def accept(due_id: int):
 
     def change():
         expect_version(entry, form.version.data, "entry")
-        return check_ins.accept(entry, actor=acting_user(), now=utcnow())
+        return decisions.accept(entry, actor=acting_user(), now=utcnow())
 
     patient = db.get_or_404(Patient, entry.patient_id)
     return save(
@@ -79,7 +80,7 @@ def dismiss(due_id: int):
 
     def change():
         expect_version(entry, form.version.data, "entry")
-        return check_ins.dismiss(entry, actor=acting_user(), reason=form.reason.data, now=utcnow())
+        return decisions.dismiss(entry, actor=acting_user(), reason=form.reason.data, now=utcnow())
 
     response = save(
         form,

@@ -1,5 +1,5 @@
-"""Check-ins: the clinic's settings, storing what a patient sends from their check-in link, and
-the clinically-due entries it (or a score) raises, accepted or dismissed by a clinician.
+"""Check-ins: storing what a patient sends from their check-in link, and the clinically-due
+entry it (or a score) raises for a clinician to accept or dismiss (decisions.py).
 
 Only this package writes its tables (models/check_ins.py); the answers themselves are outcome
 measures, stored through tracker.outcomes.service. Services flush; the caller commits.
@@ -8,18 +8,15 @@ measures, stored through tracker.outcomes.service. Services flush; the caller co
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from ..extensions import db
 from ..models import (
-    CHECK_IN_DEFAULTS,
     OPEN_STATES,
     CheckInResponse,
-    CheckInSettings,
     ClinicallyDue,
     Course,
     Infusion,
@@ -28,101 +25,14 @@ from ..models import (
 )
 from ..outcomes import rules
 from ..outcomes import service as outcomes
-from ..outcomes.instruments import INSTRUMENTS
 from ..services import audit
 from ..services.errors import RuleError
+from .settings import due_rules, get_check_in_settings
 
 log = logging.getLogger(__name__)
 
-# Courses whose patient is sent check-in links: in maintenance (during a series the next session
-# comes within days; a course on hold, discharged or in error is sent none).
-CHECK_IN_STATES = ("maintenance",)
-# Limits the settings service checks (the admin form reads them).
-MAX_DAY = 180
-MAX_DAYS = 8
-REASON_MAX = 200
-SETTINGS_FIELDS = ("enabled", "days", "instruments", "phq9_threshold", "pain_return_percent")
-DUE_FIELDS = ("state", "decided_at", "dismiss_reason")
-# The instruments a patient may answer at home (CADSS-6 is taken in the chair).
-HOME_INSTRUMENTS = tuple(code for code in INSTRUMENTS if code != "cadss6")
 # The instruments a clinically-due rule reads (tracker/outcomes/rules.py).
 RULED_INSTRUMENTS = ("phq9", "pain_nrs")
-
-
-def get_check_in_settings() -> CheckInSettings:
-    """The clinic's check-in settings: a pure read; before any save, the defaults (unsaved)."""
-    found = db.session.get(CheckInSettings, 1)
-    if found is not None:
-        return found
-    return CheckInSettings(id=1, **CHECK_IN_DEFAULTS)
-
-
-def schedule_days(settings: CheckInSettings) -> tuple[int, ...]:
-    """The days after each qualifying session on which the check-in link goes out."""
-    return tuple(sorted({int(day) for day in settings.days.split(",") if day.strip()}))
-
-
-def chosen_instruments(settings: CheckInSettings) -> tuple[str, ...]:
-    """The instruments the check-in asks, in the clinic's order."""
-    return tuple(code for code in settings.instruments.split(",") if code in HOME_INSTRUMENTS)
-
-
-def due_rules(settings: CheckInSettings) -> rules.DueRules:
-    """The clinically-due rules of the settings."""
-    return rules.DueRules(settings.phq9_threshold, settings.pain_return_percent)
-
-
-def parse_days(text: str) -> str:
-    """Days as typed ("7, 14, 21") in the stored form ("7,14,21"); RuleError when not days."""
-    parts = [part.strip() for part in (text or "").replace(";", ",").split(",") if part.strip()]
-    if not parts:
-        raise RuleError("Enter at least one day, for example 7, 14, 21, 28.", "days")
-    if not all(part.isdigit() and len(part) <= 3 for part in parts):
-        raise RuleError("Enter whole numbers of days separated by commas.", "days")
-    days = sorted({int(part) for part in parts})
-    if days[0] < 1 or days[-1] > MAX_DAY:
-        raise RuleError(f"Each day must be from 1 to {MAX_DAY}.", "days")
-    if len(days) > MAX_DAYS:
-        raise RuleError(f"Enter at most {MAX_DAYS} days.", "days")
-    return ",".join(str(day) for day in days)
-
-
-def update_settings(actor, values: dict) -> CheckInSettings:
-    """Save the check-in settings (creating the row on the first save); audited. Flushes."""
-    days = parse_days(values.get("days", ""))
-    chosen = [code for code in values.get("instruments") or () if code in HOME_INSTRUMENTS]
-    if values.get("enabled") and not chosen:
-        raise RuleError("Choose at least one instrument, or leave check-ins off.", "instruments")
-    threshold, percent = values.get("phq9_threshold"), values.get("pain_return_percent")
-    if threshold is not None and not 1 <= threshold <= 27:
-        raise RuleError("Enter a PHQ-9 total from 1 to 27, or leave it empty.", "phq9_threshold")
-    if percent is not None and not 0 <= percent <= 100:
-        raise RuleError(
-            "Enter a percentage from 0 to 100, or leave it empty.", "pain_return_percent"
-        )
-    settings = db.session.get(CheckInSettings, 1)
-    if settings is None:
-        settings = get_check_in_settings()
-        db.session.add(settings)
-    before = audit.snapshot(settings, SETTINGS_FIELDS)
-    settings.enabled = bool(values.get("enabled"))
-    settings.days = days
-    settings.instruments = ",".join(chosen)
-    settings.phq9_threshold, settings.pain_return_percent = threshold, percent
-    db.session.flush()
-    audit.record(
-        actor,
-        entity="check_in_settings",
-        entity_id=settings.id,
-        patient_id=None,
-        action="update",
-        before=before,
-        after=audit.snapshot(settings, SETTINGS_FIELDS),
-    )
-    return settings
-
-
-# --- the patient's check-in ------------------------------------------------------------------
 
 
 def finished(course: Course) -> bool:
@@ -329,130 +239,3 @@ def pain_baseline(course: Course, measures=None) -> Decimal | None:
         key=lambda m: (m.taken_at, m.id),
     )
     return before[0].score if before else None
-
-
-# --- the clinician's decision ------------------------------------------------------------------
-
-
-def _decide(entry: ClinicallyDue, state: str, *, actor, now: datetime, reason: str | None = None):
-    if entry.state != "open":
-        raise RuleError("A clinician has already decided on this entry.")
-    before = audit.snapshot(entry, DUE_FIELDS)
-    entry.state, entry.decided_at, entry.dismiss_reason = state, now, reason
-    entry.decided_by_id = audit.actor_fields(actor)[0]
-    db.session.flush()
-    audit.record(
-        actor,
-        entity="clinically_due",
-        entity_id=entry.id,
-        patient_id=entry.patient_id,
-        action=state,
-        before=before,
-        after=audit.snapshot(entry, DUE_FIELDS),
-    )
-    return entry
-
-
-def accept(entry: ClinicallyDue, *, actor, now: datetime) -> ClinicallyDue:
-    """Accept: the patient is due now, until their next qualifying session. Audited."""
-    return _decide(entry, "accepted", actor=actor, now=now)
-
-
-def dismiss(entry: ClinicallyDue, *, actor, reason: str, now: datetime) -> ClinicallyDue:
-    """Dismiss with the reason; the entry stays on record. Audited."""
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise RuleError("Say why this entry is dismissed.", "reason")
-    if len(reason) > REASON_MAX:
-        raise RuleError(f"Use at most {REASON_MAX} characters.", "reason")
-    return _decide(entry, "dismissed", actor=actor, now=now, reason=reason)
-
-
-def still_current():
-    """SQL: an entry whose course is open and has had no qualifying session since it arose
-    (accepted, it counts as due now until then)."""
-    return and_(
-        Course.id == ClinicallyDue.course_id,
-        Course.state.in_(OPEN_STATES),
-        or_(
-            Course.last_qualifying_on.is_(None),
-            and_(
-                ClinicallyDue.session_on.is_not(None),
-                Course.last_qualifying_on <= ClinicallyDue.session_on,
-            ),
-        ),
-    )
-
-
-def current_entries(patient_id: int | None = None) -> list:
-    """(entry, patient, course) for every open or accepted entry still current, open ones first
-    and oldest first; one patient's with `patient_id`."""
-    stmt = (
-        select(ClinicallyDue, Patient, Course)
-        .join(Patient, Patient.id == ClinicallyDue.patient_id)
-        .join(Course, still_current())
-        .where(ClinicallyDue.state.in_(("open", "accepted")))
-        .order_by(ClinicallyDue.state.desc(), ClinicallyDue.raised_at, ClinicallyDue.id)
-    )
-    if patient_id is not None:
-        stmt = stmt.where(ClinicallyDue.patient_id == patient_id)
-    return [tuple(row) for row in db.session.execute(stmt.limit(200))]
-
-
-@dataclass(frozen=True)
-class DueRow:
-    """A clinically-due entry as the worklist and the patient page show it; `detail` (a score)
-    is None for the front desk, so no template can show it by mistake."""
-
-    id: int
-    version: int
-    patient_id: int
-    name: str
-    reason: str
-    state: str
-    raised_at: datetime
-    decided_at: datetime | None
-    session_on: date | None
-    detail: str | None = None
-
-
-def due_rows(patient_id: int | None = None, *, clinical: bool) -> list[DueRow]:
-    """The current entries (open first), with the score shown only to clinical staff."""
-    return [
-        DueRow(
-            entry.id,
-            entry.version,
-            patient.id,
-            f"{patient.last_name}, {patient.first_name}",
-            entry.reason,
-            entry.state,
-            entry.raised_at,
-            entry.decided_at,
-            entry.session_on,
-            entry.detail if clinical else None,
-        )
-        for entry, patient, _course in current_entries(patient_id)
-    ]
-
-
-def relief_summary(course: Course | None, measures) -> rules.ReliefDuration | None:
-    """The observed relief of the course (median days from a session until a score crossed a
-    clinic rule) and the interval it suggests; None with no data. `measures`: the patient's."""
-    if course is None:
-        return None
-    scored = [
-        rules.Scored(m.taken_on, m.instrument, m.score)
-        for m in measures
-        if m.course_id == course.id
-        and m.instrument in RULED_INSTRUMENTS
-        and m.complete
-        and not m.in_error
-        and m.score is not None
-    ]
-    if not scored:  # no data: nothing to read further
-        return None
-    sessions = [i.given_on for i in course.infusions if i.qualifies]
-    settings = due_rules(get_check_in_settings())
-    return rules.relief_duration(
-        rules.relief_days(sessions, scored, settings, pain_baseline(course, measures))
-    )

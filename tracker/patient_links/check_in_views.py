@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import redirect, request, url_for
 
 from ..check_ins import service as check_ins
+from ..check_ins import settings as check_in_settings
 from ..check_ins.patient_form import RELIEF_LABELS, check_in_form, item_field
 from ..extensions import db
 from ..models import Course, Patient
@@ -63,9 +64,9 @@ def _page(token, patient, course, form, *, status=200, answered=None):
 
 
 def _form(course, *, formdata=None):
-    settings = check_ins.get_check_in_settings()
+    settings = check_in_settings.get_check_in_settings()
     return check_in_form(
-        check_ins.chosen_instruments(settings),
+        check_in_settings.chosen_instruments(settings),
         as_needed=course.mode == "as_needed",
         formdata=formdata,
     )

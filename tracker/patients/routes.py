@@ -23,7 +23,7 @@ from ..vocabulary import MAINTENANCE_STATUS
 from ..monitoring.summary import sheet_summaries
 from ..rems.service import is_on as rems_on
 from ..rems.summary import form_summaries
-from ..check_ins.service import due_rows, relief_summary
+from ..check_ins.decisions import due_rows, relief_summary
 from ..outcomes import charts as outcome_charts
 from ..outcomes import service as outcome_service
 from ..outcomes.forms import STAFF_SOURCES

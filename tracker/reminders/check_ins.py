@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
-from ..check_ins.service import (
+from ..check_ins.settings import (
     CHECK_IN_STATES,
     chosen_instruments,
     get_check_in_settings,

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 
 from ..csv_safe import safe_row
 from ..bounds import requested_page
-from ..check_ins.service import due_rows
+from ..check_ins.decisions import due_rows
 from ..extensions import db
 from ..models import Patient, WaitlistEntry, utcnow
 from ..saving import acting_user, save
