@@ -138,3 +138,30 @@ def book(patient, course, start: datetime, status: str = "booked") -> Appointmen
     db.session.add(appointment)
     db.session.flush()
     return appointment
+
+
+def concurrent_sweeps(app, day: date, workers: int = 2) -> list:
+    """`workers` sweeps of `day` started together (threads, separate connections); the errors
+    they raised (none, when all went well)."""
+    import threading
+
+    from tracker.reminders.clock import Clock
+    from tracker.reminders.sending import run_sweep
+
+    barrier, errors = threading.Barrier(workers), []
+
+    def sweep(worker):
+        try:
+            with app.app_context():
+                clock = Clock.on_date(day, get_settings())
+                barrier.wait(timeout=10)
+                run_sweep(clock=clock, manual=True, worker=worker)
+        except Exception as error:  # noqa: BLE001  (surfaced to the caller)
+            errors.append(error)
+
+    threads = [threading.Thread(target=sweep, args=(f"sweeper-{n}",)) for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors

@@ -1,6 +1,7 @@
 """No clinical word, and not the product's name, on any patient page or in any patient message
 of the self-service links, for a patient whose record is full of such words."""
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -219,3 +220,59 @@ def test_checklist_page_and_its_reminder_are_free_of_clinical_words(app):
     assert [p.status_code for p in pages] == [200, 400, 200, 200]
     for body in bodies + [p.get_data(as_text=True) for p in pages]:
         assert_no_clinical_words(body)
+
+
+def test_check_in_message_and_pages_are_free_of_clinical_words(app):
+    """The check-in email, and the check-in page (questions, a field error, thank you, a
+    finished course, an expired link) for a patient whose record is full of clinical words:
+    nothing but the clinic's chosen questions in their published words."""
+    from tracker.check_ins import settings as check_ins
+    from tracker.outcomes.instruments import INSTRUMENTS
+    from tracker.reminders.check_ins import check_in_message
+
+    with app.app_context():
+        open_clinic()
+        check_ins.update_settings(
+            "system",
+            {
+                "enabled": True,
+                "days": "7",
+                "instruments": ["pain_nrs", "phq9", "gad7"],
+                "phq9_threshold": 10,
+                "pain_return_percent": 30,
+            },
+        )
+        patient, course = due_patient(days_since_anchor=7)
+        db.session.commit()
+        message = check_in_message(
+            Reminder(kind="check_in"),
+            patient=db.session.get(Patient, patient.id),
+            course=course,
+            settings=get_settings(),
+        )
+        bodies = _bodies(message)
+        course_id = course.id
+    # The link as the email gives it (text and HTML alike), followed as a path.
+    url = re.search(r"/my/check-in/[\w.-]+", bodies[1]).group(0)
+    assert url in bodies[2]
+    client = app.test_client()
+    pages = [client.get(url), client.post(url, data={"q1_1": "99"})]
+    sent = client.post(url, data={"q1_1": "4", "q2_1": "1", "relief_worn_off": "yes"})
+    pages.append(client.get(sent.headers["Location"]))
+    with app.app_context():
+        db.session.get(Course, course_id).state = "discharged"
+        db.session.commit()
+    pages.append(client.get(url))
+    app.config["PATIENT_LINK_MAX_AGE_DAYS"] = -1
+    pages.append(client.get(url))
+    app.config["PATIENT_LINK_MAX_AGE_DAYS"] = 120
+    assert [p.status_code for p in pages] == [200, 400, 200, 200, 400]
+    questions = [text for code in ("pain_nrs", "phq9", "gad7") for text in INSTRUMENTS[code].items]
+    for body in bodies:
+        assert_no_clinical_words(body)
+    for page in [p.get_data(as_text=True).replace(url, "/my/check-in/TOKEN") for p in pages]:
+        for text in questions:  # the published questions are the page's one clinical content
+            page = page.replace(text, "")
+        assert_no_clinical_words(page)
+        for word in ("PHQ", "GAD", "NRS", "score"):
+            assert word not in page

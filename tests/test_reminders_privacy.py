@@ -147,7 +147,7 @@ def test_every_template_pair_is_complete_and_used(app_ctx):
     # The self-service pairs (and reactivation) are rendered in tests/test_patient_links_privacy.py.
     assert names == {"window_upcoming", "window_closing", "appointment", "staff_digest",
                      "visit_booked_online", "patient_links", "visit_booked", "visit_moved", "visit_cancelled",
-                     "reactivation", "waitlist_offer"}
+                     "reactivation", "waitlist_offer", "check_in"}
 
 
 def test_staff_digest_carries_counts_and_a_link_only(app_ctx):
@@ -208,3 +208,43 @@ def test_reactivation_and_online_booking_messages_are_minimal(app_ctx):
             assert value.lower() not in text.lower(), (message["Subject"], value)
         assert "Robin" in text and "Riverside Appointments" in text and "555-0199" in text
         assert re.search(r"/unsubscribe/[\w.-]+", text) and "/my/" in text
+
+
+def test_check_in_message_is_minimal(app_ctx):
+    """The check-in message, sent by a real sweep on day 7 for a patient whose record holds
+    clinical words and scores: no clinical word, no score, no instrument, no record field."""
+    from tracker.check_ins import settings as check_ins
+    from tracker.outcomes import service as outcomes
+
+    settings = get_settings()
+    settings.clinic_name = "Ketamine Infusion Pain Centre"
+    settings.display_name = "Riverside Appointments"
+    settings.phone = "555-0199"
+    settings.address = "12 Elm Street, Springfield"
+    check_ins.update_settings("system", {"enabled": True, "days": "7", "instruments": ["pain_nrs", "phq9"],
+                                         "phq9_threshold": 10, "pain_return_percent": 30})
+    anchor = date(2026, 3, 2)
+    patient, course = maintenance_patient(
+        anchor, first_name="Robin", last_name="Zimmerwald", mrn="MRN-PRIV-79", email="robin@example.test",
+        date_of_birth=date(1971, 9, 14), phone="555-0123")
+    course.indication = "CRPS of the left arm; depression"
+    course.infusions[0].notes = "Ketamine well tolerated"
+    outcomes.record_measure(patient, actor="system", instrument="phq9", answers=[3, 3, 3, 2, 2, 1, 1, 1, 1],
+                            taken_at=local(anchor, 9), taken_on=anchor, today=anchor, course_id=course.id)
+    db.session.commit()
+    assert run_sweep(clock=Clock.on_date(anchor + timedelta(days=7), settings), manual=True).sent == 1
+    [message] = written_messages(app_ctx)
+    # The signed link is random: masked, so that by chance it could not spell "nrs".
+    text = re.sub(r"/my/check-in/[\w.-]+", "/my/check-in/TOKEN", every_part_as_text(message))
+    lowered = text.lower()
+    for word in FORBIDDEN_WORDS + ("phq", "score", "nrs", "relief"):
+        assert word not in lowered, word
+    for value in (patient.last_name, patient.mrn, "1971-09-14", "555-0123", "left arm", "tolerated",
+                  settings.clinic_name):
+        assert value.lower() not in lowered, value
+    # The PHQ-9 total on record (17) is nowhere in what the patient reads: the subject and the
+    # bodies, the signed link masked (the Date header may hold a minute :17).
+    read = "\n".join([message["Subject"], *(message.get_body((part,)).get_content() for part in ("plain", "html"))])
+    assert not re.search(r"\b17\b", re.sub(r"/my/check-in/[\w.-]+", "/my/check-in/TOKEN", read))
+    assert "Robin" in text and "Riverside Appointments" in text and "/my/check-in/" in text
+    assert re.search(r"/unsubscribe/[\w.-]+", text)

@@ -3,7 +3,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from datetime import date
@@ -18,7 +17,7 @@ from tracker.reminders.sending import run_sweep
 from tracker.services.clinic import get_settings
 
 from .conftest import database_url
-from .reminder_fixtures import SMTPServer, book, local, maintenance_patient
+from .reminder_fixtures import SMTPServer, book, concurrent_sweeps, local, maintenance_patient
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ANCHOR = date(2026, 3, 2)
@@ -55,23 +54,7 @@ def test_two_concurrent_sweeps_send_each_reminder_once(smtp, make_app):
     """Two sweeps started together (threads, separate connections) send every reminder exactly once."""
     app = make_app(**smtp.config(), REMINDER_BATCH_SIZE=3)
     addresses = seed_due_patients(app, 24)
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def sweep(worker):
-        try:
-            with app.app_context():
-                clock = Clock.on_date(SWEEP_DAY, get_settings())
-                barrier.wait(timeout=10)
-                run_sweep(clock=clock, manual=True, worker=worker)
-        except Exception as error:  # surfaced in the main thread below
-            errors.append(error)
-
-    threads = [threading.Thread(target=sweep, args=(f"sweeper-{n}",)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    errors = concurrent_sweeps(app, SWEEP_DAY)
     assert errors == []
     assert Counter(smtp.recipients()) == Counter(addresses)
     assert max(Counter(smtp.recipients()).values()) == 1

@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from tracker.extensions import csrf, db
 from tracker.models import (
-    ApiToken, Appointment, WebhookEndpoint, AppointmentType, Chair, ChecklistItem, ClosedDate, Infusion,
+    ApiToken, Appointment, WebhookEndpoint, AppointmentType, Chair, ChecklistItem, ClinicallyDue, ClosedDate, Infusion,
     MonitoringReading, MonitoringSheet, OutcomeMeasure, Reminder, StaffSession, User, WaitlistEntry, utcnow,
 )
 
@@ -48,6 +48,8 @@ ROUTES = {
     ("patient_links.checklist_page", "GET"): (400, 400, 400, 400),
     ("patient_links.save_checklist", "POST"): (400, 400, 400, 400),
     ("patient_links.join_waitlist", "POST"): (400, 400, 400, 400),
+    ("patient_links.check_in", "GET"): (400, 400, 400, 400),
+    ("patient_links.send_check_in", "POST"): (400, 400, 400, 400),
     ("patient_links.leave_waitlist", "POST"): (400, 400, 400, 400),
     ("patient_links.offer", "GET"): (400, 400, 400, 400),
     ("patient_links.accept_offer", "POST"): (400, 400, 400, 400),
@@ -157,6 +159,12 @@ ROUTES = {
     ("rems.course", "POST"): (LOGIN, 403, 303, 303),  # turned on (turning off needs a reason)
     ("monitoring.settings", "GET"): (LOGIN, 403, 403, 200),
     ("monitoring.settings", "POST"): (LOGIN, 403, 403, 400),
+    # check-ins: the clinic's settings (admins); a clinician accepts or dismisses an entry
+    ("check_ins.settings", "GET"): (LOGIN, 403, 403, 200),
+    ("check_ins.settings", "POST"): (LOGIN, 403, 403, 400),
+    ("check_ins.accept", "POST"): (LOGIN, 403, 303, 303),
+    ("check_ins.dismiss", "GET"): (LOGIN, 403, 200, 200),
+    ("check_ins.dismiss", "POST"): (LOGIN, 403, 400, 400),  # no reason given
     ("schedule.chairs", "GET"): (LOGIN, 403, 403, 200),
     ("schedule.chairs", "POST"): (LOGIN, 403, 403, 400),
     ("schedule.chair_update", "POST"): (LOGIN, 403, 403, 400),
@@ -301,9 +309,12 @@ def make_world() -> dict:
                              answers=[1] * 7, complete=True, score=7, band="Mild")
     item = ChecklistItem(appointment_type_id=kind.id, label="Driver", prompt="Who takes you home?",
                          asks_driver=True)
-    db.session.add_all([reading, measure, item])
+    due = ClinicallyDue(patient_id=patient.id, course_id=course.id, session_on=given.date(),
+                        reason="relief_worn_off", raised_at=given, raised_on=given.date())
+    db.session.add_all([reading, measure, item, due])
     db.session.flush()
     return {
+        "due_id": due.id,
         "item_id": item.id,
         "reading_id": reading.id, "measure_id": measure.id,
         "patient_id": patient.id, "course_id": course.id, "infusion_id": infusion.id,

@@ -256,7 +256,8 @@ def test_query_count_does_not_grow_with_patients(app, client, login_as, url):
     _add_patients(app, 75, 5)
     large = _statements(app, client, url)
     assert small == large
-    assert large <= 6, large
+    # The worklist itself has one more: its clinically-due section (tracker/check_ins).
+    assert large <= (7 if url == "/worklist/" else 6), large
 
 
 def test_statements_reused_across_days_follow_the_day(client, login_as, clinic, freeze_clock):

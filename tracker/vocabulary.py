@@ -53,6 +53,7 @@ REMINDER_KIND = {
     "visit_booked_online": "Visit booked online",
     "reactivation": "Time to book again",
     "waitlist_offer": "Waitlist offer",
+    "check_in": "Check-in",
     "staff_digest": "Staff digest",
 }
 # What patients did from their own links (counted in the staff digest).
@@ -62,6 +63,13 @@ PATIENT_ACTION = {
     "moved": "Moved",
     "cancelled": "Cancelled",
     "call_me": "Asked to be called",
+}
+# Why a patient became clinically due (tracker/check_ins): in words the front desk may see.
+DUE_REASON = {
+    "relief_worn_off": "Says their relief has worn off",
+    "visit_requested": "Asks for a visit",
+    "phq9_threshold": "A check-in score crossed a clinic rule",
+    "pain_returned": "A check-in score crossed a clinic rule",
 }
 REMINDER_STATUS = {
     "pending": "Waiting to send",
@@ -105,6 +113,9 @@ ENTITY = {
     "outcome_measure": "Outcome measure",
     "checklist_item": "Pre-visit question",
     "checklist_answer": "Pre-visit answer",
+    "check_in": "Check-in",
+    "check_in_settings": "Check-in settings",
+    "clinically_due": "Clinically due",
 }
 ACTION = {
     "create": "Added",
@@ -128,6 +139,8 @@ ACTION = {
     "opt_out": "Opted out of email",
     "entered_in_error": "Entered in error",
     "revoke": "Revoked",
+    "accepted": "Accepted",
+    "dismissed": "Dismissed",
 }
 FIELD = {
     "answer": "Answer",
@@ -221,6 +234,17 @@ FIELD = {
     "score": "Score",
     "band": "Band",
     "source": "How the answers were taken",
+    # Check-ins and clinically-due entries (tracker/check_ins)
+    "relief_worn_off": "Relief worn off",
+    "visit_requested": "Asked for a visit",
+    "session_on": "After the session of",
+    "enabled": "Check-ins on",
+    "days": "Days after each session",
+    "instruments": "Questions asked",
+    "phq9_threshold": "PHQ-9 rule (at least)",
+    "pain_return_percent": "Pain rule (within % of baseline)",
+    "decided_at": "Decided",
+    "dismiss_reason": "Reason for dismissing",
     **TERMS,
 }
 
@@ -237,6 +261,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "entity": ENTITY,
     "action": ACTION,
     "field": FIELD,
+    "due_reason": DUE_REASON,
 }
 
 

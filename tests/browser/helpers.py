@@ -127,6 +127,30 @@ def horizontal_overflow(page) -> int:
     return max(0, width - page.viewport_size["width"])
 
 
+SHOT_SIZES = {"wide": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+def shoot(page, folder: Path, name: str) -> None:
+    """Full-page screenshots at a desktop and a phone width into `folder` (for a person to look
+    at); the page must fit the phone's width."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for label, size in SHOT_SIZES.items():
+        page.set_viewport_size(size)
+        page.screenshot(path=str(folder / f"{name}-{label}.png"), full_page=True)
+    page.set_viewport_size(SHOT_SIZES["phone"])
+    assert horizontal_overflow(page) <= OVERFLOW_TOLERANCE, f"{name} is wider than 390 px"
+    page.set_viewport_size(SHOT_SIZES["wide"])
+
+
+def wait_for(predicate, page, timeout_ms: int = 5000) -> None:
+    """Poll until predicate() holds (mail arrives on the SMTP server's own thread)."""
+    for _ in range(timeout_ms // 100):
+        if predicate():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError("timed out waiting")
+
+
 def is_focused(locator) -> bool:
     """Whether the element has the keyboard focus."""
     return locator.evaluate("element => element === document.activeElement")

@@ -20,6 +20,7 @@ from tracker.models import (
     Appointment,
     AppointmentType,
     Chair,
+    ClinicallyDue,
     ClosedDate,
     MonitoringReading,
     MonitoringSheet,
@@ -256,6 +257,11 @@ CHANGES = {
     ("search.results", "Search"): fill("Name, MRN, date of birth, phone or email", "Whitfield"),
     ("worklist.index", "Show"): fill("Name, MRN, birth date or phone", "Whitfield"),
     ("worklist.upcoming", "Show"): fill("Window opens within (days)", "30"),
+    ("check_ins.settings", "Save check-in settings"): fill("Days after each session", "7, 14"),
+    ("check_ins.dismiss", "Dismiss"): fill("Why dismiss it?", "Seen in clinic yesterday"),
+    ("patient_links.check_in", "Send my answers"): lambda form: (
+        form.get_by_role("group", name="Has your relief worn off?").get_by_label("Yes").check()
+    ),
 }
 
 
@@ -324,10 +330,19 @@ def world(app) -> dict:
         hook = WebhookEndpoint(
             url="http://127.0.0.1:9/closed", events="appointment.booked", secret="whsec_forms"
         )
-        db.session.add_all([reading, measure, closed, hook])
+        due = ClinicallyDue(
+            patient_id=patient.id,
+            course_id=patient.courses[0].id,
+            session_on=infusion.given_on,
+            reason="relief_worn_off",
+            raised_at=utcnow(),
+            raised_on=today,
+        )
+        db.session.add_all([reading, measure, closed, hook, due])
         db.session.commit()
         return {
             **links,
+            "due_id": due.id,
             "patient_id": patient.id,
             "appointment_id": appointment.id,
             "user_id": spare.id,
@@ -367,6 +382,8 @@ REFUSED_AS_THEY_OPEN = {
     ("schedule.book", "Book"),
     ("schedule.move", "Move to this time"),
     ("schedule.reschedule", "Cancel and book this time"),
+    ("check_ins.dismiss", "Dismiss"),  # the reason is the clinician's to give
+    ("patient_links.check_in", "Send my answers"),  # nothing answered yet
 }
 
 

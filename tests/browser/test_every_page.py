@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from tracker.extensions import db
-from tracker.models import ClosedDate, MonitoringReading, MonitoringSheet, OutcomeMeasure, WebhookEndpoint
+from tracker.models import ClinicallyDue, ClosedDate, MonitoringReading, MonitoringSheet, OutcomeMeasure, WebhookEndpoint
 from tracker.reminders.unsubscribe import make_token
 from tracker.services.clinic import clinic_today
 
@@ -78,7 +78,8 @@ def patient_link_ids(app, patient, appointment) -> dict:
     db.session.flush()
     with app.test_request_context():
         offered = {"token": link_token("offer", patient.id, offer.id)}
-    return {"patient_links.book": book, "patient_links.held": {**book, "hold_id": hold.id},
+        check_in = {"token": link_token("check_in", patient.id, course.id)}
+    return {"patient_links.check_in": check_in,"patient_links.book": book, "patient_links.held": {**book, "hold_id": hold.id},
             "patient_links.manage": manage, "patient_links.move_times": manage,
             "patient_links.checklist_page": manage,
             "patient_links.offer": offered}
@@ -108,9 +109,12 @@ def test_every_page_is_accessible_local_and_narrow(journey, live_app, playwright
         measure = OutcomeMeasure(patient_id=patient.id, instrument="phq9", taken_at=infusion.given_at,
                                  taken_on=infusion.given_on, answers=[1] * 9, complete=True, score=9, band="Mild")
         hook = WebhookEndpoint(url="http://127.0.0.1:9/closed", events="appointment.booked", secret="whsec_pages")
-        db.session.add_all([reading, measure, hook])
+        due = ClinicallyDue(patient_id=patient.id, course_id=course.id, session_on=infusion.given_on,
+                            reason="phq9_threshold", detail="PHQ-9 10 (rule: 10 or more)",
+                            raised_at=infusion.given_at, raised_on=today)
+        db.session.add_all([reading, measure, hook, due])
         db.session.commit()
-        ids = {"patient_id": patient.id, "appointment_id": appointment.id, "user_id": admin.id,
+        ids = {"due_id": due.id,"patient_id": patient.id, "appointment_id": appointment.id, "user_id": admin.id,
                "course_id": course.id, "infusion_id": course.infusions[0].id, "closed_id": closed.id,
                "reading_id": reading.id, "measure_id": measure.id, "instrument": "phq9",
                "endpoint_id": hook.id,

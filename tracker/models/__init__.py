@@ -2,6 +2,9 @@
 from .api import API_SCOPES, ApiToken
 from .clinic import AuditEvent, ClinicSettings
 from .feeds import FEED_KINDS, CalendarFeed
+from .check_ins import (
+    CHECK_IN_DEFAULTS, DUE_REASONS, DUE_STATES, RELIEF_ANSWERS, CheckInResponse, CheckInSettings, ClinicallyDue,
+)
 from .checklist import ChecklistAnswer, ChecklistItem
 from .clinical import (
     COURSE_STATES, MODES, OPEN_STATES, OUTCOMES, Course, Infusion, Patient,
@@ -24,7 +27,8 @@ from .waitlist import WaitlistEntry, WaitlistOffer
 from .webhooks import DELIVERY_STATUSES, WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
-    "API_SCOPES", "ApiToken", "CalendarFeed", "ChecklistAnswer", "ChecklistItem", "DELIVERY_STATUSES", "FEED_KINDS", "WEBHOOK_EVENTS",
+    "API_SCOPES", "ApiToken", "CalendarFeed", "CHECK_IN_DEFAULTS", "CheckInResponse", "CheckInSettings", "ClinicallyDue",
+    "DUE_REASONS", "DUE_STATES", "RELIEF_ANSWERS", "ChecklistAnswer", "ChecklistItem", "DELIVERY_STATUSES", "FEED_KINDS", "WEBHOOK_EVENTS",
     "WebhookDelivery", "WebhookEndpoint",
     "ACTIVE_STATUSES", "APPOINTMENT_STATUSES", "ATTEMPT_OUTCOMES", "AuditEvent", "Appointment", "AppointmentStatusChange",
     "AppointmentType", "CANCEL_REASONS", "COURSE_STATES", "Chair", "ClinicSettings", "ClosedDate",

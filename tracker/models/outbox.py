@@ -10,7 +10,7 @@ from .types import UTCDateTime, one_of, utcnow
 
 REMINDER_KINDS = ("window_upcoming", "window_closing", "appointment", "staff_digest",
                   "visit_booked", "visit_moved", "visit_cancelled", "visit_booked_online",
-                  "reactivation", "waitlist_offer")
+                  "reactivation", "waitlist_offer", "check_in")
 REMINDER_STATUSES = ("pending", "sending", "sent", "failed", "cancelled", "skipped")
 
 

@@ -44,9 +44,10 @@ def render_page(template: str, status: int = 200, **context):
     return render_template(template, settings=settings, **context), status
 
 
-def link_problem(expired: bool = False, gone: str | None = None):
-    """A link that is forged, altered, expired or points at something gone: say what to do."""
-    state = "expired" if expired else (gone or "invalid")
+def link_problem(expired: bool = False, gone: str | None = None, expired_state: str = "expired"):
+    """A link that is forged, altered, expired or points at something gone: say what to do
+    (`expired_state` names the expired page of a kind of link that says something else)."""
+    state = expired_state if expired else (gone or "invalid")
     return render_page(LINK_PAGE, status=200 if gone else 400, state=state)
 
 

@@ -3,6 +3,7 @@
 from . import (  # noqa: F401  (each registers its views on bp)
     book_views,
     bp,  # noqa: F401
+    check_in_views,
     checklist_views,
     offer_views,
     resend_views,

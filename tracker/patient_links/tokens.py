@@ -1,5 +1,6 @@
-"""Signed patient links: a purpose (book, manage), the patient and what the link is about (a
-course or an appointment), signed with the app's secret key and a per-purpose salt, expiring.
+"""Signed patient links: a purpose (book, manage, offer, check-in), the patient and what the
+link is about (a course, an appointment or an offer), signed with the app's secret key and a
+per-purpose salt, expiring.
 
 A link holds ids only, never a name, a date or an address. A link signed for one purpose is
 refused for any other, and one for another patient's appointment cannot be made by editing it.
@@ -12,7 +13,12 @@ from dataclasses import dataclass
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-PURPOSES = {"book": "c", "manage": "a", "offer": "o"}  # purpose -> the key naming its target
+PURPOSES = {
+    "book": "c",
+    "manage": "a",
+    "offer": "o",
+    "check_in": "k",
+}  # purpose -> the key naming its target
 SALT = "tracker.patient_links."
 
 
@@ -77,6 +83,7 @@ def link_url(purpose: str, patient_id: int, target_id: int, endpoint: str | None
             "book": "patient_links.book",
             "manage": "patient_links.manage",
             "offer": "patient_links.offer",
+            "check_in": "patient_links.check_in",
         }[purpose]
     )
     path = current_app.url_map.bind("localhost").build(

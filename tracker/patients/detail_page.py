@@ -5,6 +5,7 @@ from flask import render_template
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..check_ins.decisions import due_rows, relief_summary
 from ..extensions import db
 from ..models import OPEN_STATES, Course, Patient
 from ..monitoring.summary import sheet_summaries
@@ -107,6 +108,7 @@ def render_detail(
         )
     infusions = [i for c in patient.courses for i in c.infusions]
     clinical = sees_clinical(acting_user())
+    measures = outcome_service.measures_of(patient.id) if clinical else []
     return render_template(
         "patients/detail.html",
         patient=patient,
@@ -127,11 +129,11 @@ def render_detail(
         today=today,
         pain=charts.pain_chart([i for i in infusions if not i.in_error]) if clinical else None,
         # Outcome scores are clinical values: the front desk's page is built without them.
-        outcomes=outcome_charts.histories(
-            outcome_service.measures_of(patient.id), [i.given_on for i in infusions if i.qualifies]
-        )
+        outcomes=outcome_charts.histories(measures, [i.given_on for i in infusions if i.qualifies])
         if clinical
         else None,
+        clinically_due=due_rows(patient.id, clinical=clinical),
+        relief=relief_summary(open_course, measures) if clinical else None,
         outcome_instruments=INSTRUMENTS,
         outcome_sources=STAFF_SOURCES,
         forms=_page_forms(open_course, settings, submitted or {}),

@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Course, Patient, Reminder, User
-from . import messages, notices, offers, reactivation
+from . import check_ins, messages, notices, offers, reactivation
 from .clock import Clock
 from .digest import Digest, build_digest
 from .planning import BOOKING_KINDS, WINDOW_KINDS, booked_courses, by_id, stale_reason
@@ -90,6 +90,9 @@ class BatchFacts:
         if reminder.kind == reactivation.KIND:
             return reactivation.reactivation_message(reminder, patient=reminder.patient,
                                                      course=self.courses[reminder.course_id], settings=settings)
+        if reminder.kind == check_ins.KIND:
+            return check_ins.check_in_message(reminder, patient=reminder.patient,
+                                              course=self.courses[reminder.course_id], settings=settings)
         if reminder.kind in notices.NOTICE_KINDS:
             return notices.notice_message(reminder, patient=reminder.patient, appointment=reminder.appointment,
                                           clock=clock, settings=settings)

@@ -18,6 +18,7 @@ from .. import status
 from ..extensions import db
 from ..models import Appointment, Course, Reminder, User, utcnow
 from ..services import waitlist
+from . import check_ins
 from .clock import Clock
 from .notices import NOTICE_KINDS, stale_notice
 from .reactivation import KIND as REACTIVATION
@@ -243,6 +244,8 @@ def stale_reason(reminder: Reminder, *, course, appointment, user, booked: bool,
         return stale_notice(reminder, appointment=appointment, clock=clock)
     if reminder.kind == "waitlist_offer":
         return None  # the offer itself is checked when it is sent (reminders/facts.py)
+    if reminder.kind == check_ins.KIND:
+        return check_ins.stale_check_in(reminder, course=course, clock=clock)
     if reminder.kind == REACTIVATION:
         return stale_reactivation(reminder, course=course, booked=booked, settings=settings)
     if reminder.kind == "staff_digest":
@@ -262,6 +265,8 @@ def expected_due_at(reminder: Reminder, *, course, appointment, clock: Clock, se
         return appointment_due_at(appointment.start_at, clock, settings)
     if reminder.kind == "staff_digest" and reminder.anchor_date is not None:
         return clock.at_local(reminder.anchor_date, settings.digest_hour)
+    if reminder.kind == check_ins.KIND:
+        return check_ins.expected_due_at(reminder, clock, settings)
     return None
 
 
@@ -276,7 +281,8 @@ def reconcile(clock: Clock, settings, result: PlanResult) -> None:
     if not pending:
         return
     courses = by_id(Course, {r.course_id for r in pending if r.course_id},
-                    columns=("state", "mode", "anchor_date", "window_opens", "window_closes"))
+                    columns=("state", "mode", "anchor_date", "window_opens", "window_closes",
+                             "last_qualifying_on"))
     appointments = by_id(Appointment, {r.appointment_id for r in pending if r.appointment_id},
                          columns=("status", "start_at", "moves"))
     users = by_id(User, {r.user_id for r in pending if r.user_id}, columns=("active", "role"))
@@ -353,6 +359,7 @@ def plan(clock: Clock, settings, *, include_digests: bool = True) -> PlanResult:
     result = PlanResult()
     wanted = desired_window_reminders(clock, settings) + desired_appointment_reminders(clock, settings)
     wanted += desired_reactivations(clock, settings)
+    wanted += check_ins.desired_check_ins(clock, settings, plan_ahead_days())
     if include_digests:
         wanted += desired_digests(clock, settings)
     result.planned = insert_planned(wanted)

@@ -26,6 +26,7 @@ from ..extensions import db
 from ..mail import MailError, open_mailer
 from ..models import Reminder, utcnow
 from ..services.clinic import get_settings
+from .check_ins import KIND as CHECK_IN
 from .clock import Clock
 from .facts import BatchFacts
 from .notices import NOTICE_KINDS
@@ -81,7 +82,8 @@ def claimable(clock: Clock, real_now: datetime, *, retry_from: datetime | None =
         waited if retry_from is None else or_(waited, Reminder.updated_at < retry_from),
     ]
     if not clock.in_send_hours:
-        conditions.append(Reminder.kind.not_in(BOOKING_KINDS + NOTICE_KINDS + ("waitlist_offer",)))
+        conditions.append(Reminder.kind.not_in(
+            BOOKING_KINDS + NOTICE_KINDS + ("waitlist_offer", CHECK_IN)))
     if clock.patient_mail_held:  # no clinic phone yet: patient mail waits, the staff digest goes
         conditions.append(Reminder.kind == "staff_digest")
     return conditions

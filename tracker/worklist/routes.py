@@ -14,9 +14,11 @@ from flask_login import current_user, login_required
 
 from ..csv_safe import safe_row
 from ..bounds import requested_page
+from ..check_ins.decisions import due_rows
 from ..extensions import db
 from ..models import Patient, WaitlistEntry, utcnow
 from ..saving import acting_user, save
+from ..patients.minimum import sees_clinical
 from ..security import local_path
 from ..services import outreach, search, waitlist
 from ..vocabulary import MAINTENANCE_STATUS as STATUS_LABELS
@@ -139,8 +141,12 @@ def index():
                          per_page=current_app.config["PAGE_SIZE"],
                          called_since=outreach.called_since(clock.on, settings.recall_quiet_days, zone),
                          not_called_only=form.not_called_only)
+    clinical = sees_clinical(acting_user())
     return render_template("worklist/index.html", form=form, page=page, today=clock.on,
                            rows=_rows(page.items, zone, clock.on, settings.reactivation_messages),
+                           # Clinically due (tracker/check_ins): before any window opens; no
+                           # score for the front desk.
+                           clinically_due=due_rows(clinical=clinical), clinical=clinical,
                            links=_links(),
                            urgency=URGENCY, labels=STATUS_LABELS, zone=zone,
                            quiet_days=settings.recall_quiet_days, outcomes=outreach.OUTCOME_LABELS,
