@@ -144,8 +144,10 @@ def test_production_command_line_refuses_without_base_url(tmp_path):
 
 def test_make_run_points_links_at_its_host_and_port():
     """`make run` gives every command it starts TRACKER_BASE_URL from HOST and PORT, unless it
-    is set already (the flask commands are replaced by a probe printing what they would see)."""
-    probe = "sh -c 'printenv TRACKER_BASE_URL' probe"
+    is set already (the flask commands are replaced by a probe printing what they would see).
+    Each probe then waits a second: `make run` stops the background scheduler when the server
+    command ends, and the scheduler's probe must have printed by then."""
+    probe = "sh -c 'printenv TRACKER_BASE_URL; sleep 1' probe"
     command = [
         "make",
         "-s",
