@@ -268,3 +268,35 @@ def test_one_check_in_raises_one_entry_naming_every_score_that_crossed(app, clie
             "relief_worn_off",
             "Pain NRS 6, back within 30% of the baseline 8; PHQ-9 10 (rule: 10 or more)",
         )
+
+
+def test_a_score_recorded_by_staff_that_crosses_a_rule_raises_an_entry(app, client, login_as):
+    """A PHQ-9 of 12 taken by a clinician (in the clinic or on the phone) raises the entry as a
+    check-in's would; an incomplete one and one under the rule raise nothing."""
+    with app.app_context():
+        patient, _ = check_in_patient(last_name="Okonkwo")
+        patient_id = patient.id
+        zone = local(clinic_today(), 0).tzinfo
+    login_as("clinician")
+    new = f"/patients/{patient_id}/outcomes/phq9/new"
+    taken = (utcnow() - timedelta(hours=1)).astimezone(zone)
+
+    def phq9(answers):
+        data = {"taken_at": taken.strftime("%Y-%m-%dT%H:%M"), "source": "in_clinic"}
+        data.update({f"item_{n}": "" if a is None else str(a) for n, a in enumerate(answers, 1)})
+        return client.post(new, data=data)
+
+    assert phq9([1] * 9).status_code == 303  # 9: under the rule of 10
+    assert phq9([2] * 8 + [None]).status_code == 303  # incomplete: no score
+    with app.app_context():
+        assert db.session.scalars(select(ClinicallyDue)).all() == []
+    assert phq9([2] * 6 + [0] * 3).status_code == 303  # 12
+    with app.app_context():
+        (entry,) = db.session.scalars(select(ClinicallyDue)).all()
+        assert (entry.patient_id, entry.state, entry.reason) == (
+            patient_id,
+            "open",
+            "phq9_threshold",
+        )
+    page = client.get("/worklist/").get_data(as_text=True)
+    assert "Clinically due" in page and "Okonkwo" in page and "PHQ-9 12" in page

@@ -150,6 +150,31 @@ def _raise_from(patient, course, response, measures, *, now, today) -> None:
     )
 
 
+def raise_from_recorded(
+    course: Course | None, measure: OutcomeMeasure, *, now: datetime, today: date
+) -> ClinicallyDue | None:
+    """A score recorded by staff (in the clinic, on the phone) that crosses a clinic rule raises
+    the course's clinically-due entry as a check-in's would; nothing for an open series, a
+    finished course or an incomplete score."""
+    if course is None or course.state != "maintenance" or measure.score is None:
+        return None
+    settings = due_rules(get_check_in_settings())
+    baseline = pain_baseline(course) if measure.instrument == "pain_nrs" else None
+    found = rules.crossing(measure.instrument, measure.score, settings, baseline)
+    if found is None:
+        return None
+    session = last_session(course)
+    return raise_due(
+        course,
+        found.reason,
+        found.detail,
+        session_on=session.given_on if session else None,
+        measure_id=measure.id,
+        now=now,
+        today=today,
+    )
+
+
 def waiting_entry(course_id: int, session_on: date | None) -> ClinicallyDue | None:
     """The course's entry for this session still open or accepted, if any."""
     same_session = (

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, render_template, request, url_for
 
 from .. import scheduling
 from ..bounds import record_id
+from ..check_ins import service as check_ins
 from ..extensions import db
 from ..in_error_page import confirm_in_error
 from ..models import Infusion, OutcomeMeasure, Patient, utcnow
@@ -59,7 +60,7 @@ def record(patient_id: int, instrument: str):
         course = course_service.open_course_for(patient.id)
 
         def change():
-            return outcomes.record_measure(
+            measure = outcomes.record_measure(
                 patient,
                 actor=acting_user(),
                 instrument=instrument,
@@ -71,6 +72,10 @@ def record(patient_id: int, instrument: str):
                 course_id=session.course_id if session else course.id if course else None,
                 infusion_id=session.id if session else None,
             )
+            check_ins.raise_from_recorded(
+                course, measure, now=utcnow(), today=clinic.clinic_today()
+            )
+            return measure
 
         def message(measure: OutcomeMeasure) -> str:
             if measure.score is None:
