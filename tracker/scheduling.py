@@ -5,7 +5,7 @@ Nothing here imports Flask, the database or the rest of the package.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -35,25 +35,6 @@ class Window:
 
     def contains(self, day: date) -> bool:
         return self.opens <= day <= self.closes
-
-
-@dataclass(frozen=True)
-class SeriesFacts:
-    """What the infusions of one course say, independent of today."""
-
-    qualifying_count: int
-    last_qualifying_on: date | None
-    series_complete: bool
-    anchor_date: date | None
-    series_completed_on: date | None
-
-
-@dataclass(frozen=True)
-class Session:
-    """One recorded session as the rules see it: its local date and whether it qualifies."""
-
-    given_on: date
-    qualifies: bool
 
 
 def window_for(anchor: date, min_days: int, max_days: int) -> Window:
@@ -214,41 +195,6 @@ def missed_dose_return(phases: Sequence[PhaseRule], position: int, anchor: date 
     return position - 1 if (on - anchor).days > phase.max_days else None
 
 
-def series_facts(
-    sessions: Iterable[Session], series_planned: int, ended_early: bool = False
-) -> SeriesFacts:
-    """Count qualifying sessions; the anchor is the last qualifying one once the series is done.
-
-    The standard course (a series of `series_planned`, then a window) walked by walk_phases:
-    the series completes on the `series_planned`-th qualifying session (or when ended early);
-    every qualifying session after that is a booster and re-anchors the window.
-    """
-    dates = sorted(s.given_on for s in sessions if s.qualifies)
-    entry = PhaseEntry(2, dates[-1], len(dates)) if ended_early and dates else PhaseEntry(1)
-    walk = walk_phases(standard_phases(series_planned, 0, 0), entry, dates)
-    complete = walk.anchor_date is not None
-    completed_on = None
-    if complete:
-        completed_on = dates[series_planned - 1] if len(dates) >= series_planned else dates[-1]
-    return SeriesFacts(len(dates), dates[-1] if dates else None, complete, walk.anchor_date,
-                       completed_on)
-
-
-def state_after(state: str, facts: SeriesFacts, *, series_ended_early: bool = False) -> str:
-    """The stored course state once its series facts are known.
-
-    A series in progress moves to maintenance when the facts say the series is complete; a
-    course in maintenance whose series is no longer complete (an infusion entered in error and
-    removed) goes back to its series, unless a clinician ended the series early. Every other
-    state (on hold, discharged, entered in error) is set by explicit actions only.
-    """
-    if state == "series_in_progress" and facts.series_complete:
-        return "maintenance"
-    if state == "maintenance" and not facts.series_complete and not series_ended_early:
-        return "series_in_progress"
-    return state
-
-
 def maintenance_status(window: Window, on: date, lapse_grace_days: int) -> str:
     """not_yet_due before opens, due inside, overdue after, lapsed after the grace."""
     if on < window.opens:
@@ -305,11 +251,3 @@ def course_status(
 def booster_timing(previous_anchor: date, given_on: date, min_days: int, max_days: int) -> str:
     """early (before the window opens), on_time, or late (after it closes)."""
     return _timing(window_for(previous_anchor, min_days, max_days), given_on)
-
-
-def booster_timings(days: Sequence[date], series_planned: int, min_days: int,
-                    max_days: int) -> list[str | None]:
-    """For a course's qualifying session dates in order: None for each series session, and for
-    each booster its timing against the anchor in force before it (see booster_timing)."""
-    phases = standard_phases(series_planned, min_days, max_days)
-    return list(walk_phases(phases, PhaseEntry(1), list(days)).timings)
