@@ -13,9 +13,10 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..formatting import request_style
-from ..models import OPEN_STATES, Course, Patient
+from ..models import OPEN_STATES, Course, Patient, Protocol
 from ..saving import acting_user, commit, put_error, refused_status
 from ..services import clinic, search
+from ..services import protocols as protocol_service
 from ..services import patients as patient_service
 from ..services.clinic import get_settings
 from ..services.errors import RuleError, expect_version
@@ -135,7 +136,9 @@ def _load_patient(patient_id: int) -> Patient:
     """The patient with every course and infusion, in three statements whatever their number."""
     return db.one_or_404(
         select(Patient).where(Patient.id == patient_id)
-        .options(selectinload(Patient.courses).selectinload(Course.infusions))
+        .options(selectinload(Patient.courses).selectinload(Course.infusions),
+                 selectinload(Patient.courses).selectinload(Course.protocol)
+                 .selectinload(Protocol.phases))
         .execution_options(populate_existing=True)
     )
 
@@ -147,13 +150,14 @@ def _page_forms(course: Course | None, settings, submitted: dict) -> dict:
             return submitted[key]
         return form_class(formdata=None, prefix=prefix or "", data=data)
 
-    forms = {
-        "open": make("open", OpenCourseForm, "open", series_planned=settings.default_series_planned,
-                     min_days=settings.default_min_days, max_days=settings.default_max_days,
-                     mode="scheduled"),
-        "confirm": make("confirm", ConfirmForm),
-    }
-    if course is not None:
+    forms = {"confirm": make("confirm", ConfirmForm)}
+    if course is None:
+        forms["open"] = make("open", OpenCourseForm, "open",
+                             series_planned=settings.default_series_planned,
+                             min_days=settings.default_min_days,
+                             max_days=settings.default_max_days, mode="scheduled")
+        offer_protocols(forms["open"])
+    else:
         version = course.version
         forms.update(
             interval=make("interval", IntervalForm, "interval", min_days=course.min_days,
@@ -164,6 +168,15 @@ def _page_forms(course: Course | None, settings, submitted: dict) -> dict:
             hold=make("hold", HoldForm, "hold", version=version),
         )
     return forms
+
+
+def offer_protocols(form: OpenCourseForm) -> None:
+    """The open-course form's protocol choices: the active templates, the standard one first
+    and chosen unless another was."""
+    choices = protocol_service.active_protocols()
+    form.protocol_id.choices = [(p.id, p.name) for p in choices]
+    if form.protocol_id.data is None and choices:
+        form.protocol_id.data = choices[0].id
 
 
 def render_detail(patient_id: int, *, status: int = 200, submitted: dict | None = None,
@@ -192,6 +205,8 @@ def render_detail(patient_id: int, *, status: int = 200, submitted: dict | None 
                               if clinical else None),
         rems_on=rems_on(open_course) if clinical and open_course else False,
         clinical=clinical, today=today,
+        phase=protocol_service.phase_summary(open_course, today) if clinical and open_course
+        else None,
         pain=charts.pain_chart([i for i in infusions if not i.in_error]) if clinical else None,
         # Outcome scores are clinical values: the front desk's page is built without them.
         outcomes=outcome_charts.histories(

@@ -182,19 +182,11 @@ def end_series_early(course: Course, *, actor) -> Course:
     return course
 
 
-def missed_dose_proposal(course: Course, today: date) -> int | None:
-    """The phase a missed dose proposes returning to today (scheduling.missed_dose_return)."""
-    if course.state != "maintenance" or course.mode != "scheduled":
-        return None
-    return scheduling.missed_dose_return(protocols.phase_rules(course), course.phase_position,
-                                         course.anchor_date, today)
-
-
 def return_to_previous_phase(course: Course, *, actor, today: date) -> Course:
     """A clinician confirms the missed-dose proposal: the course walks on from the phase before
     its current one, starting today, with that phase's numbers."""
     _require_open(course)
-    position = missed_dose_proposal(course, today)
+    position = protocols.missed_dose_proposal(course, today)
     if position is None:
         raise RuleError("There is no missed dose to act on now.", None)
     _change(course, actor, "return_to_phase", **protocols.entering_numbers(course, position),

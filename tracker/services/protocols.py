@@ -266,11 +266,66 @@ def entering_numbers(course: Course, position: int, *, opening: bool = False) ->
     return numbers
 
 
+def missed_dose_proposal(course: Course, today) -> int | None:
+    """The phase a missed dose proposes returning to today (scheduling.missed_dose_return);
+    only for scheduled maintenance, where a window runs."""
+    if course.state != "maintenance" or course.mode != "scheduled":
+        return None
+    return scheduling.missed_dose_return(phase_rules(course), course.phase_position,
+                                         course.anchor_date, today)
+
+
 def phase_name(course: Course) -> str:
     """The name of the phase the course is in."""
+    return _name_at(course, course.phase_position)
+
+
+@dataclass(frozen=True)
+class PhaseSummary:
+    """What the patient page says about the course's protocol, phase and missed-dose rule."""
+
+    protocol_name: str
+    phase_name: str
+    position: int
+    phases: int
+    started_on: object  # date | None
+    rule_text: str
+    proposal_name: str | None  # the phase a missed dose proposes returning to
+    gap_days: int | None
+    max_days: int | None
+
+
+def rule_text(rule: scheduling.PhaseRule) -> str:
+    """The phase's next-session rule in words."""
+    if not rule.has_window:
+        return "series: no window; interrupted after the clinic's maximum gap"
+    days = (f"{rule.min_days} days" if rule.min_days == rule.max_days
+            else f"{rule.min_days} to {rule.max_days} days")
+    word = "every" if rule.rule == "cadence" else "window"
+    return f"{word} {days} after the last session"
+
+
+def phase_summary(course: Course, today) -> PhaseSummary:
+    """The course's protocol and phase, and any missed-dose proposal today."""
+    rules = phase_rules(course)
+    current = rules[course.phase_position - 1]
+    proposal = missed_dose_proposal(course, today)
+    proposal_name = None
+    if proposal is not None:
+        proposal_name = _name_at(course, proposal)
+    gap = (today - course.anchor_date).days if course.anchor_date else None
+    return PhaseSummary(
+        protocol_name=course.protocol.name if course.protocol else "Standard course",
+        phase_name=phase_name(course), position=course.phase_position, phases=len(rules),
+        started_on=course.phase_started_on, rule_text=rule_text(current),
+        proposal_name=proposal_name, gap_days=gap, max_days=current.max_days,
+    )
+
+
+def _name_at(course: Course, position: int) -> str:
     if course.protocol is None:
-        return "Series" if course.phase_position == 1 else "Maintenance"
+        return "Series" if position == 1 else "Maintenance"
     for row in course.protocol.phases:
-        if row.position == course.phase_position:
-            return row.name or f"Phase {row.position}"
-    return f"Phase {course.phase_position}"
+        if row.position == position:
+            return row.name or f"Phase {position}"
+    return f"Phase {position}"
