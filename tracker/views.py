@@ -2,7 +2,7 @@
 import importlib
 
 AREAS = ("errors", "auth", "main", "patients", "search", "worklist", "schedule", "reminders", "admin",
-         "patient_links", "api", "feeds", "webhooks", "fhir", "monitoring", "outcomes", "rems")
+         "patient_links", "api", "feeds", "webhooks", "fhir", "monitoring", "outcomes", "rems", "protocols")
 
 
 def register_blueprints(app):

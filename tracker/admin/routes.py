@@ -33,6 +33,7 @@ OTHER_ADMIN_PAGES = (
     ("api_tokens.index", "API tokens"),
     ("webhooks.index", "Webhooks"),
     ("monitoring.settings", "Monitoring ranges"),
+    ("protocols.index", "Protocols and phases"),
 )
 
 

@@ -174,7 +174,7 @@ def offer_protocols(form: OpenCourseForm) -> None:
     """The open-course form's protocol choices: the active templates, the standard one first
     and chosen unless another was."""
     choices = protocol_service.active_protocols()
-    form.protocol_id.choices = [(p.id, p.name) for p in choices]
+    form.protocol_id.choices = {p.id: p.name for p in choices}
     if form.protocol_id.data is None and choices:
         form.protocol_id.data = choices[0].id
 
