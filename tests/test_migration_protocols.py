@@ -55,62 +55,106 @@ def course_values(number: int, plan, patient_id: int) -> dict:
     """The course row of a generated patient: its plan's facts, held, discharged or ended early."""
     facts = previous_release_facts(plan)
     values = {
-        "patient_id": patient_id, "indication": "CRPS", "mode": plan.mode or "scheduled",
-        "series_planned": plan.series_planned, "min_days": plan.min_days,
-        "max_days": plan.max_days, "opened_on": plan.sessions[0][0], "closed_on": None,
-        "series_ended_early": False, "hold_reason": None, "state_before_hold": None,
-        "resume_on": None, "discharge_reason": None, "version": 1, **facts,
+        "patient_id": patient_id,
+        "indication": "CRPS",
+        "mode": plan.mode or "scheduled",
+        "series_planned": plan.series_planned,
+        "min_days": plan.min_days,
+        "max_days": plan.max_days,
+        "opened_on": plan.sessions[0][0],
+        "closed_on": None,
+        "series_ended_early": False,
+        "hold_reason": None,
+        "state_before_hold": None,
+        "resume_on": None,
+        "discharge_reason": None,
+        "version": 1,
+        **facts,
     }
     if plan.plan == "on_hold":
-        values.update(state="on_hold", state_before_hold=facts["state"], hold_reason="travel",
-                      resume_on=BENCH_DATE + timedelta(days=number % 5 - 2)
-                      if number % 2 else None)
+        values.update(
+            state="on_hold",
+            state_before_hold=facts["state"],
+            hold_reason="travel",
+            resume_on=BENCH_DATE + timedelta(days=number % 5 - 2) if number % 2 else None,
+        )
     elif plan.plan == "discharged":
         values.update(state="discharged", closed_on=BENCH_DATE, discharge_reason="moved")
     elif plan.plan == "series_in_progress" and number % 3 == 0:
         # a clinician ended the series early: the plan shrank to what was given
         count = facts["qualifying_count"]
-        values.update(series_ended_early=True, series_planned=count, state="maintenance",
-                      anchor_date=facts["last_qualifying_on"],
-                      window_opens=facts["last_qualifying_on"] + timedelta(days=plan.min_days),
-                      window_closes=facts["last_qualifying_on"] + timedelta(days=plan.max_days))
+        values.update(
+            series_ended_early=True,
+            series_planned=count,
+            state="maintenance",
+            anchor_date=facts["last_qualifying_on"],
+            window_opens=facts["last_qualifying_on"] + timedelta(days=plan.min_days),
+            window_closes=facts["last_qualifying_on"] + timedelta(days=plan.max_days),
+        )
     return values
 
 
 def seed_previous_revision(conn) -> None:
     """The generated clinic (bench/generate.py) written straight into the tables as they were."""
     meta = sa.MetaData()
-    patients, courses, infusions = (sa.Table(name, meta, autoload_with=conn)
-                                    for name in ("patients", "courses", "infusions"))
+    patients, courses, infusions = (
+        sa.Table(name, meta, autoload_with=conn) for name in ("patients", "courses", "infusions")
+    )
     plans = [plan_for(number, BENCH_DATE) for number in range(1, PATIENTS + 1)]
-    conn.execute(patients.insert(), [
-        {"mrn": plan.mrn, "first_name": "Pat", "last_name": f"N{plan.number}",
-         "date_of_birth": BENCH_DATE.replace(year=1970), "email": plan.email or None,
-         "email_consent": plan.consent, "created_at": NOW, "updated_at": NOW,
-         "first_key": "pat", "last_key": f"n{plan.number}", "mrn_key": plan.mrn.lower(),
-         "version": 1} for plan in plans])
+    conn.execute(
+        patients.insert(),
+        [
+            {
+                "mrn": plan.mrn,
+                "first_name": "Pat",
+                "last_name": f"N{plan.number}",
+                "date_of_birth": BENCH_DATE.replace(year=1970),
+                "email": plan.email or None,
+                "email_consent": plan.consent,
+                "created_at": NOW,
+                "updated_at": NOW,
+                "first_key": "pat",
+                "last_key": f"n{plan.number}",
+                "mrn_key": plan.mrn.lower(),
+                "version": 1,
+            }
+            for plan in plans
+        ],
+    )
     ids = dict(conn.execute(sa.select(patients.c.mrn, patients.c.id)).all())
-    conn.execute(courses.insert(), [course_values(plan.number, plan, ids[plan.mrn])
-                                    for plan in plans])
+    conn.execute(
+        courses.insert(), [course_values(plan.number, plan, ids[plan.mrn]) for plan in plans]
+    )
     course_ids = dict(conn.execute(sa.select(courses.c.patient_id, courses.c.id)).all())
     rows = []
     for plan in plans:
         patient_id = ids[plan.mrn]
         for day, minute, outcome in plan.sessions:
             given_at = datetime.combine(day, time(minute // 60, minute % 60), tzinfo=ZONE)
-            rows.append({
-                "course_id": course_ids[patient_id], "patient_id": patient_id,
-                "given_at": given_at.astimezone(UTC), "given_on": day, "outcome": outcome,
-                "counts_toward_series": False, "adverse_effects": "", "notes": "",
-                "is_booster": False, "early": False, "late": False, "created_at": NOW,
-                "version": 1,
-            })
+            rows.append(
+                {
+                    "course_id": course_ids[patient_id],
+                    "patient_id": patient_id,
+                    "given_at": given_at.astimezone(UTC),
+                    "given_on": day,
+                    "outcome": outcome,
+                    "counts_toward_series": False,
+                    "adverse_effects": "",
+                    "notes": "",
+                    "is_booster": False,
+                    "early": False,
+                    "late": False,
+                    "created_at": NOW,
+                    "version": 1,
+                }
+            )
     conn.execute(infusions.insert(), rows)
 
 
 def due_json(app) -> list[dict]:
-    result = app.test_cli_runner().invoke(args=["due", "--format", "json", "--on",
-                                                BENCH_DATE.isoformat()])
+    result = app.test_cli_runner().invoke(
+        args=["due", "--format", "json", "--on", BENCH_DATE.isoformat()]
+    )
     assert result.exit_code == 0, result.output
     db.session.remove()  # no read transaction left open for the migration's ALTER TABLE to wait on
     return json.loads(result.output)
@@ -121,8 +165,9 @@ def refresh_every_course() -> None:
     from tracker.models import Course
     from tracker.services.courses import refresh_course
 
-    courses = db.session.scalars(sa.select(Course).options(
-        selectinload(Course.infusions), selectinload(Course.protocol))).all()
+    courses = db.session.scalars(
+        sa.select(Course).options(selectinload(Course.infusions), selectinload(Course.protocol))
+    ).all()
     for course in courses:
         refresh_course(course)
     db.session.commit()
@@ -132,23 +177,39 @@ def test_due_is_identical_before_and_after_the_protocols_migration(database_url)
     """A generated clinic's `due` JSON does not change with the upgrade, nor when the phase
     walk recomputes every course afterwards; each course is on the standard protocol in the
     phase its state says; downgrade gives the tables back."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "migration-test-secret-key",
-                      "SQLALCHEMY_DATABASE_URI": database_url})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "migration-test-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+        }
+    )
     with app.app_context():
         upgrade(revision="checklist_1")
         with db.engine.begin() as conn:
             seed_previous_revision(conn)
         before = due_json(app)
         statuses = Counter(row["status"] for row in before)
-        assert set(statuses) == {"series_in_progress", "interrupted", "not_yet_due", "due",
-                                 "overdue", "lapsed", "as_needed", "on_hold"}, statuses
+        assert set(statuses) == {
+            "series_in_progress",
+            "interrupted",
+            "not_yet_due",
+            "due",
+            "overdue",
+            "lapsed",
+            "as_needed",
+            "on_hold",
+        }, statuses
         upgrade(revision="protocols_1")
         assert due_json(app) == before
         with db.engine.begin() as conn:
-            placed = conn.execute(sa.text(
-                "SELECT c.state, c.state_before_hold, c.phase_position, c.series_ended_early, "
-                "c.phase_entry_position, p.standard FROM courses c "
-                "JOIN protocols p ON p.id = c.protocol_id")).all()
+            placed = conn.execute(
+                sa.text(
+                    "SELECT c.state, c.state_before_hold, c.phase_position, c.series_ended_early, "
+                    "c.phase_entry_position, p.standard FROM courses c "
+                    "JOIN protocols p ON p.id = c.protocol_id"
+                )
+            ).all()
             names = {row[0] for row in conn.execute(sa.text("SELECT name FROM protocols"))}
         assert len(placed) == PATIENTS and all(row.standard for row in placed)
         for row in placed:

@@ -4,7 +4,8 @@ rule, and the date rule's invariants extended to random protocols."""
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tracker import scheduling
 from tracker.scheduling import PhaseEntry, PhaseRule, missed_dose_return, walk_phases
@@ -89,8 +90,14 @@ def test_time_phases_may_pass_several_at_once():
 
 def test_count_phase_after_time_phases():
     """Taper: weeks 1-4 and 5-12 by time, then three monthly sessions, then every 3 months."""
-    days = [START, date(2026, 3, 9), date(2026, 3, 30), date(2026, 4, 13), date(2026, 5, 25),
-            date(2026, 6, 22)]
+    days = [
+        START,
+        date(2026, 3, 9),
+        date(2026, 3, 30),
+        date(2026, 4, 13),
+        date(2026, 5, 25),
+        date(2026, 6, 22),
+    ]
     walk = walk_phases(TAPER, PhaseEntry(1), days)  # 05-25 ends weeks 5-12: monthly, 2 of 3
     assert walk.position == 3 and walk.phase_started_on == date(2026, 5, 25)
     assert span(walk) == (date(2026, 7, 20), date(2026, 7, 27))
@@ -100,8 +107,10 @@ def test_count_phase_after_time_phases():
 
 def test_clinician_phase_never_ends_by_itself():
     """A phase that ends by a clinician's action stays however many sessions or weeks pass."""
-    phases = (PhaseRule("cadence", "sessions", 2, 3, 4, "clinician"),
-              PhaseRule("window", "sessions", None, 30, 90))
+    phases = (
+        PhaseRule("cadence", "sessions", 2, 3, 4, "clinician"),
+        PhaseRule("window", "sessions", None, 30, 90),
+    )
     walk = walk_phases(phases, PhaseEntry(1), weekdays(START, 20))
     assert walk.position == 1 and walk.window is not None
 
@@ -124,15 +133,18 @@ def test_an_entry_outside_the_protocol_is_refused():
         walk_phases(CRPS, PhaseEntry(3), [])
 
 
-@pytest.mark.parametrize("phases, position, gap, expected", [
-    (ESKETAMINE, 2, 7, None),  # weekly, max 7: day 7 is still inside
-    (ESKETAMINE, 2, 8, 1),  # day 8: back to twice weekly
-    (ESKETAMINE, 3, 14, None),
-    (ESKETAMINE, 3, 15, 2),  # every 1-2 weeks, max 14: back to weekly
-    (ESKETAMINE, 1, 30, None),  # no phase before the first
-    (CRPS, 2, 200, None),  # the clinic did not ask maintenance to return to the series
-    (TAPER, 4, 99, 3),
-])
+@pytest.mark.parametrize(
+    "phases, position, gap, expected",
+    [
+        (ESKETAMINE, 2, 7, None),  # weekly, max 7: day 7 is still inside
+        (ESKETAMINE, 2, 8, 1),  # day 8: back to twice weekly
+        (ESKETAMINE, 3, 14, None),
+        (ESKETAMINE, 3, 15, 2),  # every 1-2 weeks, max 14: back to weekly
+        (ESKETAMINE, 1, 30, None),  # no phase before the first
+        (CRPS, 2, 200, None),  # the clinic did not ask maintenance to return to the series
+        (TAPER, 4, 99, 3),
+    ],
+)
 def test_missed_dose_rule(phases, position, gap, expected):
     """A gap past the phase's max proposes the phase before, when the phase says so."""
     anchor = date(2026, 4, 6)
@@ -155,9 +167,17 @@ def protocols(draw) -> tuple[PhaseRule, ...]:
         advance = draw(st.sampled_from(scheduling.PHASE_ADVANCES))
         low = None if rule == "series" else draw(st.integers(0, 40))
         high = None if low is None else draw(st.integers(low, 120))
-        phases.append(PhaseRule(rule, "weeks" if advance == "time" else "sessions",
-                                None if last else draw(st.integers(1, 6)), low, high, advance,
-                                draw(st.booleans())))
+        phases.append(
+            PhaseRule(
+                rule,
+                "weeks" if advance == "time" else "sessions",
+                None if last else draw(st.integers(1, 6)),
+                low,
+                high,
+                advance,
+                draw(st.booleans()),
+            )
+        )
     return tuple(phases)
 
 
@@ -185,8 +205,12 @@ def test_status_only_moves_forward_without_a_session(phases, days, grace, steps)
     walk = walk_phases(phases, PhaseEntry(1), days)
     if walk.window is None:
         return
-    order = [scheduling.STATUS_ORDER[scheduling.maintenance_status(
-        walk.window, walk.anchor_date + timedelta(days=n), grace)] for n in range(steps)]
+    order = [
+        scheduling.STATUS_ORDER[
+            scheduling.maintenance_status(walk.window, walk.anchor_date + timedelta(days=n), grace)
+        ]
+        for n in range(steps)
+    ]
     assert order == sorted(order)
 
 

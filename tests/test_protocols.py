@@ -6,7 +6,8 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tracker import scheduling
@@ -31,13 +32,26 @@ def _protocol(name: str) -> Protocol:
 
 
 def _open(name: str, **kw) -> Course:
-    return open_course(make_patient(), get_settings(), actor="test", opened_on=START,
-                       indication="TRD", protocol=_protocol(name), **kw)
+    return open_course(
+        make_patient(),
+        get_settings(),
+        actor="test",
+        opened_on=START,
+        indication="TRD",
+        protocol=_protocol(name),
+        **kw,
+    )
 
 
 def _give(course: Course, day: date, today: date | None = None) -> None:
-    record_infusion(course, actor="test", settings=get_settings(), today=today or day,
-                    given_at=local_noon(day), require_early_reason=False)
+    record_infusion(
+        course,
+        actor="test",
+        settings=get_settings(),
+        today=today or day,
+        given_at=local_noon(day),
+        require_early_reason=False,
+    )
 
 
 def test_shipped_templates_pass_their_own_rules(app_ctx):
@@ -70,7 +84,9 @@ def test_crps_course_keeps_the_patients_own_days(app_ctx):
     course = _open("IV ketamine, CRPS", series_planned=4, min_days=30, max_days=90)
     assert (course.series_planned, course.state) == (10, "series_in_progress")
     course.min_days, course.max_days = 45, 120
-    days = [START + timedelta(days=n) for n in range(14) if (START + timedelta(days=n)).weekday() < 5]
+    days = [
+        START + timedelta(days=n) for n in range(14) if (START + timedelta(days=n)).weekday() < 5
+    ]
     for day in days[:10]:
         _give(course, day)
     assert course.state == "maintenance" and course.phase_position == 2
@@ -78,11 +94,19 @@ def test_crps_course_keeps_the_patients_own_days(app_ctx):
     assert course.window_opens == days[9] + timedelta(days=45)
 
 
-@settings(max_examples=25, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(name=st.sampled_from(["Esketamine, TRD (label)", "Taper", "IV ketamine, CRPS",
-                             "Standard course"]),
-       gaps=st.lists(st.integers(1, 120), max_size=12), offset=st.integers(-5, 400))
+@settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    name=st.sampled_from(
+        ["Esketamine, TRD (label)", "Taper", "IV ketamine, CRPS", "Standard course"]
+    ),
+    gaps=st.lists(st.integers(1, 120), max_size=12),
+    offset=st.integers(-5, 400),
+)
 def test_sql_status_matches_python_on_phased_courses(app_ctx, name, gaps, offset):
     """For courses walked through any shipped protocol, the SQL status equals course_status
     with the course's stored numbers (the current phase's), on any day."""
@@ -93,13 +117,20 @@ def test_sql_status_matches_python_on_phased_courses(app_ctx, name, gaps, offset
         day += timedelta(days=gap)
     settings_row = get_settings()
     on = (course.last_qualifying_on or START) + timedelta(days=offset)
-    sql = db.session.scalar(select(status_expr(clock_for(on, settings_row)))
-                            .where(Course.id == course.id))
+    sql = db.session.scalar(
+        select(status_expr(clock_for(on, settings_row))).where(Course.id == course.id)
+    )
     python = scheduling.course_status(
-        state=course.state, mode=course.mode, on=on, anchor_date=course.anchor_date,
-        last_qualifying_on=course.last_qualifying_on, min_days=course.min_days,
-        max_days=course.max_days, lapse_grace_days=settings_row.lapse_grace_days,
-        series_max_gap_days=settings_row.series_max_gap_days)
+        state=course.state,
+        mode=course.mode,
+        on=on,
+        anchor_date=course.anchor_date,
+        last_qualifying_on=course.last_qualifying_on,
+        min_days=course.min_days,
+        max_days=course.max_days,
+        lapse_grace_days=settings_row.lapse_grace_days,
+        series_max_gap_days=settings_row.series_max_gap_days,
+    )
     assert sql == python
     if course.window_opens is not None:
         assert course.window_opens <= course.window_closes
@@ -122,15 +153,19 @@ def test_missed_dose_is_proposed_and_changes_nothing_until_confirmed(app_ctx):
     return_to_previous_phase(course, actor="test", today=date(2026, 4, 14))
     assert (course.phase_position, course.min_days, course.max_days) == (1, 3, 4)
     assert (course.window_opens, course.window_closes) == (date(2026, 4, 9), date(2026, 4, 10))
-    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "return_to_phase")).one()
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "return_to_phase")
+    ).one()
     assert event.changes["after"]["phase_position"] == 1
     _give(course, date(2026, 4, 16), today=date(2026, 4, 16))
     assert course.phase_position == 1 and course.phase_started_on == date(2026, 4, 14)
 
 
-GOOD = [PhasePlan("Twice weekly", "cadence", "weeks", 1, 4, 3, 4, "time"),
-        PhasePlan("Weekly", "cadence", "weeks", 5, 8, 7, 7, "time", True),
-        PhasePlan("Every 1-2 weeks", "window", "weeks", 9, None, 7, 14, "time", True)]
+GOOD = [
+    PhasePlan("Twice weekly", "cadence", "weeks", 1, 4, 3, 4, "time"),
+    PhasePlan("Weekly", "cadence", "weeks", 5, 8, 7, 7, "time", True),
+    PhasePlan("Every 1-2 weeks", "window", "weeks", 9, None, 7, 14, "time", True),
+]
 
 
 def _with(index: int, **changes) -> list[PhasePlan]:
@@ -139,18 +174,21 @@ def _with(index: int, **changes) -> list[PhasePlan]:
     return phases
 
 
-@pytest.mark.parametrize("phases, field, words", [
-    (_with(1, first=6), "phases-1-first", "gap"),
-    (_with(1, first=4), "phases-1-first", "overlaps"),
-    (_with(0, first=2), "phases-0-first", "gap"),
-    (_with(1, min_days=9), "phases-1-max_days", "close before it opens"),
-    (_with(2, last=20), "phases-2-last", "runs on"),
-    (_with(2, rule="series", min_days=None, max_days=None), "phases-2-rule", "window"),
-    (_with(1, last=None), "phases-1-last", "end"),
-    (_with(0, unit="sessions"), "phases-0-unit", "weeks"),
-    (_with(1, min_days=None), "phases-1-min_days", "both"),
-    ([], "name", "phases"),
-])
+@pytest.mark.parametrize(
+    "phases, field, words",
+    [
+        (_with(1, first=6), "phases-1-first", "gap"),
+        (_with(1, first=4), "phases-1-first", "overlaps"),
+        (_with(0, first=2), "phases-0-first", "gap"),
+        (_with(1, min_days=9), "phases-1-max_days", "close before it opens"),
+        (_with(2, last=20), "phases-2-last", "runs on"),
+        (_with(2, rule="series", min_days=None, max_days=None), "phases-2-rule", "window"),
+        (_with(1, last=None), "phases-1-last", "end"),
+        (_with(0, unit="sessions"), "phases-0-unit", "weeks"),
+        (_with(1, min_days=None), "phases-1-min_days", "both"),
+        ([], "name", "phases"),
+    ],
+)
 def test_phases_that_cannot_be_walked_are_refused_on_the_field(phases, field, words):
     """A gap, an overlap, min above max, a closed last phase ... each names its field."""
     with pytest.raises(RuleError) as refused:
@@ -179,10 +217,29 @@ def test_admin_edits_a_protocol_and_a_gap_is_refused_on_the_field(app, client, l
     assert page.status_code == 200 and "Esketamine, TRD (label)" in page.text
     with app.app_context():
         protocol_id = _protocol("Taper").id
-    phases = [dict(name="Twice weekly", rule="cadence", unit="weeks", first=1, last=4,
-                   min_days=3, max_days=4, advance="time"),
-              dict(name="Weekly", rule="cadence", unit="weeks", first=6, last=None,
-                   min_days=7, max_days=7, advance="time", returns_on_missed_dose="y")]
+    phases = [
+        dict(
+            name="Twice weekly",
+            rule="cadence",
+            unit="weeks",
+            first=1,
+            last=4,
+            min_days=3,
+            max_days=4,
+            advance="time",
+        ),
+        dict(
+            name="Weekly",
+            rule="cadence",
+            unit="weeks",
+            first=6,
+            last=None,
+            min_days=7,
+            max_days=7,
+            advance="time",
+            returns_on_missed_dose="y",
+        ),
+    ]
     refused = client.post(f"/admin/protocols/{protocol_id}", data=_form("Taper", phases))
     assert refused.status_code == 400
     assert re.search(r'id="phases-1-first-error"[^>]*>[^<]*gap', refused.text)
@@ -217,8 +274,9 @@ def test_clinician_confirms_a_missed_dose_on_the_patient_page(app, client, login
     login_as("clinician")
     page = client.get(f"/patients/{patient_id}").text
     assert "Missed dose: return to “Twice weekly”?" in page
-    answer = client.post(f"/patients/{patient_id}/courses/{course_id}/return_phase",
-                         data={"version": version})
+    answer = client.post(
+        f"/patients/{patient_id}/courses/{course_id}/return_phase", data={"version": version}
+    )
     assert answer.status_code == 303
     with app.app_context():
         assert db.session.get(Course, course_id).phase_position == 1
@@ -236,8 +294,10 @@ def test_opening_a_course_on_a_protocol(app, client, login_as, monkeypatch):
     login_as("clinician")
     page = client.get(f"/patients/{patient_id}").text
     assert re.search(r'<option selected value="\d+">Standard course</option>', page)
-    answer = client.post(f"/patients/{patient_id}/courses", data={
-        "open-indication": "CRPS", "open-protocol_id": taper, "open-mode": "scheduled"})
+    answer = client.post(
+        f"/patients/{patient_id}/courses",
+        data={"open-indication": "CRPS", "open-protocol_id": taper, "open-mode": "scheduled"},
+    )
     assert answer.status_code == 303
     with app.app_context():
         course = db.session.scalar(select(Course).where(Course.patient_id == patient_id))

@@ -75,7 +75,10 @@ def test_series_interrupted_after_max_gap():
     assert status(None, last + timedelta(days=15), **common) == "interrupted"
 
 
-def _walk(days, planned, min_days=30, max_days=90, entry=PhaseEntry(1)):
+FROM_THE_START = PhaseEntry(1)
+
+
+def _walk(days, planned, min_days=30, max_days=90, entry=FROM_THE_START):
     """The standard course's walk over qualifying session dates."""
     return walk_phases(standard_phases(planned, min_days, max_days), entry, sorted(days))
 

@@ -37,11 +37,17 @@ CANCEL_REASON = {
 OUTCOME = {"completed": "Completed", "stopped_early": "Stopped early", "not_started": "Not started"}
 MODE = {"scheduled": "Scheduled (a window)", "as_needed": "As needed (no window)"}
 # Protocol phases (services/protocols.py): the next-session rule, the unit and how it ends.
-PHASE_RULE = {"series": "Series (no window)", "window": "Window: min-max days after the last",
-              "cadence": "Cadence: every min-max days"}
+PHASE_RULE = {
+    "series": "Series (no window)",
+    "window": "Window (min-max days)",
+    "cadence": "Cadence (every min-max days)",
+}
 PHASE_UNIT = {"sessions": "Sessions", "weeks": "Weeks"}
-PHASE_ADVANCE = {"count": "By count (sessions)", "time": "By time (weeks)",
-                 "clinician": "By a clinician"}
+PHASE_ADVANCE = {
+    "count": "By count (sessions)",
+    "time": "By time (weeks)",
+    "clinician": "By a clinician",
+}
 COURSE_STATE = {
     "series_in_progress": "Series in progress",
     "maintenance": "Maintenance",

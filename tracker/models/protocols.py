@@ -1,7 +1,6 @@
 """Protocols: a clinic's templates for a course, each an ordered list of phases."""
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -62,9 +61,9 @@ class ProtocolPhase(db.Model):  # type: ignore[name-defined]
     rule: Mapped[str] = mapped_column(String(10), default="window")
     unit: Mapped[str] = mapped_column(String(10), default="sessions")
     first: Mapped[int] = mapped_column(default=1)
-    last: Mapped[Optional[int]]
-    min_days: Mapped[Optional[int]]
-    max_days: Mapped[Optional[int]]
+    last: Mapped[int | None]
+    min_days: Mapped[int | None]
+    max_days: Mapped[int | None]
     advance: Mapped[str] = mapped_column(String(10), default="count")
     returns_on_missed_dose: Mapped[bool] = mapped_column(default=False)
 

@@ -25,10 +25,18 @@ def index():
     """Every protocol with its phases in words."""
     protocol_service.ensure_templates()
     db.session.commit()
-    protocols = db.session.scalars(select(Protocol).options(selectinload(Protocol.phases))
-                                   .order_by(Protocol.standard.desc(), Protocol.name)).all()
-    return render_template("protocols/index.html", protocols=protocols, rules=PHASE_RULE,
-                           units=PHASE_UNIT, advances=PHASE_ADVANCE)
+    protocols = db.session.scalars(
+        select(Protocol)
+        .options(selectinload(Protocol.phases))
+        .order_by(Protocol.standard.desc(), Protocol.name)
+    ).all()
+    return render_template(
+        "protocols/index.html",
+        protocols=protocols,
+        rules=PHASE_RULE,
+        units=PHASE_UNIT,
+        advances=PHASE_ADVANCE,
+    )
 
 
 def _fill(form: ProtocolForm, protocol: Protocol | None) -> None:
@@ -55,9 +63,13 @@ def _edit(protocol: Protocol | None):
 
     def change() -> Protocol:
         return protocol_service.save_protocol(
-            protocol, actor=acting_user(), name=form.name.data or "",
-            description=form.description.data or "", active=bool(form.active.data),
-            phases=[form.phases.entries[index].form.plan() for index in rows])
+            protocol,
+            actor=acting_user(),
+            name=form.name.data or "",
+            description=form.description.data or "",
+            active=bool(form.active.data),
+            phases=[form.phases.entries[index].form.plan() for index in rows],
+        )
 
     def field_for(error: RuleError) -> str | None:
         # The service numbers the kept phases; the form numbers every row.
@@ -67,8 +79,9 @@ def _edit(protocol: Protocol | None):
         return f"phases-{rows[int(match.group(1))]}-{match.group(2)}"
 
     if request.method == "POST":
-        saved = save(form, change, message="Protocol saved.", to=url_for(".index"),
-                     field_for=field_for)
+        saved = save(
+            form, change, message="Protocol saved.", to=url_for(".index"), field_for=field_for
+        )
         if saved:
             return saved
     status = refused_status(form) if request.method == "POST" else 200

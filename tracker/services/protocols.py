@@ -16,8 +16,17 @@ log = logging.getLogger(__name__)
 MAX_PHASES = 8
 MAX_PHASE_SPAN = 520  # sessions or weeks (ten years of weeks)
 MAX_PHASE_DAYS = 3650
-PHASE_FIELDS = ("name", "rule", "unit", "first", "last", "min_days", "max_days", "advance",
-                "returns_on_missed_dose")
+PHASE_FIELDS = (
+    "name",
+    "rule",
+    "unit",
+    "first",
+    "last",
+    "min_days",
+    "max_days",
+    "advance",
+    "returns_on_missed_dose",
+)
 
 
 @dataclass(frozen=True)
@@ -37,26 +46,45 @@ class PhasePlan:
 
 # The templates a clinic starts with; every number is the clinic's to edit.
 SHIPPED = (
-    ("Standard course", "A series of the course's own size, then a window of its own days.", True, (
-        PhasePlan("Series", "series", "sessions", 1, None, None, None, "count"),
-        PhasePlan("Maintenance", "window", "sessions", 1, None, None, None, "count"),
-    )),
-    ("IV ketamine, CRPS", "Ten weekday sessions, then maintenance every 30 to 90 days.", False, (
-        PhasePlan("Series", "series", "sessions", 1, 10, None, None, "count"),
-        PhasePlan("Maintenance", "window", "sessions", 11, None, 30, 90, "count"),
-    )),
-    ("Esketamine, TRD (label)", "Twice weekly in weeks 1-4, weekly in weeks 5-8, then every "
-     "7 to 14 days.", False, (
-        PhasePlan("Twice weekly", "cadence", "weeks", 1, 4, 3, 4, "time"),
-        PhasePlan("Weekly", "cadence", "weeks", 5, 8, 7, 7, "time", True),
-        PhasePlan("Every 1-2 weeks", "window", "weeks", 9, None, 7, 14, "time", True),
-    )),
-    ("Taper", "1-2 a week, every other week, monthly three times, then every 3 months.", False, (
-        PhasePlan("1-2 a week", "cadence", "weeks", 1, 4, 3, 7, "time"),
-        PhasePlan("Every other week", "cadence", "weeks", 5, 12, 12, 16, "time", True),
-        PhasePlan("Monthly", "cadence", "sessions", 1, 3, 28, 35, "count", True),
-        PhasePlan("Every 3 months", "window", "sessions", 4, None, 84, 98, "count", True),
-    )),
+    (
+        "Standard course",
+        "A series of the course's own size, then a window of its own days.",
+        True,
+        (
+            PhasePlan("Series", "series", "sessions", 1, None, None, None, "count"),
+            PhasePlan("Maintenance", "window", "sessions", 1, None, None, None, "count"),
+        ),
+    ),
+    (
+        "IV ketamine, CRPS",
+        "Ten weekday sessions, then maintenance every 30 to 90 days.",
+        False,
+        (
+            PhasePlan("Series", "series", "sessions", 1, 10, None, None, "count"),
+            PhasePlan("Maintenance", "window", "sessions", 11, None, 30, 90, "count"),
+        ),
+    ),
+    (
+        "Esketamine, TRD (label)",
+        "Twice weekly in weeks 1-4, weekly in weeks 5-8, then every 7 to 14 days.",
+        False,
+        (
+            PhasePlan("Twice weekly", "cadence", "weeks", 1, 4, 3, 4, "time"),
+            PhasePlan("Weekly", "cadence", "weeks", 5, 8, 7, 7, "time", True),
+            PhasePlan("Every 1-2 weeks", "window", "weeks", 9, None, 7, 14, "time", True),
+        ),
+    ),
+    (
+        "Taper",
+        "1-2 a week, every other week, monthly three times, then every 3 months.",
+        False,
+        (
+            PhasePlan("1-2 a week", "cadence", "weeks", 1, 4, 3, 7, "time"),
+            PhasePlan("Every other week", "cadence", "weeks", 5, 12, 12, 16, "time", True),
+            PhasePlan("Monthly", "cadence", "sessions", 1, 3, 28, 35, "count", True),
+            PhasePlan("Every 3 months", "window", "sessions", 4, None, 84, 98, "count", True),
+        ),
+    ),
 )
 
 
@@ -66,8 +94,9 @@ def ensure_templates() -> None:
         return
     for name, description, standard, phases in SHIPPED:
         protocol = Protocol(name=name, description=description, standard=standard)
-        protocol.phases = [_phase_row(position, plan) for position, plan in
-                           enumerate(phases, start=1)]
+        protocol.phases = [
+            _phase_row(position, plan) for position, plan in enumerate(phases, start=1)
+        ]
         db.session.add(protocol)
     db.session.flush()
 
@@ -79,8 +108,9 @@ def _phase_row(position: int, plan: PhasePlan) -> ProtocolPhase:
 def standard_protocol() -> Protocol:
     """The standard protocol (the clinic's behaviour before protocols), added on first use."""
     ensure_templates()
-    protocol = db.session.scalar(select(Protocol).where(Protocol.standard.is_(True))
-                                 .order_by(Protocol.id).limit(1))
+    protocol = db.session.scalar(
+        select(Protocol).where(Protocol.standard.is_(True)).order_by(Protocol.id).limit(1)
+    )
     if protocol is None:
         raise RuleError("The clinic has no standard protocol.", "protocol_id")
     return protocol
@@ -89,8 +119,13 @@ def standard_protocol() -> Protocol:
 def active_protocols() -> list[Protocol]:
     """Protocols a course may be opened on, the standard one first."""
     ensure_templates()
-    return list(db.session.scalars(select(Protocol).where(Protocol.active.is_(True))
-                                   .order_by(Protocol.standard.desc(), Protocol.name)))
+    return list(
+        db.session.scalars(
+            select(Protocol)
+            .where(Protocol.active.is_(True))
+            .order_by(Protocol.standard.desc(), Protocol.name)
+        )
+    )
 
 
 def check_phases(phases: list[PhasePlan]) -> None:
@@ -106,10 +141,15 @@ def check_phases(phases: list[PhasePlan]) -> None:
         _check_phase(index, phase, last_phase=index == len(phases) - 1)
         expected = _expected_first(phases[index - 1], phase) if index else 1
         if phase.first != expected:
-            word = "overlaps the phase before" if phase.first < expected else \
-                "leaves a gap after the phase before"
-            raise RuleError(f"Starts at {phase.first}, which {word}: start at {expected}.",
-                            _field(index, "first"))
+            word = (
+                "overlaps the phase before"
+                if phase.first < expected
+                else "leaves a gap after the phase before"
+            )
+            raise RuleError(
+                f"Starts at {phase.first}, which {word}: start at {expected}.",
+                _field(index, "first"),
+            )
 
 
 def _field(index: int, name: str) -> str:
@@ -134,7 +174,9 @@ def _check_phase(index: int, phase: PhasePlan, *, last_phase: bool) -> None:
     if phase.last is not None and not phase.first <= phase.last <= MAX_PHASE_SPAN:
         raise RuleError(f"End between the start and {MAX_PHASE_SPAN}.", _field(index, "last"))
     if phase.advance == "count" and phase.unit != "sessions":
-        raise RuleError("A phase that ends by count is measured in sessions.", _field(index, "unit"))
+        raise RuleError(
+            "A phase that ends by count is measured in sessions.", _field(index, "unit")
+        )
     if phase.advance == "time" and phase.unit != "weeks":
         raise RuleError("A phase that ends by time is measured in weeks.", _field(index, "unit"))
     if last_phase:
@@ -142,35 +184,50 @@ def _check_phase(index: int, phase: PhasePlan, *, last_phase: bool) -> None:
             raise RuleError("The last phase runs on: leave its end empty.", _field(index, "last"))
         if phase.rule == "series":
             raise RuleError("The last phase needs a window or cadence.", _field(index, "rule"))
-    elif phase.last is None and not (phase.rule == "series" and phase.unit == "sessions"
-                                     or phase.advance == "clinician"):
-        raise RuleError("Give the phase an end (only a series may take the course's own size).",
-                        _field(index, "last"))
+    elif phase.last is None and not (
+        phase.rule == "series" and phase.unit == "sessions" or phase.advance == "clinician"
+    ):
+        raise RuleError(
+            "Give the phase an end (only a series may take the course's own size).",
+            _field(index, "last"),
+        )
     _check_days(index, phase)
 
 
 def _check_days(index: int, phase: PhasePlan) -> None:
     if phase.rule == "series":
         if phase.min_days is not None or phase.max_days is not None:
-            raise RuleError("A series has no window: leave the days empty.",
-                            _field(index, "min_days"))
+            raise RuleError(
+                "A series has no window: leave the days empty.", _field(index, "min_days")
+            )
         return
     if (phase.min_days is None) != (phase.max_days is None):
-        raise RuleError("Give both days, or neither for the course's own days.",
-                        _field(index, "max_days" if phase.max_days is None else "min_days"))
+        raise RuleError(
+            "Give both days, or neither for the course's own days.",
+            _field(index, "max_days" if phase.max_days is None else "min_days"),
+        )
     if phase.min_days is None or phase.max_days is None:
         return
     if not 0 <= phase.min_days <= MAX_PHASE_DAYS:
         raise RuleError(f"Between 0 and {MAX_PHASE_DAYS} days.", _field(index, "min_days"))
     if phase.max_days < phase.min_days:
-        raise RuleError("The window must not close before it opens (max days below min days).",
-                        _field(index, "max_days"))
+        raise RuleError(
+            "The window must not close before it opens (max days below min days).",
+            _field(index, "max_days"),
+        )
     if phase.max_days > MAX_PHASE_DAYS:
         raise RuleError(f"At most {MAX_PHASE_DAYS} days.", _field(index, "max_days"))
 
 
-def save_protocol(protocol: Protocol | None, *, actor, name: str, description: str,
-                  phases: list[PhasePlan], active: bool = True) -> Protocol:
+def save_protocol(
+    protocol: Protocol | None,
+    *,
+    actor,
+    name: str,
+    description: str,
+    phases: list[PhasePlan],
+    active: bool = True,
+) -> Protocol:
     """Create or edit a template after checking its phases; flush. Courses already open keep
     walking the phases by position, so an edit applies to them from their next session."""
     name = name.strip()
@@ -196,22 +253,33 @@ def save_protocol(protocol: Protocol | None, *, actor, name: str, description: s
     for row in rows.values():
         protocol.phases.remove(row)
     db.session.flush()
-    audit.record(actor, entity="protocol", entity_id=protocol.id, patient_id=None, action=action,
-                 before=before, after=_snapshot(protocol))
+    audit.record(
+        actor,
+        entity="protocol",
+        entity_id=protocol.id,
+        patient_id=None,
+        action=action,
+        before=before,
+        after=_snapshot(protocol),
+    )
     log.info("protocol %s %s", protocol.id, action)
     return protocol
 
 
 def _snapshot(protocol: Protocol) -> dict:
-    return {"name": protocol.name, "description": protocol.description,
-            "active": protocol.active,
-            "phases": [audit.snapshot(row, PHASE_FIELDS) for row in protocol.phases]}
+    return {
+        "name": protocol.name,
+        "description": protocol.description,
+        "active": protocol.active,
+        "phases": [audit.snapshot(row, PHASE_FIELDS) for row in protocol.phases],
+    }
 
 
 def plans_of(protocol: Protocol) -> list[PhasePlan]:
     """The template's phases as plans (what the edit form starts from)."""
-    return [PhasePlan(**{name: getattr(row, name) for name in PHASE_FIELDS})
-            for row in protocol.phases]
+    return [
+        PhasePlan(**{name: getattr(row, name) for name in PHASE_FIELDS}) for row in protocol.phases
+    ]
 
 
 def phase_rules(course: Course) -> tuple[scheduling.PhaseRule, ...]:
@@ -220,8 +288,7 @@ def phase_rules(course: Course) -> tuple[scheduling.PhaseRule, ...]:
     always hold for the phase it is in, and its days for the window phase its series leads
     into: a clinician may set them for the patient."""
     if course.protocol is None:
-        return scheduling.standard_phases(course.series_planned, course.min_days,
-                                          course.max_days)
+        return scheduling.standard_phases(course.series_planned, course.min_days, course.max_days)
     rows = list(course.protocol.phases)
     days_at = _days_position(rows, course.phase_position)
     rules = []
@@ -232,8 +299,17 @@ def phase_rules(course: Course) -> tuple[scheduling.PhaseRule, ...]:
         min_days, max_days = row.min_days, row.max_days
         if row.rule != "series" and (min_days is None or row.position == days_at):
             min_days, max_days = course.min_days, course.max_days
-        rules.append(scheduling.PhaseRule(row.rule, row.unit, length, min_days, max_days,
-                                          row.advance, row.returns_on_missed_dose))
+        rules.append(
+            scheduling.PhaseRule(
+                row.rule,
+                row.unit,
+                length,
+                min_days,
+                max_days,
+                row.advance,
+                row.returns_on_missed_dose,
+            )
+        )
     return tuple(rules)
 
 
@@ -271,8 +347,9 @@ def missed_dose_proposal(course: Course, today) -> int | None:
     only for scheduled maintenance, where a window runs."""
     if course.state != "maintenance" or course.mode != "scheduled":
         return None
-    return scheduling.missed_dose_return(phase_rules(course), course.phase_position,
-                                         course.anchor_date, today)
+    return scheduling.missed_dose_return(
+        phase_rules(course), course.phase_position, course.anchor_date, today
+    )
 
 
 def phase_name(course: Course) -> str:
@@ -293,14 +370,18 @@ class PhaseSummary:
     proposal_name: str | None  # the phase a missed dose proposes returning to
     gap_days: int | None
     max_days: int | None
+    has_series: bool  # the protocol has a series phase (the page says how far it is)
 
 
 def rule_text(rule: scheduling.PhaseRule) -> str:
     """The phase's next-session rule in words."""
     if not rule.has_window:
         return "series: no window; interrupted after the clinic's maximum gap"
-    days = (f"{rule.min_days} days" if rule.min_days == rule.max_days
-            else f"{rule.min_days} to {rule.max_days} days")
+    days = (
+        f"{rule.min_days} days"
+        if rule.min_days == rule.max_days
+        else f"{rule.min_days} to {rule.max_days} days"
+    )
     word = "every" if rule.rule == "cadence" else "window"
     return f"{word} {days} after the last session"
 
@@ -316,9 +397,15 @@ def phase_summary(course: Course, today) -> PhaseSummary:
     gap = (today - course.anchor_date).days if course.anchor_date else None
     return PhaseSummary(
         protocol_name=course.protocol.name if course.protocol else "Standard course",
-        phase_name=phase_name(course), position=course.phase_position, phases=len(rules),
-        started_on=course.phase_started_on, rule_text=rule_text(current),
-        proposal_name=proposal_name, gap_days=gap, max_days=current.max_days,
+        phase_name=phase_name(course),
+        position=course.phase_position,
+        phases=len(rules),
+        started_on=course.phase_started_on,
+        rule_text=rule_text(current),
+        proposal_name=proposal_name,
+        gap_days=gap,
+        max_days=current.max_days,
+        has_series=any(not rule.has_window for rule in rules),
     )
 
 
