@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 from tracker.extensions import csrf, db
 from tracker.models import (
     ApiToken, Appointment, WebhookEndpoint, AppointmentType, Chair, ChecklistItem, ClosedDate, Infusion,
-    MonitoringReading, MonitoringSheet, OutcomeMeasure, Reminder, StaffSession, User, WaitlistEntry, utcnow,
+    MonitoringReading, MonitoringSheet, OutcomeMeasure, Protocol, ProtocolPhase, Reminder, StaffSession, User, WaitlistEntry, utcnow,
 )
 
 from .conftest import build_app, login
@@ -156,6 +156,11 @@ ROUTES = {
     ("rems.course", "GET"): (LOGIN, 403, 200, 200),
     ("rems.course", "POST"): (LOGIN, 403, 303, 303),  # turned on (turning off needs a reason)
     ("monitoring.settings", "GET"): (LOGIN, 403, 403, 200),
+    ("protocols.index", "GET"): (LOGIN, 403, 403, 200),
+    ("protocols.new", "GET"): (LOGIN, 403, 403, 200),
+    ("protocols.new", "POST"): (LOGIN, 403, 403, 400),
+    ("protocols.edit", "GET"): (LOGIN, 403, 403, 200),
+    ("protocols.edit", "POST"): (LOGIN, 403, 403, 400),
     ("monitoring.settings", "POST"): (LOGIN, 403, 403, 400),
     ("schedule.chairs", "GET"): (LOGIN, 403, 403, 200),
     ("schedule.chairs", "POST"): (LOGIN, 403, 403, 400),
@@ -301,9 +306,13 @@ def make_world() -> dict:
                              answers=[1] * 7, complete=True, score=7, band="Mild")
     item = ChecklistItem(appointment_type_id=kind.id, label="Driver", prompt="Who takes you home?",
                          asks_driver=True)
-    db.session.add_all([reading, measure, item])
+    protocol = Protocol(name=f"Protocol for {patient.mrn}", phases=[
+        ProtocolPhase(position=1, name="Every month", rule="window", unit="sessions", first=1,
+                      min_days=28, max_days=35, advance="count")])
+    db.session.add_all([reading, measure, item, protocol])
     db.session.flush()
     return {
+        "protocol_id": protocol.id,
         "item_id": item.id,
         "reading_id": reading.id, "measure_id": measure.id,
         "patient_id": patient.id, "course_id": course.id, "infusion_id": infusion.id,
