@@ -15,7 +15,7 @@ from tracker.extensions import db
 from tracker.models import AuditEvent, Course, Protocol
 from tracker.services import protocols as protocol_service
 from tracker.services.clinic import get_settings
-from tracker.services.courses import open_course, return_to_previous_phase
+from tracker.services.courses import advance_phase, open_course, return_to_previous_phase
 from tracker.services.errors import RuleError
 from tracker.services.infusions import record_infusion
 from tracker.services.protocols import PhasePlan, check_phases
@@ -302,3 +302,29 @@ def test_opening_a_course_on_a_protocol(app, client, login_as, monkeypatch):
     with app.app_context():
         course = db.session.scalar(select(Course).where(Course.patient_id == patient_id))
         assert (course.protocol_id, course.min_days, course.max_days) == (taper, 3, 7)
+
+
+def test_a_clinician_moves_a_course_on_to_the_next_phase(app_ctx):
+    """A phase that ends by a clinician's action moves on only when one does: the next phase's
+    days apply from its last session, and the last phase cannot move on."""
+    protocol = protocol_service.save_protocol(
+        None,
+        actor="test",
+        name="Ask the clinician",
+        description="",
+        phases=[
+            PhasePlan("Weekly", "cadence", "sessions", 1, None, 6, 8, "clinician"),
+            PhasePlan("Monthly", "window", "sessions", 1, None, 28, 35, "count"),
+        ],
+    )
+    course = open_course(
+        make_patient(), get_settings(), actor="test", opened_on=START, protocol=protocol
+    )
+    for week in range(12):
+        _give(course, START + timedelta(weeks=week))
+    assert course.phase_position == 1 and (course.min_days, course.max_days) == (6, 8)
+    advance_phase(course, actor="test", today=date(2026, 5, 26))
+    last = START + timedelta(weeks=11)
+    assert (course.phase_position, course.window_opens) == (2, last + timedelta(days=28))
+    with pytest.raises(RuleError):
+        advance_phase(course, actor="test", today=date(2026, 5, 26))

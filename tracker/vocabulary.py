@@ -142,6 +142,7 @@ ACTION = {
     "entered_in_error": "Entered in error",
     "end_series_early": "Series ended early",
     "return_to_phase": "Returned to an earlier phase",
+    "advance_phase": "Moved on to the next phase",
 }
 FIELD = {
     "answer": "Answer",

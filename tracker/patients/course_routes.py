@@ -25,6 +25,7 @@ COURSE_ACTIONS = {
     "resume": (ConfirmForm, None, "Course resumed."),
     "restart": (ConfirmForm, None, "Series restarted as a new course."),
     "return_phase": (ConfirmForm, None, "Back to the earlier phase: the window follows its rule."),
+    "next_phase": (ConfirmForm, None, "On to the next phase: the window follows its rule."),
 }
 
 
@@ -72,6 +73,8 @@ def _apply_course_action(action: str, course: Course, form) -> None:
         course_service.resume(course, actor=actor)
     elif action == "restart":
         course_service.restart_series(course, actor=actor, on=clinic.clinic_today(), settings=get_settings())
+    elif action == "next_phase":
+        course_service.advance_phase(course, actor=actor, today=clinic.clinic_today())
     elif action == "return_phase":
         course_service.return_to_previous_phase(course, actor=actor, today=clinic.clinic_today())
 

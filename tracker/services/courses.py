@@ -182,6 +182,27 @@ def end_series_early(course: Course, *, actor) -> Course:
     return course
 
 
+def advance_phase(course: Course, *, actor, today: date) -> Course:
+    """A clinician ends the current window phase: the course walks on from the next phase,
+    starting today, with that phase's numbers (a series ends by end_series_early)."""
+    _require_open(course)
+    if course.state != "maintenance":
+        raise RuleError("Only a course in a phase with a window moves on this way.", None)
+    position = course.phase_position + 1
+    if position > len(protocols.phase_rules(course)):
+        raise RuleError("This is the protocol's last phase.", None)
+    return _enter_phase(course, actor, "advance_phase", position, today)
+
+
+def _enter_phase(course: Course, actor, action: str, position: int, today: date) -> Course:
+    """Put the course in phase `position` from today (a clinician's action), then refresh."""
+    _change(course, actor, action, **protocols.entering_numbers(course, position),
+            phase_entry_position=position, phase_entry_on=today,
+            phase_entry_count=course.qualifying_count, phase_position=position)
+    refresh_course(course)
+    return course
+
+
 def return_to_previous_phase(course: Course, *, actor, today: date) -> Course:
     """A clinician confirms the missed-dose proposal: the course walks on from the phase before
     its current one, starting today, with that phase's numbers."""
@@ -189,11 +210,7 @@ def return_to_previous_phase(course: Course, *, actor, today: date) -> Course:
     position = protocols.missed_dose_proposal(course, today)
     if position is None:
         raise RuleError("There is no missed dose to act on now.", None)
-    _change(course, actor, "return_to_phase", **protocols.entering_numbers(course, position),
-            phase_entry_position=position, phase_entry_on=today,
-            phase_entry_count=course.qualifying_count, phase_position=position)
-    refresh_course(course)
-    return course
+    return _enter_phase(course, actor, "return_to_phase", position, today)
 
 
 def hold(course: Course, *, actor, reason: str, resume_on: date | None = None,

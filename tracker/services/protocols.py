@@ -371,6 +371,7 @@ class PhaseSummary:
     gap_days: int | None
     max_days: int | None
     has_series: bool  # the protocol has a series phase (the page says how far it is)
+    next_name: str | None  # the phase a clinician may move the course on to
 
 
 def rule_text(rule: scheduling.PhaseRule) -> str:
@@ -406,6 +407,9 @@ def phase_summary(course: Course, today) -> PhaseSummary:
         gap_days=gap,
         max_days=current.max_days,
         has_series=any(not rule.has_window for rule in rules),
+        next_name=_name_at(course, course.phase_position + 1)
+        if course.phase_position < len(rules) and course.state == "maintenance"
+        else None,
     )
 
 
