@@ -328,3 +328,21 @@ def test_a_clinician_moves_a_course_on_to_the_next_phase(app_ctx):
     assert (course.phase_position, course.window_opens) == (2, last + timedelta(days=28))
     with pytest.raises(RuleError):
         advance_phase(course, actor="test", today=date(2026, 5, 26))
+
+
+def test_a_phase_an_open_course_is_in_cannot_be_dropped(app_ctx):
+    """Dropping the weekly and later phases while a course is in the weekly one is refused,
+    and nothing changes."""
+    course = _open("Esketamine, TRD (label)")
+    for day in [START + timedelta(weeks=w, days=d) for w in range(4) for d in (0, 3)]:
+        _give(course, day)
+    _give(course, date(2026, 3, 30))
+    protocol = course.protocol
+    with pytest.raises(RuleError, match="phase 2"):
+        protocol_service.save_protocol(
+            protocol,
+            actor="test",
+            name=protocol.name,
+            description="",
+            phases=[PhasePlan("Twice weekly", "window", "weeks", 1, None, 3, 4, "time")],
+        )

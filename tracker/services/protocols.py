@@ -3,11 +3,11 @@
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import scheduling
 from ..extensions import db
-from ..models import Course, Protocol, ProtocolPhase
+from ..models import OPEN_STATES, Course, Protocol, ProtocolPhase
 from . import audit
 from .errors import RuleError
 
@@ -237,6 +237,8 @@ def save_protocol(
     if taken is not None and (protocol is None or taken != protocol.id):
         raise RuleError("Another protocol has this name.", "name")
     check_phases(phases)
+    if protocol is not None:
+        _check_open_courses_fit(protocol, len(phases))
     action = "create" if protocol is None else "update"
     before = {} if protocol is None else _snapshot(protocol)
     if protocol is None:
@@ -264,6 +266,21 @@ def save_protocol(
     )
     log.info("protocol %s %s", protocol.id, action)
     return protocol
+
+
+def _check_open_courses_fit(protocol: Protocol, phases: int) -> None:
+    """Refuse to drop a phase an open course is in (or was put in by a clinician)."""
+    deepest = db.session.execute(
+        select(func.max(Course.phase_position), func.max(Course.phase_entry_position)).where(
+            Course.protocol_id == protocol.id, Course.state.in_(OPEN_STATES)
+        )
+    ).one()
+    needed = max(deepest[0] or 0, deepest[1] or 0)
+    if needed > phases:
+        raise RuleError(
+            f"Open courses are in phase {needed} of this protocol: keep at least {needed} phases.",
+            None,
+        )
 
 
 def _snapshot(protocol: Protocol) -> dict:
