@@ -39,8 +39,8 @@ MODE = {"scheduled": "Scheduled (a window)", "as_needed": "As needed (no window)
 # Protocol phases (services/protocols.py): the next-session rule, the unit and how it ends.
 PHASE_RULE = {
     "series": "Series (no window)",
-    "window": "Window (min-max days)",
-    "cadence": "Cadence (every min-max days)",
+    "window": "Window",
+    "cadence": "Cadence",
 }
 PHASE_UNIT = {"sessions": "Sessions", "weeks": "Weeks"}
 PHASE_ADVANCE = {
