@@ -1,5 +1,6 @@
 """Fixtures: a fresh database per test (SQLite file, or PostgreSQL when TEST_DATABASE_URL is set)."""
 import os
+from datetime import datetime
 
 import pytest
 from sqlalchemy import text
@@ -125,3 +126,16 @@ def login_as(app, client):
         return user
 
     return _login_as
+
+
+@pytest.fixture
+def freeze_clock(monkeypatch):
+    """freeze_clock(instant) stops the app's one clock (tracker.clock.now) at an aware instant:
+    every utcnow() and clinic_today() of the app reads it, whichever module asks."""
+
+    def _freeze(instant: datetime) -> datetime:
+        assert instant.tzinfo is not None, "freeze the clock at an aware instant"
+        monkeypatch.setattr("tracker.clock.now", lambda: instant)
+        return instant
+
+    return _freeze

@@ -70,17 +70,6 @@ def add_appointment(patient, chair, appointment_type, start: datetime, status="b
 
 
 @pytest.fixture
-def frozen_clock(monkeypatch):
-    """Freeze the booking services' clock at NOW (Monday 2027-01-04, 07:00 clinic time)."""
-    import tracker.schedule.appointment_views as appointment_views
-    import tracker.schedule.routes as routes
-    import tracker.schedule.sheets as sheets
-    import tracker.schedule.slot_picker as slot_picker
-    import tracker.services.appointments as appointments
-    from tracker.services.appointments import bookings, moves, slots, transitions
-
-    for module in (appointments, slots, bookings, transitions, moves, sheets, routes, appointment_views):
-        monkeypatch.setattr(module, "utcnow", lambda: NOW)
-    for module in (appointments, slots, transitions, routes, sheets, slot_picker):
-        monkeypatch.setattr(module, "clinic_today", lambda: MONDAY)
-    return NOW
+def frozen_clock(freeze_clock):
+    """Freeze the app's clock at NOW (Monday 2027-01-04, 07:00 clinic time)."""
+    return freeze_clock(NOW)

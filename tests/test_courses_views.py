@@ -10,16 +10,16 @@ from tracker.models import AuditEvent, ClinicSettings, Course
 from tracker.services.clinic import get_settings
 from tracker.services.infusions import record_infusion
 
-from .conftest import build_app
+from .conftest import build_app, login
 from .factories import DEFAULT_PASSWORD, local_noon, make_course, make_patient, make_user
 
 TODAY = date(2026, 5, 1)
 
 
 @pytest.fixture(autouse=True)
-def frozen_today(monkeypatch):
-    """The clinic's today is fixed for every test here."""
-    monkeypatch.setattr("tracker.services.clinic.clinic_today", lambda: TODAY)
+def frozen_today(freeze_clock):
+    """The clinic's today is fixed for every test here (the clock stops at its noon)."""
+    freeze_clock(local_noon(TODAY))
 
 
 def _setup(app, *, days=(), series_planned=1, with_course=True, **course_kw):
@@ -273,13 +273,13 @@ def test_course_forms_work_with_csrf_on(tmp_path):
             db.engine.dispose()
 
 
-def test_a_hold_with_a_resume_date_ends_by_itself(app, client, login_as, monkeypatch):
+def test_a_hold_with_a_resume_date_ends_by_itself(app, client, login_as, freeze_clock):
     """A resume date must come after today; until it the patient is off the worklist, from it
     the patient is back (due again) without anyone resuming the course; resuming clears it."""
     patient_id, course_id = _setup(app, days=[date(2026, 3, 2)])
     with app.app_context():
         name = db.session.get(Course, course_id).patient.last_name
-    login_as("clinician")
+    clinician = login_as("clinician")
     refused = _action(client, patient_id, course_id, "hold",
                       **{"hold-reason": "travelling", "hold-resume_on": "2026-05-01"})
     assert refused.status_code == 400 and "after today" in _error(refused.text, "hold-resume_on")
@@ -292,8 +292,8 @@ def test_a_hold_with_a_resume_date_ends_by_itself(app, client, login_as, monkeyp
     assert "Back on the worklist on Sun 10 May 2026." in client.get(f"/patients/{patient_id}").text
 
     def worklist_on(day: date) -> str:
-        monkeypatch.setattr("tracker.services.clinic.clinic_today", lambda: day)
-        monkeypatch.setattr("tracker.worklist.routes.clinic_today", lambda: day)
+        freeze_clock(local_noon(day))
+        login(client, clinician)  # days later: the earlier session has timed out
         return client.get("/worklist/").text
 
     assert name not in worklist_on(date(2026, 5, 9))

@@ -20,9 +20,9 @@ GOOD = {"given_at": "2026-03-02T10:00", "outcome": "completed", "weight_kg": "72
 
 
 @pytest.fixture(autouse=True)
-def frozen_today(monkeypatch):
-    """The clinic's today is fixed for every test here."""
-    monkeypatch.setattr("tracker.services.clinic.clinic_today", lambda: TODAY)
+def frozen_today(freeze_clock):
+    """The clinic's today is fixed for every test here (the clock stops at its noon)."""
+    freeze_clock(local_noon(TODAY))
 
 
 def _setup(app, *, days=(), series_planned=6, with_course=True):

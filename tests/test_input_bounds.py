@@ -12,7 +12,7 @@ from tracker.extensions import db
 from tracker.form_fields import decimal_places
 from tracker.models import ClosedDate, Infusion, Patient
 
-from .factories import make_course, make_patient
+from .factories import local_noon, make_course, make_patient
 
 TODAY = date(2026, 11, 26)
 ABOVE_INTEGER = str(2**31)  # PostgreSQL's integer ends one below
@@ -21,9 +21,9 @@ THIRTY_DIGITS = "9" * 30
 
 
 @pytest.fixture(autouse=True)
-def frozen_today(monkeypatch):
-    """The clinic's today is fixed for every test here."""
-    monkeypatch.setattr("tracker.services.clinic.clinic_today", lambda: TODAY)
+def frozen_today(freeze_clock):
+    """The clinic's today is fixed for every test here (the clock stops at its noon)."""
+    freeze_clock(local_noon(TODAY))
 
 
 def _patient_with_course(app) -> int:

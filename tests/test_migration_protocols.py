@@ -24,6 +24,7 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 PATIENTS = int(os.environ.get("PROTOCOLS_MIGRATION_PATIENTS", "10000"))
 ZONE = ZoneInfo("America/New_York")
 NOW = datetime(2026, 9, 30, 12, tzinfo=UTC)
+PREVIOUS = "protocols_1-1"  # the revision before this one, whatever it is chained after
 
 
 @pytest.fixture
@@ -185,7 +186,7 @@ def test_due_is_identical_before_and_after_the_protocols_migration(database_url)
         }
     )
     with app.app_context():
-        upgrade(revision="checklist_1")
+        upgrade(revision=PREVIOUS)
         with db.engine.begin() as conn:
             seed_previous_revision(conn)
         before = due_json(app)
@@ -221,7 +222,7 @@ def test_due_is_identical_before_and_after_the_protocols_migration(database_url)
         refresh_every_course()
         assert due_json(app) == before
         db.session.remove()
-        downgrade(revision="checklist_1")
+        downgrade(revision=PREVIOUS)
         with db.engine.begin() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("courses")}
             assert not {name for name in columns if name.startswith("phase_")}

@@ -24,9 +24,9 @@ STALE = "Someone else changed this"
 
 
 @pytest.fixture(autouse=True)
-def frozen_today(monkeypatch):
-    """The clinic's today is fixed for every test here."""
-    monkeypatch.setattr("tracker.services.clinic.clinic_today", lambda: TODAY)
+def frozen_today(freeze_clock):
+    """The clinic's today is fixed for every test here (the clock stops at its noon)."""
+    freeze_clock(local_noon(TODAY))
 
 
 def _version(html: str, name: str = "version") -> str:

@@ -8,15 +8,15 @@ from sqlalchemy import func, select
 from tracker.extensions import db
 from tracker.models import AuditEvent, Patient
 
-from .factories import make_patient
+from .factories import local_noon, make_patient
 
 TODAY = date(2026, 11, 26)
 
 
 @pytest.fixture(autouse=True)
-def frozen_today(monkeypatch):
-    """The clinic's today is fixed for every test here."""
-    monkeypatch.setattr("tracker.services.clinic.clinic_today", lambda: TODAY)
+def frozen_today(freeze_clock):
+    """The clinic's today is fixed for every test here (the clock stops at its noon)."""
+    freeze_clock(local_noon(TODAY))
 
 
 def _patients(app, *specs):

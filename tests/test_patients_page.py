@@ -18,10 +18,10 @@ SERIES_DAYS = [date(2026, 3, d) for d in (2, 4, 6, 9, 11, 13)]
 
 
 @pytest.fixture
-def freeze_today(monkeypatch):
+def freeze_today(freeze_clock):
     """freeze_today(day) makes the patient pages compute statuses on that clinic date."""
     def _freeze(day):
-        monkeypatch.setattr("tracker.services.clinic.clinic_today", lambda: day)
+        freeze_clock(local_noon(day))
     return _freeze
 
 

@@ -18,7 +18,7 @@ from tracker.reminders.sending import run_sweep
 from tracker.services.clinic import get_settings
 
 from .conftest import build_app, login
-from .factories import make_user
+from .factories import local_noon, make_user
 from .patient_link_fixtures import assert_no_clinical_words
 from .reminder_fixtures import SMTPServer, book, local, maintenance_patient
 
@@ -184,22 +184,21 @@ def test_staff_stop_and_restart_for_one_patient(mail_app, smtp, monkeypatch):
     )  # no such patient
 
 
-def test_worklist_marks_no_response_after_the_last_message(mail_app, smtp, monkeypatch):
+def test_worklist_marks_no_response_after_the_last_message(mail_app, smtp, freeze_clock):
     """After both messages the row says "No response"; after one it counts the emails."""
-    import tracker.worklist.routes as routes
-
     patient, _ = _overdue(last_name="Quillfeather")
     user = make_user(role="frontdesk")
     db.session.commit()
     client = mail_app.test_client()
-    login(client, user)
     _sweep(FIRST_DAY)
-    monkeypatch.setattr(routes, "clinic_today", lambda: FIRST_DAY + timedelta(days=1))
+    freeze_clock(local_noon(FIRST_DAY + timedelta(days=1)))
+    login(client, user)
     page = client.get("/worklist/").get_data(as_text=True)
     row = page[page.index("Quillfeather") :].split("</tr>")[0]
     assert "1 email asking to book" in row and "No response" not in row
     _sweep(FIRST_DAY + timedelta(days=14))
-    monkeypatch.setattr(routes, "clinic_today", lambda: FIRST_DAY + timedelta(days=30))
+    freeze_clock(local_noon(FIRST_DAY + timedelta(days=30)))
+    login(client, user)  # four weeks on: the earlier session has timed out
     page = client.get("/worklist/").get_data(as_text=True)
     row = page[page.index("Quillfeather") :].split("</tr>")[0]
     assert "2 emails asking to book" in row and "No response" in row

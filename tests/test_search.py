@@ -11,16 +11,16 @@ from tracker.search_keys import fold_name, key_values, next_prefix
 from tracker.services import search
 from tracker.services.patients import update_patient
 
-from .factories import make_patient
+from .factories import local_noon, make_patient
 
 TODAY = date(2026, 11, 26)
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def frozen_today(monkeypatch):
-    """The clinic's today is fixed for every test here."""
-    monkeypatch.setattr("tracker.services.clinic.clinic_today", lambda: TODAY)
+def frozen_today(freeze_clock):
+    """The clinic's today is fixed for every test here (the clock stops at its noon)."""
+    freeze_clock(local_noon(TODAY))
 
 
 def _found(text: str, date_order: str = "MDY") -> list[str]:

@@ -7,15 +7,15 @@ import pytest
 from tracker.extensions import db
 from tracker.services.clinic import ensure_settings
 
-from .factories import make_course, make_patient
+from .factories import local_noon, make_course, make_patient
 
 TODAY = date(2026, 11, 26)
 
 
 @pytest.fixture(autouse=True)
-def frozen_today(monkeypatch):
-    """The clinic's today is fixed for every test here."""
-    monkeypatch.setattr("tracker.services.clinic.clinic_today", lambda: TODAY)
+def frozen_today(freeze_clock):
+    """The clinic's today is fixed for every test here (the clock stops at its noon)."""
+    freeze_clock(local_noon(TODAY))
 
 
 @pytest.fixture

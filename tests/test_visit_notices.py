@@ -1,16 +1,17 @@
 """Patients are told of a booking, a move and a cancellation: once each, by the outbox, to a real SMTP server."""
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
 from tracker.extensions import db
-from tracker.models import Reminder
+from tracker.models import Chair, OpeningHours, Reminder
 from tracker.reminders import notices
 from tracker.reminders.clock import Clock
 from tracker.reminders.sending import run_sweep
+from tracker.services.appointments import move_appointment
 from tracker.services.clinic import get_settings
 
 from .conftest import build_app
@@ -109,6 +110,53 @@ def test_move_sends_one_change_notice_and_cancels_the_old_reminder(mail_app, smt
     assert calendar["METHOD"] == "REQUEST" and str(event["UID"]) == visit.uid
     assert int(event["SEQUENCE"]) > old_sequence
     assert not any("20 May" in s and s.startswith("Reminder") for s in subjects)
+
+
+def test_a_visit_moved_away_and_back_is_told_and_reminded_each_time(mail_app, smtp):
+    """Moved in place 10:00 -> 14:00 -> 10:00 -> 14:00 by the move service: every move is told
+    once, and the reminder of the time it ends at goes out, although a reminder of that same
+    time was planned (and retired) before."""
+    for weekday in range(7):
+        db.session.add(OpeningHours(weekday=weekday, opens=time(7), closes=time(19)))
+    patient, course = maintenance_patient(date(2026, 4, 1))
+    visit = book(patient, course, local(VISIT_DAY, 10))
+    db.session.add(
+        Reminder(
+            dedupe_key="told",
+            kind="visit_booked",
+            patient_id=patient.id,
+            appointment_id=visit.id,
+            due_at=NOW,
+            status="sent",
+        )
+    )
+    settings = get_settings()
+    db.session.commit()
+    three_days_before = local(VISIT_DAY - timedelta(days=3), 9)
+    assert _sweep(three_days_before).sent == 0  # the reminder of 10:00 is planned
+    chair = db.session.get(Chair, visit.chair_id)
+    for hour in (14, 10, 14):
+        move_appointment(
+            visit,
+            chair=chair,
+            start_at=local(VISIT_DAY, hour),
+            actor="system",
+            reason="patient",
+            patient_agreed=True,
+            now=three_days_before,
+        )
+        assert notices.visit_moved(visit, now=three_days_before, settings=settings)
+        db.session.commit()
+        assert _sweep(three_days_before).sent == 1
+    assert _sweep(local(VISIT_DAY - timedelta(days=2), 15)).sent == 1  # the 48-hour reminder
+    subjects = [m["Subject"] for m in smtp.messages]
+    assert [s for s in subjects if s.startswith("New time")] == [
+        f"New time for your visit: Wed 20 May 2026 at {hour}:00" for hour in (14, 10, 14)
+    ]
+    reminders = [s for s in subjects if s.startswith("Reminder")]
+    assert len(reminders) == 1 and "14:00" in reminders[0], subjects
+    sent = [r for r in _rows("appointment") if r.status == "sent"]
+    assert [r.dedupe_key.endswith(":m3") for r in sent] == [True]
 
 
 def test_moved_twice_before_sending_tells_the_last_time_only(mail_app, smtp):

@@ -10,7 +10,7 @@ from sqlalchemy import event
 from tracker.extensions import db
 
 from .course_helpers import book, maintenance_course, series_course
-from .factories import make_course, make_patient
+from .factories import local_noon, make_course, make_patient
 
 
 CLINIC_ZONE = ZoneInfo("America/New_York")  # the default clinic settings
@@ -259,15 +259,17 @@ def test_query_count_does_not_grow_with_patients(app, client, login_as, url):
     assert large <= 6, large
 
 
-def test_statements_reused_across_days_follow_the_day(client, login_as, clinic, monkeypatch):
+def test_statements_reused_across_days_follow_the_day(client, login_as, clinic, freeze_clock):
     """The page built once and reused gives each day's own statuses, counts and order."""
-    import tracker.worklist.routes as routes
-
+    start = today()
+    freeze_clock(local_noon(start))
     login_as("frontdesk")
     first = client.get("/worklist/").get_data(as_text=True)
-    monkeypatch.setattr(routes, "clinic_today", lambda: today() + timedelta(days=400))
+    freeze_clock(local_noon(start + timedelta(days=400)))
+    login_as("frontdesk")  # 400 days on, the first session has long timed out
     later = client.get("/worklist/").get_data(as_text=True)
-    monkeypatch.setattr(routes, "clinic_today", today)
+    freeze_clock(local_noon(start))
+    login_as("frontdesk")
     again = client.get("/worklist/").get_data(as_text=True)
     assert page_mrns(first) == page_mrns(again) == WORKLIST_ORDER
     # 400 days on every anchored maintenance window has lapsed and every series is interrupted

@@ -8,6 +8,8 @@ no appointment type, no clinical words, only the clinic's display name, address 
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
+from .clock import now as clock_now
+
 PRODID = "-//Clinic appointments//Tracker//EN"
 EVENT_STATUS = {
     "pending": "TENTATIVE", "booked": "CONFIRMED", "arrived": "CONFIRMED", "fulfilled": "CONFIRMED",
@@ -45,7 +47,7 @@ def visits_ics(appointments, settings, *, stamp: datetime | None = None, method:
     years = [appointment.start_at.astimezone(zone).year for appointment in appointments]
     calendar.add_component(Timezone.from_tzid(settings.timezone, first_date=date(min(years) - 1, 1, 1),
                                               last_date=date(max(years) + 1, 12, 31)))
-    stamp = (stamp or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    stamp = (stamp or clock_now()).astimezone(timezone.utc)
     for appointment in appointments:
         calendar.add_component(_event(appointment, settings, zone, stamp, method, attendee, organizer))
     return calendar.to_ical()

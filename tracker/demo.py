@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, exists, func, select
 
+from .clock import now as clock_now
 from .extensions import db
 from .importing.bulk import CoursePlanner, course_row, insert_courses, insert_patients, insert_rows
 from .models import (
@@ -189,7 +190,7 @@ def _next_mrn_number() -> int:
 def seed_patients(count: int, *, progress=lambda n: None, seed: int | None = None) -> int:
     """Add `count` demo patients with courses and infusions, cycling through every state."""
     settings = get_settings()
-    today, zone, now = clinic_today(), ZoneInfo(settings.timezone), datetime.now(timezone.utc)
+    today, zone, now = clinic_today(), ZoneInfo(settings.timezone), clock_now()
     rng = random.Random(seed)
     first_number = _next_mrn_number()
     scenarios = [SCENARIOS[i % len(SCENARIOS)] for i in range(count)]

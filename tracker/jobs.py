@@ -112,9 +112,9 @@ def build_scheduler(app, zone, name: str, stop: threading.Event, busy: threading
 
 def add_jobs(scheduler, app, name: str, stop: threading.Event, busy: threading.Lock) -> None:
     """Register every job with its fixed id; each runs once at start, then on its interval."""
-    from datetime import datetime, timezone
+    from .models import utcnow
 
-    start = datetime.now(timezone.utc)
+    start = utcnow()
     minutes = int(app.config.get("SWEEP_MINUTES", 5))
     scheduler.add_job(heartbeat, "interval", seconds=HEARTBEAT_SECONDS, id=HEARTBEAT_JOB_ID,
                       args=(app, name, stop), next_run_time=start, replace_existing=True,

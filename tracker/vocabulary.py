@@ -143,6 +143,7 @@ ACTION = {
     "end_series_early": "Series ended early",
     "return_to_phase": "Returned to an earlier phase",
     "advance_phase": "Moved on to the next phase",
+    "revoke": "Revoked",
 }
 FIELD = {
     "answer": "Answer",

@@ -3,7 +3,7 @@ its own size, then a window of its own days) at the phase it is in, so every sta
 the same
 
 Revision ID: protocols_1
-Revises: checklist_1
+Revises: moves_1
 Create Date: 2026-12-04 18:38:06
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "protocols_1"
-down_revision = "checklist_1"
+down_revision = "moves_1"
 branch_labels = None
 depends_on = None
 

@@ -26,12 +26,6 @@ def api_token(app):
 
 
 @pytest.fixture
-def api_clock(request, monkeypatch):
-    """The booking clock frozen (schedule_fixtures.NOW), and the API's 'today' with it."""
-    import tracker.api.patients as patients
-    import tracker.api.worklist as worklist
-
-    now = request.getfixturevalue("frozen_clock")
-    for module in (patients, worklist):
-        monkeypatch.setattr(module, "clinic_today", lambda: schedule_fixtures.MONDAY)
-    return now
+def api_clock(request):
+    """The app's clock frozen at schedule_fixtures.NOW (the API's 'today' is its Monday)."""
+    return request.getfixturevalue("frozen_clock")

@@ -2,9 +2,9 @@
 
 import json
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from tracker import clock
 from tracker.webhooks.signing import SIGNATURE_HEADER, verify
 
 
@@ -33,7 +33,7 @@ class Receiver:
                                 receiver.secret,
                                 self.headers.get(SIGNATURE_HEADER, ""),
                                 body,
-                                int(time.time()),
+                                int(clock.now().timestamp()),  # its clock agrees with ours
                             ),
                             "status": status,
                         }

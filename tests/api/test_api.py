@@ -1,6 +1,6 @@
 """The JSON API through the real app and database: reads, bookings and their rules, roles."""
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -234,6 +234,31 @@ def test_confirm_changes_the_etag(client, api_token, clinic):
     assert stale.status_code == 412
 
 
+def _move(client, secret, clinic, appointment, *, chair=0, start, reason="clinic", **more):
+    """POST a move of `appointment` (its document: id and etag) to chair index `chair`."""
+    return client.post(
+        f"/api/v1/appointments/{appointment['id']}/move",
+        headers=bearer(secret, **{"If-Match": appointment["etag"]}),
+        json={"chair_id": clinic["chairs"][chair], "start_at": start, "reason": reason, **more},
+    )
+
+
+def _confirmed_and_moved(client, secret, clinic) -> dict:
+    """A visit booked at 09:00, confirmed, then moved with the patient's agreement to 09:30 on
+    the same chair; the moved appointment's document."""
+    booked = _book(client, secret, clinic).get_json()
+    confirmed = client.post(
+        f"/api/v1/appointments/{booked['id']}/confirm",
+        headers=bearer(secret, **{"If-Match": booked["etag"]}),
+        json={},
+    ).get_json()
+    moved = _move(
+        client, secret, clinic, confirmed, start="2027-01-14T09:30:00-05:00", patient_agreed=True
+    )
+    assert moved.status_code == 200, moved.get_json()
+    return moved.get_json()
+
+
 def test_move_is_in_place(client, api_token, clinic, app):
     """A move keeps the appointment (id, calendar UID), raises its SEQUENCE, writes one move
     row in its history and one audit event, as the schedule page's move does; no second
@@ -242,14 +267,8 @@ def test_move_is_in_place(client, api_token, clinic, app):
     booked = _book(client, secret, clinic).get_json()
     with app.app_context():
         uid = db.session.get(Appointment, booked["id"]).uid
-    moved = client.post(
-        f"/api/v1/appointments/{booked['id']}/move",
-        headers=bearer(secret, **{"If-Match": booked["etag"]}),
-        json={
-            "chair_id": clinic["chairs"][1],
-            "start_at": "2027-01-18T13:00:00-05:00",
-            "reason": "patient",
-        },
+    moved = _move(
+        client, secret, clinic, booked, chair=1, start="2027-01-18T13:00:00-05:00", reason="patient"
     )
     assert moved.status_code == 200, moved.get_json()
     document = moved.get_json()
@@ -287,63 +306,47 @@ def test_move_is_in_place(client, api_token, clinic, app):
 def test_move_with_the_patients_agreement_stays_confirmed(client, api_token, clinic, app):
     """A confirmed visit moved with patient_agreed stays confirmed; later the same day on the
     same chair is allowed (its own old block is not in the way)."""
-    secret = api_token()
-    booked = _book(client, secret, clinic).get_json()
-    confirmed = client.post(
-        f"/api/v1/appointments/{booked['id']}/confirm",
-        headers=bearer(secret, **{"If-Match": booked["etag"]}),
-        json={},
-    ).get_json()
-    moved = client.post(
-        f"/api/v1/appointments/{booked['id']}/move",
-        headers=bearer(secret, **{"If-Match": confirmed["etag"]}),
-        json={
-            "chair_id": clinic["chairs"][0],
-            "start_at": "2027-01-14T09:30:00-05:00",
-            "reason": "clinic",
-            "patient_agreed": True,
-        },
-    )
-    assert moved.status_code == 200, moved.get_json()
-    assert moved.get_json()["status"] == "booked"
-    same = client.post(
-        f"/api/v1/appointments/{booked['id']}/move",
-        headers=bearer(secret, **{"If-Match": moved.get_json()["etag"]}),
-        json={
-            "chair_id": clinic["chairs"][0],
-            "start_at": "2027-01-14T09:30:00-05:00",
-            "reason": "clinic",
-        },
-    )
-    assert same.status_code == 422 and same.get_json()["errors"][0]["field"] == "start_at"
-    old_reason = client.post(
-        f"/api/v1/appointments/{booked['id']}/move",
-        headers=bearer(secret, **{"If-Match": moved.get_json()["etag"]}),
-        json={
-            "chair_id": clinic["chairs"][1],
-            "start_at": "2027-01-14T11:00:00-05:00",
-            "reason": "late-cancel",
-        },
-    )
-    assert old_reason.status_code == 422 and old_reason.get_json()["errors"][0]["field"] == "reason"
+    moved = _confirmed_and_moved(client, api_token(), clinic)
+    assert moved["status"] == "booked"
+    assert moved["start_at"] == "2027-01-14T09:30:00-05:00"
 
 
-def test_refused_move_keeps_the_old_appointment(client, api_token, clinic, app):
-    """A move onto a Sunday is refused and the old appointment stays as it was."""
+@pytest.mark.parametrize(
+    "moved_first, move, statuses, field, kept_status",
+    [
+        # Onto the time it already has (after a move): a problem on start_at.
+        (True, {"start": "2027-01-14T09:30:00-05:00"}, (422,), "start_at", "booked"),
+        # A late cancellation is no reason for a move: a problem on reason.
+        (
+            True,
+            {"chair": 1, "start": "2027-01-14T11:00:00-05:00", "reason": "late-cancel"},
+            (422,),
+            "reason",
+            "booked",
+        ),
+        # Onto a Sunday: refused.
+        (False, {"start": "2027-01-17T10:00:00-05:00"}, (409, 422), None, "pending"),
+    ],
+    ids=["same-time", "old-reason", "sunday"],
+)
+def test_refused_move_keeps_the_old_appointment(
+    client, api_token, clinic, app, moved_first, move, statuses, field, kept_status
+):
+    """A refused move is a problem (naming the field where there is one) and the appointment
+    stays as it was: same status and time, no second appointment."""
     secret = api_token()
-    booked = _book(client, secret, clinic).get_json()
-    refused = client.post(
-        f"/api/v1/appointments/{booked['id']}/move",
-        headers=bearer(secret, **{"If-Match": booked["etag"]}),
-        json={
-            "chair_id": clinic["chairs"][0],
-            "start_at": "2027-01-17T10:00:00-05:00",
-            "reason": "clinic",
-        },
-    )
-    assert refused.status_code in (409, 422) and refused.mimetype == PROBLEM
+    if moved_first:
+        before = _confirmed_and_moved(client, secret, clinic)
+    else:
+        before = _book(client, secret, clinic).get_json()
+    refused = _move(client, secret, clinic, before, **move)
+    assert refused.status_code in statuses and refused.mimetype == PROBLEM
+    if field is not None:
+        assert refused.get_json()["errors"][0]["field"] == field
     with app.app_context():
-        assert db.session.get(Appointment, booked["id"]).status == "pending"
+        kept = db.session.get(Appointment, before["id"])
+        assert kept.status == kept_status
+        assert kept.start_at == datetime.fromisoformat(before["start_at"])
     assert _count(app) == 1
 
 

@@ -5,9 +5,9 @@ import re
 
 from sqlalchemy import select
 
-from tracker.api.tokens import hash_secret
 from tracker.extensions import db
 from tracker.models import ApiToken, AuditEvent
+from tracker.secret_tokens import stored_form
 
 from ..factories import make_user
 from .helpers import bearer
@@ -34,7 +34,7 @@ def test_admin_issues_a_token_shown_once_and_stored_hashed(app, client, login_as
     assert "shown only this once" in html
     with app.app_context():
         token = db.session.scalar(select(ApiToken))
-        assert token.token_hash == hash_secret(secret) and secret not in (
+        assert token.token_hash == stored_form(secret) and secret not in (
             token.prefix + token.token_hash
         )
         assert (token.user_id, token.scope, token.name) == (user_id, "read", "Referral system")

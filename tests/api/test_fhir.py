@@ -25,15 +25,9 @@ from .helpers import bearer
 
 
 @pytest.fixture
-def fhir_clock(frozen_clock, monkeypatch):
-    """The booking clock frozen at Monday 2027-01-04 07:00, and the FHIR reads' today with it."""
-    import tracker.fhir.appointments as appointments
-    import tracker.fhir.slots as slots
-
-    for module in (appointments, slots):
-        monkeypatch.setattr(module, "clinic_today", lambda: MONDAY)
-    monkeypatch.setattr(slots, "utcnow", lambda: NOW)
-    return NOW
+def fhir_clock(frozen_clock):
+    """The app's clock frozen at Monday 2027-01-04 07:00 (the FHIR reads' today is MONDAY)."""
+    return frozen_clock
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from tracker.extensions import db
 from tracker.models import WebhookDelivery, WebhookEndpoint, utcnow
 from tracker.services import appointments as service
+from tracker.services.clinic import clinic_today
 from tracker.webhooks.events import plan_date_events
 from tracker.webhooks.sending import MAX_ATTEMPTS, SweepResult, deliver_due, run_sweep
 from tracker.webhooks.signing import signature, verify
@@ -370,7 +371,7 @@ def test_run_sweep_plans_and_sends(app, clinic):
     with Receiver() as receiver:
         _, receiver.secret = _endpoint(app, receiver.url, events=["window.opened"])
         with app.app_context():
-            maintenance_patient(date.today() - timedelta(days=31))  # its window opened yesterday
+            maintenance_patient(clinic_today() - timedelta(days=31))  # its window opened yesterday
             db.session.commit()
             result = run_sweep()
     assert result.planned == 1 and result.delivered == 1

@@ -146,9 +146,13 @@ def journey(page, live_server, request, tmp_path):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """One line per page axe checked, for the closing note."""
-    from .helpers import AXE_RESULTS
+    """One line per job counted and per page axe checked, for the closing note."""
+    from .helpers import AXE_RESULTS, CLICK_RESULTS
 
+    if CLICK_RESULTS:
+        terminalreporter.section("clicks per job")
+        for job, clicks, budget in CLICK_RESULTS:
+            terminalreporter.write_line(f"clicks {job}: {clicks} (at most {budget})")
     if not AXE_RESULTS:
         return
     terminalreporter.section("axe-core per page")

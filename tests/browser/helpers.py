@@ -154,3 +154,41 @@ def unsubscribe_link(message) -> str:
     match = re.search(r"https?://\S+/unsubscribe/\S+", text)
     assert match, "no unsubscribe link in the reminder's text"
     return match.group(0)
+
+
+# ---------------------------------------------------------------------------- clicks per job
+
+# Every job counted in the run, printed at the end (conftest.py): (job, clicks, budget).
+CLICK_RESULTS: list[tuple[str, int, int]] = []
+
+
+class Clicks:
+    """What a person does to finish one job, counted as UX.md counts it: each click on a link or
+    a button, each tick and each choice from a list is one; typing is not counted (the budgets
+    say "type + 1"), and neither is reading the page a click leads to."""
+
+    def __init__(self, page, job: str, budget: int):
+        self.page, self.job, self.budget, self.count = page, job, budget, 0
+
+    def click(self, locator) -> None:
+        self.count += 1
+        locator.click()
+
+    def tick(self, locator) -> None:
+        self.count += 1
+        locator.check()
+
+    def choose(self, select, label: str) -> None:
+        self.count += 1
+        select.select_option(label=label)
+
+    def follow(self, url: str) -> None:
+        """The link in an email: one click, as the mail program opens it."""
+        self.count += 1
+        self.page.goto(url)
+
+    def done(self) -> int:
+        """Record the count; the job must fit its budget."""
+        CLICK_RESULTS.append((self.job, self.count, self.budget))
+        assert self.count <= self.budget, f"{self.job}: {self.count} clicks, at most {self.budget}"
+        return self.count

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tracker.extensions import db
@@ -71,15 +72,15 @@ def test_admin_sets_up_two_step_login_then_logs_in_with_a_code(
     page = browser_page
     email = _account(strict_server.app, "admin")
     log_in(page, email)
-    assert page.get_by_role("heading", name="Set up two-step login").is_visible()
-    assert page.get_by_role("img", name="QR code for your authenticator app").is_visible()
+    expect(page.get_by_role("heading", name="Set up two-step login")).to_be_visible()
+    expect(page.get_by_role("img", name="QR code for your authenticator app")).to_be_visible()
     _clean(page, request, "login-setup")
     page.get_by_role("button", name="Turn on two-step login").click()  # the form as it opens
-    assert page.get_by_role("alert").filter(has_text="Enter the code.").first.is_visible()
+    expect(page.get_by_role("alert").filter(has_text="Enter the code.").first).to_be_visible()
     secret = _key(page)
     page.get_by_label("Code shown by the app").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Turn on two-step login").click()
-    assert page.get_by_role("heading", name="Recovery codes").is_visible()
+    expect(page.get_by_role("heading", name="Recovery codes")).to_be_visible()
     codes = [c.strip() for c in page.locator(".recovery-codes code").all_inner_texts()]
     assert len(codes) == 10
     _clean(page, request, "recovery-codes")
@@ -87,13 +88,13 @@ def test_admin_sets_up_two_step_login_then_logs_in_with_a_code(
     page.get_by_role("button", name="Log out").click()
 
     log_in(page, email)
-    assert page.get_by_role("heading", name="Two-step login").is_visible()
+    expect(page.get_by_role("heading", name="Two-step login")).to_be_visible()
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_role("alert").filter(has_text="Enter the code.").first.is_visible()
+    expect(page.get_by_role("alert").filter(has_text="Enter the code.").first).to_be_visible()
     _clean(page, request, "login-code-error")
     page.get_by_label("Code from your authenticator app, or a recovery code").fill(codes[0])
     page.get_by_role("button", name="Log in").click()
-    assert page.get_by_text("You used a recovery code").is_visible()
+    expect(page.get_by_text("You used a recovery code")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
 
     log_in(page, email)
@@ -103,7 +104,7 @@ def test_admin_sets_up_two_step_login_then_logs_in_with_a_code(
     )
     page.get_by_role("button", name="Log in").click()
     page.goto("/admin/")
-    assert page.get_by_role("heading", name="Admin", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="Admin", exact=True)).to_be_visible()
 
 
 def test_account_page_password_and_sessions(
@@ -118,25 +119,27 @@ def test_account_page_password_and_sessions(
     log_in(other, email)
     log_in(page, email)
     page.get_by_role("link", name=re.compile(r"\(frontdesk\)")).click()
-    assert page.get_by_role("heading", name="Your account").is_visible()
-    assert page.get_by_text("2 open sessions").is_visible()
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    expect(page.get_by_text("2 open sessions")).to_be_visible()
     _clean(page, request, "account")
     page.get_by_role("button", name="Change password").click()
-    assert (
-        page.get_by_role("alert").filter(has_text="Enter your current password.").last.is_visible()
-    )
+    expect(
+        page.get_by_role("alert").filter(has_text="Enter your current password.").last
+    ).to_be_visible()
     _clean(page, request, "account-password-errors")
     page.get_by_label("Current password").fill(DEFAULT_PASSWORD)
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("New password again").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Change password").click()
-    assert page.get_by_text("Password changed. You were logged out in 1 other place.").is_visible()
-    assert page.get_by_text("1 open session").is_visible()
+    expect(
+        page.get_by_text("Password changed. You were logged out in 1 other place.")
+    ).to_be_visible()
+    expect(page.get_by_text("1 open session")).to_be_visible()
     other.goto("/worklist/")
-    assert other.get_by_role("heading", name="Log in").is_visible()
+    expect(other.get_by_role("heading", name="Log in")).to_be_visible()
     other_context.close()
     page.get_by_role("button", name="Log out everywhere, here too").click()
-    assert page.get_by_role("heading", name="Log in").is_visible()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
 
 def test_idle_warning_offers_to_stay_logged_in(browser_page, strict_server, request):
@@ -151,13 +154,13 @@ def test_idle_warning_offers_to_stay_logged_in(browser_page, strict_server, requ
     page.clock.install()
     log_in(page, email)
     warning = page.get_by_role("alert").filter(has_text="you will be logged out in")
-    assert not warning.is_visible()
+    expect(warning).to_be_hidden()
     with app.app_context():
         for staff_session in db.session.scalars(select(StaffSession)):
             staff_session.last_seen_at = utcnow() - timedelta(minutes=3)
         db.session.commit()
     page.clock.fast_forward("03:05")
-    assert warning.is_visible()
+    expect(warning).to_be_visible()
     _clean(page, request, "idle-warning")
     page.get_by_role("button", name="Stay logged in").click()
     warning.wait_for(state="hidden")

@@ -4,6 +4,7 @@ empty week cell, moving a visit to later the same day in three clicks; axe-clean
 import re
 from datetime import timedelta
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tracker.extensions import db
@@ -69,7 +70,7 @@ def test_series_booked_with_the_forms_defaults(journey, live_app, staff):
     page.goto(f"/patients/{patient_id}")
     with page.expect_navigation():
         page.get_by_role("link", name="Book a series").click()
-    assert page.get_by_role("heading", name="Book a series for Sami Okoro").is_visible()
+    expect(page.get_by_role("heading", name="Book a series for Sami Okoro")).to_be_visible()
     weekdays = page.get_by_role("group", name="Weekdays")
     assert [
         weekdays.get_by_label(day).is_checked() for day in ("Monday", "Tuesday", "Wednesday")
@@ -77,12 +78,10 @@ def test_series_booked_with_the_forms_defaults(journey, live_app, staff):
     check_clean(journey, "book a series")
     with page.expect_navigation():
         page.get_by_role("button", name="Book the series").click()
-    assert (
-        page.get_by_role("status")
-        .get_by_text("Booked 6 sessions (not yet confirmed).")
-        .is_visible()
-    )
-    assert page.get_by_role("heading", name=re.compile("^Week of")).is_visible()
+    expect(
+        page.get_by_role("status").get_by_text("Booked 6 sessions (not yet confirmed).")
+    ).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile("^Week of"))).to_be_visible()
     with live_app.app_context():
         starts = db.session.scalars(
             select(Appointment.start_at).order_by(Appointment.start_at)
@@ -94,9 +93,9 @@ def test_series_booked_with_the_forms_defaults(journey, live_app, staff):
         page.get_by_role("group", name="Weekdays").get_by_label(day).uncheck()
     with page.expect_navigation():
         page.get_by_role("button", name="Book the series").click()
-    assert (
-        page.get_by_role("alert").filter(has_text="Choose at least one weekday.").last.is_visible()
-    )
+    expect(
+        page.get_by_role("alert").filter(has_text="Choose at least one weekday.").last
+    ).to_be_visible()
     check_clean(journey, "book a series (no weekday)")
     journey.finish("series-defaults")
 
@@ -117,13 +116,13 @@ def test_booking_from_an_empty_calendar_cell(
     log_in(page, email, password)
     page.goto(f"/schedule/week?date={tomorrow.isoformat()}")
     check_clean(journey, "week")
-    assert page.get_by_role("button", name="Print").is_visible()
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
     cell = f"Book Chair 2, {format_day(tomorrow)} at 10:00"
     with page.expect_navigation():  # 1
         page.get_by_role("link", name=cell).click()
-    assert page.get_by_role(
-        "heading", name=f"Book Chair 2, {format_day(tomorrow)} at 10:00"
-    ).is_visible()
+    expect(
+        page.get_by_role("heading", name=f"Book Chair 2, {format_day(tomorrow)} at 10:00")
+    ).to_be_visible()
     check_clean(journey, "book from a cell: choose the patient")
     page.get_by_label("Patient", exact=True).fill("Quist")
     with page.expect_navigation():
@@ -131,18 +130,18 @@ def test_booking_from_an_empty_calendar_cell(
     with page.expect_navigation():  # 2
         page.get_by_role("link", name="Book Lena Quist").click()
     chosen = page.get_by_role("radio", name=re.compile(r"^10:00 to 11:40 · Chair 2$"))
-    assert chosen.is_checked()
+    expect(chosen).to_be_checked()
     check_clean(journey, "book from a cell: the time chosen")
     page.get_by_label("The patient confirmed this time").check()
     with page.expect_navigation():  # 3
         page.get_by_role("button", name="Book", exact=True).click()
-    assert (
-        page.get_by_role("status")
-        .get_by_text(f"Booked {format_day(tomorrow)}, 10:00 on Chair 2 (confirmed).")
-        .is_visible()
-    )
+    expect(
+        page.get_by_role("status").get_by_text(
+            f"Booked {format_day(tomorrow)}, 10:00 on Chair 2 (confirmed)."
+        )
+    ).to_be_visible()
     page.goto(f"/schedule/week?date={tomorrow.isoformat()}")
-    assert page.get_by_role("link", name="Lena Quist", exact=True).is_visible()
+    expect(page.get_by_role("link", name="Lena Quist", exact=True)).to_be_visible()
     check_clean(journey, "week with the booking")
 
     narrow = playwright_browser.new_context(
@@ -158,7 +157,7 @@ def test_booking_from_an_empty_calendar_cell(
             "el => el.scrollWidth > el.clientWidth"
         )  # it scrolls, the page does not
         box.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
-        assert small.get_by_role("link", name="Lena Quist", exact=True).is_visible()
+        expect(small.get_by_role("link", name="Lena Quist", exact=True)).to_be_visible()
     finally:
         narrow.close()
     screenshots(
@@ -192,10 +191,10 @@ def test_moving_a_visit_to_later_the_same_day(
     check_clean(journey, "day sheet with click-to-book")
     with page.expect_navigation():  # 1
         page.get_by_role("link", name="Move Ada Brennan, 09:00").click()
-    assert page.get_by_role("heading", name="Move Ada Brennan's appointment").is_visible()
+    expect(page.get_by_role("heading", name="Move Ada Brennan's appointment")).to_be_visible()
     legend = page.get_by_role("group", name=re.compile("^Free chair time")).locator("legend")
     assert legend.inner_text().endswith(format_day(tomorrow))  # its own day, not hidden
-    assert page.get_by_role("heading", name="Afternoon").is_visible()
+    expect(page.get_by_role("heading", name="Afternoon")).to_be_visible()
     check_clean(journey, "move")
     screenshots(
         playwright_browser, live_server, email, f"/schedule/appointments/{visit_id}/move", "move"
@@ -204,18 +203,18 @@ def test_moving_a_visit_to_later_the_same_day(
     with page.expect_navigation():  # 3
         page.get_by_role("button", name="Move to this time").click()
     day = format_day(tomorrow)
-    assert (
-        page.get_by_role("status")
-        .get_by_text(
+    expect(
+        page.get_by_role("status").get_by_text(
             re.compile(
                 rf"^Moved from {day}, 09:00 to {day}, 15:00 on Chair \d \(still confirmed\)\.$"
             )
         )
-        .is_visible()
-    )
-    assert page.get_by_role(
-        "cell", name=re.compile(rf"^Moved from {day}, 09:00, Chair 1 to {day}, 15:00")
-    ).is_visible()
+    ).to_be_visible()
+    expect(
+        page.get_by_role(
+            "cell", name=re.compile(rf"^Moved from {day}, 09:00, Chair 1 to {day}, 15:00")
+        )
+    ).to_be_visible()
     check_clean(journey, "appointment after the move")
     with live_app.app_context():
         stored = db.session.get(Appointment, visit_id)

@@ -8,6 +8,8 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from tracker.extensions import db
 from tracker.models import Patient, Reminder, utcnow
 from tracker.reminders.messages import appointment_message
@@ -71,13 +73,13 @@ def test_patient_answers_from_the_reminder_and_the_front_desk_sees_it(
     page.get_by_role("group", name=re.compile("paused the medicines")).get_by_label("Yes").check()
     page.get_by_role("group", name=re.compile("no alcohol")).get_by_label("Yes").check()
     page.get_by_role("button", name="Save my answers").click()
-    assert page.get_by_text("Enter a phone number").first.is_visible()
+    expect(page.get_by_text("Enter a phone number").first).to_be_visible()
     journey.check("checklist field error")
     shoot(page, "patient-checklist-error")
     driver.get_by_label("Their phone").fill("+1 555 010 2233")
     page.get_by_role("button", name="Save my answers").click()
-    assert page.get_by_text("your answers are saved").is_visible()
-    assert page.get_by_label("Their phone").input_value() == "+1 555 010 2233"
+    expect(page.get_by_text("your answers are saved")).to_be_visible()
+    expect(page.get_by_label("Their phone")).to_have_value("+1 555 010 2233")
     shoot(page, "patient-checklist-saved")
 
     email, password = staff("frontdesk")
@@ -88,16 +90,16 @@ def test_patient_answers_from_the_reminder_and_the_front_desk_sees_it(
     assert "checklist 4 of 4" in block.inner_text()
     shoot(desk, "day-sheet-checklist")
     block.get_by_role("link", name=re.compile("Robin")).first.click()
-    assert desk.get_by_role(
-        "heading", name=re.compile("Pre-visit checklist: checklist 4 of 4")
-    ).is_visible()
+    expect(
+        desk.get_by_role("heading", name=re.compile("Pre-visit checklist: checklist 4 of 4"))
+    ).to_be_visible()
     assert "Sam Lee" in desk.content() and "the patient, online" in desk.content()
     desk.get_by_role("link", name="Record answers taken by phone").click()
     shoot(desk, "staff-checklist")
     desk.get_by_role("group", name=re.compile("take me home")).get_by_label("No").check()
     desk.get_by_role("button", name="Save answers").click()
-    assert desk.get_by_text("Checklist answers saved.").is_visible()
-    assert desk.get_by_role("link", name="reschedule this visit").is_visible()
+    expect(desk.get_by_text("Checklist answers saved.")).to_be_visible()
+    expect(desk.get_by_role("link", name="reschedule this visit")).to_be_visible()
     shoot(desk, "appointment-no-driver")
     desk.goto(f"/schedule/day?date={day}")
     block = desk.locator("td.block", has_text="Robin")
@@ -125,7 +127,7 @@ def test_admin_edits_the_questions(live_app, page, journey, staff):
         "I will have no alcohol for 48 hours before my visit."
     )
     form.get_by_role("button", name="Save No alcohol (Maintenance 40 min)").click()
-    assert page.get_by_text("Question saved.").is_visible()
+    expect(page.get_by_text("Question saved.")).to_be_visible()
     assert (
         page.get_by_label("Question the patient answers")
         .nth(3)

@@ -19,13 +19,13 @@ def test_add_patient_errors_sit_on_their_fields(journey, staff):
     page.get_by_label("Email", exact=True).fill("not an address")
     page.get_by_role("button", name="Add patient").click()
 
-    assert page.get_by_role("alert").filter(has_text="Please correct the").is_visible()
+    expect(page.get_by_role("alert").filter(has_text="Please correct the")).to_be_visible()
     for label, message in (("MRN", "Enter the MRN."), ("First name", "Enter the first name."),
                            ("Last name", "Enter the last name.")):
         control = page.get_by_label(label)
         expect(control).to_have_attribute("aria-invalid", "true")
         expect(control).to_have_accessible_description(message)
-        assert page.get_by_role("alert").filter(has_text=message).last.is_visible()  # the field's own, after the summary
+        expect(page.get_by_role("alert").filter(has_text=message).last).to_be_visible()  # the field's own, after the summary
     email = page.get_by_label("Email", exact=True)
     expect(email).to_have_attribute("aria-invalid", "true")
     assert "email" in email.evaluate(
@@ -54,5 +54,5 @@ def test_cancel_without_reason_is_announced_on_the_reason(journey, staff, live_a
     reason = page.get_by_label("Reason for cancelling")
     expect(reason).to_have_attribute("aria-invalid", "true")
     expect(reason).to_have_accessible_description("Choose why the appointment is cancelled.")
-    assert page.get_by_role("button", name="Cancel appointment").is_visible()
+    expect(page.get_by_role("button", name="Cancel appointment")).to_be_visible()
     journey.check("appointment with a cancel error")

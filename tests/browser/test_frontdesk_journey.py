@@ -2,6 +2,7 @@
 import re
 from datetime import timedelta
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tracker.extensions import db
@@ -18,7 +19,7 @@ def add_patient(page, journey):
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
     journey.check("patients list")
     page.get_by_role("link", name="Add patient").click()
-    assert page.get_by_role("heading", name="Add patient").is_visible()
+    expect(page.get_by_role("heading", name="Add patient")).to_be_visible()
     journey.check("add patient")
     page.get_by_label("MRN").fill("MRN-FD-1")
     page.get_by_label("First name").fill("Casey")
@@ -28,15 +29,15 @@ def add_patient(page, journey):
     page.get_by_label("Phone").fill("555-0142")
     page.get_by_label("Consents to email reminders").check()
     page.get_by_role("button", name="Add patient").click()
-    assert page.get_by_role("status").get_by_text("Patient added.").is_visible()
-    assert page.get_by_role("heading", name="Casey Nguyen").is_visible()
-    assert page.get_by_role("definition").filter(has_text="Consent recorded").is_visible()
+    expect(page.get_by_role("status").get_by_text("Patient added.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Casey Nguyen")).to_be_visible()
+    expect(page.get_by_role("definition").filter(has_text="Consent recorded")).to_be_visible()
     journey.check("patient page (new patient)")
 
 
-def status_shown(page, words: str) -> bool:
-    """Whether the appointment page's Status reads `words`."""
-    return page.get_by_role("definition").filter(has_text=re.compile(rf"^\s*{re.escape(words)}\b")).is_visible()
+def expect_status(page, words: str) -> None:
+    """The appointment page's Status reads `words` (waiting for the page to show it)."""
+    expect(page.get_by_role("definition").filter(has_text=re.compile(rf"^\s*{re.escape(words)}\b"))).to_be_visible()
 
 
 SLOT_LABEL = re.compile(r"^(?P<start>\d\d:\d\d) to (?P<end>\d\d:\d\d) · (?P<chair>.+)$")
@@ -47,6 +48,7 @@ def choose_slot(page, index: int) -> dict:
     """Choose the index-th free start of the day shown; its day, start, end and chair."""
     group = page.get_by_role("group", name=re.compile("^Free chair time"))
     proposals = group.get_by_role("radio")
+    expect(proposals.nth(2)).to_be_attached()
     assert proposals.count() >= 3  # at least two starts besides "Another time"
     assert not any(proposals.nth(n).is_checked() for n in range(proposals.count()))  # none preselected
     slot = proposals.nth(index)
@@ -68,7 +70,7 @@ def test_frontdesk_books_reschedules_and_cancels_from_worklist(journey, staff, l
         today = clinic_today()
     email, password = staff("frontdesk")
     log_in(page, email, password)
-    assert page.get_by_role("heading", name="Worklist").is_visible()
+    expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
     add_patient(page, journey)
 
     # The clinician's part, through the services: the one-infusion series ended 40 days ago.
@@ -78,53 +80,53 @@ def test_frontdesk_books_reschedules_and_cancels_from_worklist(journey, staff, l
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Worklist").click()
     row = page.get_by_role("row").filter(has_text="Nguyen")
-    assert row.count() == 1
-    assert row.get_by_text(re.compile("^due$", re.IGNORECASE)).first.is_visible()
+    expect(row).to_have_count(1)
+    expect(row.get_by_text(re.compile("^due$", re.IGNORECASE)).first).to_be_visible()
     journey.check("worklist (patient due)")
     row.get_by_role("link", name=re.compile("^Book")).click()
 
-    assert page.get_by_role("heading", name="Book an appointment for Casey Nguyen").is_visible()
+    expect(page.get_by_role("heading", name="Book an appointment for Casey Nguyen")).to_be_visible()
     opens, closes = today - timedelta(days=10), today + timedelta(days=50)
-    assert page.get_by_text(f"Maintenance window: opens {format_day(opens)}, "
-                            f"closes {format_day(closes)}.").is_visible()
+    expect(page.get_by_text(f"Maintenance window: opens {format_day(opens)}, "
+                            f"closes {format_day(closes)}.")).to_be_visible()
     journey.check("book (slot finder)")
     chosen = choose_slot(page, 1)
     page.get_by_role("button", name="Book", exact=True).click()
-    assert page.get_by_role("heading", name="Appointment: Casey Nguyen").is_visible()
-    assert page.get_by_role("status").get_by_text(
-        f"Booked {chosen['day']}, {chosen['start']} on {chosen['chair']} (not yet confirmed).").is_visible()
-    assert status_shown(page, "booked, not yet confirmed")
+    expect(page.get_by_role("heading", name="Appointment: Casey Nguyen")).to_be_visible()
+    expect(page.get_by_role("status").get_by_text(
+        f"Booked {chosen['day']}, {chosen['start']} on {chosen['chair']} (not yet confirmed).")).to_be_visible()
+    expect_status(page, "booked, not yet confirmed")
     journey.check("appointment (booked)")
     page.get_by_role("button", name="Confirm").click()
-    assert status_shown(page, "confirmed")
+    expect_status(page, "confirmed")
 
     page.get_by_role("link", name="Day sheet for that day").click()
     sheet = page.get_by_role("table", name="Chairs as columns, clinic time as rows")
     block = sheet.get_by_role("cell").filter(has=page.get_by_role("link", name="Casey Nguyen", exact=True))
-    assert block.get_by_text(f"{chosen['start']}–{chosen['end']}").is_visible()
+    expect(block.get_by_text(f"{chosen['start']}–{chosen['end']}")).to_be_visible()
     journey.check("day sheet (booked day)")
 
     block.get_by_role("link", name="Casey Nguyen", exact=True).click()
     page.get_by_role("link", name="Move to another time").click()
-    assert page.get_by_role("heading", name="Move Casey Nguyen's appointment").is_visible()
+    expect(page.get_by_role("heading", name="Move Casey Nguyen's appointment")).to_be_visible()
     journey.check("move")
     moved_to = choose_slot(page, 2)
     page.get_by_label("Who asked for the change").select_option(label="The patient asked")
     page.get_by_role("button", name="Move to this time").click()
-    assert page.get_by_role("heading", name="Appointment: Casey Nguyen").is_visible()
-    assert page.get_by_role("status").get_by_text(re.compile(r"^Moved from .* \(still confirmed\)\.$")).is_visible()
-    assert page.get_by_role("definition").filter(
-        has_text=f"{moved_to['day']}, {moved_to['start']} to {moved_to['end']}").is_visible()
-    assert page.get_by_role("definition").filter(has_text=moved_to["chair"]).first.is_visible()
-    assert status_shown(page, "confirmed")
-    assert page.get_by_role("cell", name=re.compile(f"^Moved from {chosen['day']}, {chosen['start']}")).is_visible()
+    expect(page.get_by_role("heading", name="Appointment: Casey Nguyen")).to_be_visible()
+    expect(page.get_by_role("status").get_by_text(re.compile(r"^Moved from .* \(still confirmed\)\.$"))).to_be_visible()
+    expect(page.get_by_role("definition").filter(
+        has_text=f"{moved_to['day']}, {moved_to['start']} to {moved_to['end']}")).to_be_visible()
+    expect(page.get_by_role("definition").filter(has_text=moved_to["chair"]).first).to_be_visible()
+    expect_status(page, "confirmed")
+    expect(page.get_by_role("cell", name=re.compile(f"^Moved from {chosen['day']}, {chosen['start']}"))).to_be_visible()
     journey.check("appointment (moved)")
 
     page.get_by_label("Reason for cancelling").select_option(label="Patient cancelled")
     page.get_by_role("button", name="Cancel appointment").click()
-    assert page.get_by_role("status").get_by_text("Cancelled; the chair time is free again.").is_visible()
-    assert page.get_by_role("definition").filter(has_text="(Patient cancelled)").is_visible()
-    assert page.get_by_role("button", name="Cancel appointment").count() == 0
+    expect(page.get_by_role("status").get_by_text("Cancelled; the chair time is free again.")).to_be_visible()
+    expect(page.get_by_role("definition").filter(has_text="(Patient cancelled)")).to_be_visible()
+    expect(page.get_by_role("button", name="Cancel appointment")).to_have_count(0)
     journey.check("appointment (cancelled)")
     journey.finish("frontdesk-journey")
 

@@ -114,7 +114,8 @@ def test_search_without_javascript_is_a_plain_form(playwright_browser, live_serv
                 "button", name="Search"
             ).click()
         rows = page.get_by_role("table").get_by_role("row")
-        assert rows.count() == 2 and "Doe, Jane" in rows.nth(1).inner_text()
+        expect(rows).to_have_count(2)
+        expect(rows.nth(1)).to_contain_text("Doe, Jane")
         assert "(704) 555-0101" in rows.nth(1).inner_text()
         page.screenshot(path=f"{SHOTS}-results-nojs-1366.png", full_page=True)
     finally:
@@ -126,7 +127,7 @@ def test_results_page_and_its_errors_pass_axe(journey, live_app):
     page = journey.page
     log_in(page, _clinic(live_app), DEFAULT_PASSWORD)
     page.goto("/search/?q=doe")
-    assert page.get_by_role("link", name="Doe, Jane").is_visible()
+    expect(page.get_by_role("link", name="Doe, Jane")).to_be_visible()
     journey.check("search results")
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=f"{SHOTS}-results-390.png", full_page=True)

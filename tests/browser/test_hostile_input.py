@@ -1,6 +1,8 @@
 """Hostile text typed into a patient's name shows as text everywhere and never runs."""
 from datetime import timedelta
 
+from playwright.sync_api import expect
+
 from tracker.extensions import db
 from tracker.services.clinic import clinic_today
 
@@ -33,7 +35,7 @@ def test_script_in_a_name_is_shown_as_text(journey, staff, live_app):
     page.get_by_label("Email", exact=True).fill("hostile@example.test")
     page.get_by_label("Consents to email reminders").check()
     page.get_by_role("button", name="Add patient").click()
-    assert page.get_by_role("status").get_by_text("Patient added.").is_visible()
+    expect(page.get_by_role("status").get_by_text("Patient added.")).to_be_visible()
     assert page.get_by_role("heading", level=1).inner_text() == f"{HOSTILE} {SQL_LAST_NAME}"
     assert_inert(page, journey)
     journey.check("patient page (hostile name)")
@@ -46,19 +48,19 @@ def test_script_in_a_name_is_shown_as_text(journey, staff, live_app):
     page.get_by_label("Name, MRN, date of birth, phone or email").fill("MRN-HOSTILE")
     page.get_by_role("main").get_by_role("button", name="Search").click()
     row_link = page.get_by_role("link", name=f"{SQL_LAST_NAME}, {HOSTILE}")
-    assert row_link.is_visible()
+    expect(row_link).to_be_visible()
     assert_inert(page, journey)
     journey.check("patients list (hostile name)")
 
     row_link.click()
-    assert page.get_by_role("heading", name=f"{HOSTILE} {SQL_LAST_NAME}").is_visible()
+    expect(page.get_by_role("heading", name=f"{HOSTILE} {SQL_LAST_NAME}")).to_be_visible()
     assert_inert(page, journey)
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Worklist").click()
-    assert page.get_by_role("heading", name="Worklist").is_visible()
+    expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
     row = page.get_by_role("row").filter(has_text="MRN-HOSTILE")
-    assert row.get_by_role("link", name=f"{SQL_LAST_NAME}, {HOSTILE}", exact=True).is_visible()
-    assert row.get_by_role("link", name=f"Book {SQL_LAST_NAME}, {HOSTILE}").is_visible()
+    expect(row.get_by_role("link", name=f"{SQL_LAST_NAME}, {HOSTILE}", exact=True)).to_be_visible()
+    expect(row.get_by_role("link", name=f"Book {SQL_LAST_NAME}, {HOSTILE}")).to_be_visible()
     assert_inert(page, journey)
     journey.check("worklist (hostile name)")
     journey.finish("hostile-input")

@@ -4,6 +4,7 @@ makes a calendar feed URL that a calendar app then fetches. Checked by axe, scre
 import re
 import urllib.request
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tracker.extensions import db
@@ -29,7 +30,7 @@ def test_admin_issues_and_revokes_an_api_token(journey, staff, live_app, live_se
     log_in(page, email, password)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
     page.get_by_role("link", name="API tokens").click()
-    assert page.get_by_role("heading", name="API tokens", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="API tokens", exact=True)).to_be_visible()
     journey.check("API tokens, none yet")
     with live_app.app_context():
         desk_id = db.session.scalar(select(User.id).where(User.email == "desk@clinic.test"))
@@ -37,7 +38,7 @@ def test_admin_issues_and_revokes_an_api_token(journey, staff, live_app, live_se
     page.get_by_role("button", name="Issue token").click()
     secret = page.get_by_label("Token", exact=True).input_value()
     assert secret.startswith("trk_")
-    assert page.get_by_text("shown only this once").is_visible()
+    expect(page.get_by_text("shown only this once")).to_be_visible()
     journey.check("API token just issued")
     _screens(page, "tokens-issued")
     request = urllib.request.Request(
@@ -50,7 +51,7 @@ def test_admin_issues_and_revokes_an_api_token(journey, staff, live_app, live_se
     page.get_by_text("Revoke…").click()
     page.get_by_label(re.compile("Yes, revoke")).check()
     page.get_by_role("button", name="Revoke token").click()
-    assert page.get_by_role("status").get_by_text("Token revoked.").is_visible()
+    expect(page.get_by_role("status").get_by_text("Token revoked.")).to_be_visible()
     journey.check("API tokens after revoking")
     with live_app.app_context():
         assert db.session.scalar(select(ApiToken.revoked_at)) is not None
@@ -63,7 +64,7 @@ def test_clinician_makes_a_calendar_feed(journey, staff, live_app, live_server):
     email, password = staff("clinician")
     log_in(page, email, password)
     page.get_by_role("link", name="Calendar feed").click()
-    assert page.get_by_role("heading", name="Calendar feeds").is_visible()
+    expect(page.get_by_role("heading", name="Calendar feeds")).to_be_visible()
     journey.check("calendar feeds, none yet")
     page.get_by_role("button", name="Make a subscription URL").click()
     url = page.get_by_label("Subscription URL").input_value()
@@ -88,23 +89,23 @@ def test_admin_registers_a_webhook_and_sends_a_test(journey, staff, live_app):
     log_in(page, email, password)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
     page.get_by_role("link", name="Webhooks").click()
-    assert page.get_by_role("heading", name="Webhooks", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="Webhooks", exact=True)).to_be_visible()
     journey.check("webhooks, none yet")
     with Receiver() as receiver:
         page.get_by_label("Address (URL)").fill(receiver.url)
         page.get_by_label("What it is").fill("Referral system")
-        assert page.get_by_label(
-            "A patient lapses"
-        ).is_checked()  # every event is ticked to start with
+        expect(
+            page.get_by_label("A patient lapses")
+        ).to_be_checked()  # every event is ticked to start with
         page.get_by_role("button", name="Add address").click()
         receiver.secret = page.get_by_label("Signing secret").input_value()
         journey.check("webhook just added")
         _screens(page, "webhooks-added")
         page.get_by_role("link", name=receiver.url).click()
         page.get_by_role("button", name="Send a test").click()
-        assert page.get_by_role("status").get_by_text("Test event delivered.").is_visible()
+        expect(page.get_by_role("status").get_by_text("Test event delivered.")).to_be_visible()
     assert len(receiver.received) == 1 and receiver.received[0]["signed"]
-    assert page.get_by_role("cell", name="delivered", exact=True).is_visible()
+    expect(page.get_by_role("cell", name="delivered", exact=True)).to_be_visible()
     journey.check("webhook address with its log")
     _screens(page, "webhook-endpoint")
     journey.finish("webhooks")

@@ -1,6 +1,8 @@
 """The whole booking journey with the keyboard alone: no mouse click anywhere."""
 from datetime import timedelta
 
+from playwright.sync_api import expect
+
 from tracker.extensions import db
 from tracker.services.clinic import clinic_today
 
@@ -52,7 +54,7 @@ def test_booking_with_keyboard_only(journey, live_app):
     assert is_focused(page.get_by_label("Password"))
     page.keyboard.type("correct horse battery staple")
     press_to_load(page)
-    assert page.get_by_role("heading", name="Worklist").is_visible()
+    expect(page.get_by_role("heading", name="Worklist")).to_be_visible()
 
     # The skip link takes the focus past the navigation into the page.
     page.keyboard.press("Tab")
@@ -64,9 +66,9 @@ def test_booking_with_keyboard_only(journey, live_app):
     tab_to(page, page.get_by_label("Name, MRN, birth date or phone"))
     page.keyboard.type("Kowalski")
     press_to_load(page)
-    assert page.get_by_role("row").filter(has_text="Halvorsen").count() == 0
+    expect(page.get_by_role("row").filter(has_text="Halvorsen")).to_have_count(0)
     tab_and_press(page, page.get_by_role("link", name="Book Kowalski, Riley"))
-    assert page.get_by_role("heading", name="Book an appointment for Riley Kowalski").is_visible()
+    expect(page.get_by_role("heading", name="Book an appointment for Riley Kowalski")).to_be_visible()
 
     proposals = page.get_by_role("group", name="Free chair time for Maintenance 40 min (100 minute block)")
     radios = proposals.get_by_role("radio")
@@ -74,7 +76,7 @@ def test_booking_with_keyboard_only(journey, live_app):
     tab_to(page, radios.nth(0))  # Tab enters the group at its first time
     assert focus_ring_shown(page)
     page.keyboard.press("Space")
-    assert radios.nth(0).is_checked()
+    expect(radios.nth(0)).to_be_checked()
     page.keyboard.press("ArrowDown")
     assert is_focused(radios.nth(1)) and radios.nth(1).is_checked()
     chosen = radios.nth(1).evaluate("radio => radio.labels[0].innerText")
@@ -84,11 +86,11 @@ def test_booking_with_keyboard_only(journey, live_app):
     tab_to(page, page.get_by_label("Note for the front desk"), backwards=True)
     page.keyboard.type("Prefers the chair by the window.")
     tab_and_press(page, book, key="Space")
-    assert page.get_by_role("heading", name="Appointment: Riley Kowalski").is_visible()
-    assert page.get_by_role("status").get_by_text(f"on {chosen.rsplit(' · ', 1)[1]} (not yet confirmed).").is_visible()
-    assert page.get_by_text("Prefers the chair by the window.").is_visible()
+    expect(page.get_by_role("heading", name="Appointment: Riley Kowalski")).to_be_visible()
+    expect(page.get_by_role("status").get_by_text(f"on {chosen.rsplit(' · ', 1)[1]} (not yet confirmed).")).to_be_visible()
+    expect(page.get_by_text("Prefers the chair by the window.")).to_be_visible()
 
     tab_and_press(page, page.get_by_role("button", name="Confirm"), key="Space")
-    assert page.get_by_role("status").get_by_text("Confirmed.", exact=True).is_visible()
+    expect(page.get_by_role("status").get_by_text("Confirmed.", exact=True)).to_be_visible()
     journey.check("appointment confirmed by keyboard")
     journey.finish("keyboard-booking")

@@ -6,6 +6,8 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from tracker.extensions import db
 from tracker.jobs import sweep
 from tracker.models import Patient, SchedulerHeartbeat, utcnow
@@ -61,13 +63,11 @@ def test_old_unsubscribe_link_after_address_change_is_refused(journey, live_app,
         db.session.commit()
 
     page.goto(link)
-    assert (
-        page.get_by_role("alert")
-        .filter(has_text="sent to an email address we no longer have")
-        .is_visible()
-    )
-    assert page.get_by_role("button").count() == 0
-    assert page.get_by_text("call us on 555-0142").is_visible()
+    expect(
+        page.get_by_role("alert").filter(has_text="sent to an email address we no longer have")
+    ).to_be_visible()
+    expect(page.get_by_role("button")).to_have_count(0)
+    expect(page.get_by_text("call us on 555-0142")).to_be_visible()
     journey.check("unsubscribe (address changed)")
     shoot(page, "unsubscribe-address-changed")
     journey.finish("unsubscribe-address-changed")
@@ -94,7 +94,7 @@ def test_admin_sees_failing_sweeps_with_the_error(journey, live_app, staff):
     log_in(page, staff("admin")[0])
     page.goto("/reminders/")
     warning = page.get_by_role("alert").filter(has_text="Reminders are not going out")
-    assert warning.is_visible()
+    expect(warning).to_be_visible()
     assert "unavailable" in warning.inner_text() and "Last error" in warning.inner_text()
     journey.check("reminders log (sweeps failing)")
     shoot(page, "admin-sweeps-failing")

@@ -5,6 +5,8 @@ import os
 import re
 from datetime import timedelta
 
+from playwright.sync_api import expect
+
 from tracker.extensions import db
 from tracker.models import utcnow
 from tracker.services import infusions as infusion_service
@@ -64,12 +66,12 @@ def test_monitoring_sheet_baseline_flagged_reading_discharge_and_print(journey, 
         "table", name="Every session of this patient, newest first (clinic time)"
     )
     sessions.get_by_role("link", name=re.compile("^Monitoring sheet of the session")).first.click()
-    assert page.get_by_role("heading", name="Monitoring sheet: Rafa Quintero").is_visible()
-    assert page.get_by_text("Start with the baseline reading.").is_visible()
+    expect(page.get_by_role("heading", name="Monitoring sheet: Rafa Quintero")).to_be_visible()
+    expect(page.get_by_text("Start with the baseline reading.")).to_be_visible()
     journey.check("monitoring sheet (empty)")
 
     form = page.locator("form", has=page.get_by_role("button", name="Save reading"))
-    assert form.get_by_label("Reading").input_value() == "baseline"
+    expect(form.get_by_label("Reading")).to_have_value("baseline")
     form.get_by_label("Time taken (clinic time)").fill(start)
     form.get_by_label("Systolic blood pressure (mmHg)").fill("126")
     form.get_by_label("Diastolic blood pressure (mmHg)").fill("80")
@@ -77,25 +79,25 @@ def test_monitoring_sheet_baseline_flagged_reading_discharge_and_print(journey, 
     form.get_by_label("SpO2 (%)").fill("98")
     form.get_by_label("Sedation (MOAA/S)").fill("5")
     form.get_by_role("button", name="Save reading").click()
-    assert page.get_by_role("status").get_by_text("Reading saved.").is_visible()
-    assert page.get_by_text(
-        re.compile(r"^An interval reading was due at \d")
-    ).is_visible()  # 75 min ago
+    expect(page.get_by_role("status").get_by_text("Reading saved.")).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"^An interval reading was due at \d"))
+    ).to_be_visible()  # 75 min ago
 
     form = page.locator("form", has=page.get_by_role("button", name="Save reading"))
-    assert form.get_by_label("Reading").input_value() == "interval"
+    expect(form.get_by_label("Reading")).to_have_value("interval")
     form.get_by_label("Time taken (clinic time)").fill(_plus(start, -10))
     form.get_by_label("Heart rate (bpm)").fill("80")
     form.get_by_role("button", name="Save reading").click()
-    assert (
-        page.get_by_role("alert").filter(has_text="before the session started").first.is_visible()
-    )
+    expect(
+        page.get_by_role("alert").filter(has_text="before the session started").first
+    ).to_be_visible()
     form = page.locator("form", has=page.get_by_role("button", name="Save reading"))
     form.get_by_label("Time taken (clinic time)").fill(_plus(start, 15))
     form.get_by_label("SpO2 (%)").fill("101")
     form.get_by_role("button", name="Save reading").click()
-    assert page.get_by_text("Enter a number from 50 to 100.").first.is_visible()
-    assert page.get_by_label("Heart rate (bpm)").input_value() == "80"  # what was typed is kept
+    expect(page.get_by_text("Enter a number from 50 to 100.").first).to_be_visible()
+    expect(page.get_by_label("Heart rate (bpm)")).to_have_value("80")  # what was typed is kept
     journey.check("monitoring sheet (refused reading)")
 
     form = page.locator("form", has=page.get_by_role("button", name="Save reading"))
@@ -105,13 +107,15 @@ def test_monitoring_sheet_baseline_flagged_reading_discharge_and_print(journey, 
     form.get_by_label("Dissociation (CADSS-6)").fill("9")
     form.get_by_label("Notes").fill("Feels floaty, calm")
     form.get_by_role("button", name="Save reading").click()
-    assert page.get_by_text("Reading saved. Flagged: Systolic blood pressure high.").is_visible()
+    expect(
+        page.get_by_text("Reading saved. Flagged: Systolic blood pressure high.")
+    ).to_be_visible()
     readings = page.get_by_role("table", name=re.compile("^Readings of this session"))
     interval = readings.get_by_role("row").filter(has_text="Interval")
-    assert interval.get_by_role("cell", name="174 High / 98").is_visible()
-    assert interval.get_by_role("cell", name="Systolic blood pressure high").is_visible()
-    assert (
-        readings.get_by_role("row").count() == 3
+    expect(interval.get_by_role("cell", name="174 High / 98")).to_be_visible()
+    expect(interval.get_by_role("cell", name="Systolic blood pressure high")).to_be_visible()
+    expect(readings.get_by_role("row")).to_have_count(
+        3
     )  # the header, baseline, interval: nothing else saved
 
     form = page.locator("form", has=page.get_by_role("button", name="Save reading"))
@@ -120,7 +124,7 @@ def test_monitoring_sheet_baseline_flagged_reading_discharge_and_print(journey, 
     form.get_by_label("Systolic blood pressure (mmHg)").fill("130")
     form.get_by_label("Diastolic blood pressure (mmHg)").fill("82")
     form.get_by_role("button", name="Save reading").click()
-    assert page.get_by_role("status").get_by_text("Reading saved.").is_visible()
+    expect(page.get_by_role("status").get_by_text("Reading saved.")).to_be_visible()
 
     release = page.locator("form", has=page.get_by_role("button", name="Record discharge"))
     release.get_by_label("Ready to leave (clinic time)").fill(_plus(start, 78))
@@ -128,24 +132,27 @@ def test_monitoring_sheet_baseline_flagged_reading_discharge_and_print(journey, 
     assert release.get_by_label("Released by").input_value() != ""
     release.get_by_label("Left with").fill("Marta Quintero (sister)")
     release.get_by_role("button", name="Record discharge").click()
-    assert page.get_by_role("status").get_by_text("Discharge recorded.").is_visible()
+    expect(page.get_by_role("status").get_by_text("Discharge recorded.")).to_be_visible()
     facts = page.get_by_role("region", name="Session")
-    assert facts.get_by_text("Marta Quintero (sister)").is_visible()
-    assert facts.get_by_text("Dr Ines Moreau").is_visible()
-    assert facts.get_by_text("(80 minutes of monitoring)").is_visible()
+    expect(facts.get_by_text("Marta Quintero (sister)")).to_be_visible()
+    expect(facts.get_by_text("Dr Ines Moreau")).to_be_visible()
+    expect(facts.get_by_text("(80 minutes of monitoring)")).to_be_visible()
     journey.check("monitoring sheet (discharged)")
     _shot(page, "sheet-1366")
 
     page.emulate_media(media="print")
-    assert readings.is_visible() and page.get_by_role("heading", level=1).is_visible()
-    assert page.get_by_role("navigation", name="Main").is_hidden()
+    expect(readings).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
     assert [b.inner_text() for b in page.get_by_role("button").all() if b.is_visible()] == []
-    assert page.get_by_label("Time taken (clinic time)").is_hidden()
-    assert page.get_by_text("Systolic blood pressure: low below 90, high above 160").is_visible()
+    expect(page.get_by_label("Time taken (clinic time)")).to_be_hidden()
+    expect(
+        page.get_by_text("Systolic blood pressure: low below 90, high above 160")
+    ).to_be_visible()
     assert page.pdf(format="A4").startswith(b"%PDF")
     page.emulate_media(media="screen")
     page.goto(f"/patients/{patient_id}")
-    assert page.get_by_text("3 readings, 1 flagged; discharged").is_visible()
+    expect(page.get_by_text("3 readings, 1 flagged; discharged")).to_be_visible()
     journey.finish("monitoring-sheet")
 
 
@@ -157,17 +164,19 @@ def test_clinician_records_a_phq9_and_sees_it_charted(journey, live_app):
     log_in(page, email)
     page.goto(f"/patients/{patient_id}")
     outcomes = page.get_by_role("region", name="Outcomes")
-    assert outcomes.get_by_text("No outcome measures recorded.").is_visible()
+    expect(outcomes.get_by_text("No outcome measures recorded.")).to_be_visible()
     outcomes.get_by_role("link", name="PHQ-9").click()
-    assert page.get_by_role("heading", name="Record PHQ-9 (depression): Rafa Quintero").is_visible()
+    expect(
+        page.get_by_role("heading", name="Record PHQ-9 (depression): Rafa Quintero")
+    ).to_be_visible()
     journey.check("record a PHQ-9")
     answers = ["2: More than half the days"] * 5 + ["1: Several days"] * 3 + ["0: Not at all"]
     for number, answer in enumerate(answers, start=1):
         page.get_by_label(re.compile(rf"^{number}\. ")).select_option(label=answer)
     page.get_by_role("button", name="Save PHQ-9").click()
-    assert page.get_by_text("PHQ-9 (depression) saved: score 13 (Moderate).").is_visible()
+    expect(page.get_by_text("PHQ-9 (depression) saved: score 13 (Moderate).")).to_be_visible()
     outcomes = page.get_by_role("region", name="Outcomes")
-    assert outcomes.get_by_role("img", name="PHQ-9 (depression) scores over time").is_visible()
+    expect(outcomes.get_by_role("img", name="PHQ-9 (depression) scores over time")).to_be_visible()
     outcomes.get_by_text("PHQ-9 scores as a table").click()
     row = outcomes.get_by_role("table").get_by_role("row").nth(1)
     assert [c.strip() for c in row.get_by_role("cell").all_inner_texts()][1:4] == [

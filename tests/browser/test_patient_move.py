@@ -6,6 +6,7 @@ Then the waitlist from the booking page: joined, and left with one button."""
 from datetime import timedelta
 
 from icalendar import Calendar
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tracker.extensions import db
@@ -61,8 +62,8 @@ def test_a_patient_moves_their_visit_and_gets_one_notice(journey, live_app, smtp
     shoot(page, f"{SHOTS_PREFIX}-move-times")
     page.locator("button.time-button").last.click()
     page.wait_for_load_state()
-    assert page.get_by_role("status").filter(has_text="Your visit has been moved").is_visible()
-    assert page.get_by_text("Confirmed.").is_visible()
+    expect(page.get_by_role("status").filter(has_text="Your visit has been moved")).to_be_visible()
+    expect(page.get_by_text("Confirmed.")).to_be_visible()
     journey.check("move: moved")
     shoot(page, f"{SHOTS_PREFIX}-manage-moved")
     with live_app.app_context():
@@ -79,8 +80,8 @@ def test_a_patient_moves_their_visit_and_gets_one_notice(journey, live_app, smtp
     assert int(after["SEQUENCE"]) > int(before["SEQUENCE"])
     assert after.decoded("DTSTART") == new_start
     page.goto(manage)  # the link in the first email: the same visit, at its new time
-    assert page.get_by_role("heading", name="Hello Noor, your visit").is_visible()
-    assert page.get_by_role("link", name="Choose another time").is_visible()
+    expect(page.get_by_role("heading", name="Hello Noor, your visit")).to_be_visible()
+    expect(page.get_by_role("link", name="Choose another time")).to_be_visible()
     journey.finish("patient-move")
 
 
@@ -97,13 +98,13 @@ def test_a_patient_joins_then_leaves_the_waitlist(journey, live_app):
     page.get_by_label("Tuesday").check()
     page.get_by_role("button", name="Tell me").click()
     page.wait_for_load_state()
-    assert page.get_by_role("button", name="Take me off the list").is_visible()
+    expect(page.get_by_role("button", name="Take me off the list")).to_be_visible()
     journey.check("waitlist: on the list")
     shoot(page, f"{SHOTS_PREFIX}-book-on-waitlist")
     page.get_by_role("button", name="Take me off the list").click()
     page.wait_for_load_state()
-    assert page.get_by_role("status").filter(has_text="You are off the list").is_visible()
-    assert page.get_by_role("button", name="Take me off the list").count() == 0
+    expect(page.get_by_role("status").filter(has_text="You are off the list")).to_be_visible()
+    expect(page.get_by_role("button", name="Take me off the list")).to_have_count(0)
     journey.check("waitlist: left")
     shoot(page, f"{SHOTS_PREFIX}-book-left-waitlist")
     with live_app.app_context():

@@ -5,6 +5,8 @@ from datetime import timedelta
 from decimal import Decimal
 from itertools import pairwise
 
+from playwright.sync_api import expect
+
 from tracker.extensions import db
 from tracker.services import infusions as infusion_service
 from tracker.services.clinic import clinic_today, get_settings
@@ -63,20 +65,21 @@ def test_clinician_sees_actions_first_and_everything_fits(
     page.set_viewport_size(WIDE)
     log_in(page, nurse)
     page.goto(f"/patients/{patient_id}")
-    assert page.get_by_role("heading", name="Noor Haddad", exact=True).is_visible()
+    expect(page.get_by_role("heading", name="Noor Haddad", exact=True)).to_be_visible()
     for name in ("Book", "Record session", "Edit patient"):
         box = page.get_by_role("link", name=name, exact=True).bounding_box()
         assert box and box["y"] + box["height"] < 300, name  # in the first screen, near the top
     sections = page.get_by_role("navigation", name="Sections of this page")
     for name in ("Overview", "Sessions", "Appointments", "Messages", "History"):
-        assert sections.get_by_role("link", name=name).is_visible()
+        expect(sections.get_by_role("link", name=name)).to_be_visible()
     summary = page.get_by_text("Course actions: interval, mode, hold, discharge")
     discharge = page.get_by_role("link", name="Discharge…")
-    assert summary.is_visible() and not discharge.is_visible()
+    expect(summary).to_be_visible()
+    expect(discharge).to_be_hidden()
     journey.check("patient page (clinician)")
     page.screenshot(path="/tmp/clarity-patient-1366.png", full_page=True)
     summary.click()
-    assert discharge.is_visible()
+    expect(discharge).to_be_visible()
     journey.check("patient page (course actions open)")
     wrap = page.locator("#sessions .table-wrap")
     assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), (
@@ -89,7 +92,7 @@ def test_clinician_sees_actions_first_and_everything_fits(
         round(gap / gaps[0] * days[0]) for gap in gaps
     ] == days  # spaced by date, not by session
     sections.get_by_role("link", name="Appointments").click()
-    assert page.get_by_role("heading", name="Appointments").is_visible()
+    expect(page.get_by_role("heading", name="Appointments")).to_be_visible()
 
     phone = playwright_browser.new_context(base_url=live_server.url, viewport=PHONE)
     try:
@@ -117,8 +120,8 @@ def test_front_desk_page_has_no_clinical_columns(journey, live_app):
         "table", name="Every session of this patient, newest first (clinic time)"
     )
     assert sessions.get_by_role("columnheader").all_inner_texts() == ["Date", "Outcome", "Kind"]
-    assert page.get_by_role("link", name="Book", exact=True).is_visible()
-    assert page.get_by_role("link", name="Record session").count() == 0
+    expect(page.get_by_role("link", name="Book", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="Record session")).to_have_count(0)
     body = page.content()
     assert (
         "mg/kg" not in body

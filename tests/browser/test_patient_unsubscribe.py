@@ -2,6 +2,8 @@
 from datetime import timedelta
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from tracker.extensions import db
 from tracker.models import Patient
 from tracker.services.clinic import clinic_today
@@ -30,13 +32,13 @@ def test_patient_unsubscribes_from_reminder_email(journey, live_app, live_server
     assert link.startswith(live_server.url + "/unsubscribe/")
 
     page.goto(link)
-    assert page.get_by_role("heading", name="Email reminders from").is_visible()
-    assert page.get_by_text("Do you want to stop receiving reminder emails from us?").is_visible()
-    assert page.get_by_role("navigation", name="Main").count() == 0  # no staff pages for a patient
+    expect(page.get_by_role("heading", name="Email reminders from")).to_be_visible()
+    expect(page.get_by_text("Do you want to stop receiving reminder emails from us?")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)  # no staff pages for a patient
     journey.check("unsubscribe (confirm)")
     page.get_by_role("button", name="Stop reminder emails").click()
-    assert page.get_by_role("status").filter(
-        has_text="You will not receive reminder emails from us any more.").is_visible()
+    expect(page.get_by_role("status").filter(
+        has_text="You will not receive reminder emails from us any more.")).to_be_visible()
     journey.check("unsubscribe (done)")
     journey.finish("patient-journey")
 

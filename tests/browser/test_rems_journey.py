@@ -7,6 +7,8 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from playwright.sync_api import expect
+
 from tracker.extensions import db
 from tracker.models import User, utcnow
 from tracker.monitoring import service as monitoring
@@ -85,29 +87,29 @@ def test_rems_form_from_the_sheet_due_on_the_list_filed_and_printed(journey, liv
     page.locator("summary", has_text="Course actions").click()
     page.get_by_role("link", name="REMS forms…").click()
     page.get_by_role("button", name="Turn REMS forms on").click()
-    assert page.get_by_text("REMS forms turned on for this course.").is_visible()
+    expect(page.get_by_text("REMS forms turned on for this course.")).to_be_visible()
     journey.check("REMS course (on)")
     _shots(page, "rems-course")
 
     page.get_by_role("link", name="REMS forms", exact=True).first.click()
-    assert page.get_by_role("heading", name="REMS monitoring forms").is_visible()
+    expect(page.get_by_role("heading", name="REMS monitoring forms")).to_be_visible()
     row = page.get_by_role("row", name=re.compile("Rafa Quintero"))
-    assert row.get_by_text(deadline).is_visible()
-    assert row.get_by_text("Not written").is_visible()
+    expect(row.get_by_text(deadline)).to_be_visible()
+    expect(row.get_by_text("Not written")).to_be_visible()
     journey.check("REMS forms (due)")
     _shots(page, "rems-worklist")
 
     row.get_by_role("link", name=re.compile("^Fill in form")).click()
-    assert page.get_by_role(
-        "heading", name="REMS patient monitoring form: Rafa Quintero"
-    ).is_visible()
+    expect(
+        page.get_by_role("heading", name="REMS patient monitoring form: Rafa Quintero")
+    ).to_be_visible()
     form = page.locator("form", has=page.get_by_role("button", name="Save REMS form"))
-    assert form.get_by_label("Systolic at about 40 minutes (mmHg)").input_value() == "146"
-    assert page.get_by_text(
-        re.compile("From the sheet: 146/92 at .*42 min after the start")
-    ).is_visible()
-    assert form.get_by_label("Systolic before dosing (mmHg)").input_value() == "128"
-    assert form.get_by_label("Diastolic at the end of monitoring (mmHg)").input_value() == "78"
+    expect(form.get_by_label("Systolic at about 40 minutes (mmHg)")).to_have_value("146")
+    expect(
+        page.get_by_text(re.compile("From the sheet: 146/92 at .*42 min after the start"))
+    ).to_be_visible()
+    expect(form.get_by_label("Systolic before dosing (mmHg)")).to_have_value("128")
+    expect(form.get_by_label("Diastolic at the end of monitoring (mmHg)")).to_have_value("78")
     ended = form.get_by_label("Monitoring ended (clinic time)").input_value()
     started = form.get_by_label("Monitoring started (clinic time)").input_value()
     assert ended and started
@@ -128,31 +130,31 @@ def test_rems_form_from_the_sheet_due_on_the_list_filed_and_printed(journey, liv
     early_end = datetime.strptime(started, "%Y-%m-%dT%H:%M") + timedelta(minutes=90)
     form.get_by_label("Monitoring ended (clinic time)").fill(early_end.strftime("%Y-%m-%dT%H:%M"))
     form.get_by_role("button", name="Save REMS form").click()
-    assert page.get_by_text(re.compile("Monitoring lasted 90 minutes")).first.is_visible()
+    expect(page.get_by_text(re.compile("Monitoring lasted 90 minutes")).first).to_be_visible()
     journey.check("REMS form (refused)")
     _shots(page, "rems-form-refused")
 
     form = page.locator("form", has=page.get_by_role("button", name="Save REMS form"))
     form.get_by_label("Monitoring ended (clinic time)").fill(ended)
     form.get_by_role("button", name="Save REMS form").click()
-    assert page.get_by_text("REMS form saved.").is_visible()
-    assert page.get_by_text("LOT-4471").is_visible()
+    expect(page.get_by_text("REMS form saved.")).to_be_visible()
+    expect(page.get_by_text("LOT-4471")).to_be_visible()
 
     page.get_by_role("button", name="Mark filed").click()
-    assert page.get_by_text("Marked filed.").is_visible()
-    assert page.get_by_text(re.compile("Filed on .* by Dr Ines Moreau")).is_visible()
+    expect(page.get_by_text("Marked filed.")).to_be_visible()
+    expect(page.get_by_text(re.compile("Filed on .* by Dr Ines Moreau"))).to_be_visible()
     journey.check("REMS form (filed)")
     _shots(page, "rems-form-filed")
 
     page.emulate_media(media="print")
-    assert page.get_by_role("button", name="Print").is_hidden()
-    assert page.get_by_text("LOT-4471").is_visible()
-    assert page.get_by_text("146 / 92 mmHg").is_visible()
+    expect(page.get_by_role("button", name="Print")).to_be_hidden()
+    expect(page.get_by_text("LOT-4471")).to_be_visible()
+    expect(page.get_by_text("146 / 92 mmHg")).to_be_visible()
     if SHOTS:
         page.screenshot(path=os.path.join(SHOTS, "rems-form-print.png"), full_page=True)
     page.emulate_media(media="screen")
 
     page.goto("/rems")
-    assert page.get_by_text("Every REMS form is filed.").is_visible()
-    assert page.get_by_text(re.compile("filed on .* by Dr Ines Moreau")).is_visible()
+    expect(page.get_by_text("Every REMS form is filed.")).to_be_visible()
+    expect(page.get_by_text(re.compile("filed on .* by Dr Ines Moreau"))).to_be_visible()
     journey.finish("rems-form")

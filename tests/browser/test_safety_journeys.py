@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from icalendar import Calendar
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tracker.extensions import db
@@ -80,22 +81,21 @@ def test_infusion_entered_in_error_keeps_the_row_and_restores_the_window(journey
     page.get_by_role(
         "link", name=f"Mark the session of {format_day(booster_day)} entered in error"
     ).click()
-    assert page.get_by_role("heading", name="Mark an infusion entered in error").is_visible()
+    expect(page.get_by_role("heading", name="Mark an infusion entered in error")).to_be_visible()
     look(journey, "infusion entered in error: confirm", "infusion-in-error")
     page.get_by_role("button", name="Mark entered in error").click()
-    assert page.get_by_text("Say why this was entered in error.").first.is_visible()
+    expect(page.get_by_text("Say why this was entered in error.").first).to_be_visible()
     look(journey, "infusion entered in error: no reason", "infusion-in-error-refused")
     page.get_by_label("Why was this entered in error?").fill("Recorded on the wrong patient")
     page.get_by_role("button", name="Mark entered in error").click()
-    assert (
-        page.get_by_role("status")
-        .get_by_text(re.compile("^Marked as entered in error"))
-        .is_visible()
-    )
+    expect(
+        page.get_by_role("status").get_by_text(re.compile("^Marked as entered in error"))
+    ).to_be_visible()
     assert facts(page)["Window opens"] == format_day(first + timedelta(days=30))
     table = page.get_by_role("table", name=re.compile("^Every session of this patient"))
     struck = table.locator("tr.in-error")
-    assert struck.count() == 1 and format_day(booster_day) in struck.inner_text()
+    expect(struck).to_have_count(1)
+    expect(struck).to_contain_text(format_day(booster_day))
     assert "Entered in error: Recorded on the wrong patient" in struck.inner_text()
     assert (
         struck.locator("td").first.evaluate("td => getComputedStyle(td).textDecorationLine")
@@ -123,7 +123,7 @@ def test_discharge_is_confirmed_on_its_own_page(journey, staff, live_app):
     page.goto(f"/patients/{patient_id}")
     open_course_actions(page)
     page.get_by_role("link", name="Discharge…").click()
-    assert page.get_by_role("heading", name="Discharge Noor Haddad?").is_visible()
+    expect(page.get_by_role("heading", name="Discharge Noor Haddad?")).to_be_visible()
     look(journey, "discharge: confirm", "discharge")
     page.get_by_role("link", name="Keep the course open").click()
     assert "Status" in facts(page)
@@ -131,8 +131,8 @@ def test_discharge_is_confirmed_on_its_own_page(journey, staff, live_app):
     page.get_by_role("link", name="Discharge…").click()
     page.get_by_label("Reason for discharge").fill("Moved away")
     page.get_by_role("button", name="Discharge").click()
-    assert page.get_by_role("status").get_by_text(re.compile("^Discharged")).is_visible()
-    assert page.get_by_role("table", name="Earlier courses").is_visible()
+    expect(page.get_by_role("status").get_by_text(re.compile("^Discharged"))).to_be_visible()
+    expect(page.get_by_role("table", name="Earlier courses")).to_be_visible()
     journey.finish("discharge")
 
 
@@ -168,28 +168,28 @@ def test_closing_a_booked_day_lists_and_notifies(journey, staff, live_app):
         page.get_by_label("Date").fill(day.isoformat())
         page.get_by_label("Reason (e.g. public holiday)").fill("Burst pipe")
         page.get_by_role("button", name="Close on this date").click()
-        assert page.get_by_text("2 visits are still booked that day.").is_visible()
+        expect(page.get_by_text("2 visits are still booked that day.")).to_be_visible()
         visits = page.get_by_role("table", name="Visits still booked on the closed day")
-        assert visits.get_by_role("link", name=re.compile("^Reschedule ")).count() == 2
-        assert page.get_by_label("Email each patient that their visit is cancelled").is_checked()
+        expect(visits.get_by_role("link", name=re.compile("^Reschedule "))).to_have_count(2)
+        expect(
+            page.get_by_label("Email each patient that their visit is cancelled")
+        ).to_be_checked()
         look(journey, "closed day with visits", "closed-day")
         page.goto(f"/schedule/day?date={day.isoformat()}")
         closed_note = page.locator("p.closed-day")
-        assert closed_note.is_visible()
+        expect(closed_note).to_be_visible()
         assert " ".join(closed_note.inner_text().split()) == (
             "Closed: Burst pipe. 2 visits are still booked: move or cancel them."
         )
         page.get_by_role("link", name="move or cancel them").click()
         page.get_by_role("button", name="Cancel 2 visits (clinic closed)").click()
-        assert (
-            page.get_by_role("status")
-            .get_by_text(
+        expect(
+            page.get_by_role("status").get_by_text(
                 "Cancelled 2 visits. A cancellation email goes to 1 of them. The others cannot be emailed "
                 "(no consent or no address): call them."
             )
-            .is_visible()
-        )
-        assert page.get_by_text("No visits are booked that day.").is_visible()
+        ).to_be_visible()
+        expect(page.get_by_text("No visits are booked that day.")).to_be_visible()
         look(journey, "closed day, visits cancelled", "closed-day-done")
         with live_app.app_context():
             assert run_sweep(manual=True).sent == 1
@@ -236,7 +236,7 @@ def test_possible_duplicate_patient_is_flagged(journey, staff, live_app):
     page.get_by_label("Phone").fill("555-0142")
     page.get_by_role("button", name="Add patient").click()
     warning = page.get_by_role("alert").filter(has_text="This may be a patient already on file")
-    assert warning.is_visible()
+    expect(warning).to_be_visible()
     assert (
         warning.get_by_role("link", name="Casey Nguyen").get_attribute("href")
         == f"/patients/{existing_id}"
@@ -244,8 +244,8 @@ def test_possible_duplicate_patient_is_flagged(journey, staff, live_app):
     look(journey, "add patient: possible duplicate", "duplicate-warning")
     page.get_by_label("Add anyway: this is a different person").check()
     page.get_by_role("button", name="Add patient").click()
-    assert page.get_by_role("status").get_by_text("Patient added.").is_visible()
-    assert page.get_by_role("heading", name="casey Nguyen").is_visible()
+    expect(page.get_by_role("status").get_by_text("Patient added.")).to_be_visible()
+    expect(page.get_by_role("heading", name="casey Nguyen")).to_be_visible()
     journey.finish("duplicate")
 
 
@@ -265,31 +265,29 @@ def test_session_form_carries_forward_and_helps(journey, staff, live_app):
     log_in(page, email, password)
     page.goto(f"/patients/{patient_id}")
     page.get_by_role("link", name="Record session").click()
-    assert page.get_by_label("Weight (kg)").input_value() == "70.00"
-    assert page.get_by_label("Dose (mg/kg)").input_value() == "0.500"
+    expect(page.get_by_label("Weight (kg)")).to_have_value("70.00")
+    expect(page.get_by_label("Dose (mg/kg)")).to_have_value("0.500")
     total = page.locator("#total-mg")
     assert total.inner_text() == "35.00 mg"
     counts = page.get_by_label("Stopped early, but counts toward the series")
-    assert not counts.is_visible()
+    expect(counts).to_be_hidden()
     page.get_by_label("Outcome").select_option(label="Stopped early")
-    assert counts.is_visible()
+    expect(counts).to_be_visible()
     page.get_by_label("Outcome").select_option(label="Completed")
     page.get_by_label("Dose (mg/kg)").fill("0.8")
     assert total.inner_text() == "56.00 mg"
     warning = page.locator("#dose-change-warning")
-    assert (
-        warning.is_visible() and "differs from the last (0.5 mg/kg) by 60%" in warning.inner_text()
-    )
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("differs from the last (0.5 mg/kg) by 60%")
     look(journey, "session form: carried forward, dose warning", "session-form")
     page.get_by_role("button", name="Save infusion").click()
     opens = today + timedelta(days=30)
     shown = page.get_by_role("status").get_by_text(
         re.compile(r"^Infusion recorded\. Total dose 56\.00 mg\. Next window: ")
     )
-    assert shown.is_visible() and f"{opens:%a} {opens.day} {opens:%b %Y}" in shown.inner_text()
-    assert (
-        page.get_by_role("status")
-        .get_by_text(re.compile("^Check the dose: 0.800 mg/kg"))
-        .is_visible()
-    )
+    expect(shown).to_be_visible()
+    expect(shown).to_contain_text(f"{opens:%a} {opens.day} {opens:%b %Y}")
+    expect(
+        page.get_by_role("status").get_by_text(re.compile("^Check the dose: 0.800 mg/kg"))
+    ).to_be_visible()
     journey.finish("session-form")

@@ -1,6 +1,7 @@
 """Pages at 360 px wide (a phone) fit without sideways scrolling; the day sheet prints cleanly."""
 from datetime import timedelta
 
+from playwright.sync_api import expect
 import pytest
 
 from tracker.extensions import db
@@ -69,7 +70,7 @@ def key_pages(facts) -> list[tuple[str, str]]:
 def test_login_page_fits_360_px(narrow_page):
     """The login page needs no sideways scrolling on a 360 px screen."""
     narrow_page.goto("/login")
-    assert narrow_page.get_by_role("button", name="Log in").is_visible()
+    expect(narrow_page.get_by_role("button", name="Log in")).to_be_visible()
     assert horizontal_overflow(narrow_page) <= OVERFLOW_TOLERANCE
 
 
@@ -91,17 +92,17 @@ def test_day_sheet_prints_without_navigation_or_buttons(page, busy_clinic):
     log_in(page, busy_clinic["email"])
     page.goto(f"/schedule/day?date={busy_clinic['today'].isoformat()}")
     sheet = page.get_by_role("table", name="Chairs as columns, clinic time as rows")
-    assert page.get_by_role("button", name="Log out").is_visible()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
     page.emulate_media(media="print")
-    assert sheet.is_visible()
-    assert sheet.get_by_role("link", name="Maximiliana Wolfeschlegelsteinhausen-Bergerdorff").is_visible()
-    assert page.get_by_role("heading", level=1).is_visible()
+    expect(sheet).to_be_visible()
+    expect(sheet.get_by_role("link", name="Maximiliana Wolfeschlegelsteinhausen-Bergerdorff")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
     for name in ("Main", "Schedule", "Other days"):
         assert page.get_by_role("navigation", name=name).is_hidden(), name
     visible_buttons = [b.inner_text() for b in page.get_by_role("button").all() if b.is_visible()]
     assert visible_buttons == []
-    assert page.get_by_label("Date").is_hidden()
-    assert page.get_by_role("alert").filter(has_text="scheduler").is_hidden()  # admins' banner
+    expect(page.get_by_label("Date")).to_be_hidden()
+    expect(page.get_by_role("alert").filter(has_text="scheduler")).to_be_hidden()  # admins' banner
     assert page.evaluate("document.scrollingElement.scrollWidth") <= page.viewport_size["width"]
     pdf = page.pdf(format="A4", landscape=True)  # headless Chromium lays the print styles out
     assert pdf.startswith(b"%PDF")

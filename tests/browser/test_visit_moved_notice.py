@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 from icalendar import Calendar
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from tracker.extensions import db
@@ -65,7 +66,7 @@ def test_a_moved_visit_sends_one_change_notice_and_cancels_the_old_reminder(
         page.get_by_role("radio", name=re.compile(r"^15:00 to 16:40 · ")).check()
         with page.expect_navigation():
             page.get_by_role("button", name="Move to this time").click()
-        assert page.get_by_role("status").get_by_text(re.compile(r"^Moved from ")).is_visible()
+        expect(page.get_by_role("status").get_by_text(re.compile(r"^Moved from "))).to_be_visible()
         journey.check("appointment after the move")
         with live_app.app_context():
             assert run_sweep(clock=morning, manual=True).sent == 1

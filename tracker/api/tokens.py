@@ -1,19 +1,17 @@
 """API tokens: issue (the secret shown once), authenticate, note last use, revoke.
 
-Only this module writes api_tokens. A token is 32 random bytes; being that long, a plain
-SHA-256 of it is a safe stored form (nothing to guess), and lets a request find its row by
-an indexed lookup.
+Only this module writes api_tokens. The secret is made, kept (as its SHA-256) and checked by
+tracker/secret_tokens.py.
 """
 
-import hashlib
 import logging
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import CursorResult, select, update
 
 from ..extensions import db
 from ..models import API_SCOPES, ApiToken, User, utcnow
+from ..secret_tokens import keep_new, new_secret, presentable, revoke, stored_form, verifies
 from ..services import audit
 from ..services.errors import RuleError
 
@@ -25,11 +23,6 @@ LAST_USED_EVERY = timedelta(minutes=1)  # last use is written at most this often
 TOKEN_FIELDS = ("user_id", "name", "prefix", "scope", "revoked_at")
 
 
-def hash_secret(secret: str) -> str:
-    """The stored form of a token's secret."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
 def issue_token(user: User, *, scope: str, name: str, actor) -> tuple[ApiToken, str]:
     """A new token acting as `user`; returns the row and the secret (shown once). Flushes."""
     name = " ".join((name or "").split())
@@ -39,56 +32,32 @@ def issue_token(user: User, *, scope: str, name: str, actor) -> tuple[ApiToken, 
         raise RuleError(f"Use at most {NAME_MAX} characters.", "name")
     if not user.active:
         raise RuleError("That account is deactivated; choose an active one.", "user_id")
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    secret = new_secret(TOKEN_PREFIX)
     token = ApiToken(
         user_id=user.id,
         name=name,
         prefix=secret[:12],
-        token_hash=hash_secret(secret),
+        token_hash=stored_form(secret),
         scope=scope,
         created_by_id=audit.actor_fields(actor)[0],
         created_at=utcnow(),
     )
-    db.session.add(token)
-    db.session.flush()
-    audit.record(
-        actor,
-        entity="api_token",
-        entity_id=token.id,
-        patient_id=None,
-        action="create",
-        after=audit.snapshot(token, TOKEN_FIELDS),
-    )
+    keep_new(token, entity="api_token", fields=TOKEN_FIELDS, actor=actor)
     log.info("api token %s issued for user %s (%s)", token.id, user.id, scope)
     return token, secret
 
 
 def revoke_token(token: ApiToken, *, actor, now: datetime) -> bool:
     """Revoke a token at once; False when it was revoked already. Flushes."""
-    if token.revoked_at is not None:
-        return False
-    before = audit.snapshot(token, TOKEN_FIELDS)
-    token.revoked_at = now
-    db.session.flush()
-    audit.record(
-        actor,
-        entity="api_token",
-        entity_id=token.id,
-        patient_id=None,
-        action="update",
-        before=before,
-        after=audit.snapshot(token, TOKEN_FIELDS),
-    )
-    log.info("api token %s revoked", token.id)
-    return True
+    return revoke(token, entity="api_token", fields=TOKEN_FIELDS, actor=actor, now=now)
 
 
 def find_token(secret: str) -> ApiToken | None:
     """The live token for a presented secret (not revoked, its user active), else None."""
-    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
+    if not presentable(secret, TOKEN_PREFIX):
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
-    if token is None or token.revoked_at is not None:
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == stored_form(secret)))
+    if token is None or not verifies(secret, token.token_hash) or token.revoked_at is not None:
         return None
     user = db.session.get(User, token.user_id)
     return token if user is not None and user.active else None

@@ -1,7 +1,8 @@
-"""Logging in and out, the second factor, and each staff member's own account page."""
+"""Logging in and out, the second factor, and each staff member's own account page.
 
-from flask import Blueprint
+The blueprint lives in blueprint.py; each view module adds its routes to it and none imports
+another (the login steps they share live in login_flow.py and throttle.py).
+"""
 
-bp = Blueprint("auth", __name__)
-
-from . import account, routes, second_factor  # noqa: E402,F401  (their views register on bp)
+from . import account, routes, second_factor  # noqa: F401  (they add routes to bp)
+from .blueprint import bp  # noqa: F401

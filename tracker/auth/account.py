@@ -21,7 +21,7 @@ from ..services.two_factor import (
     recovery_codes_left,
     required_for,
 )
-from . import bp
+from .blueprint import bp
 from .forms import ChangePasswordForm, PasswordCheckForm, SetupForm
 from .login_flow import CODES_KEY, SETUP_KEY, client_ip, locked_message, setup_context
 from .throttle import login_wait, record_attempt

@@ -9,7 +9,7 @@ from ..security import local_path
 from ..services.clinic import get_settings
 from ..services.sessions import end_session, touch
 from ..services.two_factor import required_for
-from . import bp
+from .blueprint import bp
 from .forms import LoginForm
 from .login_flow import begin_pending, client_ip, finish_login, held_response
 from .throttle import login_wait, record_attempt, spend_equal_time

@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, session, url_fo
 from ..extensions import db
 from ..models import utcnow
 from ..services.two_factor import check_code, code_fits_secret, enable, new_secret
-from . import bp
+from .blueprint import bp
 from .forms import CodeForm, SetupForm
 from .login_flow import (
     CODE_TRIES,

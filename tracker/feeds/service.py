@@ -1,25 +1,20 @@
 """Feeds: issue (the URL shown once), rotate, revoke, find by secret. Only this module writes
-calendar_feeds. The secret is 32 random bytes; its SHA-256 is what is kept."""
+calendar_feeds. The secret is made, kept (as its SHA-256) and checked by tracker/secret_tokens.py."""
 
-import hashlib
 import logging
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import CalendarFeed, Chair, User
+from ..secret_tokens import keep_new, new_secret, presentable, revoke, stored_form, verifies
 from ..services import audit
 
 log = logging.getLogger(__name__)
 
 FETCH_NOTED_EVERY = timedelta(minutes=5)
 FEED_FIELDS = ("kind", "user_id", "chair_id", "revoked_at")
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def _owner(owner: User | Chair) -> dict:
@@ -50,40 +45,20 @@ def revoke_feed(owner: User | Chair, *, actor, now: datetime) -> bool:
     feed = live_feed(owner)
     if feed is None:
         return False
-    feed.revoked_at = now
-    db.session.flush()
-    audit.record(
-        actor,
-        entity="calendar_feed",
-        entity_id=feed.id,
-        patient_id=None,
-        action="revoke",
-        after=audit.snapshot(feed, FEED_FIELDS),
-    )
-    log.info("calendar feed %s revoked", feed.id)
-    return True
+    return revoke(feed, entity="calendar_feed", fields=FEED_FIELDS, actor=actor, now=now)
 
 
 def issue_feed(owner: User | Chair, *, actor, now: datetime) -> tuple[CalendarFeed, str]:
     """A new secret URL for the owner; any earlier one stops working (rotation). Flushes."""
     revoke_feed(owner, actor=actor, now=now)
-    secret = secrets.token_urlsafe(32)
+    secret = new_secret()
     feed = CalendarFeed(
         **_owner(owner),
-        token_hash=_hash(secret),
+        token_hash=stored_form(secret),
         created_at=now,
         created_by_id=audit.actor_fields(actor)[0],
     )
-    db.session.add(feed)
-    db.session.flush()
-    audit.record(
-        actor,
-        entity="calendar_feed",
-        entity_id=feed.id,
-        patient_id=None,
-        action="create",
-        after=audit.snapshot(feed, FEED_FIELDS),
-    )
+    keep_new(feed, entity="calendar_feed", fields=FEED_FIELDS, actor=actor)
     log.info("calendar feed %s issued (%s)", feed.id, feed.kind)
     return feed, secret
 
@@ -91,10 +66,12 @@ def issue_feed(owner: User | Chair, *, actor, now: datetime) -> tuple[CalendarFe
 def find_feed(secret: str) -> CalendarFeed | None:
     """The live feed for a secret from a URL; None when unknown or revoked (or its staff member
     deactivated)."""
-    if not secret or len(secret) > 100:
+    if not presentable(secret):
         return None
-    feed = db.session.scalar(select(CalendarFeed).where(CalendarFeed.token_hash == _hash(secret)))
-    if feed is None or feed.revoked_at is not None:
+    feed = db.session.scalar(
+        select(CalendarFeed).where(CalendarFeed.token_hash == stored_form(secret))
+    )
+    if feed is None or not verifies(secret, feed.token_hash) or feed.revoked_at is not None:
         return None
     if feed.user_id is not None:
         user = db.session.get(User, feed.user_id)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .. import search_keys
 from ..extensions import db
 from ..scheduling import qualifies
+from .in_error import EnteredInError
 from .protocols import Protocol
 from .types import UTCDateTime, one_of, utcnow
 
@@ -157,7 +158,7 @@ class Course(db.Model):
         return self.state in OPEN_STATES
 
 
-class Infusion(db.Model):
+class Infusion(EnteredInError, db.Model):
     """One chair visit in which the drug was given (or not), with its outcome."""
 
     __tablename__ = "infusions"
@@ -197,20 +198,11 @@ class Infusion(db.Model):
     early_reason: Mapped[Optional[str]] = mapped_column(String(200))
     recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Entered in error: the row is kept, struck out, and counts for nothing.
-    entered_in_error_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
-    entered_in_error_reason: Mapped[Optional[str]] = mapped_column(String(200))
-    entered_in_error_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # Optimistic locking: every UPDATE bumps it and checks it; forms carry the version they showed.
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
 
     course: Mapped[Course] = relationship(back_populates="infusions")
-
-    @property
-    def in_error(self) -> bool:
-        """Marked entered in error: kept on record, left out of every rule."""
-        return self.entered_in_error_at is not None
 
     @property
     def qualifies(self) -> bool:

@@ -3,14 +3,15 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .in_error import LIVE, EnteredInError, unique_while_live
 from .types import UTCDateTime, one_of, utcnow
 
 READING_KINDS = ("baseline", "interval", "discharge")
-ONE_OF_KIND = "kind IN ('baseline', 'discharge') AND entered_in_error_at IS NULL"
+ONE_OF_KIND = f"kind IN ('baseline', 'discharge') AND {LIVE}"
 # Every measured value of a reading, in the order the sheet shows them.
 MEASURES = (
     "bp_systolic",
@@ -109,7 +110,7 @@ class MonitoringSheet(db.Model):  # type: ignore[name-defined]
     )
 
 
-class MonitoringReading(db.Model):  # type: ignore[name-defined]
+class MonitoringReading(EnteredInError, db.Model):  # type: ignore[name-defined]
     """One timed set of observations; the flags are those of the clinic's ranges when it was
     entered. Never deleted: a mistaken reading is marked entered in error, with the reason."""
 
@@ -122,13 +123,8 @@ class MonitoringReading(db.Model):  # type: ignore[name-defined]
         ),
         Index("ix_monitoring_readings_sheet_taken", "sheet_id", "taken_at"),
         # One baseline and one discharge reading per sheet, even when two nurses save at once.
-        Index(
-            "uq_monitoring_readings_one_of_kind",
-            "sheet_id",
-            "kind",
-            unique=True,
-            sqlite_where=text(ONE_OF_KIND),
-            postgresql_where=text(ONE_OF_KIND),
+        unique_while_live(
+            "uq_monitoring_readings_one_of_kind", "sheet_id", "kind", where=ONE_OF_KIND
         ),
     )
 
@@ -148,17 +144,7 @@ class MonitoringReading(db.Model):  # type: ignore[name-defined]
     flags: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    entered_in_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    entered_in_error_reason: Mapped[str | None] = mapped_column(String(200))
-    entered_in_error_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
 
     sheet: Mapped[MonitoringSheet] = relationship(back_populates="readings")
-
-    @property
-    def in_error(self) -> bool:
-        """Marked entered in error: kept on the sheet, struck out."""
-        return self.entered_in_error_at is not None

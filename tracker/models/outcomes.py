@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..outcomes.instruments import score_text
+from .in_error import EnteredInError
 from .types import UTCDateTime, one_of, utcnow
 
 # The instruments' codes (their items, scoring and bands: tracker/outcomes/instruments.py).
@@ -18,7 +19,7 @@ INSTRUMENTS = ("pain_nrs", "peg", "phq9", "gad7", "cadss6")
 MEASURE_SOURCES = ("in_clinic", "phone", "check_in_link")
 
 
-class OutcomeMeasure(db.Model):  # type: ignore[name-defined]  # flask-sqlalchemy's dynamic base
+class OutcomeMeasure(EnteredInError, db.Model):  # type: ignore[name-defined]  # flask-sqlalchemy's dynamic base
     """The answers to one instrument on one occasion, and the score they give.
 
     A missing answer leaves the measure incomplete: no score and no band, never a guess.
@@ -51,11 +52,6 @@ class OutcomeMeasure(db.Model):  # type: ignore[name-defined]  # flask-sqlalchem
     source: Mapped[str] = mapped_column(String(16), default="in_clinic")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    entered_in_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    entered_in_error_reason: Mapped[str | None] = mapped_column(String(200))
-    entered_in_error_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
 
@@ -63,8 +59,3 @@ class OutcomeMeasure(db.Model):  # type: ignore[name-defined]  # flask-sqlalchem
     def score_text(self) -> str | None:
         """The score as people write it (16, 6.33), or None when incomplete."""
         return None if self.score is None else score_text(self.score)
-
-    @property
-    def in_error(self) -> bool:
-        """Marked entered in error: kept on record, left out of the charts."""
-        return self.entered_in_error_at is not None

@@ -3,10 +3,11 @@ the forms themselves (one per session, never deleted)."""
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .in_error import EnteredInError, unique_while_live
 from .types import UTCDateTime, utcnow
 
 # Devices of 28 mg each; the REMS form's doses are 56 mg (2), 84 mg (3) or another dose.
@@ -17,7 +18,6 @@ SAE_DESCRIPTION_MAX = 2000
 BP_SIDES = ("systolic", "diastolic")
 BP_MOMENTS = ("before", "at_40", "end")  # before dosing, about 40 minutes after, at the end
 BP_RANGES = {"systolic": (40, 300), "diastolic": (20, 200)}  # as on the monitoring sheet
-LIVE = "entered_in_error_at IS NULL"
 BP_COLUMNS = tuple(f"bp_{moment}_{side}" for moment in BP_MOMENTS for side in BP_SIDES)
 
 
@@ -70,7 +70,7 @@ class RemsCourse(db.Model):  # type: ignore[name-defined]  # flask-sqlalchemy's 
         return self.turned_off_at is None
 
 
-class RemsForm(db.Model):  # type: ignore[name-defined]
+class RemsForm(EnteredInError, db.Model):  # type: ignore[name-defined]
     """The REMS patient monitoring form of one session: what was given, the monitoring times,
     the three blood pressures, the yes/no observations, and when it was filed with the REMS."""
 
@@ -91,13 +91,7 @@ class RemsForm(db.Model):  # type: ignore[name-defined]
         ),
         Index("ix_rems_forms_patient", "patient_id"),
         # One live form per session, even when two clinicians save at once.
-        Index(
-            "uq_rems_forms_live_infusion",
-            "infusion_id",
-            unique=True,
-            sqlite_where=text(LIVE),
-            postgresql_where=text(LIVE),
-        ),
+        unique_while_live("uq_rems_forms_live_infusion", "infusion_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -125,15 +119,5 @@ class RemsForm(db.Model):  # type: ignore[name-defined]
     filed_on: Mapped[date | None] = mapped_column(Date)
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    entered_in_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    entered_in_error_reason: Mapped[str | None] = mapped_column(String(200))
-    entered_in_error_by_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
-
-    @property
-    def in_error(self) -> bool:
-        """Marked entered in error: kept, struck out; the session needs a new form."""
-        return self.entered_in_error_at is not None

@@ -92,6 +92,9 @@ class Appointment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     uid: Mapped[str] = mapped_column(String(80), unique=True)  # iCalendar UID
     sequence: Mapped[int] = mapped_column(default=0)  # iCalendar SEQUENCE
+    # Times moved in place: part of the keys of its reminder and moved notice, so a visit moved
+    # back to a time it had before is reminded (and told) again.
+    moves: Mapped[int] = mapped_column(default=0, server_default="0")
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
     course_id: Mapped[Optional[int]] = mapped_column(ForeignKey("courses.id", ondelete="SET NULL"))
     appointment_type_id: Mapped[int] = mapped_column(ForeignKey("appointment_types.id"))

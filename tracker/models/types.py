@@ -4,6 +4,8 @@ from datetime import datetime, timezone
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
 
+from .. import clock
+
 
 def one_of(column: str, values: tuple[str, ...]) -> str:
     """SQL `column IN ('a','b')` for a check constraint, built from the enumeration's tuple."""
@@ -42,5 +44,5 @@ class UTCDateTime(TypeDecorator):
 
 
 def utcnow() -> datetime:
-    """The current instant, aware, in UTC."""
-    return datetime.now(timezone.utc)
+    """The current instant, aware, in UTC (from the one clock, tracker.clock)."""
+    return clock.now()

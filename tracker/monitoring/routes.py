@@ -7,8 +7,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from sqlalchemy import select
 
 from ..extensions import db
+from ..in_error_page import confirm_in_error
 from ..models import MEASURES, Infusion, MonitoringReading, Patient, User, utcnow
-from ..patients.forms import EnteredInErrorForm
 from ..saving import acting_user, commit, put_error, refused_status, save
 from ..security import roles_required
 from ..services.clinic import get_settings, local_to_utc
@@ -28,6 +28,34 @@ def _session(patient_id: int, infusion_id: int) -> tuple[Patient, Infusion]:
     if infusion.patient_id != patient_id:
         abort(404)
     return db.get_or_404(Patient, patient_id), infusion
+
+
+def _reading(
+    patient_id: int, infusion_id: int, reading_id: int
+) -> tuple[Patient, Infusion, MonitoringReading]:
+    """The patient, their session and a reading on its sheet (404 when any is another's)."""
+    patient, infusion = _session(patient_id, infusion_id)
+    reading = db.get_or_404(MonitoringReading, reading_id)
+    if reading.sheet.infusion_id != infusion.id:
+        abort(404)
+    return patient, infusion, reading
+
+
+def _save_on_sheet(patient: Patient, infusion: Infusion, form, name: str, change, *, message: str):
+    """Save `change()` on the session's sheet, refused when the sheet moved on since the form
+    showed it; then back to the sheet, or the sheet again with the form (`name`) and its errors."""
+
+    def checked():
+        sheet = monitoring.sheet_for(infusion)
+        if sheet is not None:
+            expect_version(sheet, form.version.data, "monitoring sheet")
+        return change()
+
+    to = url_for(".sheet", patient_id=patient.id, infusion_id=infusion.id)
+    response = save(form, checked, message=message, validate=False, to=to)
+    if response is not None:
+        return response
+    return _render(patient, infusion, status=refused_status(form), submitted={name: form})
 
 
 def _zone() -> ZoneInfo:
@@ -196,24 +224,16 @@ def times(patient_id: int, infusion_id: int):
     valid = form.validate_on_submit()
     started_at, stopped_at = _instant(form, "started_at", zone), _instant(form, "stopped_at", zone)
     if valid and started_at is not None and not form.errors:
-
-        def change():
-            sheet = monitoring.sheet_for(infusion)
-            if sheet is not None:
-                expect_version(sheet, form.version.data, "monitoring sheet")
-            return monitoring.set_times(
-                infusion, actor=acting_user(), started_at=started_at, stopped_at=stopped_at
-            )
-
-        response = save(
+        return _save_on_sheet(
+            patient,
+            infusion,
             form,
-            change,
+            "times",
+            lambda: monitoring.set_times(
+                infusion, actor=acting_user(), started_at=started_at, stopped_at=stopped_at
+            ),
             message="Start and stop times saved.",
-            validate=False,
-            to=url_for(".sheet", patient_id=patient_id, infusion_id=infusion_id),
         )
-        if response is not None:
-            return response
     return _render(patient, infusion, status=refused_status(form), submitted={"times": form})
 
 
@@ -233,28 +253,21 @@ def release(patient_id: int, infusion_id: int):
         _instant(form, "released_at", zone),
     )
     if valid and released_at is not None and not form.errors:
-
-        def change():
-            if sheet is not None:
-                expect_version(sheet, form.version.data, "monitoring sheet")
-            return monitoring.release(
+        return _save_on_sheet(
+            patient,
+            infusion,
+            form,
+            "release",
+            lambda: monitoring.release(
                 infusion,
                 actor=acting_user(),
                 ready_to_leave_at=ready_at,
                 released_at=released_at,
                 released_by=db.session.get(User, form.released_by.data),
                 released_to=form.released_to.data,
-            )
-
-        response = save(
-            form,
-            change,
+            ),
             message="Discharge recorded.",
-            validate=False,
-            to=url_for(".sheet", patient_id=patient_id, infusion_id=infusion_id),
         )
-        if response is not None:
-            return response
     return _render(patient, infusion, status=refused_status(form), submitted={"release": form})
 
 
@@ -262,42 +275,22 @@ def release(patient_id: int, infusion_id: int):
 @roles_required("clinician")
 def reading_in_error(patient_id: int, infusion_id: int, reading_id: int):
     """Confirm, with a reason, that a reading was entered in error: it stays, struck out."""
-    patient, infusion = _session(patient_id, infusion_id)
-    reading = db.get_or_404(MonitoringReading, reading_id)
-    if reading.sheet.infusion_id != infusion.id:
-        abort(404)
-    form = EnteredInErrorForm()
-    if request.method == "GET":
-        form.version.data = str(reading.version)
-    problem = "This reading is already marked entered in error." if reading.in_error else None
-    if problem is None and form.validate_on_submit():
-
-        def change():
-            expect_version(reading, form.version.data, "reading")
-            return monitoring.mark_reading_in_error(
-                reading, actor=acting_user(), reason=form.reason.data, now=utcnow()
-            )
-
-        response = save(
-            form,
-            change,
-            message="Reading marked entered in error; it stays on the sheet, struck out.",
-            validate=False,
-            to=url_for(".sheet", patient_id=patient_id, infusion_id=infusion_id),
-        )
-        if response is not None:
-            return response
-    status = refused_status(form) if request.method == "POST" else 200
-    return render_template(
-        "monitoring/reading_in_error.html",
-        patient=patient,
-        infusion=infusion,
-        reading=reading,
-        form=form,
-        problem=problem,
-        labels=rules.MEASURE_LABELS,
-        kinds=rules.KIND_LABELS,
-    ), status
+    patient, infusion, reading = _reading(patient_id, infusion_id, reading_id)
+    return confirm_in_error(
+        reading,
+        noun="reading",
+        mark=monitoring.mark_reading_in_error,
+        template="monitoring/reading_in_error.html",
+        page={
+            "patient": patient,
+            "infusion": infusion,
+            "reading": reading,
+            "labels": rules.MEASURE_LABELS,
+            "kinds": rules.KIND_LABELS,
+        },
+        message="Reading marked entered in error; it stays on the sheet, struck out.",
+        to=url_for(".sheet", patient_id=patient_id, infusion_id=infusion_id),
+    )
 
 
 @bp.route("/admin/monitoring", methods=["GET", "POST"])

@@ -19,6 +19,7 @@ from ..models import (
 )
 from ..services import audit
 from ..services.errors import RuleError
+from ..services.in_error import mark_entered_in_error
 from . import rules
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,6 @@ SHEET_FIELDS = (
     "released_by_id",
     "released_to",
 )
-ERROR_FIELDS = ("entered_in_error_at", "entered_in_error_reason")
-ERROR_REASON_MAX = 200
 INTERVAL_MIN_RANGE = (1, 240)
 SETTINGS_FIELDS = ("interval_min", *(f"{m}_{side}" for m in MEASURES for side in ("low", "high")))
 
@@ -225,27 +224,15 @@ def mark_reading_in_error(
     reading: MonitoringReading, *, actor, reason: str, now: datetime
 ) -> MonitoringReading:
     """Strike a reading out with the reason; it stays on the sheet. Flushes and audits."""
-    reason = " ".join((reason or "").split())
-    if reading.in_error:
-        raise RuleError("This reading is already marked entered in error.")
-    if not reason:
-        raise RuleError("Say why this reading was entered in error.", "reason")
-    if len(reason) > ERROR_REASON_MAX:
-        raise RuleError(f"Use at most {ERROR_REASON_MAX} characters.", "reason")
-    before = audit.snapshot(reading, ERROR_FIELDS)
-    reading.entered_in_error_at, reading.entered_in_error_reason = now, reason
-    reading.entered_in_error_by_id = audit.actor_fields(actor)[0]
-    db.session.flush()
-    audit.record(
-        actor,
+    return mark_entered_in_error(
+        reading,
+        noun="reading",
         entity="monitoring_reading",
-        entity_id=reading.id,
         patient_id=reading.sheet.patient_id,
-        action="entered_in_error",
-        before=before,
-        after=audit.snapshot(reading, ERROR_FIELDS),
+        actor=actor,
+        reason=reason,
+        now=now,
     )
-    return reading
 
 
 def update_settings(actor, values: dict) -> MonitoringSettings:

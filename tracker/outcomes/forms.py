@@ -5,7 +5,6 @@ from wtforms import SelectField
 from wtforms.validators import InputRequired
 
 from ..monitoring.forms import TIME_FORMAT, BoundedDateTimeField
-from ..patients.forms import EnteredInErrorForm
 from .instruments import INSTRUMENTS, Instrument
 
 # How staff took the answers (a patient's own check-in is recorded by its link, not here).
@@ -54,4 +53,4 @@ FORMS: dict[str, type[MeasureForm]] = {
     code: _build(instrument) for code, instrument in INSTRUMENTS.items()
 }
 
-__all__ = ["EnteredInErrorForm", "FORMS", "MeasureForm", "STAFF_SOURCES"]
+__all__ = ["FORMS", "MeasureForm", "STAFF_SOURCES"]

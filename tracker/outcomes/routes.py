@@ -7,15 +7,16 @@ from flask import Blueprint, abort, render_template, request, url_for
 from .. import scheduling
 from ..bounds import record_id
 from ..extensions import db
+from ..in_error_page import confirm_in_error
 from ..models import Infusion, OutcomeMeasure, Patient, utcnow
 from ..saving import acting_user, put_error, refused_status, save
 from ..security import roles_required
 from ..services import clinic
 from ..services import courses as course_service
 from ..services.clinic import get_settings, local_to_utc
-from ..services.errors import RuleError, expect_version
+from ..services.errors import RuleError
 from . import service as outcomes
-from .forms import FORMS, EnteredInErrorForm
+from .forms import FORMS
 from .instruments import INSTRUMENTS, score
 
 bp = Blueprint("outcomes", __name__, url_prefix="/patients")
@@ -108,33 +109,16 @@ def measure_in_error(patient_id: int, measure_id: int):
     measure = db.get_or_404(OutcomeMeasure, measure_id)
     if measure.patient_id != patient.id:
         abort(404)
-    form = EnteredInErrorForm()
-    if request.method == "GET":
-        form.version.data = str(measure.version)
-    problem = "This measure is already marked entered in error." if measure.in_error else None
-    if problem is None and form.validate_on_submit():
-
-        def change():
-            expect_version(measure, form.version.data, "measure")
-            return outcomes.mark_in_error(
-                measure, actor=acting_user(), reason=form.reason.data, now=utcnow()
-            )
-
-        response = save(
-            form,
-            change,
-            message="Marked as entered in error; it stays on record, struck out.",
-            validate=False,
-            to=url_for("patients.detail", patient_id=patient.id) + "#outcomes",
-        )
-        if response is not None:
-            return response
-    status = refused_status(form) if request.method == "POST" else 200
-    return render_template(
-        "outcomes/measure_in_error.html",
-        patient=patient,
-        measure=measure,
-        instrument=INSTRUMENTS[measure.instrument],
-        form=form,
-        problem=problem,
-    ), status
+    return confirm_in_error(
+        measure,
+        noun="measure",
+        mark=outcomes.mark_in_error,
+        template="outcomes/measure_in_error.html",
+        page={
+            "patient": patient,
+            "measure": measure,
+            "instrument": INSTRUMENTS[measure.instrument],
+        },
+        message="Marked as entered in error; it stays on record, struck out.",
+        to=url_for("patients.detail", patient_id=patient.id) + "#outcomes",
+    )

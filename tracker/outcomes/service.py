@@ -10,6 +10,7 @@ from ..extensions import db
 from ..models import MEASURE_SOURCES, Infusion, OutcomeMeasure, Patient
 from ..services import audit
 from ..services.errors import RuleError
+from ..services.in_error import mark_entered_in_error
 from .instruments import INSTRUMENTS, answer_problem, score
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,6 @@ MEASURE_FIELDS = (
     "source",
     "infusion_id",
 )
-ERROR_FIELDS = ("entered_in_error_at", "entered_in_error_reason")
-ERROR_REASON_MAX = 200
 
 
 def record_measure(
@@ -92,27 +91,15 @@ def record_measure(
 
 def mark_in_error(measure: OutcomeMeasure, *, actor, reason: str, now: datetime) -> OutcomeMeasure:
     """Strike a measure out with the reason; it stays on record and leaves the charts."""
-    reason = " ".join((reason or "").split())
-    if measure.in_error:
-        raise RuleError("This measure is already marked entered in error.")
-    if not reason:
-        raise RuleError("Say why this measure was entered in error.", "reason")
-    if len(reason) > ERROR_REASON_MAX:
-        raise RuleError(f"Use at most {ERROR_REASON_MAX} characters.", "reason")
-    before = audit.snapshot(measure, ERROR_FIELDS)
-    measure.entered_in_error_at, measure.entered_in_error_reason = now, reason
-    measure.entered_in_error_by_id = audit.actor_fields(actor)[0]
-    db.session.flush()
-    audit.record(
-        actor,
+    return mark_entered_in_error(
+        measure,
+        noun="measure",
         entity="outcome_measure",
-        entity_id=measure.id,
         patient_id=measure.patient_id,
-        action="entered_in_error",
-        before=before,
-        after=audit.snapshot(measure, ERROR_FIELDS),
+        actor=actor,
+        reason=reason,
+        now=now,
     )
-    return measure
 
 
 def measures_of(patient_id: int) -> list[OutcomeMeasure]:

@@ -128,8 +128,8 @@ def retire_old_time(appointment: Appointment, reason: str) -> int:
     """Cancel the pending reminder and moved notice of the time a visit moved away from (their
     keys name the old time); a booked notice not yet sent stays, as it renders the new time."""
     current = (
-        appointment_key(appointment.id, appointment.start_at),
-        notices.notice_key("visit_moved", appointment.id, appointment.start_at),
+        appointment_key(appointment.id, appointment.start_at, appointment.moves),
+        notices.notice_key("visit_moved", appointment.id, appointment.start_at, appointment.moves),
     )
     ids = db.session.scalars(
         select(Reminder.id).where(

@@ -12,7 +12,8 @@ from .forms import (
 )
 from ..saving import acting_user, refused_status, save
 from ..services.errors import expect_version
-from .routes import bp, offer_protocols, render_detail
+from .blueprint import bp
+from .detail_page import offer_protocols, render_detail
 
 # action -> (form class, form prefix, message after success). Prefixes keep the ids of the
 # small forms on the patient page apart; one-button forms carry only the plain CSRF token.

@@ -137,14 +137,6 @@ class DischargeForm(FlaskForm):
     version = HiddenField()  # the course's version when the page was opened
 
 
-class EnteredInErrorForm(FlaskForm):
-    """Mark a record entered in error: the reason is required (the record stays, struck out)."""
-
-    reason = StringField("Why was this entered in error?", validators=[
-        InputRequired(message="Say why this was entered in error."), Length(max=200), NoControlCharacters()])
-    version = HiddenField()  # the record's version when the page was opened
-
-
 class ConfirmForm(FlaskForm):
     """A one-button action (end series early, resume, restart, delete): the CSRF token and the
     version of the record the page showed."""

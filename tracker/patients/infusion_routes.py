@@ -7,6 +7,7 @@ from sqlalchemy import select
 from .. import scheduling
 from ..bounds import record_id
 from ..extensions import db
+from ..in_error_page import confirm_in_error
 from ..models import Appointment, Course, Infusion, Patient, utcnow
 from ..saving import acting_user, commit, put_error, refused_status
 from ..security import roles_required
@@ -15,9 +16,9 @@ from ..services import clinic
 from ..services import courses as course_service
 from ..services import infusions as infusion_service
 from ..services.clinic import get_settings, local_to_utc
-from ..services.errors import RuleError, expect_version
-from .forms import EnteredInErrorForm, InfusionForm
-from .routes import bp
+from ..services.errors import RuleError
+from .blueprint import bp
+from .forms import InfusionForm
 from .sessions import session_messages
 
 
@@ -130,26 +131,10 @@ def infusion_in_error(patient_id: int, infusion_id: int):
     infusion = db.get_or_404(Infusion, infusion_id)
     if infusion.patient_id != patient_id:
         abort(404)
-    patient = db.get_or_404(Patient, patient_id)
-    form = EnteredInErrorForm()
-    if request.method == "GET":
-        form.version.data = str(infusion.version)
-    problem = None
-    if infusion.in_error:
-        problem = "This infusion is already marked entered in error."
-    elif infusion.course.state not in ("series_in_progress", "maintenance", "on_hold"):
-        problem = "That infusion belongs to a closed course and cannot be changed."
-    if problem is None and form.validate_on_submit():
-
-        def change() -> Infusion:
-            expect_version(infusion, form.version.data, "infusion")
-            return infusion_service.mark_in_error(infusion, actor=acting_user(), reason=form.reason.data,
-                                                  now=utcnow())
-
-        if commit(form, change) is not None:
-            flash("Marked as entered in error; it no longer counts and the course dates were "
-                  "recalculated.", "success")
-            return redirect(url_for(".detail", patient_id=patient_id), 303)
-    status = refused_status(form) if request.method == "POST" else 200
-    return render_template("patients/infusion_in_error.html", patient=patient, infusion=infusion,
-                           form=form, problem=problem), status
+    return confirm_in_error(
+        infusion, noun="infusion", mark=infusion_service.mark_in_error,
+        problem=infusion_service.in_error_problem(infusion),
+        template="patients/infusion_in_error.html",
+        page={"patient": db.get_or_404(Patient, patient_id), "infusion": infusion},
+        message="Marked as entered in error; it no longer counts and the course dates were recalculated.",
+        to=url_for(".detail", patient_id=patient_id))

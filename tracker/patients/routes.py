@@ -1,41 +1,26 @@
-"""Routes of the patients area: find, add and edit patients, and the patient page.
-
-The clinicians' routes (course actions, infusions) are in course_routes.py and infusion_routes.py,
-registered on the same blueprint.
-"""
+"""Routes of the patients area: find, add and edit patients, and the patient page."""
 import logging
 from datetime import date
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..formatting import request_style
-from ..models import OPEN_STATES, Course, Patient, Protocol
+from ..models import OPEN_STATES, Patient
 from ..saving import acting_user, commit, put_error, refused_status
 from ..services import clinic, search
-from ..services import protocols as protocol_service
 from ..services import patients as patient_service
 from ..services.clinic import get_settings
 from ..services.errors import RuleError, expect_version
 from ..vocabulary import MAINTENANCE_STATUS
-from ..monitoring.summary import sheet_summaries
-from ..rems.service import is_on as rems_on
-from ..rems.summary import form_summaries
-from ..outcomes import charts as outcome_charts
-from ..outcomes import service as outcome_service
-from ..outcomes.forms import STAFF_SOURCES
-from ..outcomes.instruments import INSTRUMENTS
 from . import charts
-from .minimum import sees_clinical, session_rows
-from .forms import (
-    ConfirmForm, HoldForm, IntervalForm, ModeForm, OpenCourseForm, PatientForm,
-    SeriesPlannedForm,
-)
+from .blueprint import bp
+from .detail_page import render_detail
+from .forms import PatientForm
 
-bp = Blueprint("patients", __name__, url_prefix="/patients")
 log = logging.getLogger(__name__)
 
 
@@ -132,101 +117,9 @@ def _save_patient(form: PatientForm, patient: Patient | None) -> Patient | None:
     return saved.result if saved else None
 
 
-def _load_patient(patient_id: int) -> Patient:
-    """The patient with every course and infusion, in three statements whatever their number."""
-    return db.one_or_404(
-        select(Patient).where(Patient.id == patient_id)
-        .options(selectinload(Patient.courses).selectinload(Course.infusions),
-                 selectinload(Patient.courses).selectinload(Course.protocol)
-                 .selectinload(Protocol.phases))
-        .execution_options(populate_existing=True)
-    )
-
-
-def _page_forms(course: Course | None, settings, submitted: dict) -> dict:
-    """The clinician's forms on the patient page: the submitted one keeps its data and errors."""
-    def make(key, form_class, prefix=None, **data):
-        if key in submitted:
-            return submitted[key]
-        return form_class(formdata=None, prefix=prefix or "", data=data)
-
-    forms = {"confirm": make("confirm", ConfirmForm)}
-    if course is None:
-        forms["open"] = make("open", OpenCourseForm, "open",
-                             series_planned=settings.default_series_planned,
-                             min_days=settings.default_min_days,
-                             max_days=settings.default_max_days, mode="scheduled")
-        offer_protocols(forms["open"])
-    else:
-        version = course.version
-        forms.update(
-            interval=make("interval", IntervalForm, "interval", min_days=course.min_days,
-                          max_days=course.max_days, version=version),
-            mode=make("mode", ModeForm, "mode", mode=course.mode, version=version),
-            series=make("series", SeriesPlannedForm, "series", series_planned=course.series_planned,
-                        version=version),
-            hold=make("hold", HoldForm, "hold", version=version),
-        )
-    return forms
-
-
-def offer_protocols(form: OpenCourseForm) -> None:
-    """The open-course form's protocol choices: the active templates, the standard one first
-    and chosen unless another was."""
-    choices = protocol_service.active_protocols()
-    form.protocol_id.choices = {p.id: p.name for p in choices}
-    if form.protocol_id.data is None and choices:
-        form.protocol_id.data = choices[0].id
-
-
-def render_detail(patient_id: int, *, status: int = 200, submitted: dict | None = None,
-                   failed_action: str | None = None):
-    """The patient page; after a refused POST, the submitted form shows its errors."""
-    patient = _load_patient(patient_id)
-    settings, today = get_settings(), clinic.clinic_today()
-    failed_messages = [f"{form[name].label.text}: {message}" if name else message
-                       for form in (submitted or {}).values()
-                       for name, messages in form.errors.items() for message in messages]
-    open_course = next((c for c in patient.courses if c.state in OPEN_STATES), None)
-    earlier = [c for c in reversed(patient.courses) if c is not open_course]
-    view = charts.course_view(open_course, settings, today) if open_course else None
-    line = None
-    if view is not None and view.window is not None:
-        line = charts.timeline(view.window, today, view.lapsed_from,
-                               [i.given_on for i in open_course.infusions if i.qualifies])
-    infusions = [i for c in patient.courses for i in c.infusions]
-    clinical = sees_clinical(acting_user())
-    return render_template(
-        "patients/detail.html", patient=patient, open_course=open_course, view=view,
-        timeline=line, earlier=earlier,
-        sessions=session_rows(infusions, clinical=clinical,
-                              monitoring=sheet_summaries(patient.id) if clinical else None,
-                              rems=form_summaries(patient.id, today=today, zone=clinic.clinic_zone())
-                              if clinical else None),
-        rems_on=rems_on(open_course) if clinical and open_course else False,
-        clinical=clinical, today=today,
-        phase=protocol_service.phase_summary(open_course, today) if clinical and open_course
-        else None,
-        pain=charts.pain_chart([i for i in infusions if not i.in_error]) if clinical else None,
-        # Outcome scores are clinical values: the front desk's page is built without them.
-        outcomes=outcome_charts.histories(
-            outcome_service.measures_of(patient.id), [i.given_on for i in infusions if i.qualifies]
-        )
-        if clinical
-        else None,
-        outcome_instruments=INSTRUMENTS, outcome_sources=STAFF_SOURCES,
-        forms=_page_forms(open_course, settings, submitted or {}), failed_action=failed_action,
-        failed_messages=failed_messages,
-        status_labels=MAINTENANCE_STATUS, settings=settings,
-    ), status
-
-
 @bp.get("/<int:patient_id>")
 @login_required
 def detail(patient_id: int):
     """The patient, the current course with its status and window, infusions, pain chart."""
     return render_detail(patient_id)
 
-
-# The clinical routes live beside this module and register themselves on `bp`.
-from . import course_routes, infusion_routes  # noqa: E402,F401

@@ -46,10 +46,12 @@ CANCELLED = ("cancelled", "entered-in-error")
 PATIENT_KINDS_ABOUT_A_VISIT = ("appointment", *NOTICE_KINDS)
 
 
-def notice_key(kind: str, appointment_id: int, start_at: datetime) -> str:
-    """One booked and one cancelled notice per visit; one moved notice per new time."""
+def notice_key(kind: str, appointment_id: int, start_at: datetime, moves: int = 0) -> str:
+    """One booked and one cancelled notice per visit; one moved notice per move."""
     if kind == "visit_moved":
-        return f"visit_moved:a{appointment_id}:{start_at:%Y%m%dT%H%MZ}"
+        return (
+            f"visit_moved:a{appointment_id}:{start_at:%Y%m%dT%H%MZ}{f':m{moves}' if moves else ''}"
+        )
     return f"{kind}:a{appointment_id}"
 
 
@@ -75,7 +77,7 @@ def _plan(kind: str, appointment: Appointment, *, now: datetime, settings) -> bo
         return False
     row = Planned(
         kind,
-        notice_key(kind, appointment.id, appointment.start_at),
+        notice_key(kind, appointment.id, appointment.start_at, appointment.moves),
         notice_due_at(now, settings),
         patient_id=appointment.patient_id,
         course_id=appointment.course_id,
@@ -201,7 +203,8 @@ def stale_notice(reminder, *, appointment, clock: Clock) -> tuple[str, str] | No
         return "cancelled", "visit no longer booked"
     if (
         reminder.kind == "visit_moved"
-        and notice_key("visit_moved", appointment.id, appointment.start_at) != reminder.dedupe_key
+        and notice_key("visit_moved", appointment.id, appointment.start_at, appointment.moves)
+        != reminder.dedupe_key
     ):
         return "cancelled", "visit moved again"
     return None

@@ -62,8 +62,9 @@ def window_key(kind: str, patient_id: int, anchor: date) -> str:
     return f"{kind}:p{patient_id}:{anchor.isoformat()}"
 
 
-def appointment_key(appointment_id: int, start_at: datetime) -> str:
-    return f"appointment:a{appointment_id}:{start_at:%Y%m%dT%H%MZ}"
+def appointment_key(appointment_id: int, start_at: datetime, moves: int = 0) -> str:
+    """One reminder per visit and time; after the n-th move the key says so (`:m<n>`)."""
+    return f"appointment:a{appointment_id}:{start_at:%Y%m%dT%H%MZ}{f':m{moves}' if moves else ''}"
 
 
 def digest_key(user_id: int, day: date) -> str:
@@ -148,12 +149,13 @@ def desired_appointment_reminders(clock: Clock, settings) -> list[Planned]:
     when that moment falls outside the send hours)."""
     lead = timedelta(hours=settings.appointment_hours)
     rows = db.session.execute(
-        select(Appointment.id, Appointment.patient_id, Appointment.course_id, Appointment.start_at)
+        select(Appointment.id, Appointment.patient_id, Appointment.course_id, Appointment.start_at,
+               Appointment.moves)
         .where(Appointment.status.in_(REMINDABLE_APPOINTMENT_STATUSES),
                Appointment.start_at > clock.now,
                Appointment.start_at <= clock.now + lead + timedelta(days=plan_ahead_days()))
     ).all()
-    return [Planned("appointment", appointment_key(row.id, row.start_at),
+    return [Planned("appointment", appointment_key(row.id, row.start_at, row.moves),
                     appointment_due_at(row.start_at, clock, settings),
                     patient_id=row.patient_id, course_id=row.course_id, appointment_id=row.id)
             for row in rows]
@@ -232,7 +234,7 @@ def stale_reason(reminder: Reminder, *, course, appointment, user, booked: bool,
             return "cancelled", "appointment removed"
         if appointment.status not in REMINDABLE_APPOINTMENT_STATUSES:
             return "cancelled", f"appointment {appointment.status}"
-        if appointment_key(appointment.id, appointment.start_at) != reminder.dedupe_key:
+        if appointment_key(appointment.id, appointment.start_at, appointment.moves) != reminder.dedupe_key:
             return "cancelled", "appointment moved"
         if clock.now >= appointment.start_at:
             return "skipped", "too late: the appointment has started"
@@ -276,7 +278,7 @@ def reconcile(clock: Clock, settings, result: PlanResult) -> None:
     courses = by_id(Course, {r.course_id for r in pending if r.course_id},
                     columns=("state", "mode", "anchor_date", "window_opens", "window_closes"))
     appointments = by_id(Appointment, {r.appointment_id for r in pending if r.appointment_id},
-                         columns=("status", "start_at"))
+                         columns=("status", "start_at", "moves"))
     users = by_id(User, {r.user_id for r in pending if r.user_id}, columns=("active", "role"))
     booked = booked_courses(
         [r.course_id for r in pending if r.kind in BOOKING_KINDS and r.course_id], clock, settings)

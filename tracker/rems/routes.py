@@ -18,10 +18,10 @@ from flask import (
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..in_error_page import confirm_in_error
 from ..models import Course, Infusion, Patient, User, utcnow
 from ..models.rems import BP_MOMENTS
 from ..monitoring import service as monitoring
-from ..patients.forms import EnteredInErrorForm
 from ..saving import acting_user, commit, put_error, refused_status, save
 from ..security import roles_required
 from ..services.clinic import clinic_today, clinic_zone, local_to_utc
@@ -284,30 +284,16 @@ def in_error(patient_id: int, infusion_id: int):
     out, and the session needs a new form."""
     patient, infusion = _session(patient_id, infusion_id)
     record = rems.live_form(infusion)
-    form = EnteredInErrorForm()
-    if request.method == "GET" and record is not None:
-        form.version.data = str(record.version)
-    if record is not None and form.validate_on_submit():
-
-        def change():
-            expect_version(record, form.version.data, "REMS form")
-            return rems.mark_in_error(
-                record, actor=acting_user(), reason=form.reason.data, now=utcnow()
-            )
-
-        response = save(
-            form,
-            change,
-            message="REMS form marked entered in error; the session needs a new form.",
-            validate=False,
-            to=url_for(".form", patient_id=patient_id, infusion_id=infusion_id),
-        )
-        if response is not None:
-            return response
-    status = refused_status(form) if request.method == "POST" else 200
-    return render_template(
-        "rems/in_error.html", patient=patient, infusion=infusion, record=record, form=form
-    ), status
+    return confirm_in_error(
+        record,
+        noun="REMS form",
+        mark=rems.mark_in_error,
+        problem="This session has no REMS form to mark." if record is None else None,
+        template="rems/in_error.html",
+        page={"patient": patient, "infusion": infusion, "record": record},
+        message="REMS form marked entered in error; the session needs a new form.",
+        to=url_for(".form", patient_id=patient_id, infusion_id=infusion_id),
+    )
 
 
 @bp.route("/patients/<int:patient_id>/courses/<int:course_id>/rems", methods=["GET", "POST"])

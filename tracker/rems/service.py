@@ -9,9 +9,11 @@ from sqlalchemy import and_, select
 
 from ..extensions import db
 from ..models import Course, Infusion, Patient, RemsCourse, RemsForm, User
+from ..models.in_error import REASON_MAX
 from ..models.rems import BP_COLUMNS, SAE_DESCRIPTION_MAX
 from ..services import audit
 from ..services.errors import RuleError
+from ..services.in_error import mark_entered_in_error
 from . import rules
 
 log = logging.getLogger(__name__)
@@ -31,8 +33,6 @@ ANSWER_FIELDS = (
     "serious_adverse_event_description",
 )
 FILED_FIELDS = ("filed_on", "filed_by_id")
-ERROR_FIELDS = ("entered_in_error_at", "entered_in_error_reason")
-REASON_MAX = 200
 
 
 def _reason(reason: str, field: str = "reason") -> str:
@@ -210,20 +210,15 @@ def mark_filed(form: RemsForm, *, actor, filed_on: date, session_on: date, today
 
 def mark_in_error(form: RemsForm, *, actor, reason: str, now: datetime) -> RemsForm:
     """Strike the form out with the reason; it stays, and the session needs a new form."""
-    if form.in_error:
-        raise RuleError("This form is already marked entered in error.")
-    form.entered_in_error_reason = _reason(reason)
-    form.entered_in_error_at, form.entered_in_error_by_id = now, audit.actor_fields(actor)[0]
-    db.session.flush()
-    audit.record(
-        actor,
+    return mark_entered_in_error(
+        form,
+        noun="form",
         entity="rems_form",
-        entity_id=form.id,
         patient_id=form.patient_id,
-        action="entered_in_error",
-        after=audit.snapshot(form, ERROR_FIELDS),
+        actor=actor,
+        reason=reason,
+        now=now,
     )
-    return form
 
 
 def due_sessions(*, filed: bool, since: date | None = None):

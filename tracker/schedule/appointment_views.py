@@ -5,14 +5,14 @@ import logging
 from datetime import timedelta
 
 from flask import Response, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import select
 
 from .. import calendar_export
 from ..extensions import db
 from ..formatting import request_style
+from ..in_error_page import confirm_in_error
 from ..models import Appointment, Chair, User, utcnow
-from ..patients.forms import EnteredInErrorForm, InfusionForm
+from ..patients.forms import InfusionForm
 from ..patients.sessions import session_messages
 from ..reminders import notices
 from ..saving import acting_user, commit, flash_errors, refused_status
@@ -22,6 +22,7 @@ from ..services import infusions as infusion_service
 from ..services import waitlist
 from ..services.clinic import clinic_today, clinic_zone, get_settings
 from ..services.errors import expect_version
+from ..services.in_error import already_marked
 from .blueprint import bp
 from .forms import MoveForm, RescheduleForm, StatusForm
 from .helpers import clinic_instant, load_appointment, locked_appointment
@@ -90,7 +91,6 @@ def _appointment_page(appointment_id: int, *, status_form=None, failed_action=No
         chairs=chairs,
         can_reschedule=service.can_reschedule(appointment),
         can_mark_in_error="entered-in-error" in allowed,
-        can_complete=service.can_complete(appointment) and current_user.has_role("clinician"),
         cancel_labels=service.CANCEL_REASON_LABELS,
         move_labels=service.MOVE_REASON_LABELS,
     ), status
@@ -296,25 +296,19 @@ def _offer_freed(chair_id: int, start_at, patient_id: int) -> None:
 @roles_required("frontdesk", "clinician")
 def appointment_in_error(appointment_id: int):
     """Confirm, with a reason, that an appointment was entered in error; it stays, struck out."""
-    form = EnteredInErrorForm()
     appointment = load_appointment(appointment_id)
     problem = None
     if "entered-in-error" not in service.TRANSITIONS.get(appointment.status, set()):
-        problem = "This appointment is already marked entered in error."
-    elif form.validate_on_submit():
-
-        def change() -> None:
-            locked = locked_appointment(appointment_id)
-            expect_version(locked, form.version.data, "appointment")
-            _mark(locked, "entered-in-error", form.reason.data)
-
-        if commit(form, change) is not None:
-            flash(service.DONE_MESSAGES["entered-in-error"], "success")
-            return redirect(url_for(".appointment", appointment_id=appointment_id), 303)
-        appointment = load_appointment(appointment_id)
-    if request.method == "GET":
-        form.version.data = str(appointment.version)
-    status = refused_status(form) if request.method == "POST" else 200
-    return render_template(
-        "schedule/appointment_in_error.html", appointment=appointment, form=form, problem=problem
-    ), status
+        problem = already_marked("appointment")
+    return confirm_in_error(
+        appointment,
+        noun="appointment",
+        mark=lambda locked, *, actor, reason, now: _mark(locked, "entered-in-error", reason),
+        lock=lambda: locked_appointment(appointment_id),
+        problem=problem,
+        template="schedule/appointment_in_error.html",
+        # After a refused save the session was rolled back: the page reloads what it shows.
+        page=lambda: {"appointment": load_appointment(appointment_id)},
+        message=service.DONE_MESSAGES["entered-in-error"],
+        to=url_for(".appointment", appointment_id=appointment_id),
+    )

@@ -5,6 +5,7 @@ tracker.saving like every other view."""
 from datetime import datetime
 
 from flask import g
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -50,6 +51,13 @@ def patient_appointments(patient_id: int, limit: int = 50) -> list[Appointment]:
 def appointment_status_label(status: str) -> str:
     """The front desk's words for a FHIR appointment status."""
     return service.STATUS_LABELS.get(status, status)
+
+
+@bp.app_template_global()
+def may_record_session(appointment: Appointment) -> bool:
+    """Whether the logged-in person may record this visit's session now (clinicians, on a
+    confirmed or arrived visit); the day sheet and the appointment page offer it alike."""
+    return service.can_complete(appointment) and current_user.has_role("clinician")
 
 
 def load_appointment(appointment_id: int) -> Appointment:

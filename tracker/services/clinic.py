@@ -3,6 +3,7 @@ import logging
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from .. import clock
 from ..extensions import db
 from ..formatting import DATE_STYLES, TIME_STYLES
 from ..models import ClinicSettings
@@ -43,10 +44,8 @@ def clinic_zone() -> ZoneInfo:
 
 
 def clinic_today():
-    """Today's date in the clinic's time zone."""
-    from datetime import datetime
-
-    return datetime.now(clinic_zone()).date()
+    """Today's date in the clinic's time zone (from the one clock, tracker.clock)."""
+    return clock.now().astimezone(clinic_zone()).date()
 
 
 MIN_YEAR, MAX_YEAR = 1900, 2200  # typed years outside these are mistakes (and overflow dates)

@@ -11,6 +11,7 @@ from ..models import OUTCOMES, ClinicSettings, Course, Infusion, Patient
 from . import audit
 from .courses import refresh_course
 from .errors import RuleError
+from .in_error import already_marked, mark_entered_in_error
 
 log = logging.getLogger(__name__)
 
@@ -117,34 +118,28 @@ def record_infusion(course: Course, *, actor, settings: ClinicSettings, today: d
     return infusion
 
 
-ERROR_REASON_MAX = 200
+CLOSED_COURSE = "That infusion belongs to a closed course and cannot be changed."
+
+
+def in_error_problem(infusion: Infusion) -> str | None:
+    """Why this infusion cannot be marked entered in error now, or None."""
+    if infusion.in_error:
+        return already_marked("infusion")
+    if not infusion.course.is_open:
+        return CLOSED_COURSE
+    return None
 
 
 def mark_in_error(infusion: Infusion, *, actor, reason: str, now: datetime) -> Infusion:
     """Mark an infusion entered in error: the row stays (struck out, with the reason), counts for
     nothing, and the course re-anchors as if it had never been recorded; audited. Flushes."""
-    reason = " ".join((reason or "").split())
-    if infusion.in_error:
-        raise RuleError("This infusion is already marked entered in error.", None)
-    if infusion.course.state not in ("series_in_progress", "maintenance", "on_hold"):
-        raise RuleError("That infusion belongs to a closed course and cannot be changed.", None)
-    if not reason:
-        raise RuleError("Say why this infusion was entered in error.", "reason")
-    if len(reason) > ERROR_REASON_MAX:
-        raise RuleError(f"Use at most {ERROR_REASON_MAX} characters.", "reason")
-    before = audit.snapshot(infusion, ERROR_FIELDS)
-    infusion.entered_in_error_at = now
-    infusion.entered_in_error_reason = reason
-    infusion.entered_in_error_by_id = audit.actor_fields(actor)[0]
-    db.session.flush()
+    problem = in_error_problem(infusion)
+    if problem is not None:
+        raise RuleError(problem, None)
+    mark_entered_in_error(infusion, noun="infusion", entity="infusion",
+                          patient_id=infusion.patient_id, actor=actor, reason=reason, now=now)
     refresh_course(infusion.course)
-    audit.record(actor, entity="infusion", entity_id=infusion.id, patient_id=infusion.patient_id,
-                 action="entered_in_error", before=before, after=audit.snapshot(infusion, ERROR_FIELDS))
-    log.info("infusion %s marked entered in error", infusion.id)
     return infusion
-
-
-ERROR_FIELDS = ("entered_in_error_at", "entered_in_error_reason")
 
 
 def last_recorded(patient_id: int) -> Infusion | None:

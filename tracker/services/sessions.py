@@ -4,35 +4,29 @@ The session and remember-me cookies carry the token (User.get_id), so ending the
 ends every cookie that holds it, wherever it was copied to.
 """
 
-import hashlib
 import logging
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import StaffSession, User
+from ..secret_tokens import new_secret, presentable, stored_form
 
 log = logging.getLogger(__name__)
 
 TOUCH_EVERY = timedelta(seconds=60)  # last_seen_at is written at most this often
 
 
-def token_digest(token: str) -> str:
-    """The stored form of a session token (SHA-256: the token is random, 256 bits)."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def start_session(
     user: User, *, remember: bool, lifetime: timedelta, ip: str, user_agent: str, now: datetime
 ) -> str:
     """Open a session for the user; returns the raw token (kept only in the cookies)."""
-    token = secrets.token_urlsafe(32)
+    token = new_secret()
     db.session.add(
         StaffSession(
             user_id=user.id,
-            token_hash=token_digest(token),
+            token_hash=stored_form(token),
             created_at=now,
             last_seen_at=now,
             expires_at=now + lifetime,
@@ -50,13 +44,13 @@ def start_session(
 def live_session(token: str, now: datetime, idle: timedelta) -> tuple[StaffSession, User] | None:
     """The open session holding this token and its active user, unless it has ended, expired
     or sat idle longer than `idle`."""
-    if not token or len(token) > 100:
+    if not presentable(token):
         return None
     row = db.session.execute(
         select(StaffSession, User)
         .join(User, User.id == StaffSession.user_id)
         .where(
-            StaffSession.token_hash == token_digest(token),
+            StaffSession.token_hash == stored_form(token),
             StaffSession.ended_at.is_(None),
             StaffSession.expires_at > now,
             StaffSession.last_seen_at > now - idle,

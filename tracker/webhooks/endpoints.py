@@ -6,6 +6,7 @@ from datetime import datetime
 
 from ..extensions import db
 from ..models import WEBHOOK_EVENTS, WebhookDelivery, WebhookEndpoint
+from ..secret_tokens import keep_new
 from ..services import audit
 from ..services.errors import RuleError
 from .events import body_for
@@ -32,16 +33,7 @@ def add_endpoint(
         created_by_id=audit.actor_fields(actor)[0],
         created_at=now,
     )
-    db.session.add(endpoint)
-    db.session.flush()
-    audit.record(
-        actor,
-        entity="webhook_endpoint",
-        entity_id=endpoint.id,
-        patient_id=None,
-        action="create",
-        after=audit.snapshot(endpoint, ENDPOINT_FIELDS),
-    )
+    keep_new(endpoint, entity="webhook_endpoint", fields=ENDPOINT_FIELDS, actor=actor)
     log.info("webhook endpoint %s added", endpoint.id)
     return endpoint
 

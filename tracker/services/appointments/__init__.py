@@ -20,6 +20,4 @@ from .transitions import (  # noqa: F401
 from .transitions import RESCHEDULABLE, can_reschedule  # noqa: F401
 from .closed_days import cancel_visits_on, visits_on  # noqa: F401
 from .transitions import DONE_MESSAGES, actions_now, clock_problem, mark  # noqa: F401
-from ..clinic import clinic_today  # noqa: F401
 from ..courses import open_course_for  # noqa: F401
-from ...models import utcnow  # noqa: F401

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ... import booking
 from ...database import is_postgres, lock_for_write
@@ -103,19 +103,38 @@ def _new_appointment(patient, appointment_type, chair, clinician_id, start_at, e
 
 def _insert(appointments: list[Appointment]) -> None:
     """Add and flush; a clash caught by PostgreSQL's exclusion constraint becomes a RuleError."""
+    db.session.add_all(appointments)
+    flush_chair_guarded()
+
+
+# PostgreSQL: another transaction holds an overlapping block (exclusion constraint), or two
+# transactions inserting overlapping blocks waited on each other's check and one was chosen as
+# the deadlock victim. The victim's savepoint is rolled back and the flush tried again, so it
+# waits for the other to finish and then sees its block (a refusal) or its rollback (a booking).
+DEADLOCK_DETECTED = "40P01"
+CHAIR_TAKEN = "That chair was booked by someone else a moment ago; choose another time or chair."
+
+
+def flush_chair_guarded(attempts: int = 3) -> None:
+    """Flush pending appointment rows; on PostgreSQL the exclusion constraint is the last guard
+    on the chair, and a clash with a concurrent booking becomes a RuleError on the chair field."""
     if not is_postgres(db.session):
-        db.session.add_all(appointments)
         db.session.flush()
         return
-    try:
-        with db.session.begin_nested():
-            db.session.add_all(appointments)
-    except IntegrityError as error:
-        if getattr(error.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
-            log.info("booking refused by the chair exclusion constraint")
-            raise RuleError("That chair was booked by someone else a moment ago; "
-                            "choose another time or chair.", "chair_id") from None
-        raise
+    for attempt in range(1, attempts + 1):
+        try:
+            with db.session.begin_nested():
+                db.session.flush()
+            return
+        except (IntegrityError, OperationalError) as error:
+            code = getattr(error.orig, "sqlstate", None)
+            if code == DEADLOCK_DETECTED and attempt < attempts:
+                log.info("booking flush chosen as deadlock victim; trying again")
+                continue
+            if code in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED):
+                log.info("booking refused by the chair exclusion constraint")
+                raise RuleError(CHAIR_TAKEN, "chair_id") from None
+            raise
 
 
 def _after_create(appointment: Appointment, actor, reason: str | None = None) -> None:

@@ -11,10 +11,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from ... import booking
-from ...database import is_postgres, lock_for_write
+from ...database import lock_for_write
 from ...extensions import db
 from ...models import Appointment, AppointmentStatusChange, AppointmentType, Chair, User, utcnow
 from .. import audit
@@ -22,9 +20,9 @@ from ..clinic import clinic_zone
 from ..errors import RuleError
 from .bookings import (
     APPOINTMENT_FIELDS,
-    EXCLUSION_VIOLATION,
     actor_id,
     check_parts,
+    flush_chair_guarded,
     lock_people,
 )
 from .slots import active_blocks, clinic_rules, length_of
@@ -155,16 +153,5 @@ def _apply(appointment, chair, kind, clinician_id, start_at, end_at, patient_agr
     appointment.end_at = end_at
     appointment.status = "booked" if patient_agreed else "pending"
     appointment.sequence = (appointment.sequence or 0) + 1
-    if not is_postgres(db.session):
-        db.session.flush()
-        return
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as error:
-        if getattr(error.orig, "sqlstate", None) == EXCLUSION_VIOLATION:
-            raise RuleError(
-                "That chair was booked by someone else a moment ago; choose another time or chair.",
-                "chair_id",
-            ) from None
-        raise
+    appointment.moves = (appointment.moves or 0) + 1
+    flush_chair_guarded()

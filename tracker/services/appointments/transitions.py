@@ -15,6 +15,7 @@ from .. import audit
 from ..clinic import clinic_today, get_settings
 from ..courses import open_course_for
 from ..errors import RuleError
+from ..in_error import reason_given
 from ..infusions import record_infusion
 from .bookings import APPOINTMENT_FIELDS, actor_id, book
 from ...vocabulary import APPOINTMENT_STATUS, CANCEL_REASON
@@ -90,11 +91,7 @@ def mark(appointment: Appointment, to_status: str, *, actor, now: datetime, reas
     if problem:
         raise RuleError(problem, None)
     if to_status == "entered-in-error":
-        reason = " ".join((reason or "").split())
-        if not reason:
-            raise RuleError("Say why this appointment was entered in error.", "reason")
-        if len(reason) > 200:
-            raise RuleError("Use at most 200 characters.", "reason")
+        reason = reason_given(reason, "appointment")
     return change_status(appointment, to_status, actor=actor, reason=reason, now=now)
 
 
