@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker import scheduling
-from tracker.scheduling import Session, course_status, series_facts, window_for
+from tracker.scheduling import PhaseEntry, course_status, standard_phases, walk_phases, window_for
 
 NY = ZoneInfo("America/New_York")
 GRACE, GAP = 90, 14
@@ -75,11 +75,20 @@ def test_series_interrupted_after_max_gap():
     assert status(None, last + timedelta(days=15), **common) == "interrupted"
 
 
+FROM_THE_START = PhaseEntry(1)
+
+
+def _walk(days, planned, min_days=30, max_days=90, entry=FROM_THE_START):
+    """The standard course's walk over qualifying session dates."""
+    return walk_phases(standard_phases(planned, min_days, max_days), entry, sorted(days))
+
+
 def test_series_example_anchor():
     """Six Mon/Wed/Fri infusions 2026-03-02 .. 03-13 anchor on 03-13."""
     days = [date(2026, 3, d) for d in (2, 4, 6, 9, 11, 13)]
-    facts = series_facts([Session(d, True) for d in days], 6)
-    assert facts.series_complete and facts.anchor_date == date(2026, 3, 13)
+    walk = _walk(days, 6)
+    assert walk.position == 2 and walk.anchor_date == date(2026, 3, 13)
+    assert (walk.window.opens, walk.window.closes) == (date(2026, 4, 12), date(2026, 6, 11))
 
 
 def test_not_started_and_stopped_early_do_not_count_unless_marked():
@@ -87,18 +96,17 @@ def test_not_started_and_stopped_early_do_not_count_unless_marked():
     assert not scheduling.qualifies("not_started", True)
     assert not scheduling.qualifies("stopped_early", False)
     assert scheduling.qualifies("stopped_early", True)
-    sessions = [Session(date(2026, 3, 2), True), Session(date(2026, 3, 4), False)]
-    facts = series_facts(sessions, 2)
-    assert not facts.series_complete and facts.qualifying_count == 1
+    walk = _walk([date(2026, 3, 2)], 2)  # the stopped_early session on 03-04 is left out
+    assert walk.position == 1 and walk.anchor_date is None
 
 
 def test_early_booster_reanchors():
     """Booster on day 20 is early and the new window runs 2026-04-21 .. 06-20."""
     anchor = date(2026, 3, 2)
     assert scheduling.booster_timing(anchor, date(2026, 3, 22), 30, 90) == "early"
-    facts = series_facts([Session(anchor, True), Session(date(2026, 3, 22), True)], 1)
-    window = window_for(facts.anchor_date, 30, 90)
-    assert (window.opens, window.closes) == (date(2026, 4, 21), date(2026, 6, 20))
+    walk = _walk([anchor, date(2026, 3, 22)], 1)
+    assert walk.timings == (None, "early")
+    assert (walk.window.opens, walk.window.closes) == (date(2026, 4, 21), date(2026, 6, 20))
 
 
 def test_late_and_on_time_boosters():
@@ -172,9 +180,9 @@ def test_status_only_moves_forward(anchor, interval, grace, start, step):
 def test_booster_always_reanchors(anchor, interval, offset):
     """Any qualifying session after the series, early, on time or late, becomes the new anchor."""
     booster = anchor + timedelta(days=offset)
-    facts = series_facts([Session(anchor, True), Session(booster, True)], 1)
-    assert facts.anchor_date == booster
-    assert window_for(facts.anchor_date, *interval).opens == booster + timedelta(days=interval[0])
+    walk = _walk([anchor, booster], 1, *interval)
+    assert walk.anchor_date == booster
+    assert walk.window.opens == booster + timedelta(days=interval[0])
 
 
 @given(last=dates, gap=st.integers(0, 60), days=st.integers(0, 200))
@@ -189,43 +197,34 @@ def test_booster_timings_follow_the_anchor_before_each_booster():
     days = [date(2026, 3, 2), date(2026, 3, 4), date(2026, 3, 24), date(2026, 7, 1), date(2026, 8, 1)]
     # anchor 03-04: 03-24 is day 20 (early); anchor 03-24: 07-01 is day 99 (late);
     # anchor 07-01: 08-01 is day 31 (on time).
-    assert scheduling.booster_timings(days, 2, 30, 90) == [None, None, "early", "late", "on_time"]
-    assert scheduling.booster_timings(days[:2], 6, 30, 90) == [None, None]
+    assert _walk(days, 2).timings == (None, None, "early", "late", "on_time")
+    assert _walk(days[:2], 6).timings == (None, None)
 
 
-def _facts(complete: bool) -> scheduling.SeriesFacts:
-    """Series facts that say the series is complete (anchored on 2026-03-13) or not."""
-    last = date(2026, 3, 13)
-    return scheduling.SeriesFacts(6 if complete else 5, last, complete, last if complete else None,
-                                  last if complete else None)
-
-
-@pytest.mark.parametrize("state, complete, ended_early, expected", [
-    ("series_in_progress", True, False, "maintenance"),  # the planned series reached
-    ("series_in_progress", False, False, "series_in_progress"),
-    ("maintenance", True, False, "maintenance"),
-    ("maintenance", False, False, "series_in_progress"),  # a series infusion removed in error
-    ("maintenance", False, True, "maintenance"),  # ended early: stays in maintenance
-    ("on_hold", True, False, "on_hold"),  # explicit states move only by explicit actions
-    ("on_hold", False, False, "on_hold"),
-    ("discharged", True, False, "discharged"),
-    ("entered_in_error", True, False, "entered_in_error"),
+@pytest.mark.parametrize("given, planned, entry, position", [
+    (6, 6, PhaseEntry(1), 2),  # the planned series reached: maintenance
+    (5, 6, PhaseEntry(1), 1),  # not yet, or a series infusion removed in error
+    (3, 3, PhaseEntry(2, date(2026, 3, 6), 3), 2),  # ended early after three
+    (2, 3, PhaseEntry(2, date(2026, 3, 6), 3), 2),  # ...and one entered in error: stays
 ])
-def test_state_after(state, complete, ended_early, expected):
-    """series -> maintenance (and back when the series is no longer complete), nothing else."""
-    assert scheduling.state_after(state, _facts(complete), series_ended_early=ended_early) == expected
+def test_standard_course_phase(given, planned, entry, position):
+    """The series phase ends at the planned count (or a clinician's advance), and only then."""
+    days = [date(2026, 3, 2) + timedelta(days=2 * n) for n in range(given)]
+    walk = _walk(days, planned, entry=entry)
+    assert walk.position == position
+    assert (walk.anchor_date is not None) == (position == 2 and given > 0)
 
 
 @given(days=st.lists(st.dates(date(2026, 1, 1), date(2026, 12, 31)), max_size=12),
        planned=st.integers(1, 8))
 def test_bulk_import_and_services_agree_on_the_state(days, planned):
-    """The import's course plan and services.courses take the state from the same state_after."""
+    """The import's course plan walks the same phases as services.courses."""
     from tracker.importing.bulk import CoursePlanner
 
     planner = CoursePlanner(1)
     for seq, day in enumerate(days):
         planner.add(0, day, 600, seq, True)
     plan = planner.plan(0, series_planned=planned, min_days=30, max_days=90, today=date(2027, 1, 1))
-    facts = series_facts((Session(day, True) for day in days), planned)
-    assert plan.state == scheduling.state_after("series_in_progress", facts)
+    walk = _walk(days, planned)
+    assert (plan.anchor_date, plan.phase_position) == (walk.anchor_date, walk.position)
     assert plan.state == ("maintenance" if len(days) >= planned else "series_in_progress")

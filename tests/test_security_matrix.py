@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 from tracker.extensions import csrf, db
 from tracker.models import (
     ApiToken, Appointment, WebhookEndpoint, AppointmentType, Chair, ChecklistItem, ClinicallyDue, ClosedDate, Infusion,
-    MonitoringReading, MonitoringSheet, OutcomeMeasure, Reminder, StaffSession, User, WaitlistEntry, utcnow,
+    MonitoringReading, MonitoringSheet, OutcomeMeasure, Protocol, ProtocolPhase, Reminder, StaffSession, User, WaitlistEntry, utcnow,
 )
 
 from .conftest import build_app, login
@@ -158,6 +158,11 @@ ROUTES = {
     ("rems.course", "GET"): (LOGIN, 403, 200, 200),
     ("rems.course", "POST"): (LOGIN, 403, 303, 303),  # turned on (turning off needs a reason)
     ("monitoring.settings", "GET"): (LOGIN, 403, 403, 200),
+    ("protocols.index", "GET"): (LOGIN, 403, 403, 200),
+    ("protocols.new", "GET"): (LOGIN, 403, 403, 200),
+    ("protocols.new", "POST"): (LOGIN, 403, 403, 400),
+    ("protocols.edit", "GET"): (LOGIN, 403, 403, 200),
+    ("protocols.edit", "POST"): (LOGIN, 403, 403, 400),
     ("monitoring.settings", "POST"): (LOGIN, 403, 403, 400),
     # check-ins: the clinic's settings (admins); a clinician accepts or dismisses an entry
     ("check_ins.settings", "GET"): (LOGIN, 403, 403, 200),
@@ -311,10 +316,14 @@ def make_world() -> dict:
                          asks_driver=True)
     due = ClinicallyDue(patient_id=patient.id, course_id=course.id, session_on=given.date(),
                         reason="relief_worn_off", raised_at=given, raised_on=given.date())
-    db.session.add_all([reading, measure, item, due])
+    protocol = Protocol(name=f"Protocol for {patient.mrn}", phases=[
+        ProtocolPhase(position=1, name="Every month", rule="window", unit="sessions", first=1,
+                      min_days=28, max_days=35, advance="count")])
+    db.session.add_all([reading, measure, item, due, protocol])
     db.session.flush()
     return {
         "due_id": due.id,
+        "protocol_id": protocol.id,
         "item_id": item.id,
         "reading_id": reading.id, "measure_id": measure.id,
         "patient_id": patient.id, "course_id": course.id, "infusion_id": infusion.id,

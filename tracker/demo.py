@@ -26,6 +26,7 @@ from .models import (
 )
 from .passwords import password_problem
 from .services import audit
+from .services import protocols as protocol_service
 from .services.clinic import clinic_today, get_settings
 from .services.infusions import total_mg
 from .services.staff import create_user
@@ -215,6 +216,7 @@ def seed_patients(count: int, *, progress=lambda n: None, seed: int | None = Non
             "created_at": now, "updated_at": now,
         })
     patient_ids = insert_patients(db.session, patients)
+    standard = protocol_service.standard_protocol()  # the shipped templates, on first use
     courses = []
     for number, (patient_id, plan) in enumerate(zip(patient_ids, plans)):
         facts = planner.plan(number, series_planned=SERIES, min_days=settings.default_min_days,
@@ -222,6 +224,7 @@ def seed_patients(count: int, *, progress=lambda n: None, seed: int | None = Non
         row = course_row(patient_id, facts, indication=rng.choice(INDICATIONS), mode=plan.mode,
                          series_planned=SERIES, min_days=settings.default_min_days,
                          max_days=settings.default_max_days)
+        row["protocol_id"] = standard.id
         if plan.state == "on_hold":
             row.update(state="on_hold", state_before_hold=facts.state, hold_reason="Travelling abroad")
         courses.append(row)

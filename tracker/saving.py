@@ -33,11 +33,25 @@ def put_error(form, error: RuleError, field: str | None = None) -> None:
         flash(str(error), "error")
         return
     name = field or error.field
-    target = getattr(form, name, None) if name else None
+    target = _field_named(form, name) if name else None
     if target is not None and hasattr(target, "errors") and hasattr(target, "label"):
         target.errors = [*(target.errors or []), str(error)]
     else:
         form.form_errors.append(str(error))
+
+
+def _field_named(form, name: str):
+    """The form's field `name`, or a field inside one of its lists of subforms by its full
+    name (`phases-1-first`)."""
+    direct = getattr(form, name, None)
+    if direct is not None:
+        return direct
+    for field in form:
+        for entry in getattr(field, "entries", ()):
+            for sub in getattr(entry, "form", ()):
+                if sub.name == name:
+                    return sub
+    return None
 
 
 def refuse_stale(form, error: StaleRecord) -> None:

@@ -5,7 +5,7 @@ Nothing here imports Flask, the database or the rest of the package.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -37,25 +37,6 @@ class Window:
         return self.opens <= day <= self.closes
 
 
-@dataclass(frozen=True)
-class SeriesFacts:
-    """What the infusions of one course say, independent of today."""
-
-    qualifying_count: int
-    last_qualifying_on: date | None
-    series_complete: bool
-    anchor_date: date | None
-    series_completed_on: date | None
-
-
-@dataclass(frozen=True)
-class Session:
-    """One recorded session as the rules see it: its local date and whether it qualifies."""
-
-    given_on: date
-    qualifies: bool
-
-
 def window_for(anchor: date, min_days: int, max_days: int) -> Window:
     """[anchor + min_days, anchor + max_days] in calendar days."""
     if min_days < 0 or max_days < min_days:
@@ -76,37 +57,142 @@ def qualifies(outcome: str, counts_toward_series: bool = False) -> bool:
     return outcome == "completed" or (outcome == "stopped_early" and counts_toward_series)
 
 
-def series_facts(
-    sessions: Iterable[Session], series_planned: int, ended_early: bool = False
-) -> SeriesFacts:
-    """Count qualifying sessions; the anchor is the last qualifying one once the series is done.
+# Protocols and phases (DOMAIN.md "Protocols and phases"). A phase's rule is "series" (no
+# window: the series statuses, interrupted after the clinic's max gap) or a window/cadence of
+# min-max days after the last qualifying session; both give the window the same way, the
+# name only says how the clinic thinks of it.
+PHASE_RULES = ("series", "window", "cadence")
+PHASE_UNITS = ("sessions", "weeks")
+PHASE_ADVANCES = ("count", "time", "clinician")
 
-    The series completes on the `series_planned`-th qualifying session (or when ended early);
-    every qualifying session after that is a booster and re-anchors the window.
+
+@dataclass(frozen=True)
+class PhaseRule:
+    """One phase of a course's protocol, its numbers resolved (the course's own where the
+    template leaves them empty). `length` is in `unit`, counted from the phase's start; None
+    means open-ended (the last phase, or a phase a clinician ends)."""
+
+    rule: str
+    unit: str = "sessions"
+    length: int | None = None
+    min_days: int | None = None
+    max_days: int | None = None
+    advance: str = "count"
+    returns_on_missed_dose: bool = False
+
+    @property
+    def has_window(self) -> bool:
+        return self.rule != "series"
+
+
+@dataclass(frozen=True)
+class PhaseEntry:
+    """Where the walk starts: phase `position` (1-based) entered on `on` (None: with its first
+    session) after `count` qualifying sessions. A course opens at PhaseEntry(1); a clinician's
+    advance or return to a phase moves the entry."""
+
+    position: int
+    on: date | None = None
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class PhaseWalk:
+    """What the qualifying sessions say under a protocol: the current phase, when it started,
+    the anchor and window (None in a series phase), and each session's booster timing."""
+
+    position: int
+    phase_started_on: date | None
+    phase_start_count: int
+    anchor_date: date | None
+    window: Window | None
+    timings: tuple[str | None, ...]
+
+
+def standard_phases(series_planned: int, min_days: int, max_days: int) -> tuple[PhaseRule, ...]:
+    """The standard course: a series of `series_planned` sessions, then a min-max day window."""
+    return (PhaseRule("series", "sessions", series_planned),
+            PhaseRule("window", "sessions", None, min_days, max_days))
+
+
+def _time_advance(phases: Sequence[PhaseRule], position: int, started_on: date | None,
+                  day: date) -> tuple[int, date | None]:
+    """Move past every timed phase that ended on or before `day`."""
+    while position < len(phases) and started_on is not None:
+        phase = phases[position - 1]
+        if phase.advance != "time" or phase.length is None:
+            break
+        ends = started_on + timedelta(weeks=phase.length)
+        if day < ends:
+            break
+        position, started_on = position + 1, ends
+    return position, started_on
+
+
+def walk_phases(phases: Sequence[PhaseRule], entry: PhaseEntry,
+                days: Sequence[date]) -> PhaseWalk:
+    """Walk a course's sorted qualifying session dates through its phases from `entry`.
+
+    A session first ends every timed phase whose weeks are over by its date, then counts in
+    the phase it falls in; a count phase ends with its `length`-th session, and the next phase
+    starts that day. Each session re-anchors; the window in force is the current phase's rule
+    from the anchor. Sessions before the entry only anchor. A phase advancing by a clinician's
+    action never ends here.
     """
-    dates = sorted(s.given_on for s in sessions if s.qualifies)
-    count = len(dates)
-    last = dates[-1] if dates else None
-    if count >= series_planned:
-        return SeriesFacts(count, last, True, last, dates[series_planned - 1])
-    if ended_early and last is not None:
-        return SeriesFacts(count, last, True, last, last)
-    return SeriesFacts(count, last, False, None, None)
+    if not 1 <= entry.position <= len(phases):
+        raise ValueError("entry position outside the protocol")
+    position, started_on, start_count = entry.position, entry.on, entry.count
+    anchor: date | None = None
+    window_phase = phases[position - 1]
+    timings: list[str | None] = []
+    for index, day in enumerate(days):
+        if index < entry.count:
+            timings.append(None)
+            anchor = day
+            continue
+        moved, started_on = _time_advance(phases, position, started_on, day)
+        if moved != position:
+            position, start_count = moved, index
+        window = (window_for(anchor, window_phase.min_days or 0, window_phase.max_days or 0)
+                  if anchor is not None and window_phase.has_window else None)
+        timings.append(_timing(window, day) if window is not None else None)
+        anchor = day
+        if started_on is None:
+            started_on = day
+        phase = phases[position - 1]
+        if (phase.advance == "count" and phase.length is not None and position < len(phases)
+                and index + 1 - start_count >= phase.length):
+            position, started_on, start_count = position + 1, day, index + 1
+        window_phase = phases[position - 1]
+    current = phases[position - 1]
+    if anchor is None or not current.has_window:
+        return PhaseWalk(position, started_on, start_count, None, None, tuple(timings))
+    window = window_for(anchor, current.min_days or 0, current.max_days or 0)
+    return PhaseWalk(position, started_on, start_count, anchor, window, tuple(timings))
 
 
-def state_after(state: str, facts: SeriesFacts, *, series_ended_early: bool = False) -> str:
-    """The stored course state once its series facts are known.
+def _timing(window: Window, given_on: date) -> str:
+    if given_on < window.opens:
+        return "early"
+    if given_on > window.closes:
+        return "late"
+    return "on_time"
 
-    A series in progress moves to maintenance when the facts say the series is complete; a
-    course in maintenance whose series is no longer complete (an infusion entered in error and
-    removed) goes back to its series, unless a clinician ended the series early. Every other
-    state (on hold, discharged, entered in error) is set by explicit actions only.
+
+def missed_dose_return(phases: Sequence[PhaseRule], position: int, anchor: date | None,
+                       on: date) -> int | None:
+    """The phase to propose returning to on day `on`, or None.
+
+    When the gap since the last qualifying session (the anchor) has passed the current phase's
+    max days, and the phase says a missed dose returns, the proposal is the phase before it.
+    A clinician confirms; nothing changes by itself.
     """
-    if state == "series_in_progress" and facts.series_complete:
-        return "maintenance"
-    if state == "maintenance" and not facts.series_complete and not series_ended_early:
-        return "series_in_progress"
-    return state
+    if anchor is None or position <= 1:
+        return None
+    phase = phases[position - 1]
+    if not phase.returns_on_missed_dose or phase.max_days is None:
+        return None
+    return position - 1 if (on - anchor).days > phase.max_days else None
 
 
 def maintenance_status(window: Window, on: date, lapse_grace_days: int) -> str:
@@ -164,26 +250,4 @@ def course_status(
 
 def booster_timing(previous_anchor: date, given_on: date, min_days: int, max_days: int) -> str:
     """early (before the window opens), on_time, or late (after it closes)."""
-    window = window_for(previous_anchor, min_days, max_days)
-    if given_on < window.opens:
-        return "early"
-    if given_on > window.closes:
-        return "late"
-    return "on_time"
-
-
-def booster_timings(days: Sequence[date], series_planned: int, min_days: int,
-                    max_days: int) -> list[str | None]:
-    """For a course's qualifying session dates in order: None for each series session, and for
-    each booster its timing against the anchor in force before it (see booster_timing)."""
-    timings: list[str | None] = []
-    anchor: date | None = None
-    for index, given_on in enumerate(days):
-        if index < series_planned or anchor is None:
-            timings.append(None)
-        else:
-            timings.append(booster_timing(anchor, given_on, min_days, max_days))
-        if index + 1 >= series_planned:
-            anchor = given_on
-    return timings
-
+    return _timing(window_for(previous_anchor, min_days, max_days), given_on)

@@ -3,7 +3,7 @@ import importlib
 
 AREAS = ("errors", "auth", "main", "patients", "search", "worklist", "schedule", "reminders", "admin",
          "patient_links", "api", "feeds", "webhooks", "fhir", "monitoring", "outcomes", "rems",
-         "check_ins")
+         "check_ins", "protocols")
 
 
 def register_blueprints(app):

@@ -36,6 +36,18 @@ CANCEL_REASON = {
 }
 OUTCOME = {"completed": "Completed", "stopped_early": "Stopped early", "not_started": "Not started"}
 MODE = {"scheduled": "Scheduled (a window)", "as_needed": "As needed (no window)"}
+# Protocol phases (services/protocols.py): the next-session rule, the unit and how it ends.
+PHASE_RULE = {
+    "series": "Series (no window)",
+    "window": "Window",
+    "cadence": "Cadence",
+}
+PHASE_UNIT = {"sessions": "Sessions", "weeks": "Weeks"}
+PHASE_ADVANCE = {
+    "count": "By count (sessions)",
+    "time": "By time (weeks)",
+    "clinician": "By a clinician",
+}
 COURSE_STATE = {
     "series_in_progress": "Series in progress",
     "maintenance": "Maintenance",
@@ -116,6 +128,7 @@ ENTITY = {
     "check_in": "Check-in",
     "check_in_settings": "Check-in settings",
     "clinically_due": "Clinically due",
+    "protocol": "Protocol",
 }
 ACTION = {
     "create": "Added",
@@ -138,6 +151,9 @@ ACTION = {
     "login_locked": "Login held after failed attempts",
     "opt_out": "Opted out of email",
     "entered_in_error": "Entered in error",
+    "end_series_early": "Series ended early",
+    "return_to_phase": "Returned to an earlier phase",
+    "advance_phase": "Moved on to the next phase",
     "revoke": "Revoked",
     "accepted": "Accepted",
     "dismissed": "Dismissed",
@@ -169,6 +185,11 @@ FIELD = {
     "opened_on": "Opened",
     "closed_on": "Closed",
     "series_ended_early": "Series ended early",
+    "protocol_id": "Protocol",
+    "phase_position": "Phase",
+    "phase_entry_position": "Phase set by a clinician",
+    "phase_entry_on": "Phase set on",
+    "phases": "Phases",
     "hold_reason": "Reason for the hold",
     "resume_on": "Back on the worklist on",
     "state_before_hold": "State before the hold",

@@ -32,6 +32,7 @@ from tracker.reminders.unsubscribe import make_token
 from tracker.services import checklist
 from tracker.services import courses as course_service
 from tracker.services.clinic import clinic_today, get_settings
+from tracker.services.protocols import standard_protocol
 
 from ..factories import DEFAULT_PASSWORD, make_patient, make_user
 from .conftest import log_in
@@ -198,6 +199,14 @@ CHANGES = {
     ("outcomes.measure_in_error", "Mark entered in error"): fill(
         "Why was this entered in error?", "Wrong patient"
     ),
+    ("protocols.edit", "Save protocol"): fill("Description", "The clinic's usual course."),
+    ("protocols.new", "Save protocol"): steps(
+        fill("Name", "Monthly boosters"),
+        fill("Phase name", "Monthly"),
+        fill("From", "1"),
+        fill("Min days", "28"),
+        fill("Max days", "35"),
+    ),
     ("patients.detail", "Save interval"): fill("Window closes after (days)", "80"),
     ("patients.detail", "Save mode"): choose("Maintenance mode", "As needed (no window)"),
     ("patients.detail", "Put on hold"): fill("Reason for the hold", "Travelling for a month"),
@@ -352,6 +361,7 @@ def world(app) -> dict:
             "course_id": patient.courses[0].id,
             "closed_id": closed.id,
             "endpoint_id": hook.id,
+            "protocol_id": standard_protocol().id,
             "reading_id": reading.id,
             "measure_id": measure.id,
             "instrument": "phq9",
@@ -378,6 +388,7 @@ REFUSED_AS_THEY_OPEN = {
     ("outcomes.record", "Save PHQ-9"),
     ("outcomes.measure_in_error", "Mark entered in error"),
     ("rems.form", "Save REMS form"),  # the lot number and devices only the nurse knows
+    ("protocols.new", "Save protocol"),  # a name and phases only an admin can give
     ("schedule.appointment", "Cancel appointment"),
     ("schedule.book", "Book"),
     ("schedule.move", "Move to this time"),

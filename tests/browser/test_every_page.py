@@ -5,6 +5,7 @@ from tracker.extensions import db
 from tracker.models import ClinicallyDue, ClosedDate, MonitoringReading, MonitoringSheet, OutcomeMeasure, WebhookEndpoint
 from tracker.reminders.unsubscribe import make_token
 from tracker.services.clinic import clinic_today
+from tracker.services.protocols import standard_protocol
 
 from ..factories import make_patient, make_user
 from .conftest import log_in
@@ -117,7 +118,7 @@ def test_every_page_is_accessible_local_and_narrow(journey, live_app, playwright
         ids = {"due_id": due.id,"patient_id": patient.id, "appointment_id": appointment.id, "user_id": admin.id,
                "course_id": course.id, "infusion_id": course.infusions[0].id, "closed_id": closed.id,
                "reading_id": reading.id, "measure_id": measure.id, "instrument": "phq9",
-               "endpoint_id": hook.id,
+               "endpoint_id": hook.id, "protocol_id": standard_protocol().id,
                "token": make_token(patient.id), **patient_link_ids(live_app, patient, appointment)}
         db.session.commit()  # the hold and the waitlist offer the links point at
         email = admin.email

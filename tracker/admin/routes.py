@@ -34,6 +34,7 @@ OTHER_ADMIN_PAGES = (
     ("webhooks.index", "Webhooks"),
     ("monitoring.settings", "Monitoring ranges"),
     ("check_ins.settings", "Patient check-ins"),
+    ("protocols.index", "Protocols and phases"),
 )
 
 

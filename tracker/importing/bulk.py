@@ -1,8 +1,9 @@
 """The bulk path: course facts and booster flags for many patients, inserted in batches.
 
-The rules are those of services.courses.refresh_course (scheduling.series_facts for the
-facts, scheduling.booster_timings for the booster flags), applied
-to compact arrays instead of ORM objects so that a million infusions fit in little memory.
+The rules are those of services.courses.refresh_course (scheduling.walk_phases through the
+standard course's phases, for the facts and the booster flags), applied to compact arrays
+instead of ORM objects so that a million infusions fit in little memory. Imported courses are
+on the standard course (no protocol row needed: a course without one walks the same phases).
 """
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ class CoursePlan:
     anchor_date: date | None
     window_opens: date | None
     window_closes: date | None
+    phase_position: int = 1
+    phase_started_on: date | None = None
+    phase_start_count: int = 0
 
 
 class CoursePlanner:
@@ -68,22 +72,23 @@ class CoursePlanner:
         packed = sorted(self.sessions[patient] or ())
         self.sessions[patient] = None  # done with it: give the memory back
         days = [date.fromordinal(key >> _ORDINAL_SHIFT) for key in packed]
-        timings = scheduling.booster_timings(days, series_planned, min_days, max_days)
-        for key, timing in zip(packed, timings, strict=True):
+        phases = scheduling.standard_phases(series_planned, min_days, max_days)
+        walk = scheduling.walk_phases(phases, scheduling.PhaseEntry(1), days)
+        for key, timing in zip(packed, walk.timings, strict=True):
             if timing is not None:
                 self._set_flags(key & _SEQ_MASK, BOOSTER | (EARLY if timing == "early" else 0)
                                 | (LATE if timing == "late" else 0))
-        facts = scheduling.series_facts((scheduling.Session(d, True) for d in days), series_planned)
-        window = (scheduling.window_for(facts.anchor_date, min_days, max_days)
-                  if facts.anchor_date else None)
         first = self.first_on[patient]
+        window = walk.window
         return CoursePlan(
-            state=scheduling.state_after("series_in_progress", facts),
+            state="maintenance" if phases[walk.position - 1].has_window else "series_in_progress",
             opened_on=date.fromordinal(first) if first else today,
-            qualifying_count=facts.qualifying_count,
-            last_qualifying_on=facts.last_qualifying_on, anchor_date=facts.anchor_date,
+            qualifying_count=len(days),
+            last_qualifying_on=days[-1] if days else None, anchor_date=walk.anchor_date,
             window_opens=window.opens if window else None,
             window_closes=window.closes if window else None,
+            phase_position=walk.position, phase_started_on=walk.phase_started_on,
+            phase_start_count=walk.phase_start_count,
         )
 
     def _set_flags(self, seq: int, flags: int) -> None:
@@ -108,7 +113,8 @@ def course_row(patient_id: int, plan: CoursePlan, *, indication: str, mode: str,
         "hold_reason": None, "state_before_hold": None, "discharge_reason": None,
         "qualifying_count": plan.qualifying_count, "last_qualifying_on": plan.last_qualifying_on,
         "anchor_date": plan.anchor_date, "window_opens": plan.window_opens,
-        "window_closes": plan.window_closes,
+        "window_closes": plan.window_closes, "phase_position": plan.phase_position,
+        "phase_started_on": plan.phase_started_on, "phase_start_count": plan.phase_start_count,
     }
 
 

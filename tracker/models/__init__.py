@@ -12,6 +12,7 @@ from .clinical import (
 from .monitoring import (
     MEASURES, POSSIBLE_RANGES, READING_KINDS, MonitoringReading, MonitoringSettings, MonitoringSheet,
 )
+from .protocols import Protocol, ProtocolPhase
 from .rems import RemsCourse, RemsForm
 from .outcomes import INSTRUMENTS, MEASURE_SOURCES, OutcomeMeasure
 from .outreach import OUTREACH_OUTCOMES, OutreachAttempt
@@ -34,7 +35,7 @@ __all__ = [
     "AppointmentType", "CANCEL_REASONS", "COURSE_STATES", "Chair", "ClinicSettings", "ClosedDate",
     "Course", "Infusion", "INSTRUMENTS", "MEASURES", "MEASURE_SOURCES", "MonitoringReading",
     "MonitoringSettings", "MonitoringSheet", "OutcomeMeasure", "POSSIBLE_RANGES", "READING_KINDS", "LoginAttempt", "MODES", "OPEN_STATES", "OUTCOMES", "OUTREACH_OUTCOMES",
-    "OpeningHours", "OutreachAttempt", "PageHit", "Patient", "REMINDER_KINDS", "REMINDER_STATUSES",
+    "OpeningHours", "OutreachAttempt", "PageHit", "Patient", "Protocol", "ProtocolPhase", "REMINDER_KINDS", "REMINDER_STATUSES",
     "ROLES", "RecoveryCode", "RemsCourse", "RemsForm", "Reminder", "SchedulerHeartbeat", "SlotHold",
     "StaffSession",
     "UTCDateTime", "User", "WaitlistEntry", "WaitlistOffer", "utcnow",

@@ -10,6 +10,7 @@ from .. import search_keys
 from ..extensions import db
 from ..scheduling import qualifies
 from .in_error import EnteredInError
+from .protocols import Protocol
 from .types import UTCDateTime, one_of, utcnow
 
 COURSE_STATES = ("series_in_progress", "maintenance", "on_hold", "discharged", "entered_in_error")
@@ -99,6 +100,7 @@ class Course(db.Model):
     __table_args__ = (
         CheckConstraint("min_days >= 0 AND min_days <= max_days", name="interval"),
         CheckConstraint("series_planned >= 1", name="series_planned"),
+        CheckConstraint("phase_position >= 1 AND phase_entry_position >= 1", name="phase"),
         CheckConstraint(one_of("state", COURSE_STATES), name="state"),
         CheckConstraint(one_of("mode", MODES), name="mode"),
         Index("ix_courses_state_closes", "state", "window_closes"),
@@ -131,11 +133,22 @@ class Course(db.Model):
     anchor_date: Mapped[Optional[date]] = mapped_column(Date)
     window_opens: Mapped[Optional[date]] = mapped_column(Date)
     window_closes: Mapped[Optional[date]] = mapped_column(Date)
+    # The protocol the course walks (None: the standard course) and where it is: the current
+    # phase and when it started are facts refreshed with the others; the entry is where a
+    # clinician last put it (opening: phase 1), and the walk starts there.
+    protocol_id: Mapped[Optional[int]] = mapped_column(ForeignKey("protocols.id"), index=True)
+    phase_position: Mapped[int] = mapped_column(default=1, server_default="1")
+    phase_started_on: Mapped[Optional[date]] = mapped_column(Date)
+    phase_start_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    phase_entry_position: Mapped[int] = mapped_column(default=1, server_default="1")
+    phase_entry_on: Mapped[Optional[date]] = mapped_column(Date)
+    phase_entry_count: Mapped[int] = mapped_column(default=0, server_default="0")
     # Optimistic locking: every UPDATE bumps it and checks it; forms carry the version they showed.
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     __mapper_args__ = {"version_id_col": version}
 
     patient: Mapped[Patient] = relationship(back_populates="courses")
+    protocol: Mapped[Optional["Protocol"]] = relationship()
     infusions: Mapped[list["Infusion"]] = relationship(
         back_populates="course", order_by="Infusion.given_at", cascade="all, delete-orphan"
     )

@@ -2,7 +2,7 @@
 from flask import abort, render_template, request, url_for
 
 from ..extensions import db
-from ..models import Course, Patient, utcnow
+from ..models import Course, Patient, Protocol, utcnow
 from ..security import roles_required
 from ..services import clinic
 from ..services import courses as course_service
@@ -13,7 +13,7 @@ from .forms import (
 from ..saving import acting_user, refused_status, save
 from ..services.errors import expect_version
 from .blueprint import bp
-from .detail_page import render_detail
+from .detail_page import offer_protocols, render_detail
 
 # action -> (form class, form prefix, message after success). Prefixes keep the ids of the
 # small forms on the patient page apart; one-button forms carry only the plain CSRF token.
@@ -25,6 +25,8 @@ COURSE_ACTIONS = {
     "hold": (HoldForm, "hold", "Course on hold."),
     "resume": (ConfirmForm, None, "Course resumed."),
     "restart": (ConfirmForm, None, "Series restarted as a new course."),
+    "return_phase": (ConfirmForm, None, "Back to the earlier phase: the window follows its rule."),
+    "next_phase": (ConfirmForm, None, "On to the next phase: the window follows its rule."),
 }
 
 
@@ -34,10 +36,12 @@ def open_course(patient_id: int):
     """Open a new course for the patient; empty numbers take the clinic defaults."""
     patient = db.get_or_404(Patient, patient_id)
     form = OpenCourseForm(prefix="open")
+    offer_protocols(form)
     saved = save(form, lambda: course_service.open_course(
         patient, get_settings(), actor=acting_user(), opened_on=clinic.clinic_today(),
         indication=form.indication.data, series_planned=form.series_planned.data,
-        min_days=form.min_days.data, max_days=form.max_days.data, mode=form.mode.data),
+        min_days=form.min_days.data, max_days=form.max_days.data, mode=form.mode.data,
+        protocol=db.session.get(Protocol, form.protocol_id.data)),
         message="Course opened.", to=url_for(".detail", patient_id=patient.id))
     if saved:
         return saved
@@ -70,6 +74,10 @@ def _apply_course_action(action: str, course: Course, form) -> None:
         course_service.resume(course, actor=actor)
     elif action == "restart":
         course_service.restart_series(course, actor=actor, on=clinic.clinic_today(), settings=get_settings())
+    elif action == "next_phase":
+        course_service.advance_phase(course, actor=actor, today=clinic.clinic_today())
+    elif action == "return_phase":
+        course_service.return_to_previous_phase(course, actor=actor, today=clinic.clinic_today())
 
 
 @bp.post("/<int:patient_id>/courses/<int:course_id>/<action>")

@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from ..check_ins.decisions import due_rows, relief_summary
 from ..extensions import db
-from ..models import OPEN_STATES, Course, Patient
+from ..models import OPEN_STATES, Course, Patient, Protocol
 from ..monitoring.summary import sheet_summaries
 from ..outcomes import charts as outcome_charts
 from ..outcomes import service as outcome_service
@@ -17,6 +17,7 @@ from ..rems.service import is_on as rems_on
 from ..rems.summary import form_summaries
 from ..saving import acting_user
 from ..services import clinic
+from ..services import protocols as protocol_service
 from ..services.clinic import get_settings
 from ..vocabulary import MAINTENANCE_STATUS
 from . import charts
@@ -29,7 +30,12 @@ def load_patient(patient_id: int) -> Patient:
     return db.one_or_404(
         select(Patient)
         .where(Patient.id == patient_id)
-        .options(selectinload(Patient.courses).selectinload(Course.infusions))
+        .options(
+            selectinload(Patient.courses).selectinload(Course.infusions),
+            selectinload(Patient.courses)
+            .selectinload(Course.protocol)
+            .selectinload(Protocol.phases),
+        )
         .execution_options(populate_existing=True)
     )
 
@@ -42,8 +48,9 @@ def _page_forms(course: Course | None, settings, submitted: dict) -> dict:
             return submitted[key]
         return form_class(formdata=None, prefix=prefix or "", data=data)
 
-    forms = {
-        "open": make(
+    forms = {"confirm": make("confirm", ConfirmForm)}
+    if course is None:
+        forms["open"] = make(
             "open",
             OpenCourseForm,
             "open",
@@ -51,10 +58,9 @@ def _page_forms(course: Course | None, settings, submitted: dict) -> dict:
             min_days=settings.default_min_days,
             max_days=settings.default_max_days,
             mode="scheduled",
-        ),
-        "confirm": make("confirm", ConfirmForm),
-    }
-    if course is not None:
+        )
+        offer_protocols(forms["open"])
+    else:
         version = course.version
         forms.update(
             interval=make(
@@ -76,6 +82,15 @@ def _page_forms(course: Course | None, settings, submitted: dict) -> dict:
             hold=make("hold", HoldForm, "hold", version=version),
         )
     return forms
+
+
+def offer_protocols(form: OpenCourseForm) -> None:
+    """The open-course form's protocol choices: the active templates, the standard one first
+    and chosen unless another was."""
+    choices = protocol_service.active_protocols()
+    form.protocol_id.choices = {p.id: p.name for p in choices}
+    if form.protocol_id.data is None and choices:
+        form.protocol_id.data = choices[0].id
 
 
 def render_detail(
@@ -127,6 +142,9 @@ def render_detail(
         rems_on=rems_on(open_course) if clinical and open_course else False,
         clinical=clinical,
         today=today,
+        phase=protocol_service.phase_summary(open_course, today)
+        if clinical and open_course
+        else None,
         pain=charts.pain_chart([i for i in infusions if not i.in_error]) if clinical else None,
         # Outcome scores are clinical values: the front desk's page is built without them.
         outcomes=outcome_charts.histories(measures, [i.given_on for i in infusions if i.qualifies])

@@ -90,6 +90,8 @@ class OpenCourseForm(FlaskForm):
     min_days = IntegerField("Window opens after (days)", validators=[Optional(), NumberRange(min=0, max=MAX_INTERVAL_DAYS)])
     max_days = IntegerField("Window closes after (days)", validators=[Optional(), NumberRange(min=0, max=MAX_INTERVAL_DAYS)])
     mode = SelectField("Maintenance mode", choices=MODE_CHOICES, default="scheduled")
+    # Choices are the clinic's active protocols, set by the view (patients.routes.offer_protocols).
+    protocol_id = SelectField("Protocol", coerce=int, choices=[])
 
 
 class IntervalForm(FlaskForm):

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from .. import scheduling
 from ..extensions import db
-from ..models import OPEN_STATES, ClinicSettings, Course, Patient
-from . import audit
+from ..models import OPEN_STATES, ClinicSettings, Course, Patient, Protocol
+from . import audit, protocols
 from .errors import RuleError
 
 log = logging.getLogger(__name__)
@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 MAX_SERIES_PLANNED = 30
 MAX_INTERVAL_DAYS = 3650
 COURSE_FIELDS = ("state", "mode", "series_planned", "min_days", "max_days", "indication",
-                 "series_ended_early", "hold_reason", "resume_on", "discharge_reason", "closed_on")
+                 "series_ended_early", "hold_reason", "resume_on", "discharge_reason", "closed_on",
+                 "protocol_id", "phase_position", "phase_entry_position", "phase_entry_on")
 
 
 def open_course_for(patient_id: int) -> Course | None:
@@ -28,18 +29,27 @@ def open_course_for(patient_id: int) -> Course | None:
 def open_course(patient: Patient, settings: ClinicSettings, *, actor, opened_on: date,
                 indication: str = "", series_planned: int | None = None,
                 min_days: int | None = None, max_days: int | None = None,
-                mode: str = "scheduled") -> Course:
-    """Start a new course; a patient has at most one open course."""
+                mode: str = "scheduled", protocol: Protocol | None = None) -> Course:
+    """Start a new course on `protocol` (default: the standard one); a patient has at most one
+    open course. The protocol's own numbers for its first phase win over the ones given."""
     if open_course_for(patient.id) is not None:
         raise RuleError("This patient already has an open course.", "indication")
     check_series_planned(series_planned or settings.default_series_planned)
+    protocol = protocol or protocols.standard_protocol()
+    if not protocol.active:
+        raise RuleError("This protocol is retired: choose another.", "protocol_id")
     course = Course(
         patient_id=patient.id, indication=indication.strip(), opened_on=opened_on, mode=mode,
         series_planned=series_planned or settings.default_series_planned,
         min_days=settings.default_min_days if min_days is None else min_days,
         max_days=settings.default_max_days if max_days is None else max_days,
+        protocol=protocol,
     )
+    for name, value in protocols.entering_numbers(course, 1, opening=True).items():
+        setattr(course, name, value)
     check_interval(course.min_days, course.max_days)
+    if protocol.phases[0].rule != "series":
+        course.state = "maintenance"
     db.session.add(course)
     db.session.flush()
     audit.record(actor, entity="course", entity_id=course.id, patient_id=patient.id,
@@ -64,44 +74,53 @@ def check_interval(min_days: int, max_days: int) -> None:
 
 
 def refresh_course(course: Course) -> None:
-    """Recompute the course's facts and booster flags from its infusions; flush.
+    """Recompute the course's facts, phase and booster flags from its infusions; flush.
 
-    Completing the planned series moves the course to maintenance. Booster flags are set
-    against the anchor that was in force before each booster.
+    The qualifying sessions walk the course's phases from where a clinician last put it
+    (scheduling.walk_phases): the phase it is in gives the window, and the state (a series
+    phase is series_in_progress, a phase with a window maintenance). Booster flags are set
+    against the window that was in force before each session.
     """
     # An infusion entered in error stays on record but counts for nothing here.
     sessions = sorted((i for i in course.infusions if not i.in_error), key=lambda i: (i.given_on, i.given_at))
     qualifying = [i for i in sessions if i.qualifies]
-    timings = scheduling.booster_timings([i.given_on for i in qualifying], course.series_planned,
-                                         course.min_days, course.max_days)
-    for infusion, timing in zip(qualifying, timings, strict=True):
+    rules = protocols.phase_rules(course)
+    entry = scheduling.PhaseEntry(course.phase_entry_position, course.phase_entry_on,
+                                  course.phase_entry_count)
+    walk = scheduling.walk_phases(rules, entry, [i.given_on for i in qualifying])
+    for infusion, timing in zip(qualifying, walk.timings, strict=True):
         infusion.is_booster = timing is not None
         infusion.early, infusion.late = timing == "early", timing == "late"
     for infusion in course.infusions:
         if not infusion.qualifies:
             infusion.is_booster = infusion.early = infusion.late = False
-    facts = scheduling.series_facts(
-        (scheduling.Session(i.given_on, i.qualifies) for i in sessions), course.series_planned,
-        ended_early=course.series_ended_early,
-    )
-    apply_facts(course, facts)
+    apply_walk(course, walk, rules, qualifying_count=len(qualifying),
+               last_qualifying_on=qualifying[-1].given_on if qualifying else None)
     db.session.flush()
 
 
-def apply_facts(course: Course, facts: scheduling.SeriesFacts) -> None:
-    """Copy series facts onto the course, moving a completed series to maintenance."""
-    course.qualifying_count = facts.qualifying_count
-    course.last_qualifying_on = facts.last_qualifying_on
-    course.anchor_date = facts.anchor_date
-    if facts.anchor_date is not None:
-        window = scheduling.window_for(facts.anchor_date, course.min_days, course.max_days)
-        course.window_opens, course.window_closes = window.opens, window.closes
+def apply_walk(course: Course, walk: scheduling.PhaseWalk,
+               rules: tuple[scheduling.PhaseRule, ...], *, qualifying_count: int,
+               last_qualifying_on: date | None) -> None:
+    """Copy the walk's facts onto the course; a new phase brings its numbers and its state."""
+    course.qualifying_count = qualifying_count
+    course.last_qualifying_on = last_qualifying_on
+    course.anchor_date = walk.anchor_date
+    if walk.window is not None:
+        course.window_opens, course.window_closes = walk.window.opens, walk.window.closes
     else:
         course.window_opens = course.window_closes = None
-    state = scheduling.state_after(course.state, facts, series_ended_early=course.series_ended_early)
-    if state != course.state:
-        log.info("course %s %s -> %s", course.id, course.state, state)
-        course.state = state
+    if walk.position != course.phase_position:
+        log.info("course %s phase %s -> %s", course.id, course.phase_position, walk.position)
+        for name, value in protocols.entering_numbers(course, walk.position).items():
+            setattr(course, name, value)
+    course.phase_position = walk.position
+    course.phase_started_on, course.phase_start_count = walk.phase_started_on, walk.phase_start_count
+    if course.state in ("series_in_progress", "maintenance"):
+        state = "series_in_progress" if not rules[walk.position - 1].has_window else "maintenance"
+        if state != course.state:
+            log.info("course %s %s -> %s", course.id, course.state, state)
+            course.state = state
 
 
 def _change(course: Course, actor, action: str, **values) -> Course:
@@ -153,11 +172,45 @@ def end_series_early(course: Course, *, actor) -> Course:
         raise RuleError("Only a series in progress can be ended early.", None)
     if course.qualifying_count < 1:
         raise RuleError("Record at least one qualifying infusion before ending the series.", None)
-    # The plan shrinks to what was given, so later infusions count as boosters.
+    # The plan shrinks to what was given, so later infusions count as boosters; the next phase
+    # is where the clinician put the course, even if a session is later entered in error.
     _change(course, actor, "end_series_early", series_ended_early=True,
-            series_planned=course.qualifying_count)
+            series_planned=course.qualifying_count,
+            phase_entry_position=min(course.phase_position + 1, len(protocols.phase_rules(course))),
+            phase_entry_on=course.last_qualifying_on, phase_entry_count=course.qualifying_count)
     refresh_course(course)
     return course
+
+
+def advance_phase(course: Course, *, actor, today: date) -> Course:
+    """A clinician ends the current window phase: the course walks on from the next phase,
+    starting today, with that phase's numbers (a series ends by end_series_early)."""
+    _require_open(course)
+    if course.state != "maintenance":
+        raise RuleError("Only a course in a phase with a window moves on this way.", None)
+    position = course.phase_position + 1
+    if position > len(protocols.phase_rules(course)):
+        raise RuleError("This is the protocol's last phase.", None)
+    return _enter_phase(course, actor, "advance_phase", position, today)
+
+
+def _enter_phase(course: Course, actor, action: str, position: int, today: date) -> Course:
+    """Put the course in phase `position` from today (a clinician's action), then refresh."""
+    _change(course, actor, action, **protocols.entering_numbers(course, position),
+            phase_entry_position=position, phase_entry_on=today,
+            phase_entry_count=course.qualifying_count, phase_position=position)
+    refresh_course(course)
+    return course
+
+
+def return_to_previous_phase(course: Course, *, actor, today: date) -> Course:
+    """A clinician confirms the missed-dose proposal: the course walks on from the phase before
+    its current one, starting today, with that phase's numbers."""
+    _require_open(course)
+    position = protocols.missed_dose_proposal(course, today)
+    if position is None:
+        raise RuleError("There is no missed dose to act on now.", None)
+    return _enter_phase(course, actor, "return_to_phase", position, today)
 
 
 def hold(course: Course, *, actor, reason: str, resume_on: date | None = None,
@@ -208,4 +261,4 @@ def restart_series(course: Course, *, actor, on: date, settings: ClinicSettings)
     patient = db.session.get_one(Patient, course.patient_id)
     return open_course(patient, settings, actor=actor, opened_on=on, indication=course.indication,
                        series_planned=course.series_planned, min_days=course.min_days,
-                       max_days=course.max_days, mode=course.mode)
+                       max_days=course.max_days, mode=course.mode, protocol=course.protocol)

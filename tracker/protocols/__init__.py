@@ -1,0 +1,1 @@
+"""Protocols (admins): the clinic's course templates and their phases."""
