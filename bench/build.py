@@ -108,6 +108,7 @@ def _add_life(db, patients: int, bench_date: date) -> dict:
         if plan.mrn in courses:
             plans[plan.mrn] = plan
     on_hold, discharged = _holds_and_discharges(db, courses, plans, bench_date)
+    _contact()
     chairs, clinicians, type_id = _chairs_and_hours(db)
     appointments = _appointments(db, courses, plans, bench_date, zone, chairs, clinicians, type_id)
     reminders = _reminder_history(db, courses, plans, bench_date, zone)
@@ -138,6 +139,16 @@ def _holds_and_discharges(db, courses, plans, bench_date):
         if batch:
             db.session.execute(update(Course), batch)
     return len(holds), len(discharges)
+
+
+def _contact() -> None:
+    """The clinic's phone and address, as a clinic that is set up has them: without a phone the
+    tracker holds patient mail (it tells people to call), and the sweep would send nothing."""
+    from tracker.services.clinic import ensure_settings
+
+    settings = ensure_settings()
+    settings.phone = settings.phone or "(704) 555-0100"
+    settings.address = settings.address or "1 Main Street, Charlotte, NC"
 
 
 def _chairs_and_hours(db):
