@@ -308,6 +308,23 @@ def test_hold_and_as_needed_cancel_window_reminders(app_ctx):
     assert reasons == ["course on hold", "maintenance is as needed: no window"]
 
 
+def test_a_hold_whose_resume_date_has_come_gets_window_reminders_again(app_ctx):
+    """A course held until a date is due again from that date without anyone resuming it (the
+    worklist says so), and its window reminders go out again; before the date they do not."""
+    _, held = maintenance_patient(ANCHOR)
+    held.state_before_hold, held.state = "maintenance", "on_hold"
+    held.hold_reason, held.resume_on = "travelling", UPCOMING_DAY
+    db.session.commit()
+    assert sweep_on(UPCOMING_DAY - timedelta(days=1)).sent == 0  # still held: nothing planned
+    assert rows(kind="window_upcoming") == []
+    assert sweep_on(UPCOMING_DAY).sent == 1  # back from its resume date, still "on hold" stored
+    (upcoming,) = rows(kind="window_upcoming")
+    assert (upcoming.status, upcoming.course_id) == ("sent", held.id)
+    assert db.session.get(type(held), held.id).state == "on_hold"
+    assert sweep_on(CLOSING_DAY).sent == 1
+    assert [r.status for r in rows(kind="window_closing")] == ["sent"]
+
+
 def test_staff_digest_lists_unbooked_patients_for_front_desk(app_ctx):
     """The daily digest goes to each front-desk user and counts unbooked due and overdue patients
     (booked ones are not counted; no patient is named)."""

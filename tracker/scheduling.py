@@ -3,6 +3,7 @@
 Calendar days between clinic-local dates; the infusion day is day 0; never month arithmetic.
 Nothing here imports Flask, the database or the rest of the package.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,8 +12,14 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 STATUSES = (
-    "series_in_progress", "interrupted", "not_yet_due", "due", "overdue", "lapsed",
-    "as_needed", "on_hold",
+    "series_in_progress",
+    "interrupted",
+    "not_yet_due",
+    "due",
+    "overdue",
+    "lapsed",
+    "as_needed",
+    "on_hold",
 )
 # How far along the maintenance clock a status is; status never moves back without an infusion.
 STATUS_ORDER = {"not_yet_due": 0, "due": 1, "overdue": 2, "lapsed": 3}
@@ -111,12 +118,15 @@ class PhaseWalk:
 
 def standard_phases(series_planned: int, min_days: int, max_days: int) -> tuple[PhaseRule, ...]:
     """The standard course: a series of `series_planned` sessions, then a min-max day window."""
-    return (PhaseRule("series", "sessions", series_planned),
-            PhaseRule("window", "sessions", None, min_days, max_days))
+    return (
+        PhaseRule("series", "sessions", series_planned),
+        PhaseRule("window", "sessions", None, min_days, max_days),
+    )
 
 
-def _time_advance(phases: Sequence[PhaseRule], position: int, started_on: date | None,
-                  day: date) -> tuple[int, date | None]:
+def _time_advance(
+    phases: Sequence[PhaseRule], position: int, started_on: date | None, day: date
+) -> tuple[int, date | None]:
     """Move past every timed phase that ended on or before `day`."""
     while position < len(phases) and started_on is not None:
         phase = phases[position - 1]
@@ -129,8 +139,7 @@ def _time_advance(phases: Sequence[PhaseRule], position: int, started_on: date |
     return position, started_on
 
 
-def walk_phases(phases: Sequence[PhaseRule], entry: PhaseEntry,
-                days: Sequence[date]) -> PhaseWalk:
+def walk_phases(phases: Sequence[PhaseRule], entry: PhaseEntry, days: Sequence[date]) -> PhaseWalk:
     """Walk a course's sorted qualifying session dates through its phases from `entry`.
 
     A session first ends every timed phase whose weeks are over by its date, then counts in
@@ -153,15 +162,22 @@ def walk_phases(phases: Sequence[PhaseRule], entry: PhaseEntry,
         moved, started_on = _time_advance(phases, position, started_on, day)
         if moved != position:
             position, start_count = moved, index
-        window = (window_for(anchor, window_phase.min_days or 0, window_phase.max_days or 0)
-                  if anchor is not None and window_phase.has_window else None)
+        window = (
+            window_for(anchor, window_phase.min_days or 0, window_phase.max_days or 0)
+            if anchor is not None and window_phase.has_window
+            else None
+        )
         timings.append(_timing(window, day) if window is not None else None)
         anchor = day
         if started_on is None:
             started_on = day
         phase = phases[position - 1]
-        if (phase.advance == "count" and phase.length is not None and position < len(phases)
-                and index + 1 - start_count >= phase.length):
+        if (
+            phase.advance == "count"
+            and phase.length is not None
+            and position < len(phases)
+            and index + 1 - start_count >= phase.length
+        ):
             position, started_on, start_count = position + 1, day, index + 1
         window_phase = phases[position - 1]
     current = phases[position - 1]
@@ -179,8 +195,9 @@ def _timing(window: Window, given_on: date) -> str:
     return "on_time"
 
 
-def missed_dose_return(phases: Sequence[PhaseRule], position: int, anchor: date | None,
-                       on: date) -> int | None:
+def missed_dose_return(
+    phases: Sequence[PhaseRule], position: int, anchor: date | None, on: date
+) -> int | None:
     """The phase to propose returning to on day `on`, or None.
 
     When the gap since the last qualifying session (the anchor) has passed the current phase's
@@ -211,6 +228,16 @@ def is_interrupted(last_series_session: date | None, on: date, max_gap_days: int
     return last_series_session is not None and (on - last_series_session).days > max_gap_days
 
 
+def state_on(
+    state: str, on: date, resume_on: date | None = None, state_before_hold: str | None = None
+) -> str:
+    """The state a course has on a date: a hold whose resume date has come is the state it was
+    held in again (maintenance when that is not recorded); any other state is as stored."""
+    if state == "on_hold" and resume_on is not None and on >= resume_on:
+        return state_before_hold or "maintenance"
+    return state
+
+
 def course_status(
     *,
     state: str,
@@ -231,10 +258,9 @@ def course_status(
     status of the state it was held in (maintenance when that is not recorded), so the patient
     is back on the worklist without anyone having to remember to resume it.
     """
+    state = state_on(state, on, resume_on, state_before_hold)
     if state == "on_hold":
-        if resume_on is None or on < resume_on:
-            return "on_hold"
-        state = state_before_hold or "maintenance"
+        return "on_hold"
     if state == "series_in_progress":
         if is_interrupted(last_qualifying_on, on, series_max_gap_days):
             return "interrupted"

@@ -8,9 +8,10 @@ Threshold dates are computed here in Python and the database only compares dates
 is the same on SQLite and PostgreSQL. tests/test_status.py proves SQL and Python agree for
 random facts and dates.
 """
+
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -70,8 +71,17 @@ def _stored_state(state: str) -> ColumnElement[bool]:
 def hold_ended(clock: Clock, state: str) -> ColumnElement[bool]:
     """A course held in `state` whose resume date has come: it has that state's status again
     (scheduling.course_status; a hold with no recorded earlier state was of maintenance)."""
-    return and_(Course.state == "on_hold", Course.resume_on <= clock.on,
-                func.coalesce(Course.state_before_hold, "maintenance") == state)
+    return and_(
+        Course.state == "on_hold",
+        Course.resume_on <= clock.on,
+        func.coalesce(Course.state_before_hold, "maintenance") == state,
+    )
+
+
+def state_on(clock: Clock) -> Callable[[str], ColumnElement[bool]]:
+    """`in_state` for the state a course has on clock.on (scheduling.state_on): stored, or the
+    state a hold whose resume date has come was held in."""
+    return lambda state: or_(_stored_state(state), hold_ended(clock, state))
 
 
 def status_parts(status: str, clock: Clock) -> dict[str, ColumnElement[bool]]:
@@ -85,12 +95,21 @@ def status_parts(status: str, clock: Clock) -> dict[str, ColumnElement[bool]]:
     holds whose resume date has come ("resumed", and "resumed_undated" for "due").
     """
     if status == "on_hold":
-        return {"dated": and_(Course.state == "on_hold",
-                              or_(Course.resume_on.is_(None), Course.resume_on > clock.on))}
+        return {
+            "dated": and_(
+                Course.state == "on_hold",
+                or_(Course.resume_on.is_(None), Course.resume_on > clock.on),
+            )
+        }
     parts = _state_parts(status, clock, _stored_state)
     resumed = _state_parts(status, clock, lambda state: hold_ended(clock, state))
-    return {**parts, **{"resumed" if name == "dated" else f"resumed_{name}": part
-                        for name, part in resumed.items()}}
+    return {
+        **parts,
+        **{
+            "resumed" if name == "dated" else f"resumed_{name}": part
+            for name, part in resumed.items()
+        },
+    }
 
 
 def _state_parts(status: str, clock: Clock, in_state) -> dict[str, ColumnElement[bool]]:
@@ -98,22 +117,36 @@ def _state_parts(status: str, clock: Clock, in_state) -> dict[str, ColumnElement
     on = clock.on
     scheduled = maintenance_scheduled(in_state)
     if status == "series_in_progress":
-        return {"dated": and_(in_state("series_in_progress"),
-                              or_(Course.last_qualifying_on.is_(None),
-                                  Course.last_qualifying_on >= clock.interrupted_before))}
+        return {
+            "dated": and_(
+                in_state("series_in_progress"),
+                or_(
+                    Course.last_qualifying_on.is_(None),
+                    Course.last_qualifying_on >= clock.interrupted_before,
+                ),
+            )
+        }
     if status == "interrupted":
-        return {"dated": and_(in_state("series_in_progress"),
-                              Course.last_qualifying_on < clock.interrupted_before)}
+        return {
+            "dated": and_(
+                in_state("series_in_progress"), Course.last_qualifying_on < clock.interrupted_before
+            )
+        }
     if status == "as_needed":
         return {"dated": and_(in_state("maintenance"), Course.mode == "as_needed")}
     if status == "not_yet_due":
         return {"dated": and_(scheduled, Course.window_opens > on)}
     if status == "due":
-        return {"undated": and_(scheduled, Course.window_closes.is_(None)),
-                "dated": and_(scheduled, Course.window_closes >= on, Course.window_opens <= on)}
+        return {
+            "undated": and_(scheduled, Course.window_closes.is_(None)),
+            "dated": and_(scheduled, Course.window_closes >= on, Course.window_opens <= on),
+        }
     if status == "overdue":
-        return {"dated": and_(scheduled, Course.window_closes < on,
-                              Course.window_closes >= clock.lapsed_before)}
+        return {
+            "dated": and_(
+                scheduled, Course.window_closes < on, Course.window_closes >= clock.lapsed_before
+            )
+        }
     if status == "lapsed":
         return {"dated": and_(scheduled, Course.window_closes < clock.lapsed_before)}
     raise ValueError(f"unknown status {status!r}")
@@ -135,8 +168,16 @@ def status_expr(clock: Clock):
 
 
 # Every status once (tests/test_status.py checks), the common maintenance statuses first.
-CASE_ORDER = ("due", "not_yet_due", "overdue", "lapsed", "as_needed", "on_hold", "interrupted",
-              "series_in_progress")
+CASE_ORDER = (
+    "due",
+    "not_yet_due",
+    "overdue",
+    "lapsed",
+    "as_needed",
+    "on_hold",
+    "interrupted",
+    "series_in_progress",
+)
 
 
 def status_filter(statuses: Iterable[str], clock: Clock):
@@ -184,9 +225,11 @@ def after_anchor(clock: Clock, start=Appointment.start_at):
 
 
 def _active_appointment(clock: Clock):
-    return and_(Appointment.course_id == Course.id,
-                Appointment.status.in_(ACTIVE_STATUSES),
-                after_anchor(clock))
+    return and_(
+        Appointment.course_id == Course.id,
+        Appointment.status.in_(ACTIVE_STATUSES),
+        after_anchor(clock),
+    )
 
 
 def booked_expr(clock: Clock):
@@ -196,22 +239,36 @@ def booked_expr(clock: Clock):
 
 def next_appointment_expr(clock: Clock):
     """The start of the course's earliest active appointment after its anchor (or NULL)."""
-    return (select(func.min(Appointment.start_at)).where(_active_appointment(clock))
-            .correlate(Course).scalar_subquery())
+    return (
+        select(func.min(Appointment.start_at))
+        .where(_active_appointment(clock))
+        .correlate(Course)
+        .scalar_subquery()
+    )
 
 
 def open_courses(clock: Clock, statuses: Iterable[str] | None = None, *, booked: bool = True):
     """One row per open course: patient, facts, status, next appointment (and booked)."""
     columns = [
-        Course.id.label("course_id"), Course.patient_id, Patient.mrn, Patient.first_name,
-        Patient.last_name, status_expr(clock).label("status"), Course.anchor_date,
-        Course.window_opens, Course.window_closes, Course.last_qualifying_on,
+        Course.id.label("course_id"),
+        Course.patient_id,
+        Patient.mrn,
+        Patient.first_name,
+        Patient.last_name,
+        status_expr(clock).label("status"),
+        Course.anchor_date,
+        Course.window_opens,
+        Course.window_closes,
+        Course.last_qualifying_on,
         next_appointment_expr(clock).label("next_appointment"),
     ]
     if booked:
         columns.append(booked_expr(clock).label("booked"))
-    stmt = (select(*columns).join(Patient, Patient.id == Course.patient_id)
-            .where(Course.state.in_(OPEN_STATES)))
+    stmt = (
+        select(*columns)
+        .join(Patient, Patient.id == Course.patient_id)
+        .where(Course.state.in_(OPEN_STATES))
+    )
     if statuses is not None:
         stmt = stmt.where(status_filter(statuses, clock))
     return stmt
@@ -246,13 +303,19 @@ def due_list(clock: Clock):
 
     The anchor and window dates come back as ISO text (see iso_date).
     """
-    return (select(Patient.mrn, status_expr(clock).label("status"),
-                   iso_date(Course.anchor_date).label("anchor_date"),
-                   iso_date(Course.window_opens).label("window_opens"),
-                   iso_date(Course.window_closes).label("window_closes"),
-                   next_appointment_expr(clock).label("next_appointment"))
-            .join(Patient, Patient.id == Course.patient_id)
-            .where(Course.state.in_(OPEN_STATES)).order_by(Patient.mrn))
+    return (
+        select(
+            Patient.mrn,
+            status_expr(clock).label("status"),
+            iso_date(Course.anchor_date).label("anchor_date"),
+            iso_date(Course.window_opens).label("window_opens"),
+            iso_date(Course.window_closes).label("window_closes"),
+            next_appointment_expr(clock).label("next_appointment"),
+        )
+        .join(Patient, Patient.id == Course.patient_id)
+        .where(Course.state.in_(OPEN_STATES))
+        .order_by(Patient.mrn)
+    )
 
 
 def stream(session, stmt, batch: int = 2000) -> Iterator:

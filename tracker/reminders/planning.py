@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
-from .. import status
+from .. import scheduling, status
 from ..extensions import db
 from ..models import Appointment, Course, Reminder, User, utcnow
 from ..services import waitlist
@@ -113,8 +113,9 @@ def window_candidates(clock: Clock, settings, last_due: date):
     """Scheduled maintenance courses whose window opens, or closes, after today and soon enough
     for a reminder due by `last_due` (whether booked is a separate clause)."""
     today = clock.today
+    in_state = status.state_on(status.clock_for(today, settings))  # a hold that has ended counts
     return and_(
-        status.maintenance_scheduled(), Course.anchor_date.is_not(None),
+        status.maintenance_scheduled(in_state), Course.anchor_date.is_not(None),
         or_(
             and_(Course.window_opens > today,
                  Course.window_opens <= last_due + timedelta(days=settings.window_upcoming_days)),
@@ -218,8 +219,10 @@ def stale_reason(reminder: Reminder, *, course, appointment, user, booked: bool,
     if reminder.kind in WINDOW_KINDS:
         if course is None:
             return "cancelled", "course removed"
-        if course.state != "maintenance":
-            return "cancelled", {"on_hold": "course on hold"}.get(course.state, "course not in maintenance")
+        state = scheduling.state_on(course.state, clock.today, course.resume_on,
+                                    course.state_before_hold)
+        if state != "maintenance":
+            return "cancelled", {"on_hold": "course on hold"}.get(state, "course not in maintenance")
         if course.mode != "scheduled":
             return "cancelled", "maintenance is as needed: no window"
         if course.anchor_date != reminder.anchor_date or course.window_opens is None:
@@ -247,7 +250,8 @@ def stale_reason(reminder: Reminder, *, course, appointment, user, booked: bool,
     if reminder.kind == check_ins.KIND:
         return check_ins.stale_check_in(reminder, course=course, clock=clock)
     if reminder.kind == REACTIVATION:
-        return stale_reactivation(reminder, course=course, booked=booked, settings=settings)
+        return stale_reactivation(reminder, course=course, booked=booked, settings=settings,
+                                  today=clock.today)
     if reminder.kind == "staff_digest":
         if user is None or not user.active or user.role != "frontdesk":
             return "cancelled", "staff account inactive or no longer front desk"
@@ -282,7 +286,7 @@ def reconcile(clock: Clock, settings, result: PlanResult) -> None:
         return
     courses = by_id(Course, {r.course_id for r in pending if r.course_id},
                     columns=("state", "mode", "anchor_date", "window_opens", "window_closes",
-                             "last_qualifying_on"))
+                             "last_qualifying_on", "resume_on", "state_before_hold"))
     appointments = by_id(Appointment, {r.appointment_id for r in pending if r.appointment_id},
                          columns=("status", "start_at", "moves"))
     users = by_id(User, {r.user_id for r in pending if r.user_id}, columns=("active", "role"))

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, exists, func, select
 
-from .. import status
+from .. import scheduling, status
 from ..extensions import db
 from ..models import Course, Patient, Reminder
 from .clock import Clock
@@ -84,7 +84,7 @@ def desired_reactivations(clock: Clock, settings) -> list:
         )
         .join(Patient, Patient.id == Course.patient_id)
         .where(
-            status.maintenance_scheduled(),
+            status.maintenance_scheduled(status.state_on(status.clock_for(clock.today, settings))),
             Course.anchor_date.is_not(None),
             Course.window_closes < clock.today,
             Patient.email_consent.is_(True),
@@ -112,13 +112,16 @@ def desired_reactivations(clock: Clock, settings) -> list:
     ]
 
 
-def stale_reactivation(reminder, *, course, booked: bool, settings) -> tuple[str, str] | None:
+def stale_reactivation(
+    reminder, *, course, booked: bool, settings, today
+) -> tuple[str, str] | None:
     """(new status, reason) when a waiting reactivation message must not go out, else None."""
     if settings.reactivation_messages <= 0:
         return "cancelled", "reactivation messages turned off"
     if course is None:
         return "cancelled", "course removed"
-    if course.state != "maintenance" or course.mode != "scheduled":
+    state = scheduling.state_on(course.state, today, course.resume_on, course.state_before_hold)
+    if state != "maintenance" or course.mode != "scheduled":
         return "cancelled", "course not in scheduled maintenance"
     if course.anchor_date != reminder.anchor_date or course.window_opens is None:
         return "cancelled", "window moved: new anchor date"
