@@ -7,6 +7,7 @@ cannot race either.
 """
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SERIES_AHEAD_DAYS = 366  # how far ahead a series may start
 EXCLUSION_VIOLATION = "23P01"
+DEADLOCK_DETECTED = "40P01"
 APPOINTMENT_FIELDS = ("status", "start_at", "end_at", "chair_id", "appointment_type_id",
                       "clinician_id", "course_id", "cancel_reason", "rescheduled_from_id", "notes")
 
@@ -45,6 +47,19 @@ def lock_people(patient_id: int, clinician_id: int | None) -> None:
     db.session.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
     if clinician_id is not None:
         db.session.execute(select(User.id).where(User.id == clinician_id).with_for_update())
+
+
+def lock_chairs(chair_ids) -> None:
+    """Serialise bookings per chair, after lock_people and in id order (so two bookings never
+    wait on each other in a circle). Two bookings of one chair then queue: the second checks
+    the chair once the first has committed, instead of both inserting and deadlocking in the
+    exclusion constraint's check. PostgreSQL only (SQLite holds the database write lock)."""
+    if not is_postgres(db.session) or not chair_ids:
+        return
+    db.session.execute(
+        select(Chair.id).where(Chair.id.in_(sorted(set(chair_ids)))).order_by(Chair.id)
+        .with_for_update()
+    )
 
 
 def check_parts(appointment_type: AppointmentType, chair: Chair | None, clinician: User | None) -> None:
@@ -71,6 +86,7 @@ def book(patient: Patient, *, appointment_type: AppointmentType, chair: Chair, s
     clinician_id = clinician.id if clinician is not None else None
     lock_for_write(db.session)
     lock_people(patient.id, clinician_id)
+    lock_chairs([chair.id])
     length = length_of(appointment_type)
     end_at = booking.block_end(start_at, length.total_min)
     local_day = booking.wall(start_at, clinic_zone()).date()
@@ -103,38 +119,30 @@ def _new_appointment(patient, appointment_type, chair, clinician_id, start_at, e
 
 def _insert(appointments: list[Appointment]) -> None:
     """Add and flush; a clash caught by PostgreSQL's exclusion constraint becomes a RuleError."""
-    db.session.add_all(appointments)
-    flush_chair_guarded()
+    flush_chair_guarded(lambda: db.session.add_all(appointments))
 
 
-# PostgreSQL: another transaction holds an overlapping block (exclusion constraint), or two
-# transactions inserting overlapping blocks waited on each other's check and one was chosen as
-# the deadlock victim. The victim's savepoint is rolled back and the flush tried again, so it
-# waits for the other to finish and then sees its block (a refusal) or its rollback (a booking).
-DEADLOCK_DETECTED = "40P01"
 CHAIR_TAKEN = "That chair was booked by someone else a moment ago; choose another time or chair."
 
 
-def flush_chair_guarded(attempts: int = 3) -> None:
-    """Flush pending appointment rows; on PostgreSQL the exclusion constraint is the last guard
-    on the chair, and a clash with a concurrent booking becomes a RuleError on the chair field."""
+def flush_chair_guarded(change: Callable[[], object]) -> None:
+    """Make `change` (new or moved appointments) and flush it. On PostgreSQL the exclusion
+    constraint is the last guard on the chair: the change is made and flushed inside a savepoint
+    (so a refusal leaves the transaction usable), and a clash with another booking, or a
+    deadlock in the constraint's check, becomes a RuleError on the chair field."""
     if not is_postgres(db.session):
+        change()
         db.session.flush()
         return
-    for attempt in range(1, attempts + 1):
-        try:
-            with db.session.begin_nested():
-                db.session.flush()
-            return
-        except (IntegrityError, OperationalError) as error:
-            code = getattr(error.orig, "sqlstate", None)
-            if code == DEADLOCK_DETECTED and attempt < attempts:
-                log.info("booking flush chosen as deadlock victim; trying again")
-                continue
-            if code in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED):
-                log.info("booking refused by the chair exclusion constraint")
-                raise RuleError(CHAIR_TAKEN, "chair_id") from None
-            raise
+    try:
+        with db.session.begin_nested():
+            change()
+            db.session.flush()
+    except (IntegrityError, OperationalError) as error:
+        if getattr(error.orig, "sqlstate", None) in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED):
+            log.info("booking refused by the chair exclusion constraint")
+            raise RuleError(CHAIR_TAKEN, "chair_id") from None
+        raise
 
 
 def _after_create(appointment: Appointment, actor, reason: str | None = None) -> None:
@@ -191,6 +199,7 @@ def book_series(patient: Patient, *, appointment_type: AppointmentType, chair: C
     chairs = [chair] if chair is not None else active_chairs()
     if not chairs:
         raise RuleError("No chair is in use; an admin adds chairs first.", "chair_id")
+    lock_chairs([c.id for c in chairs])
     length = length_of(appointment_type)
     start, end = day_bounds(days[0], days[-1], zone)
     blocks = active_blocks(start, end)

@@ -23,6 +23,7 @@ from .bookings import (
     actor_id,
     check_parts,
     flush_chair_guarded,
+    lock_chairs,
     lock_people,
 )
 from .slots import active_blocks, clinic_rules, length_of
@@ -79,6 +80,7 @@ def move_appointment(
     clinician_id = clinician.id if clinician is not None else None
     lock_for_write(db.session)
     lock_people(appointment.patient_id, clinician_id)
+    lock_chairs([chair.id])
     length = length_of(kind)
     end_at = booking.block_end(start_at, length.total_min)
     if (start_at, chair.id, kind.id) == (
@@ -146,12 +148,15 @@ def move_appointment(
 
 def _apply(appointment, chair, kind, clinician_id, start_at, end_at, patient_agreed) -> None:
     """Write the new time; PostgreSQL's exclusion constraint is the last guard on the chair."""
-    appointment.chair_id = chair.id
-    appointment.appointment_type_id = kind.id
-    appointment.clinician_id = clinician_id
-    appointment.start_at = start_at
-    appointment.end_at = end_at
-    appointment.status = "booked" if patient_agreed else "pending"
-    appointment.sequence = (appointment.sequence or 0) + 1
-    appointment.moves = (appointment.moves or 0) + 1
-    flush_chair_guarded()
+
+    def change() -> None:
+        appointment.chair_id = chair.id
+        appointment.appointment_type_id = kind.id
+        appointment.clinician_id = clinician_id
+        appointment.start_at = start_at
+        appointment.end_at = end_at
+        appointment.status = "booked" if patient_agreed else "pending"
+        appointment.sequence = (appointment.sequence or 0) + 1
+        appointment.moves = (appointment.moves or 0) + 1
+
+    flush_chair_guarded(change)
