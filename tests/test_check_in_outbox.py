@@ -157,3 +157,21 @@ def test_a_series_in_progress_is_sent_no_check_in(app_ctx):
     assert [r.dedupe_key for r in check_in_rows()] == [
         check_in_key(course.patient_id, course.id, later, 7)
     ]
+
+
+def test_a_hold_whose_resume_date_has_come_gets_its_check_ins_again(app_ctx):
+    """Held until day 7, the course gets no check-in before that day and its day-7 check-in on
+    it, although the stored state still says on hold (nobody resumed it by hand)."""
+    turn_on()
+    patient, course = maintenance_patient(ANCHOR)
+    day7 = ANCHOR + timedelta(days=7)
+    course.state_before_hold, course.state = "maintenance", "on_hold"
+    course.hold_reason, course.resume_on = "travelling", day7
+    db.session.commit()
+    settings = get_settings()
+    assert run_sweep(clock=Clock.on_date(day7 - timedelta(days=1), settings), manual=True).sent == 0
+    assert check_in_rows() == []
+    assert run_sweep(clock=Clock.on_date(day7, settings), manual=True).sent == 1
+    assert [r.dedupe_key for r in sent_check_ins()] == [
+        check_in_key(patient.id, course.id, ANCHOR, 7)
+    ]

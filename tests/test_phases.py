@@ -74,6 +74,18 @@ def test_time_phase_ends_with_the_first_session_past_its_weeks():
     assert span(week9) == (date(2026, 5, 4), date(2026, 5, 11))
 
 
+def test_a_session_on_a_timed_phases_last_day_is_followed_by_the_next_phases_window():
+    """Esketamine: a session on the last day of week 4 (Sun 03-29) is followed by a weekly
+    visit, not a twice-weekly one: the window is 7 days on (04-05), and a visit then is on
+    time. Before, the 3-4 day window of the ended phase made the patient overdue on 04-02."""
+    days = [*twice_weekly(START, 4), date(2026, 3, 29)]
+    walk = walk_phases(ESKETAMINE, PhaseEntry(1), days)
+    assert walk.position == 2 and walk.phase_started_on == date(2026, 3, 30)
+    assert span(walk) == (date(2026, 4, 5), date(2026, 4, 5))
+    on_time = walk_phases(ESKETAMINE, PhaseEntry(1), [*days, date(2026, 4, 5)])
+    assert on_time.timings[-1] == "on_time" and on_time.position == 2
+
+
 def test_time_phase_still_rules_until_a_session_passes_its_end():
     """Without a session after week 4 the course stays in its first phase: the window in force
     is the one the last session set."""

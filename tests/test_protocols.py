@@ -161,6 +161,20 @@ def test_missed_dose_is_proposed_and_changes_nothing_until_confirmed(app_ctx):
     assert course.phase_position == 1 and course.phase_started_on == date(2026, 4, 14)
 
 
+def test_a_clinicians_placing_keeps_the_earlier_sessions_flags(app_ctx):
+    """Returning to an earlier phase re-walks from the clinician's placing: the sessions before
+    it keep their booster flags (the walk only anchors with them)."""
+    course = _open("Esketamine, TRD (label)")
+    for day in [START + timedelta(weeks=w, days=d) for w in range(4) for d in (0, 3)]:
+        _give(course, day)
+    _give(course, date(2026, 3, 30))
+    _give(course, date(2026, 4, 6))
+    before = [(i.given_on, i.is_booster, i.early, i.late) for i in course.infusions]
+    assert sum(flags[1] for flags in before) == 9  # every session after the first
+    return_to_previous_phase(course, actor="test", today=date(2026, 4, 14))
+    assert [(i.given_on, i.is_booster, i.early, i.late) for i in course.infusions] == before
+
+
 GOOD = [
     PhasePlan("Twice weekly", "cadence", "weeks", 1, 4, 3, 4, "time"),
     PhasePlan("Weekly", "cadence", "weeks", 5, 8, 7, 7, "time", True),

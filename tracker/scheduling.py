@@ -144,9 +144,10 @@ def walk_phases(phases: Sequence[PhaseRule], entry: PhaseEntry, days: Sequence[d
 
     A session first ends every timed phase whose weeks are over by its date, then counts in
     the phase it falls in; a count phase ends with its `length`-th session, and the next phase
-    starts that day. Each session re-anchors; the window in force is the current phase's rule
-    from the anchor. Sessions before the entry only anchor. A phase advancing by a clinician's
-    action never ends here.
+    starts that day. Each session re-anchors; the window in force is the rule of the phase in
+    force from the day after the anchor (so a timed phase whose weeks end before the next
+    session gives way to the next phase's window at once). Sessions before the entry only
+    anchor. A phase advancing by a clinician's action never ends here.
     """
     if not 1 <= entry.position <= len(phases):
         raise ValueError("entry position outside the protocol")
@@ -179,6 +180,11 @@ def walk_phases(phases: Sequence[PhaseRule], entry: PhaseEntry, days: Sequence[d
             and index + 1 - start_count >= phase.length
         ):
             position, started_on, start_count = position + 1, day, index + 1
+        # The next session falls under the phase in force from the day after this one: a timed
+        # phase whose weeks are over by then has ended, and the window follows the next phase.
+        moved, moved_on = _time_advance(phases, position, started_on, day + timedelta(days=1))
+        if moved != position:
+            position, started_on, start_count = moved, moved_on, index + 1
         window_phase = phases[position - 1]
     current = phases[position - 1]
     if anchor is None or not current.has_window:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
+from .. import scheduling, status
 from ..check_ins.settings import (
     CHECK_IN_STATES,
     chosen_instruments,
@@ -61,7 +62,13 @@ def desired_check_ins(clock: Clock, settings, plan_ahead_days: int) -> list:
         select(Course.id, Course.patient_id, Course.last_qualifying_on)
         .join(Patient, Patient.id == Course.patient_id)
         .where(
-            Course.state.in_(CHECK_IN_STATES),
+            # A hold whose resume date has come counts as the state it was held in.
+            or_(
+                *(
+                    status.state_on(status.clock_for(today, settings))(state)
+                    for state in CHECK_IN_STATES
+                )
+            ),
             Course.last_qualifying_on.is_not(None),
             Course.last_qualifying_on >= today - timedelta(days=max(days)),
             Course.last_qualifying_on <= last_due,
@@ -106,11 +113,14 @@ def stale_check_in(reminder, *, course, clock: Clock) -> tuple[str, str] | None:
         return "cancelled", "day no longer in the check-in schedule"
     if course is None:
         return "cancelled", "course removed"
-    if course.state not in CHECK_IN_STATES:
+    state = scheduling.state_on(
+        course.state, clock.today, course.resume_on, course.state_before_hold
+    )
+    if state not in CHECK_IN_STATES:
         return "cancelled", {
             "on_hold": "course on hold",
             "series_in_progress": "series restarted",
-        }.get(course.state, "course finished")
+        }.get(state, "course finished")
     if course.last_qualifying_on != reminder.anchor_date:
         return "cancelled", "a newer session restarted the check-ins"
     day = due_day(reminder)

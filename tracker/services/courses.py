@@ -79,7 +79,8 @@ def refresh_course(course: Course) -> None:
     The qualifying sessions walk the course's phases from where a clinician last put it
     (scheduling.walk_phases): the phase it is in gives the window, and the state (a series
     phase is series_in_progress, a phase with a window maintenance). Booster flags are set
-    against the window that was in force before each session.
+    against the window that was in force before each session; the sessions before a
+    clinician's placing keep the flags they had (the walk only anchors with them).
     """
     # An infusion entered in error stays on record but counts for nothing here.
     sessions = sorted((i for i in course.infusions if not i.in_error), key=lambda i: (i.given_on, i.given_at))
@@ -88,7 +89,9 @@ def refresh_course(course: Course) -> None:
     entry = scheduling.PhaseEntry(course.phase_entry_position, course.phase_entry_on,
                                   course.phase_entry_count)
     walk = scheduling.walk_phases(rules, entry, [i.given_on for i in qualifying])
-    for infusion, timing in zip(qualifying, walk.timings, strict=True):
+    for index, (infusion, timing) in enumerate(zip(qualifying, walk.timings, strict=True)):
+        if index < entry.count:
+            continue
         infusion.is_booster = timing is not None
         infusion.early, infusion.late = timing == "early", timing == "late"
     for infusion in course.infusions:
