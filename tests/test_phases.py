@@ -154,6 +154,9 @@ def test_an_entry_outside_the_protocol_is_refused():
         (ESKETAMINE, 3, 15, 2),  # every 1-2 weeks, max 14: back to weekly
         (ESKETAMINE, 1, 30, None),  # no phase before the first
         (CRPS, 2, 200, None),  # the clinic did not ask maintenance to return to the series
+        # Even when a window phase asks for it, a series is never proposed: the gap would show
+        # it interrupted at once.
+        ((CRPS[0], PhaseRule("window", "sessions", None, 30, 90, "count", True)), 2, 200, None),
         (TAPER, 4, 99, 3),
     ],
 )

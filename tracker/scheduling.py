@@ -208,9 +208,11 @@ def missed_dose_return(
 
     When the gap since the last qualifying session (the anchor) has passed the current phase's
     max days, and the phase says a missed dose returns, the proposal is the phase before it.
-    A clinician confirms; nothing changes by itself.
+    A clinician confirms; nothing changes by itself. A series is never proposed: the gap that
+    calls for a return would show it interrupted at once (restarting a series is the
+    clinician's own action).
     """
-    if anchor is None or position <= 1:
+    if anchor is None or position <= 1 or phases[position - 2].rule == "series":
         return None
     phase = phases[position - 1]
     if not phase.returns_on_missed_dose or phase.max_days is None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, RadioField, StringField
 from wtforms.validators import InputRequired, Length, StopValidation, ValidationError
 
 from ..schedule.forms import WEEKDAY_CHOICES, AtLeastOne, MultiCheckboxField
+from ..services.clinic import clinic_today
 from ..validators import EmailAddress, NoControlCharacters
 from .visits import CANCEL_CHOICES
 
@@ -71,7 +70,7 @@ class ResendForm(FlaskForm):
     )
 
     def validate_date_of_birth(self, field):
-        if field.data is None or not MIN_BIRTH_YEAR <= field.data.year <= date.today().year:
+        if field.data is None or not MIN_BIRTH_YEAR <= field.data.year <= clinic_today().year:
             field.errors[:] = []  # one message in words, not the parser's
             raise StopValidation(DOB_MESSAGE)
 
