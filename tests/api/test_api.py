@@ -113,6 +113,15 @@ def test_front_desk_never_receives_clinical_fields(client, api_token, clinic):
     ).get_json()
     assert "indication" not in frontdesk["courses"][0] and "CRPS" not in str(frontdesk)
     assert clinician["courses"][0]["indication"] == "CRPS"
+    # The protocol and phase too (a protocol's name may name the treatment).
+    assert not {"protocol", "phase", "phase_position"} & set(frontdesk["courses"][0])
+    course = clinician["courses"][0]
+    assert (course["protocol"], course["phase_position"], course["phases"]) == (
+        "Standard course",
+        2,
+        2,
+    )
+    assert course["phase"] and course["missed_dose_proposal"] is None
 
 
 def test_book_then_list_by_day_and_patient(client, api_token, clinic, app):

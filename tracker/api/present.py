@@ -10,6 +10,7 @@ from flask import request, url_for
 
 from .. import scheduling
 from ..models import Appointment, Course, Patient
+from ..services import protocols as protocol_service
 from .schemas import CLINICAL_COURSE_FIELDS
 
 
@@ -68,6 +69,16 @@ def course_document(course: Course, settings, today: date, *, clinical: bool) ->
     }
     if clinical:
         document.update({name: getattr(course, name) for name in CLINICAL_COURSE_FIELDS})
+        # A protocol's name may name the treatment: clinical, as on the patient page.
+        phase = protocol_service.phase_summary(course, today)
+        document.update(
+            protocol=phase.protocol_name,
+            phase=phase.phase_name,
+            phase_position=phase.position,
+            phases=phase.phases,
+            phase_started_on=_iso(course.phase_started_on),
+            missed_dose_proposal=phase.proposal_name,
+        )
     return document
 
 

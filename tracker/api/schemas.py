@@ -139,8 +139,8 @@ class PageInfo(Schema):
 class CourseOut(Schema):
     """A course: stored state and mode, derived status on today's date, and the window.
 
-    indication, hold_reason and discharge_reason are clinical: only clinician and admin tokens
-    receive them.
+    indication, hold_reason, discharge_reason and the protocol and phase are clinical: only
+    clinician and admin tokens receive them.
     """
 
     id = fields.Integer(required=True)
@@ -165,6 +165,15 @@ class CourseOut(Schema):
     indication = fields.String()
     hold_reason = fields.String(allow_none=True)
     discharge_reason = fields.String(allow_none=True)
+    protocol = fields.String(metadata={"description": "the protocol the course walks (clinical)"})
+    phase = fields.String(metadata={"description": "the phase it is in (clinical)"})
+    phase_position = fields.Integer(metadata={"description": "1 for the protocol's first phase"})
+    phases = fields.Integer(metadata={"description": "how many phases the protocol has"})
+    phase_started_on = fields.Date(allow_none=True)
+    missed_dose_proposal = fields.String(
+        allow_none=True,
+        metadata={"description": "the phase a missed dose proposes returning to today, if any"},
+    )
 
 
 class PatientOut(Schema):
