@@ -124,6 +124,64 @@ def test_front_desk_never_receives_clinical_fields(client, api_token, clinic):
     assert course["phase"] and course["missed_dose_proposal"] is None
 
 
+def test_a_patients_courses_and_protocols_are_read_in_the_same_statements_however_many(
+    app, client, api_token, clinic
+):
+    """A clinician's read of a patient names each course's protocol and phase: two more
+    courses, on two shipped protocols, add no statement (no read per course)."""
+    from sqlalchemy import event
+
+    from tracker.models import Course, Protocol
+    from tracker.services import protocols as protocol_service
+
+    secret = api_token("clinician")
+
+    def statements() -> tuple[int, dict]:
+        seen: list[str] = []
+
+        def note(conn, cursor, statement, *rest):
+            seen.append(statement)
+
+        with app.app_context():
+            event.listen(db.engine, "before_cursor_execute", note)
+            try:
+                response = client.get(
+                    f"/api/v1/patients/{clinic['patient']}", headers=bearer(secret)
+                )
+            finally:
+                event.remove(db.engine, "before_cursor_execute", note)
+        assert response.status_code == 200
+        return len(seen), response.get_json()
+
+    few, _ = statements()
+    with app.app_context():
+        protocol_service.ensure_templates()
+        for name in ("Taper", "Esketamine, TRD (label)"):
+            protocol = db.session.scalar(select(Protocol).where(Protocol.name == name))
+            db.session.add(
+                Course(
+                    patient_id=clinic["patient"],
+                    state="discharged",
+                    opened_on=date(2025, 1, 1),
+                    closed_on=date(2025, 6, 1),
+                    indication="CRPS",
+                    series_planned=1,
+                    min_days=30,
+                    max_days=90,
+                    discharge_reason="goals met",
+                    protocol_id=protocol.id,
+                )
+            )
+        db.session.commit()
+    many, document = statements()
+    assert sorted(c["protocol"] for c in document["courses"]) == [
+        "Esketamine, TRD (label)",
+        "Standard course",
+        "Taper",
+    ]
+    assert many == few
+
+
 def test_book_then_list_by_day_and_patient(client, api_token, clinic, app):
     """Booking answers 201 with Location and ETag; the day's and the patient's lists show it."""
     secret = api_token("frontdesk")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import booking
 from ..extensions import db
-from ..models import OPEN_STATES, AppointmentType, Course, Patient
+from ..models import OPEN_STATES, AppointmentType, Course, Patient, Protocol
 from ..services import appointments as appointment_service
 from ..services import search
 from ..services.clinic import clinic_today, clinic_zone, get_settings
@@ -59,7 +59,15 @@ def patients():
 
 def _patient(patient_id: int) -> Patient:
     patient = db.session.scalar(
-        select(Patient).where(Patient.id == patient_id).options(selectinload(Patient.courses))
+        select(Patient)
+        .where(Patient.id == patient_id)
+        # Each course's protocol and phases go out to clinicians: read with the courses, as
+        # the patient page does, not one course at a time.
+        .options(
+            selectinload(Patient.courses)
+            .selectinload(Course.protocol)
+            .selectinload(Protocol.phases)
+        )
     )
     if patient is None:
         raise Problem(404, "There is no patient with this id.")
