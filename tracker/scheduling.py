@@ -246,6 +246,24 @@ def state_on(
     return state
 
 
+def status_of(course, settings, on: date) -> str | None:
+    """course_status for a course record (anything with a course's columns) on a date, with the
+    clinic settings' grace and gap."""
+    return course_status(
+        state=course.state,
+        mode=course.mode,
+        on=on,
+        anchor_date=course.anchor_date,
+        last_qualifying_on=course.last_qualifying_on,
+        min_days=course.min_days,
+        max_days=course.max_days,
+        lapse_grace_days=settings.lapse_grace_days,
+        series_max_gap_days=settings.series_max_gap_days,
+        resume_on=course.resume_on,
+        state_before_hold=course.state_before_hold,
+    )
+
+
 def course_status(
     *,
     state: str,

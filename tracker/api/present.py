@@ -38,19 +38,7 @@ def course_document(course: Course, settings, today: date, *, clinical: bool) ->
     """A course with its status derived on `today` (scheduling.course_status, the one rule)."""
     status = None
     if course.is_open:
-        status = scheduling.course_status(
-            state=course.state,
-            mode=course.mode,
-            on=today,
-            anchor_date=course.anchor_date,
-            last_qualifying_on=course.last_qualifying_on,
-            min_days=course.min_days,
-            max_days=course.max_days,
-            lapse_grace_days=settings.lapse_grace_days,
-            series_max_gap_days=settings.series_max_gap_days,
-            resume_on=course.resume_on,
-            state_before_hold=course.state_before_hold,
-        )
+        status = scheduling.status_of(course, settings, today)
     document = {
         "id": course.id,
         "patient_id": course.patient_id,

@@ -3,6 +3,7 @@
 Pure functions of course facts, settings and `today`; the date rules come from scheduling.py and
 the templates only place the numbers computed here.
 """
+
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Optional
@@ -27,18 +28,13 @@ class CourseView:
 
 def course_view(course, settings, today: date) -> CourseView:
     """Status (derived on `today`), window and its overdue / lapsed dates for one course."""
-    status = scheduling.course_status(
-        state=course.state, mode=course.mode, on=today, anchor_date=course.anchor_date,
-        last_qualifying_on=course.last_qualifying_on, min_days=course.min_days,
-        max_days=course.max_days, lapse_grace_days=settings.lapse_grace_days,
-        series_max_gap_days=settings.series_max_gap_days, resume_on=course.resume_on,
-        state_before_hold=course.state_before_hold,
-    )
+    status = scheduling.status_of(course, settings, today)
     if course.anchor_date is None or course.mode == "as_needed":
         return CourseView(status, None, None, None)
     window = scheduling.window_for(course.anchor_date, course.min_days, course.max_days)
-    return CourseView(status, window, window.overdue_from(),
-                      window.lapsed_from(settings.lapse_grace_days))
+    return CourseView(
+        status, window, window.overdue_from(), window.lapsed_from(settings.lapse_grace_days)
+    )
 
 
 @dataclass(frozen=True)
@@ -68,7 +64,9 @@ class Timeline:
 def timeline(window: scheduling.Window, today: date, lapsed_from: date, session_days) -> Timeline:
     """Lay out anchor, window and today on one line; today beyond the range sits at an edge."""
     start = window.anchor - timedelta(days=max(2, (window.closes - window.anchor).days // 20))
-    end = max(window.closes, min(today, lapsed_from)) + timedelta(days=max(2, (window.closes - window.anchor).days // 10))
+    end = max(window.closes, min(today, lapsed_from)) + timedelta(
+        days=max(2, (window.closes - window.anchor).days // 10)
+    )
     span = max((end - start).days, 1)
 
     def x(day: date) -> float:
@@ -76,14 +74,17 @@ def timeline(window: scheduling.Window, today: date, lapsed_from: date, session_
         return round(TIMELINE_LEFT + (TIMELINE_RIGHT - TIMELINE_LEFT) * offset / span, 1)
 
     return Timeline(
-        start=start, end=end,
+        start=start,
+        end=end,
         anchor=Mark(x(window.anchor), window.anchor, "Anchor"),
         opens=Mark(x(window.opens), window.opens, "Opens"),
         closes=Mark(x(window.closes), window.closes, "Closes"),
         today=Mark(x(today), today, "Today"),
         today_clamped=not start <= today <= end,
         overdue_end_x=x(min(lapsed_from, end)),
-        sessions=[Mark(x(day), day, "Session") for day in sorted(set(session_days)) if start <= day <= end],
+        sessions=[
+            Mark(x(day), day, "Session") for day in sorted(set(session_days)) if start <= day <= end
+        ],
     )
 
 
@@ -108,8 +109,11 @@ class PainChart:
 
     def line(self, attribute: str) -> str:
         """SVG polyline points for 'y_before' or 'y_after', skipping unscored sessions."""
-        return " ".join(f"{p.x},{getattr(p, attribute)}" for p in self.points
-                        if getattr(p, attribute) is not None)
+        return " ".join(
+            f"{p.x},{getattr(p, attribute)}"
+            for p in self.points
+            if getattr(p, attribute) is not None
+        )
 
 
 def pain_y(score: int) -> float:
@@ -129,12 +133,19 @@ def pain_chart(infusions) -> Optional[PainChart]:
     points = []
     for infusion in scored:
         if span:
-            x = round(CHART_LEFT + (CHART_RIGHT - CHART_LEFT) * (infusion.given_on - first).days / span, 1)
+            x = round(
+                CHART_LEFT + (CHART_RIGHT - CHART_LEFT) * (infusion.given_on - first).days / span, 1
+            )
         else:
             x = round((CHART_LEFT + CHART_RIGHT) / 2, 1)
-        points.append(PainPoint(
-            x, infusion.given_on, infusion.pain_before, infusion.pain_after,
-            None if infusion.pain_before is None else pain_y(infusion.pain_before),
-            None if infusion.pain_after is None else pain_y(infusion.pain_after),
-        ))
+        points.append(
+            PainPoint(
+                x,
+                infusion.given_on,
+                infusion.pain_before,
+                infusion.pain_after,
+                None if infusion.pain_before is None else pain_y(infusion.pain_before),
+                None if infusion.pain_after is None else pain_y(infusion.pain_after),
+            )
+        )
     return PainChart(points, [(score, pain_y(score)) for score in range(0, 11, 2)])
