@@ -51,6 +51,20 @@ def _rows(kind=None):
     return db.session.scalars(query).all()
 
 
+def _told(patient, visit) -> None:
+    """The patient was told of the booking already (its notice is on record as sent)."""
+    db.session.add(
+        Reminder(
+            dedupe_key="told",
+            kind="visit_booked",
+            patient_id=patient.id,
+            appointment_id=visit.id,
+            due_at=NOW,
+            status="sent",
+        )
+    )
+
+
 def _sweep(at=NOW):
     return run_sweep(clock=Clock.for_settings(at, get_settings()), manual=True)
 
@@ -120,16 +134,7 @@ def test_a_visit_moved_away_and_back_is_told_and_reminded_each_time(mail_app, sm
         db.session.add(OpeningHours(weekday=weekday, opens=time(7), closes=time(19)))
     patient, course = maintenance_patient(date(2026, 4, 1))
     visit = book(patient, course, local(VISIT_DAY, 10))
-    db.session.add(
-        Reminder(
-            dedupe_key="told",
-            kind="visit_booked",
-            patient_id=patient.id,
-            appointment_id=visit.id,
-            due_at=NOW,
-            status="sent",
-        )
-    )
+    _told(patient, visit)
     settings = get_settings()
     db.session.commit()
     three_days_before = local(VISIT_DAY - timedelta(days=3), 9)
@@ -164,16 +169,7 @@ def test_moved_twice_before_sending_tells_the_last_time_only(mail_app, smtp):
     patient, course = maintenance_patient(date(2026, 4, 1))
     visit = book(patient, course, local(VISIT_DAY, 10))
     settings = get_settings()
-    db.session.add(
-        Reminder(
-            dedupe_key="told",
-            kind="visit_booked",
-            patient_id=patient.id,
-            appointment_id=visit.id,
-            due_at=NOW,
-            status="sent",
-        )
-    )
+    _told(patient, visit)
     for _ in range(2):
         visit.start_at, visit.end_at = (
             visit.start_at + timedelta(hours=1),
