@@ -268,14 +268,14 @@ def test_session_form_carries_forward_and_helps(journey, staff, live_app):
     expect(page.get_by_label("Weight (kg)")).to_have_value("70.00")
     expect(page.get_by_label("Dose (mg/kg)")).to_have_value("0.500")
     total = page.locator("#total-mg")
-    assert total.inner_text() == "35.00 mg"
+    expect(total).to_have_text("35.00 mg")  # written by the deferred script: wait for it
     counts = page.get_by_label("Stopped early, but counts toward the series")
     expect(counts).to_be_hidden()
     page.get_by_label("Outcome").select_option(label="Stopped early")
     expect(counts).to_be_visible()
     page.get_by_label("Outcome").select_option(label="Completed")
     page.get_by_label("Dose (mg/kg)").fill("0.8")
-    assert total.inner_text() == "56.00 mg"
+    expect(total).to_have_text("56.00 mg")
     warning = page.locator("#dose-change-warning")
     expect(warning).to_be_visible()
     expect(warning).to_contain_text("differs from the last (0.5 mg/kg) by 60%")
